@@ -1,0 +1,148 @@
+/*
+ * config.h - the whole s48 configuration (SPEC section 6) in one struct.
+ *
+ * config_load() parses a libconfig file, fills in defaults and validates
+ * everything; every error is reported as "file:line: key: message", all of
+ * them, not just the first.  Strings are UTF-8 and owned by the struct.
+ * Relative paths are already resolved against the config file's directory.
+ */
+#ifndef S48_CONFIG_H
+#define S48_CONFIG_H
+
+#include <stddef.h>
+#include <time.h>
+
+enum cfg_tls { CFG_TLS_IMPLICIT, CFG_TLS_STARTTLS, CFG_TLS_NONE };
+
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+struct cfg_department {
+	char *id;
+	char *name;
+	struct strlist email;           /* notification addresses (lower-cased) */
+	struct strlist staff_emails;    /* may send staff commands (lower-cased) */
+	struct strlist sms;             /* short SMS per new ticket (E.164) */
+	struct strlist staff_phones;    /* may send "#N STATUS" (E.164) */
+	struct strlist keywords;        /* as written in the config */
+};
+
+struct cfg_imap {
+	int enabled;                    /* 0 when the imap group is absent */
+	char *host;
+	int port;                       /* default 993 implicit, 143 otherwise */
+	enum cfg_tls tls;               /* default implicit */
+	char *ca_file;                  /* NULL if empty */
+	char *user;
+	char *password_file;            /* NULL if password given inline */
+	char *password;                 /* loaded by config_load_secrets() */
+	char *mailbox;                  /* default "INBOX" */
+	char *processed_mailbox;        /* NULL: set \Seen and track UIDs */
+	int idle;                       /* default 1 */
+	long max_message_bytes;         /* default 10485760 */
+	int ack_max_age_days;           /* default 7 */
+};
+
+struct cfg_smtp {
+	int enabled;
+	char *url;                      /* smtp://, smtps:// */
+	int tls_required;               /* tls = "required" (default) | "none" */
+	char *ca_file;
+	char *user;                     /* NULL: no AUTH */
+	char *password_file;
+	char *password;                 /* loaded by config_load_secrets() */
+	char *from;                     /* "Sistem 48 <prijave@example.org>" */
+	char *from_addr;                /* "prijave@example.org", lower-cased */
+};
+
+struct cfg_sms_generic {
+	char *pull_url, *auth_header, *messages_path, *id_path, *from_path;
+	char *text_path, *time_path, *cursor_path, *ack_url, *send_url, *send_body;
+};
+
+struct cfg_sms {
+	int enabled;
+	char *profile;                  /* "infobip" | "twilio" | "generic" */
+	char *base_url;
+	char *api_key_file;
+	char *api_key;                  /* loaded by config_load_secrets() */
+	char *account;                  /* twilio Account SID */
+	char *number;                   /* ours, E.164 */
+	char *country_code;             /* default "381" */
+	int ascii;                      /* default 1 */
+	int max_segments;               /* default 2 */
+	int first_run_days;             /* default 2 */
+	int batch;                      /* default 100 */
+	int timeout;                    /* seconds, default 20 */
+	struct cfg_sms_generic generic;
+};
+
+struct cfg_sla {
+	int hours;                      /* default 48 */
+	int has_calendar;               /* working_days or working_hours given */
+	unsigned working_days;          /* bit d set for ISO weekday d (1=Mon..7=Sun) */
+	int work_start_min, work_end_min;   /* minutes after local midnight */
+	struct strlist holidays;        /* "YYYY-MM-DD", local dates */
+	int warn_hours;                 /* default 8; 0 disables the warning */
+	char *timezone;                 /* default "Europe/Belgrade"; checked to exist */
+};
+
+struct cfg_templates {
+	/* each always set: from the config or the built-in Serbian default */
+	char *sms_ack, *sms_status, *sms_query, *sms_help, *email_ack, *email_status;
+};
+
+struct cfg_status_labels {
+	char *open, *in_progress, *resolved, *rejected;   /* defaults: SPEC section 6 */
+};
+
+struct s48_config {
+	char *path;                     /* the file loaded */
+	char *dir;                      /* its directory */
+	char *database;
+	char *secret_file;
+	char *secret;                   /* loaded by config_load_secrets() */
+	int poll_interval;              /* default 60 */
+	char *ticket_tag;               /* default "S48" */
+	int log_level;                  /* enum log_level, default info */
+	int log_syslog;                 /* target: 1 syslog (default), 0 stderr */
+	struct cfg_imap imap;
+	struct cfg_smtp smtp;
+	struct cfg_sms sms;
+	struct cfg_department *depts;
+	size_t n_depts;
+	char *default_department;
+	size_t default_dept;            /* index into depts */
+	struct strlist escalation;
+	int outbox_max_attempts;        /* default 8 */
+	int auto_replies_per_day;       /* default 10 */
+	struct cfg_sla sla;
+	struct cfg_templates templates;
+	struct cfg_status_labels status_labels;
+};
+
+/*
+ * Load and validate path.  Secrets are not read (s48ctl never reads them),
+ * but secret/password/key files are checked for existence and secrecy when
+ * check_secrets is set (s48d, --check-config).
+ * Returns 0 and *cfg_r, or -1 and *errors_r: one error per line
+ * ("FILE:LINE: KEY: message"), caller frees.
+ */
+int config_load(const char *path, int check_secrets, struct s48_config **cfg_r,
+    char **errors_r);
+/* Read secret_file, imap/smtp passwords and the SMS key (s48d only).
+ * Returns 0 or -1 with *errors_r (caller frees). */
+int config_load_secrets(struct s48_config *cfg, char **errors_r);
+void config_free(struct s48_config **cfg);
+
+/* Department by id, or NULL; index into cfg->depts in *idx_r if not NULL. */
+const struct cfg_department *config_dept(const struct s48_config *cfg, const char *id,
+    size_t *idx_r);
+/* Label for a status name ("open" -> "primljena"); the name if unknown. */
+const char *config_status_label(const struct s48_config *cfg, const char *status);
+/* The default config path: $S48_CONFIG or /etc/s48/s48.conf. */
+const char *config_default_path(void);
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * util.h - small helpers shared by every module: allocation that aborts on
+ * OOM, a bounded growable buffer, file and secret reading, hashes, times.
+ */
+#ifndef S48_UTIL_H
+#define S48_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Allocation: abort (fatalx) on out of memory; never return NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);            /* xstrdup(NULL) returns NULL */
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) S48_PRINTF(1, 2);
+/* free(*p) and set *p = NULL */
+void xfree(void *pp);
+
+/*
+ * Growable byte buffer with a hard maximum (curl's dynbuf "toobig").
+ * data is always NUL-terminated (the NUL is not counted in len).
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;        /* appends that would exceed max fail */
+};
+void buf_init(struct buf *b, size_t max);
+/* 0 on success, -1 if the result would exceed b->max (buffer unchanged). */
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_appends(struct buf *b, const char *s);
+int buf_appendf(struct buf *b, const char *fmt, ...) S48_PRINTF(2, 3);
+int buf_appendc(struct buf *b, char c);
+void buf_reset(struct buf *b);
+/* Hand over data (caller frees, never NULL); the buffer is reset. */
+char *buf_steal(struct buf *b, size_t *len_r);
+void buf_free(struct buf *b);
+
+/*
+ * Read a whole file of at most max bytes.  Returns 0, or -1 with *error_r
+ * set to a static-or-allocated-by-callee message (owned by callee; valid
+ * until the next call).  *data_r is NUL-terminated, caller frees.
+ */
+int util_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
+    const char **error_r);
+/*
+ * Read a secret file (password, key): refused when it is readable or
+ * writable by group or others (OpenSMTPD check_file_secrecy); the trailing
+ * newline ("\n" or "\r\n") is removed.  Returns 0 or -1 with *error_r.
+ */
+int util_read_secret_file(const char *path, char **secret_r, const char **error_r);
+/* 0 if the file's mode has no group/other permission bits, else -1 with *error_r. */
+int util_check_secrecy(const char *path, const char **error_r);
+
+/* Path relative to dir unless absolute or dir is NULL; caller frees. */
+char *util_path_join(const char *dir, const char *path);
+
+/* sha256 of data as 64 lower-case hex digits + NUL. */
+void util_sha256_hex(const void *data, size_t len, char out[65]);
+/* HMAC-SHA256 as 64 hex digits + NUL. */
+void util_hmac_sha256_hex(const void *key, size_t keylen, const void *data, size_t len,
+    char out[65]);
+
+/* UTC ISO 8601 "2026-11-24T10:00:00Z"; t == 0 gives "". */
+void util_iso8601(time_t t, char out[32]);
+/*
+ * Parse ISO 8601 / RFC 3339 times: "2026-11-24T10:00:00Z",
+ * "2026-11-24T10:00:00.000+0000", "2026-11-24T10:00:00+01:00",
+ * "2026-11-24 10:00:00" (UTC).  Returns -1 on failure.
+ */
+time_t util_parse_iso8601(const char *s);
+/* RFC 2822 date ("Tue, 24 Nov 2026 10:00:00 +0000"); -1 on failure. */
+time_t util_parse_rfc2822(const char *s);
+/* UTC broken-down time -> time_t (timegm). */
+time_t util_timegm(struct tm *tm);
+
+/* Current time; overridable for tests through S48_NOW=<unix seconds>. */
+time_t util_now(void);
+
+/* strlcpy/strlcat semantics. */
+size_t util_strlcpy(char *dst, const char *src, size_t size);
+
+/* Lower-case ASCII in place; returns s. */
+char *util_lower_ascii(char *s);
+
+/* Remove CR, LF, NUL-replacements and other C0 controls (tab becomes space)
+ * from a string destined for a header: returns a new string. */
+char *util_header_safe(const char *s);
+
+#endif

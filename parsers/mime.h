@@ -1,0 +1,78 @@
+/*
+ * mime.h - an email (raw RFC 5322 bytes) to what s48 needs, with GMime.
+ *
+ * Never fails on hostile input: whatever could not be decoded is reported
+ * in parse_error and the rest is still filled.  All strings are valid UTF-8
+ * (repaired), owned by the struct.  Header-bound strings (subject, names,
+ * addresses, ids) never contain CR, LF, NUL or other C0 controls, also
+ * after RFC 2047 decoding.
+ */
+#ifndef S48_MIME_H
+#define S48_MIME_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct mime_attachment {
+	char *filename;          /* RFC 2231 / 2047 decoded, path parts removed;
+	                            "attachment-N" when none */
+	char *content_type;      /* "image/jpeg" (lower case, no parameters) */
+	unsigned char *data;     /* decoded content; NULL when omitted */
+	size_t size;             /* decoded size (estimated when omitted) */
+	char sha256[65];         /* of data; "" when omitted */
+	int omitted;             /* not kept: message over max bytes or limits */
+};
+
+struct mime_message {
+	char *from_addr;         /* addr-spec, lower-cased; NULL if none */
+	char *from_name;         /* display name, decoded; may be NULL */
+	int has_return_path;     /* a Return-Path header exists */
+	int empty_return_path;   /* Return-Path: <> */
+	char *subject;           /* decoded, controls removed, "" if none */
+	char *message_id;        /* without <>; NULL if none */
+	char *in_reply_to;       /* first msg-id, without <>; NULL if none */
+	char **references;       /* msg-ids without <>, in order */
+	size_t n_references;
+	time_t date;             /* Date header, 0 if none/unparseable */
+	char *text;              /* body: text/plain preferred, else HTML as
+	                            text; all parts' charsets/encodings decoded */
+	int text_from_html;
+	/* Automatic mail (SPEC section 3), reason like "Auto-Submitted: auto-replied";
+	 * NULL when not automatic.  "our own address" is checked by the caller. */
+	const char *auto_reason;
+	int has_s48_loop;        /* X-S48-Loop header present (our own mail) */
+	struct mime_attachment *att;
+	size_t n_att;
+	char *parse_error;       /* NULL, or what could not be parsed */
+};
+
+/* Limits on hostile structure. */
+#define MIME_MAX_DEPTH  16
+#define MIME_MAX_PARTS  256
+
+/*
+ * Parse raw (len bytes).  truncated: raw holds only the first part of a
+ * larger message (the caller fetched <0.N>); parts cut off are listed as
+ * omitted attachments when their headers were seen.  max_attachment_bytes
+ * bounds the total kept attachment content (the rest omitted).
+ * Returns a message (never NULL); free with mime_message_free().
+ */
+struct mime_message *mime_parse(const unsigned char *raw, size_t len, int truncated,
+    size_t max_attachment_bytes);
+void mime_message_free(struct mime_message **m);
+
+/* Call once per process before mime_parse (g_mime_init); idempotent. */
+void mime_init(void);
+
+/*
+ * Remove quoted text and signatures from a reply body (for appends):
+ * "> " lines, "On ... wrote:" / "... je napisao/la:" / "-----Original Message-----"
+ * and everything after, "-- " signature blocks.  Caller frees.
+ */
+char *mime_strip_quotes(const char *text);
+
+/* HTML to readable text: tags, scripts, styles dropped, entities decoded,
+ * block elements become line breaks.  Caller frees. */
+char *mime_html_to_text(const char *html, size_t len);
+
+#endif

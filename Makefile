@@ -70,7 +70,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/libs48.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL) $(CMOCKA_LIBS)
 
-tests-build: all $(UNIT_BINS)
+BENCH_SRCS := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+$(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(BUILD)/libs48.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(BUILD)/libs48.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+bench-build: all $(BENCH_BINS) $(TOOL_BINS)
+.PHONY: bench-build
+
+tests-build: all $(UNIT_BINS) $(TOOL_BINS)
 .PHONY: tests-build
 
 deps:
@@ -97,7 +110,7 @@ demo: deps all
 fuzz: deps
 	@sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
 
-bench: deps all
+bench: deps bench-build
 	@sh tests/bench/run-bench.sh
 
 install: all

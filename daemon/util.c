@@ -508,3 +508,16 @@ util_header_safe(const char *s)
 	*q = '\0';
 	return out;
 }
+
+volatile sig_atomic_t s48_stop_requested;
+
+void
+util_staff_token(const char *secret, long id, char out[17])
+{
+	char num[32], full[65];
+	int n = snprintf(num, sizeof(num), "%ld", id);
+
+	util_hmac_sha256_hex(secret, strlen(secret), num, (size_t)n, full);
+	memcpy(out, full, 16);
+	out[16] = '\0';
+}

@@ -94,4 +94,18 @@ char *util_lower_ascii(char *s);
  * from a string destined for a header: returns a new string. */
 char *util_header_safe(const char *s);
 
+/*
+ * Set by s48d's SIGTERM/SIGINT handler: long operations (HTTP, SMTP, IMAP
+ * IDLE) check it and give up promptly, leaving their work for next time.
+ */
+#include <signal.h>  /* sig_atomic_t */
+extern volatile sig_atomic_t s48_stop_requested;
+
+/*
+ * Staff token for ticket id: the first 16 hex digits of
+ * HMAC-SHA256(secret, decimal id).  Only s48d computes it (s48ctl never
+ * reads the secret).  out must hold 17 bytes.
+ */
+void util_staff_token(const char *secret, long id, char out[17]);
+
 #endif

@@ -1,5 +1,4 @@
 /* util.c - allocation, bounded buffers, files, hashes and time parsing. */
-#define _GNU_SOURCE
 #include "util.h"
 
 #include <ctype.h>

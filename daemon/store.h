@@ -1,0 +1,111 @@
+/*
+ * store.h - the SQLite database: opening with migrations, transactions and
+ * savepoints, a prepared-statement cache, source state, online backup.
+ *
+ * One struct store per connection (s48d and s48ctl may run at the same time
+ * on the same file: WAL mode, busy_timeout 10 s, BEGIN IMMEDIATE for
+ * writers).  synchronous=FULL: once store_commit() returns 0 the data is on
+ * disk, so a source may be acknowledged after it.
+ *
+ * Errors: functions returning int give 0 on success and -1 on failure with
+ * *error_r pointing to a message owned by the store, valid until the next
+ * call on the same store (error_r may be NULL).
+ *
+ * Schema: schema/NNN_*.sql, embedded as schema_migrations[]; migration i
+ * (0-based) brings PRAGMA user_version from i to i+1, each in its own
+ * transaction.  Message-IDs are stored everywhere WITHOUT angle brackets.
+ */
+#ifndef S48_STORE_H
+#define S48_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+struct store;
+
+extern const char *const schema_migrations[];
+extern const size_t schema_migrations_count;
+
+/*
+ * Open (create if missing) path, set WAL, foreign_keys=ON, busy_timeout
+ * 10000 ms, synchronous=FULL, and apply pending migrations.  A database
+ * whose user_version is newer than this program knows is refused.
+ * Returns 0 and *st_r, or -1 and *error_r (a static or thread-local message
+ * valid until the next store_open; nothing to free).
+ */
+int store_open(const char *path, struct store **st_r, const char **error_r);
+/* Finalize cached statements, roll back an open transaction, close; NULLs *st. */
+void store_close(struct store **st);
+
+/* The connection, for modules with their own statements (prefer store_prepare). */
+sqlite3 *store_db(struct store *st);
+/* Last error message of this store (never NULL). */
+const char *store_errmsg(struct store *st);
+
+/* BEGIN IMMEDIATE (waits up to busy_timeout for another writer). */
+int store_begin(struct store *st, const char **error_r);
+/* COMMIT: durable when it returns 0.  On failure the transaction is rolled back. */
+int store_commit(struct store *st, const char **error_r);
+/* ROLLBACK if a transaction is open; never fails visibly (errors logged). */
+void store_rollback(struct store *st);
+/* 1 inside a transaction (not autocommit), else 0. */
+int store_in_transaction(struct store *st);
+
+/*
+ * Savepoints (name: [A-Za-z_][A-Za-z0-9_]*, anything else is refused).
+ * store_rollback_to() undoes everything since the savepoint AND releases it,
+ * so after it the savepoint no longer exists (the usual per-item pattern:
+ * savepoint; work; release on success / rollback_to on failure).
+ */
+int store_savepoint(struct store *st, const char *name, const char **error_r);
+int store_release(struct store *st, const char *name, const char **error_r);
+int store_rollback_to(struct store *st, const char *name, const char **error_r);
+
+/*
+ * Cached prepared statement for sql (looked up by content; prepared on
+ * first use).  Returned reset with bindings cleared; owned by the store
+ * (never finalize it) and valid until store_close().  Do not hold two uses
+ * of the same SQL text at once: finish stepping before preparing it again.
+ * Returns NULL on a prepare error (message: store_errmsg()).
+ */
+sqlite3_stmt *store_prepare(struct store *st, const char *sql);
+
+/*
+ * Run SQL that returns no rows (may hold several statements; no
+ * parameters).  For DDL, pragmas and tests.
+ */
+int store_exec(struct store *st, const char *sql, const char **error_r);
+
+/* sqlite3_last_insert_rowid */
+int64_t store_last_id(struct store *st);
+/* sqlite3_changes */
+int store_changes(struct store *st);
+
+/*
+ * source_state key/value (cursors, UIDVALIDITY, first-run flags).
+ * store_state_get: 0 and *value_r (caller frees), 1 if the key is absent
+ * (*value_r = NULL), -1 on error.  store_state_set: insert or replace.
+ * Both run inside the caller's transaction if one is open.
+ */
+int store_state_get(struct store *st, const char *key, char **value_r, const char **error_r);
+int store_state_set(struct store *st, const char *key, const char *value, const char **error_r);
+/* Delete a key (absent is fine). */
+int store_state_del(struct store *st, const char *key, const char **error_r);
+
+/*
+ * Consistent copy of the database to path with the online backup API, while
+ * others may write (steps of 256 pages, retrying on BUSY/LOCKED).  path is
+ * replaced if it exists.  Must not be called inside a transaction.
+ */
+int store_backup(struct store *st, const char *path, const char **error_r);
+
+/* The current time for rows (util_now(): honours S48_NOW). */
+time_t store_now(void);
+
+/* Schema version of the open database (PRAGMA user_version). */
+int store_schema_version(struct store *st);
+
+#endif

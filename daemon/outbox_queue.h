@@ -34,9 +34,12 @@ struct outbox_msg {
 	                                   tmpl_render_sms / sms_prepare */
 	const char *in_reply_to;        /* without <>, or NULL */
 	const char *references;         /* space-separated ids without <>, or NULL */
-	int tag_token;                  /* dept mail: the sender puts [TAG #N/TOKEN] in the subject */
+	int tag_token;                  /* dept mail: the stored subject carries no tag;
+	                                   the sender prepends "[TAG #N/TOKEN] " */
 	int with_attachments;           /* dept mail: attach the ticket's attachments */
 	int is_auto;                    /* counts toward limits.auto_replies_per_day */
+	const char *message_id;         /* NULL: a fresh one is generated (the usual);
+	                                   else this one (from outbox_new_message_id) */
 };
 
 /* Row status after outbox_queue() */

@@ -1,0 +1,482 @@
+/*
+ * store.c - the SQLite connection: pragmas, migrations, transactions,
+ * savepoints, a prepared-statement cache, source state and online backup.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define STORE_CACHE_SLOTS 128           /* power of two; open addressing */
+#define STORE_BUSY_MS     10000
+
+struct store_cached {
+	char *sql;
+	uint32_t hash;
+	sqlite3_stmt *stmt;
+};
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	struct store_cached cache[STORE_CACHE_SLOTS];
+	size_t n_cached;
+	char err[512];
+};
+
+static uint32_t
+store_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Record "what: sqlite message" in st->err and point *error_r at it. */
+static int
+store_fail(struct store *st, const char *what, const char **error_r)
+{
+	snprintf(st->err, sizeof(st->err), "%s: %s", what,
+	    st->db ? sqlite3_errmsg(st->db) : "no database");
+	if (error_r)
+		*error_r = st->err;
+	return -1;
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	if (st->err[0] == '\0')
+		return sqlite3_errmsg(st->db);
+	return st->err;
+}
+
+int
+store_exec(struct store *st, const char *sql, const char **error_r)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(st->err, sizeof(st->err), "%s", msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		if (error_r)
+			*error_r = st->err;
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_schema_version(struct store *st)
+{
+	sqlite3_stmt *s;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* Apply migrations after user_version, each in its own IMMEDIATE transaction
+ * (the version is re-read inside it, so two processes opening a new file at
+ * once do not both migrate). */
+static int
+store_migrate(struct store *st, const char **error_r)
+{
+	for (;;) {
+		int v;
+		char pragma[64];
+
+		if (store_exec(st, "BEGIN IMMEDIATE", error_r) < 0)
+			return -1;
+		v = store_schema_version(st);
+		if (v < 0) {
+			store_rollback(st);
+			return store_fail(st, "reading user_version", error_r);
+		}
+		if ((size_t)v >= schema_migrations_count) {
+			store_rollback(st);
+			if ((size_t)v > schema_migrations_count) {
+				snprintf(st->err, sizeof(st->err),
+				    "database schema version %d is newer than this program (%zu)",
+				    v, schema_migrations_count);
+				if (error_r)
+					*error_r = st->err;
+				return -1;
+			}
+			return 0;
+		}
+		if (store_exec(st, schema_migrations[v], error_r) < 0) {
+			char what[600];
+
+			snprintf(what, sizeof(what), "migration %d: %s", v + 1, st->err);
+			memcpy(st->err, what, sizeof(st->err) - 1);
+			st->err[sizeof(st->err) - 1] = '\0';
+			store_rollback(st);
+			return -1;
+		}
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+		if (store_exec(st, pragma, error_r) < 0 || store_exec(st, "COMMIT", error_r) < 0) {
+			store_rollback(st);
+			return -1;
+		}
+		log_debug("store: schema migrated to version %d", v + 1);
+	}
+}
+
+int
+store_open(const char *path, struct store **st_r, const char **error_r)
+{
+	static _Thread_local char err[600];
+	struct store *st;
+	const char *e = NULL;
+
+	*st_r = NULL;
+	st = xcalloc(1, sizeof(*st));
+	st->path = xstrdup(path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, sizeof(err), "%s: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "cannot open");
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, STORE_BUSY_MS);
+	sqlite3_extended_result_codes(st->db, 1);
+	if (store_exec(st, "PRAGMA journal_mode = WAL", &e) < 0 ||
+	    store_exec(st, "PRAGMA synchronous = FULL", &e) < 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON", &e) < 0 ||
+	    store_exec(st, "PRAGMA temp_store = MEMORY", &e) < 0 ||
+	    store_migrate(st, &e) < 0) {
+		snprintf(err, sizeof(err), "%s: %s", path, e);
+		goto fail;
+	}
+	st->err[0] = '\0';
+	*st_r = st;
+	return 0;
+fail:
+	if (error_r)
+		*error_r = err;
+	store_close(&st);
+	return -1;
+}
+
+void
+store_close(struct store **stp)
+{
+	struct store *st = *stp;
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STORE_CACHE_SLOTS; i++) {
+		if (st->cache[i].stmt)
+			sqlite3_finalize(st->cache[i].stmt);
+		free(st->cache[i].sql);
+	}
+	if (st->db) {
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		if (sqlite3_close(st->db) != SQLITE_OK)
+			log_warnx("store: close %s: %s", st->path, sqlite3_errmsg(st->db));
+	}
+	free(st->path);
+	free(st);
+	*stp = NULL;
+}
+
+int
+store_begin(struct store *st, const char **error_r)
+{
+	if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(st, "begin", error_r);
+	return 0;
+}
+
+int
+store_commit(struct store *st, const char **error_r)
+{
+	if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		store_fail(st, "commit", error_r);
+		if (!sqlite3_get_autocommit(st->db))
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return;
+	if (sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+		log_warnx("store: rollback: %s", sqlite3_errmsg(st->db));
+}
+
+int
+store_in_transaction(struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+static int
+store_name_ok(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || !(*name == '_' || (*name >= 'A' && *name <= 'Z') ||
+	    (*name >= 'a' && *name <= 'z')))
+		return 0;
+	for (p = name; *p; p++)
+		if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9')))
+			return 0;
+	return p - name < 64;
+}
+
+/* Run "VERB name" (and optionally a second "VERB2 name") for savepoints. */
+static int
+store_sp(struct store *st, const char *verb, const char *verb2, const char *name,
+    const char **error_r)
+{
+	char sql[160];
+
+	if (!store_name_ok(name)) {
+		snprintf(st->err, sizeof(st->err), "bad savepoint name");
+		if (error_r)
+			*error_r = st->err;
+		return -1;
+	}
+	snprintf(sql, sizeof(sql), "%s %s", verb, name);
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(st, verb, error_r);
+	if (verb2) {
+		snprintf(sql, sizeof(sql), "%s %s", verb2, name);
+		if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			return store_fail(st, verb2, error_r);
+	}
+	return 0;
+}
+
+int
+store_savepoint(struct store *st, const char *name, const char **error_r)
+{
+	return store_sp(st, "SAVEPOINT", NULL, name, error_r);
+}
+
+int
+store_release(struct store *st, const char *name, const char **error_r)
+{
+	return store_sp(st, "RELEASE", NULL, name, error_r);
+}
+
+int
+store_rollback_to(struct store *st, const char *name, const char **error_r)
+{
+	return store_sp(st, "ROLLBACK TO", "RELEASE", name, error_r);
+}
+
+sqlite3_stmt *
+store_prepare(struct store *st, const char *sql)
+{
+	uint32_t h = store_hash(sql);
+	size_t i = h & (STORE_CACHE_SLOTS - 1), n;
+	sqlite3_stmt *s = NULL;
+
+	for (n = 0; n < STORE_CACHE_SLOTS; n++, i = (i + 1) & (STORE_CACHE_SLOTS - 1)) {
+		struct store_cached *c = &st->cache[i];
+
+		if (c->sql == NULL)
+			break;
+		if (c->hash == h && strcmp(c->sql, sql) == 0) {
+			sqlite3_reset(c->stmt);
+			sqlite3_clear_bindings(c->stmt);
+			return c->stmt;
+		}
+	}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		store_fail(st, "prepare", NULL);
+		log_warnx("store: %s in: %.200s", st->err, sql);
+		return NULL;
+	}
+	/* keep the table at most 3/4 full; beyond that, statements are
+	 * still cached but the oldest-found slot is recycled */
+	if (n < STORE_CACHE_SLOTS && st->n_cached < STORE_CACHE_SLOTS * 3 / 4) {
+		st->cache[i].sql = xstrdup(sql);
+		st->cache[i].hash = h;
+		st->cache[i].stmt = s;
+		st->n_cached++;
+		return s;
+	}
+	/* cache full: replace the entry at the home slot (rare; a program
+	 * with that many distinct statements is building SQL dynamically) */
+	i = h & (STORE_CACHE_SLOTS - 1);
+	while (st->cache[i].sql == NULL)
+		i = (i + 1) & (STORE_CACHE_SLOTS - 1);
+	sqlite3_finalize(st->cache[i].stmt);
+	free(st->cache[i].sql);
+	st->cache[i].sql = xstrdup(sql);
+	st->cache[i].hash = store_hash(sql);
+	st->cache[i].stmt = s;
+	return s;
+}
+
+int64_t
+store_last_id(struct store *st)
+{
+	return sqlite3_last_insert_rowid(st->db);
+}
+
+int
+store_changes(struct store *st)
+{
+	return sqlite3_changes(st->db);
+}
+
+int
+store_state_get(struct store *st, const char *key, char **value_r, const char **error_r)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT value FROM source_state WHERE key = ?1");
+	int rc;
+
+	*value_r = NULL;
+	if (s == NULL)
+		return store_fail(st, "state get", error_r);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 0);
+
+		*value_r = xstrdup(v ? v : "");
+		sqlite3_reset(s);
+		return 0;
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 1;
+	return store_fail(st, "state get", error_r);
+}
+
+int
+store_state_set(struct store *st, const char *key, const char *value, const char **error_r)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "INSERT INTO source_state(key, value) VALUES(?1, ?2) "
+	    "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+	int rc;
+
+	if (s == NULL)
+		return store_fail(st, "state set", error_r);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "state set", error_r);
+	return 0;
+}
+
+int
+store_state_del(struct store *st, const char *key, const char **error_r)
+{
+	sqlite3_stmt *s = store_prepare(st, "DELETE FROM source_state WHERE key = ?1");
+	int rc;
+
+	if (s == NULL)
+		return store_fail(st, "state del", error_r);
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, "state del", error_r);
+	return 0;
+}
+
+int
+store_backup(struct store *st, const char *path, const char **error_r)
+{
+	sqlite3 *dst = NULL;
+	sqlite3_backup *b = NULL;
+	char *tmp = NULL;
+	int rc;
+
+	if (store_in_transaction(st)) {
+		snprintf(st->err, sizeof(st->err), "backup: inside a transaction");
+		goto fail_msg;
+	}
+	/* write next to the target, then rename: a reader never sees half a copy */
+	tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
+	unlink(tmp);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(st->err, sizeof(st->err), "backup: %s: %s", path,
+		    dst ? sqlite3_errmsg(dst) : "cannot open");
+		goto fail_msg;
+	}
+	b = sqlite3_backup_init(dst, "main", st->db, "main");
+	if (b == NULL) {
+		snprintf(st->err, sizeof(st->err), "backup: %s", sqlite3_errmsg(dst));
+		goto fail_msg;
+	}
+	do {
+		rc = sqlite3_backup_step(b, 256);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(20);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	b = NULL;
+	if (rc != SQLITE_DONE) {
+		snprintf(st->err, sizeof(st->err), "backup: %s", sqlite3_errstr(rc));
+		goto fail_msg;
+	}
+	/* the copy is a self-contained rollback-journal file */
+	sqlite3_exec(dst, "PRAGMA journal_mode = DELETE", NULL, NULL, NULL);
+	if (sqlite3_close(dst) != SQLITE_OK) {
+		dst = NULL;
+		snprintf(st->err, sizeof(st->err), "backup: close failed");
+		goto fail_msg;
+	}
+	dst = NULL;
+	if (rename(tmp, path) < 0) {
+		snprintf(st->err, sizeof(st->err), "backup: rename to %s: %s", path,
+		    strerror(errno));
+		goto fail_msg;
+	}
+	free(tmp);
+	return 0;
+fail_msg:
+	if (error_r)
+		*error_r = st->err;
+	if (b)
+		sqlite3_backup_finish(b);
+	if (dst)
+		sqlite3_close(dst);
+	if (tmp)
+		unlink(tmp);
+	free(tmp);
+	return -1;
+}
+
+time_t
+store_now(void)
+{
+	return util_now();
+}

@@ -121,19 +121,50 @@ struct s48_config {
 	struct cfg_sla sla;
 	struct cfg_templates templates;
 	struct cfg_status_labels status_labels;
+	/* source lines of the secret keys, for config_load_secrets() messages */
+	struct {
+		unsigned secret_file, imap_password_file, smtp_password_file, sms_api_key_file;
+	} lines;
 };
 
 /*
+ * Notes on the schema (SPEC sections 6 and 7), beyond the SPEC text:
+ * - required: database, secret_file, departments (at least one, each with
+ *   id [a-z0-9_-] and name); inside imap: host, user, password or
+ *   password_file; inside smtp: url, from; inside sms: profile, number and
+ *   the profile's keys (infobip: base_url, api_key_file; twilio: account,
+ *   api_key_file, base_url defaults to https://api.twilio.com; generic: the
+ *   generic group's pull_url, messages_path, id_path, from_path, text_path,
+ *   send_url, send_body, and api_key_file when auth_header uses {key}).
+ * - default_department: when left out, the first department.
+ * - smtp.tls = "none" sends in clear (and AUTH in clear): meant for a relay
+ *   on loopback only.
+ * - sla: working_days without working_hours means whole days (00:00-24:00);
+ *   working_hours without working_days means Monday to Friday; holidays
+ *   need one of them.  warn_hours must be below hours.
+ * - escalation entries: email addresses (lower-cased) or mobile numbers
+ *   (normalised to E.164).
+ * - department sms/staff_phones and sms.number are normalised to E.164 with
+ *   sms.country_code (default "381", also when sms is left out).
+ * - an inline imap/smtp password is kept in password at load time; the
+ *   config file must then not be readable by others (checked with
+ *   check_secrets).
+ * - templates may use {id} {status} {department} {note} {created} {due}
+ *   {text}; any other {word} is an error.
+ *
  * Load and validate path.  Secrets are not read (s48ctl never reads them),
  * but secret/password/key files are checked for existence and secrecy when
  * check_secrets is set (s48d, --check-config).
  * Returns 0 and *cfg_r, or -1 and *errors_r: one error per line
- * ("FILE:LINE: KEY: message"), caller frees.
+ * ("FILE:LINE: KEY: message"; lines joined by '\n', no trailing newline;
+ * a syntax error is "FILE:LINE: message"), caller frees.
  */
 int config_load(const char *path, int check_secrets, struct s48_config **cfg_r,
     char **errors_r);
-/* Read secret_file, imap/smtp passwords and the SMS key (s48d only).
- * Returns 0 or -1 with *errors_r (caller frees). */
+/* Read secret_file, imap/smtp passwords and the SMS key (s48d only): each
+ * file must exist, be private (no group/other bits) and not be empty.
+ * Returns 0 or -1 with *errors_r (all errors, same format as config_load;
+ * caller frees). */
 int config_load_secrets(struct s48_config *cfg, char **errors_r);
 void config_free(struct s48_config **cfg);
 
@@ -144,5 +175,15 @@ const struct cfg_department *config_dept(const struct s48_config *cfg, const cha
 const char *config_status_label(const struct s48_config *cfg, const char *status);
 /* The default config path: $S48_CONFIG or /etc/s48/s48.conf. */
 const char *config_default_path(void);
+
+/*
+ * Human summary for --check-config, one line per channel and part, e.g.
+ *   imap: imaps://mail.example.org:993 INBOX -> Processed
+ *   smtp: off (replies by email will fail)
+ * Caller frees.  Never contains secrets.
+ */
+char *config_summary(const struct s48_config *cfg);
+/* "implicit" "starttls" "none" */
+const char *config_tls_name(enum cfg_tls tls);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef S48_SLA_H
 #define S48_SLA_H
 
+#include <stddef.h>
 #include <time.h>
 
 struct cfg_sla;
@@ -34,5 +35,7 @@ void sla_format_local(time_t t, char *out, size_t outsz);
 int sla_local_day(const char *ymd, time_t *start_r, time_t *next_r);
 /* Local date of t as "YYYY-MM-DD" (out >= 11 bytes). */
 void sla_local_date(time_t t, char *out, size_t outsz);
+/* 1 if ymd is exactly "YYYY-MM-DD" and a real calendar date (1970 on), else 0. */
+int sla_date_valid(const char *ymd);
 
 #endif

@@ -1,0 +1,300 @@
+/*
+ * sla.c - the 48-hour clock (SPEC section 2): due times over wall time or a
+ * working calendar in the municipality's time zone, and local formatting.
+ *
+ * Local time is the process time zone set by sla_use_timezone(); every
+ * working window is computed per local day with mktime(), so a DST change
+ * moves the window's UTC instants but not its local hours.  sla_due() steps
+ * one day at a time (a working window per step), never minute by minute,
+ * and remembers its last answer because a batch of tickets usually shares
+ * one creation second.
+ */
+#include "sla.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+
+/* A calendar with no working minute at all (every day a holiday) would
+ * loop forever: after this many days fall back to wall time. */
+#define SLA_MAX_DAYS 3700
+
+/* Bumped whenever the time zone changes: invalidates the cache. */
+static unsigned sla_tz_generation;
+
+int
+sla_timezone_valid(const char *name)
+{
+	const char *dir = getenv("TZDIR");
+	char path[1024];
+	struct stat st;
+	FILE *f;
+	char magic[4];
+	size_t i;
+	int ok;
+
+	if (name == NULL || name[0] == '\0' || name[0] == '/' || strlen(name) > 200)
+		return 0;
+	if (strstr(name, "..") != NULL)
+		return 0;
+	for (i = 0; name[i] != '\0'; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+		    (ch >= '0' && ch <= '9') || ch == '/' || ch == '_' || ch == '-' ||
+		    ch == '+'))
+			return 0;
+	}
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/usr/share/zoneinfo";
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	/* Every compiled zone file starts with "TZif". */
+	if ((f = fopen(path, "rb")) == NULL)
+		return 0;
+	ok = fread(magic, 1, 4, f) == 4 && memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
+}
+
+void
+sla_use_timezone(const char *name)
+{
+	if (name == NULL || name[0] == '\0')
+		name = "UTC";
+	setenv("TZ", name, 1);
+	tzset();
+	sla_tz_generation++;
+}
+
+/* Local midnight + min minutes of the local date y-m-d (mday may overflow:
+ * mktime normalises), DST-correct through tm_isdst = -1. */
+static time_t
+local_at(int y, int mon, int mday, int min)
+{
+	struct tm tm;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = mday;
+	tm.tm_hour = min / 60;
+	tm.tm_min = min % 60;
+	tm.tm_isdst = -1;
+	return mktime(&tm);
+}
+
+static int
+is_holiday(const struct cfg_sla *sla, int y, int m, int d)
+{
+	char date[40];
+	size_t i;
+
+	if (sla->holidays.n == 0)
+		return 0;
+	snprintf(date, sizeof(date), "%04d-%02d-%02d", y, m, d);
+	for (i = 0; i < sla->holidays.n; i++)
+		if (strcmp(sla->holidays.v[i], date) == 0)
+			return 1;
+	return 0;
+}
+
+/* created + seconds of working time (a calendar is set). */
+static time_t
+calendar_add(const struct cfg_sla *sla, time_t created, long long seconds)
+{
+	time_t t = created;
+	long long remaining = seconds;
+	int day;
+
+	for (day = 0; day < SLA_MAX_DAYS; day++) {
+		struct tm tm;
+		int iso_wday;
+
+		if (localtime_r(&t, &tm) == NULL)
+			break;
+		iso_wday = tm.tm_wday == 0 ? 7 : tm.tm_wday;
+		if ((sla->working_days & (1u << iso_wday)) != 0 &&
+		    !is_holiday(sla, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)) {
+			time_t start = local_at(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			    sla->work_start_min);
+			time_t end = local_at(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+			    sla->work_end_min);
+
+			if (t < start)
+				t = start;
+			if (t < end) {
+				long long avail = (long long)(end - t);
+
+				if (remaining <= avail)
+					return t + (time_t)remaining;
+				remaining -= avail;
+			}
+		}
+		/* next local midnight */
+		t = local_at(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday + 1, 0);
+	}
+	return created + (time_t)seconds;
+}
+
+/* The one-entry cache: same calendar, same zone, same instant. */
+struct sla_key {
+	time_t created;
+	long long seconds;
+	unsigned working_days;
+	int start, end;
+	uint32_t holidays_hash;
+	unsigned tz_generation;
+};
+
+static uint32_t
+holidays_hash(const struct strlist *h)
+{
+	uint32_t x = 2166136261u;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < h->n; i++) {
+		for (p = h->v[i]; *p != '\0'; p++)
+			x = (x ^ (unsigned char)*p) * 16777619u;
+		x = (x ^ ',') * 16777619u;
+	}
+	return x;
+}
+
+static time_t
+working_add(const struct cfg_sla *sla, time_t created, long long seconds)
+{
+	static struct sla_key last;
+	static time_t last_result;
+	static int have_last;
+	struct sla_key k;
+	time_t r;
+
+	memset(&k, 0, sizeof(k));
+	k.created = created;
+	k.seconds = seconds;
+	k.working_days = sla->working_days;
+	k.start = sla->work_start_min;
+	k.end = sla->work_end_min;
+	k.holidays_hash = holidays_hash(&sla->holidays);
+	k.tz_generation = sla_tz_generation;
+	if (have_last && memcmp(&k, &last, sizeof(k)) == 0)
+		return last_result;
+	r = calendar_add(sla, created, seconds);
+	last = k;
+	last_result = r;
+	have_last = 1;
+	return r;
+}
+
+time_t
+sla_due(const struct cfg_sla *sla, time_t created)
+{
+	long long secs = (long long)sla->hours * 3600;
+
+	if (!sla->has_calendar || sla->working_days == 0 ||
+	    sla->work_end_min <= sla->work_start_min)
+		return created + (time_t)secs;
+	return working_add(sla, created, secs);
+}
+
+time_t
+sla_warn_at(const struct cfg_sla *sla, time_t created, time_t due)
+{
+	long long secs;
+
+	if (sla->warn_hours <= 0)
+		return 0;
+	if (!sla->has_calendar || sla->working_days == 0 ||
+	    sla->work_end_min <= sla->work_start_min)
+		return due - (time_t)sla->warn_hours * 3600;
+	if (sla->warn_hours >= sla->hours)
+		return created;
+	/* The instant when hours - warn_hours of working time have passed:
+	 * warn_hours of working time remain until due. */
+	secs = (long long)(sla->hours - sla->warn_hours) * 3600;
+	return calendar_add(sla, created, secs);
+}
+
+void
+sla_format_local(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	if (outsz == 0)
+		return;
+	if (localtime_r(&t, &tm) == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, outsz, "%02d.%02d.%04d. %02d:%02d", tm.tm_mday, tm.tm_mon + 1,
+	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+}
+
+/* Strict "YYYY-MM-DD" with a real calendar date; 0 or -1. */
+static int
+parse_ymd(const char *s, int *y, int *m, int *d)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int i, leap, max;
+
+	if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	for (i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return -1;
+	*y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	*m = (s[5] - '0') * 10 + (s[6] - '0');
+	*d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (*y < 1970 || *m < 1 || *m > 12 || *d < 1)
+		return -1;
+	leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+	max = mdays[*m - 1] + (*m == 2 && leap);
+	return *d <= max ? 0 : -1;
+}
+
+int
+sla_date_valid(const char *ymd)
+{
+	int y, m, d;
+
+	return parse_ymd(ymd, &y, &m, &d) == 0;
+}
+
+int
+sla_local_day(const char *ymd, time_t *start_r, time_t *next_r)
+{
+	int y, m, d;
+	time_t a, b;
+
+	if (parse_ymd(ymd, &y, &m, &d) < 0)
+		return -1;
+	a = local_at(y, m, d, 0);
+	b = local_at(y, m, d + 1, 0);
+	if (a == (time_t)-1 || b == (time_t)-1 || b <= a)
+		return -1;
+	*start_r = a;
+	*next_r = b;
+	return 0;
+}
+
+void
+sla_local_date(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	if (outsz == 0)
+		return;
+	if (localtime_r(&t, &tm) == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, outsz, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}

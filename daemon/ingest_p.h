@@ -1,0 +1,66 @@
+/*
+ * ingest_p.h - private to ingest.c, ingest_email.c and ingest_sms.c: the
+ * per-batch state, the per-item decision result and the reply helpers.
+ */
+#ifndef S48_INGEST_P_H
+#define S48_INGEST_P_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ingest.h"
+#include "tickets.h"
+
+/* State of one ingest_batch() call. */
+struct ingest_run {
+	struct ingest_ctx *ctx;
+	struct tickets_ctx tc;
+	time_t now;
+};
+
+/* What a decision did with one item (strings owned, freed by ingest.c). */
+struct ingest_result {
+	int outcome;             /* enum ingest_outcome */
+	long ticket_id;
+	char *sender;            /* raw_messages.sender, or NULL */
+	time_t sent_at;          /* raw_messages.sent_at, 0 = NULL */
+	char *note;              /* raw_messages.note, or NULL */
+};
+
+/*
+ * Decisions.  Return 0 (res filled), -1 storage error (*error_r; the batch
+ * fails), or 1: the decision could not be made for a reason in the message
+ * (*error_r says what); ingest.c then rolls the item back and makes a plain
+ * ticket of it (ingest_fallback_ticket).
+ */
+int ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
+    struct ingest_result *res, const char **error_r);
+int ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
+    struct ingest_result *res, const char **error_r);
+
+/*
+ * Queue a reply.  SMS text goes through sms_prepare (cfg->sms.ascii) unless
+ * prepared is set (already from tmpl_render_sms).  ticket_id 0 = none.
+ * 0 or -1 (storage error).
+ */
+int ingest_queue_sms(struct ingest_run *r, long ticket_id, const char *to, const char *kind,
+    const char *text, int prepared, int is_auto, const char **error_r);
+int ingest_queue_email(struct ingest_run *r, long ticket_id, const char *to, const char *kind,
+    const char *subject, const char *body, const char *in_reply_to, int is_auto,
+    const char **error_r);
+
+/* 1 if needle (ASCII, lower case) equals one of list's entries ignoring ASCII case. */
+int ingest_in_list(char *const *list, size_t n, const char *needle);
+
+/* Constant-time comparison of two NUL-terminated strings: 1 if equal. */
+int ingest_ct_equal(const char *a, const char *b);
+
+/* Apply a staff command (parsed by parsers/commands.h) to ticket id in the
+ * caller's transaction: 0 applied, TICKETS_ENOENT / TICKETS_EREFUSED (with
+ * *error_r, nothing changed), -1 storage error. */
+struct staff_cmd;
+int ingest_apply_staff(struct ingest_run *r, long id, const struct staff_cmd *cmd,
+    const char *by, const char **error_r);
+
+#endif

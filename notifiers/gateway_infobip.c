@@ -1,0 +1,263 @@
+/* gateway_infobip.c - the "infobip" SMS profile: destructive inbox pull,
+ * inbox log reconciliation, /sms/2/text/advanced sending. */
+#include "sms_gateway_p.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway_json.h"
+
+static int
+infobip_check(const struct cfg_sms *cfg, const char **error_r)
+{
+	if (cfg->base_url == NULL || cfg->base_url[0] == '\0') {
+		*error_r = "infobip: sms.base_url is not set";
+		return -1;
+	}
+	if (cfg->api_key == NULL || cfg->api_key[0] == '\0') {
+		*error_r = "infobip: the API key is not loaded";
+		return -1;
+	}
+	if (strpbrk(cfg->api_key, "\r\n") != NULL) {
+		*error_r = "infobip: the API key contains a line break";
+		return -1;
+	}
+	return 0;
+}
+
+/* GET url with the App key; the results array into l. */
+static int
+infobip_get(struct sms_gateway *gw, const char *url, struct sms_gw_list *l, int *more_r,
+    const char **error_r)
+{
+	struct http_request req = { 0 };
+	struct http_response resp = { 0 };
+	char *auth = xasprintf("Authorization: App %s", gw->cfg->api_key);
+	const char *hdrs[] = { auth, "Accept: application/json" };
+	json_t *root = NULL, *results, *m, *pending;
+	size_t i;
+	int rc = -1;
+
+	req.method = "GET";
+	req.url = url;
+	req.headers = hdrs;
+	req.n_headers = 2;
+	if (sms_gw_http(gw, &req, &resp, error_r) < 0) {
+		/* the gateway may have dequeued messages whose answer was lost */
+		if (resp.error != HTTP_ERR_CONNECT && resp.error != HTTP_ERR_TLS)
+			gw->reconcile_wanted = 1;
+		goto fail;
+	}
+	if (sms_gw_json_answer(gw, &resp, &root, error_r) < 0) {
+		if (resp.status >= 500 || (resp.status >= 200 && resp.status <= 299))
+			gw->reconcile_wanted = 1;
+		goto fail;
+	}
+	results = json_object_get(root, "results");
+	if (!json_is_array(results)) {
+		*error_r = sms_gw_error(gw, "infobip: answer without a \"results\" array");
+		gw->reconcile_wanted = 1;
+		goto fail;
+	}
+	json_array_foreach(results, i, m) {
+		if (!json_is_object(m))
+			continue;
+		if (sms_gw_list_add(l, m, "messageId", "from", "text", "receivedAt", 'i') < 0) {
+			*error_r = sms_gw_error(gw, "infobip: more than %d messages in one answer",
+			    SMS_GW_MAX_BATCH);
+			gw->reconcile_wanted = 1;
+			goto fail;
+		}
+	}
+	pending = json_object_get(root, "pendingMessageCount");
+	if (more_r != NULL)
+		*more_r = json_is_number(pending) && json_number_value(pending) > 0;
+	rc = 0;
+fail:
+	json_decref(root);
+	http_response_clear(&resp);
+	free(auth);
+	return rc;
+}
+
+static int
+infobip_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, size_t *n_r,
+    char **cursor_r, int *more_r, const char **error_r)
+{
+	struct sms_gw_list l = { 0 };
+	char path[64];
+	char *url;
+	int rc;
+
+	(void)cursor;
+	*cursor_r = NULL;
+	snprintf(path, sizeof(path), "/sms/1/inbox/reports?limit=%d",
+	    gw->cfg->batch > 0 ? gw->cfg->batch : 100);
+	url = sms_gw_url(gw, path);
+	rc = infobip_get(gw, url, &l, more_r, error_r);
+	free(url);
+	if (rc < 0) {
+		sms_gw_list_free(&l);
+		return -1;
+	}
+	*msgs_r = l.v;
+	*n_r = l.n;
+	return 0;
+}
+
+static int
+infobip_reconcile(struct sms_gateway *gw, time_t since, struct sms_in **msgs_r, size_t *n_r,
+    const char **error_r)
+{
+	struct sms_gw_list l = { 0 };
+	struct tm tm;
+	char iso[64], *enc, *path, *url;
+	int rc;
+
+	if (since < 0)
+		since = 0;
+	gmtime_r(&since, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S.000+0000", &tm);
+	enc = http_urlencode(iso);
+	path = xasprintf("/sms/1/inbox/logs?receivedSince=%s", enc);
+	url = sms_gw_url(gw, path);
+	rc = infobip_get(gw, url, &l, NULL, error_r);
+	free(url);
+	free(path);
+	free(enc);
+	if (rc < 0) {
+		sms_gw_list_free(&l);
+		return -1;
+	}
+	*msgs_r = l.v;
+	*n_r = l.n;
+	return 0;
+}
+
+/* Infobip wants international numbers without '+'. */
+static const char *
+no_plus(const char *n)
+{
+	return n[0] == '+' ? n + 1 : n;
+}
+
+/* requestError.serviceException.text of an error answer, or "". */
+static char *
+infobip_error_text(const struct http_response *resp)
+{
+	json_t *root;
+	char *jerr = NULL, *t = NULL, *clean;
+
+	root = gateway_json_load(resp->body, resp->len, &jerr);
+	free(jerr);
+	if (root != NULL) {
+		t = gateway_json_path_text(root, "requestError.serviceException.text");
+		json_decref(root);
+	}
+	clean = sms_gw_clean(t != NULL ? t : "", 160);
+	free(t);
+	return clean;
+}
+
+static int
+infobip_send(struct sms_gateway *gw, const char *to, const char *text, char **reason_r,
+    int *stopped_r)
+{
+	struct http_request req = { 0 };
+	struct http_response resp = { 0 };
+	char *auth = xasprintf("Authorization: App %s", gw->cfg->api_key);
+	const char *hdrs[] = { auth, "Content-Type: application/json", "Accept: application/json" };
+	const char *error = NULL;
+	json_t *body, *root = NULL, *st;
+	char *jbody = NULL, *url = NULL, *group = NULL, *name = NULL, *desc = NULL, *id = NULL;
+	char *etext, *jerr = NULL;
+	int rc;
+
+	(void)stopped_r;
+	body = json_pack("{s:[{s:s, s:[{s:s}], s:s}]}", "messages",
+	    "from", no_plus(gw->cfg->number != NULL ? gw->cfg->number : ""),
+	    "destinations", "to", no_plus(to), "text", text);
+	if (body == NULL) {
+		/* json_pack refuses invalid UTF-8: the text was not prepared */
+		*reason_r = xstrdup("infobip: text or number is not valid UTF-8");
+		rc = NOTIFY_PERMFAIL;
+		goto out;
+	}
+	jbody = json_dumps(body, JSON_COMPACT);
+	if (jbody == NULL)
+		fatalx("out of memory");
+	url = sms_gw_url(gw, "/sms/2/text/advanced");
+	req.method = "POST";
+	req.url = url;
+	req.headers = hdrs;
+	req.n_headers = 3;
+	req.body = jbody;
+	req.body_len = strlen(jbody);
+	if (sms_gw_http(gw, &req, &resp, &error) < 0) {
+		rc = sms_gw_send_transport(error, reason_r);
+		goto out;
+	}
+	rc = sms_gw_send_class(resp.status);
+	if (rc != NOTIFY_OK) {
+		etext = infobip_error_text(&resp);
+		*reason_r = xasprintf("infobip: HTTP %ld %s%s%s", resp.status,
+		    http_status_text(resp.status), etext[0] ? ": " : "", etext);
+		free(etext);
+		goto out;
+	}
+	root = gateway_json_load(resp.body, resp.len, &jerr);
+	st = gateway_json_path(root, "messages.0.status");
+	if (root == NULL || !json_is_object(st)) {
+		*reason_r = xasprintf("infobip: unreadable answer to a send%s%s",
+		    jerr ? ": " : "", jerr ? jerr : "");
+		rc = NOTIFY_TEMPFAIL;
+		goto out;
+	}
+	group = gateway_json_path_text(st, "groupName");
+	name = gateway_json_path_text(st, "name");
+	desc = gateway_json_path_text(st, "description");
+	id = gateway_json_path_text(root, "messages.0.messageId");
+	if (group != NULL && (strcmp(group, "REJECTED") == 0 ||
+	    strcmp(group, "UNDELIVERABLE") == 0)) {
+		char *cn = sms_gw_clean(name ? name : "", 80);
+		char *cd = sms_gw_clean(desc ? desc : "", 160);
+
+		*reason_r = xasprintf("infobip: %s%s%s%s%s", group, cn[0] ? ": " : "", cn,
+		    cd[0] ? ": " : "", cd);
+		free(cn);
+		free(cd);
+		rc = NOTIFY_PERMFAIL;
+		goto out;
+	}
+	{
+		char *ci = sms_gw_clean(id ? id : "", 80);
+
+		*reason_r = xasprintf("infobip %s%s%s", group ? group : "accepted",
+		    ci[0] ? " " : "", ci);
+		free(ci);
+	}
+	rc = NOTIFY_OK;
+out:
+	free(jerr);
+	free(group);
+	free(name);
+	free(desc);
+	free(id);
+	json_decref(root);
+	json_decref(body);
+	http_response_clear(&resp);
+	free(jbody);
+	free(url);
+	free(auth);
+	return rc;
+}
+
+const struct sms_profile sms_profile_infobip = {
+	.name = "infobip",
+	.check = infobip_check,
+	.pull = infobip_pull,
+	.ack = NULL,
+	.reconcile = infobip_reconcile,
+	.send = infobip_send,
+};

@@ -159,10 +159,17 @@ split_address(const char *s, char **name_r, char **addr_r)
 		while (nl > 0 && (a[nl - 1] == ' ' || a[nl - 1] == '\t'))
 			nl--;
 		if (nl >= 2 && a[0] == '"' && a[nl - 1] == '"') {
-			a++;
-			nl -= 2;
-		}
-		name = xstrndup(a, nl);
+			/* quoted-string: drop the quotes and the backslash escapes */
+			size_t i, o = 0;
+			name = xmalloc(nl);
+			for (i = 1; i + 1 < nl; i++) {
+				if (a[i] == '\\' && i + 2 < nl)
+					i++;
+				name[o++] = a[i];
+			}
+			name[o] = '\0';
+		} else
+			name = xstrndup(a, nl);
 	} else {
 		a = s;
 		while (*a == ' ' || *a == '\t')
@@ -337,45 +344,70 @@ put_b64_body(struct w *w, const unsigned char *p, size_t n)
 
 /* ------------------------------------------------------------- headers */
 
+/* may a byte stand for itself in a Q encoded word?  (RFC 2047 5 (3), the
+ * strictest context, so the same words serve display names too) */
+static int
+q_literal(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '!' || c == '*' || c == '+' || c == '-' || c == '/';
+}
+
 /*
- * RFC 2047 B-encoded words for s, starting at column *col; sep: a blank
+ * RFC 2047 Q-encoded words for s, starting at column *col; sep: a blank
  * must come first (it is written here, or the fold that replaces it).
  * Folds (CRLF SPACE) so no line passes LINE_MAX_COLS and never splits a
  * UTF-8 sequence.  The blanks between adjacent encoded words are not part
  * of the decoded text, so s may be cut anywhere between characters.
+ * Q rather than B: some decoders (GMime among them) join adjacent B words
+ * before decoding and stop at the first word's '=' padding.
  */
 static void
 put_encoded_words(struct w *w, const char *s, size_t *col, int sep)
 {
-	static const size_t overhead = 12;      /* "=?UTF-8?B?" "?=" */
+	static const size_t overhead = 12;      /* "=?UTF-8?Q?" "?=" */
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s);
+	char esc[4];
 
 	while (n > 0) {
-		size_t room, bytes, k = 0, l;
+		size_t room, used = 0, k = 0, l, j;
 
-		/* room for at least one 4-byte character (8 base64 chars)? */
-		if (*col + (sep ? 1 : 0) + overhead + 8 > LINE_MAX_COLS && *col > 1) {
+		/* room for at least one 4-byte character (12 columns)? */
+		if (*col + (sep ? 1 : 0) + overhead + 12 > LINE_MAX_COLS && *col > 1) {
 			puts_(w, "\r\n ");
 			*col = 1;
 		} else if (sep) {
 			puts_(w, " ");
 			(*col)++;
 		}
-		room = LINE_MAX_COLS > *col + overhead ? LINE_MAX_COLS - *col - overhead : 8;
-		bytes = room / 4 * 3;
+		room = LINE_MAX_COLS > *col + overhead ? LINE_MAX_COLS - *col - overhead : 12;
+		puts_(w, "=?UTF-8?Q?");
 		while (k < n) {
+			size_t cost = 0;
 			l = utf8_seq(p + k, n - k);
 			if (l == 0)
 				l = 1;  /* cleaned input never gets here */
-			if (k > 0 && k + l > bytes)
+			for (j = 0; j < l; j++)
+				cost += (q_literal(p[k + j]) || p[k + j] == ' ') ? 1 : 3;
+			if (k > 0 && used + cost > room)
 				break;
+			for (j = 0; j < l; j++) {
+				unsigned char c = p[k + j];
+				if (c == ' ')
+					puts_(w, "_");
+				else if (q_literal(c))
+					put(w, &c, 1);
+				else {
+					snprintf(esc, sizeof(esc), "=%02X", c);
+					put(w, esc, 3);
+				}
+			}
+			used += cost;
 			k += l;
 		}
-		puts_(w, "=?UTF-8?B?");
-		put_b64(w, p, k);
 		puts_(w, "?=");
-		*col += overhead + (k + 2) / 3 * 4;
+		*col += overhead + used;
 		p += k;
 		n -= k;
 		sep = 1;
@@ -757,7 +789,8 @@ put_attachment(struct w *w, const char *boundary, const struct mail_attachment *
 	char *fn = clean_filename(a->filename);
 	int simple = filename_simple(fn);
 
-	puts_(w, "--");
+	/* the CRLF before a delimiter belongs to it, not to the part */
+	puts_(w, "\r\n--");
 	puts_(w, boundary);
 	puts_(w, "\r\nContent-Type: ");
 	puts_(w, ct);
@@ -858,7 +891,7 @@ mail_compose(const struct mail_out *m, struct buf *out, const char **error_r)
 		put_qp_body(&w, m->body != NULL ? m->body : "");
 		for (i = 0; i < m->n_att; i++)
 			put_attachment(&w, boundary, &m->att[i]);
-		puts_(&w, "--");
+		puts_(&w, "\r\n--");
 		puts_(&w, boundary);
 		puts_(&w, "--\r\n");
 	}

@@ -436,8 +436,11 @@ store_backup(struct store *st, const char *path, const char **error_r)
 		snprintf(st->err, sizeof(st->err), "backup: %s", sqlite3_errmsg(dst));
 		goto fail_msg;
 	}
+	/* all pages in one step: in WAL mode this is one read transaction, a
+	 * consistent snapshot that writers do not wait for; stepping in pieces
+	 * would restart after every commit of a busy daemon */
 	do {
-		rc = sqlite3_backup_step(b, 256);
+		rc = sqlite3_backup_step(b, -1);
 		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
 			sqlite3_sleep(20);
 	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);

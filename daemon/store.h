@@ -97,8 +97,9 @@ int store_state_del(struct store *st, const char *key, const char **error_r);
 
 /*
  * Consistent copy of the database to path with the online backup API, while
- * others may write (steps of 256 pages, retrying on BUSY/LOCKED).  path is
- * replaced if it exists.  Must not be called inside a transaction.
+ * others may write (one read transaction: a snapshot writers do not wait
+ * for; retried on BUSY/LOCKED).  Written to path.tmpPID, then renamed over
+ * path.  Must not be called inside a transaction.
  */
 int store_backup(struct store *st, const char *path, const char **error_r);
 

@@ -1,0 +1,383 @@
+/* test_store.c - store: migrations, reopen, transactions and savepoints,
+ * statement cache, source state, online backup under concurrent writes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+#include "util.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *st;
+};
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	const char *err = NULL;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/s48.db", f->dir);
+	if (store_open(f->path, &f->st, &err) < 0)
+		fail_msg("store_open: %s", err);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(&f->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* One integer from sql with an optional text parameter ?1. */
+static long long
+qint(struct store *st, const char *sql, const char *p1)
+{
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL), SQLITE_OK);
+	if (p1)
+		sqlite3_bind_text(s, 1, p1, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static void
+test_migrations(void **state)
+{
+	struct fx *f = *state;
+	static const char *const tables[] = { "raw_messages", "tickets", "messages", "events",
+		"attachments", "outbox", "source_state", "sms_optout" };
+	size_t i;
+
+	assert_true(schema_migrations_count >= 1);
+	assert_int_equal(store_schema_version(f->st), (int)schema_migrations_count);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+		assert_int_equal(qint(f->st,
+		    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+		    tables[i]), 1);
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM pragma_journal_mode() "
+	    "WHERE journal_mode = 'wal'", NULL), 1);
+	assert_int_equal(qint(f->st, "PRAGMA foreign_keys", NULL), 1);
+	assert_int_equal(qint(f->st, "PRAGMA synchronous", NULL), 2);   /* FULL */
+	/* CHECK constraints on tickets */
+	assert_int_equal(store_exec(f->st, "INSERT INTO tickets(status, channel, reporter, "
+	    "department, created_at, due_at, updated_at) VALUES('bogus', 'sms', 'x', 'd', 1, 2, 1)",
+	    NULL), -1);
+	assert_int_equal(store_exec(f->st, "INSERT INTO tickets(status, channel, reporter, "
+	    "department, created_at, due_at, updated_at) VALUES('open', 'fax', 'x', 'd', 1, 2, 1)",
+	    NULL), -1);
+	/* source_key is unique */
+	assert_int_equal(store_exec(f->st, "INSERT INTO raw_messages(source, source_key, "
+	    "received_at) VALUES('sms', 'k1', 1)", NULL), 0);
+	assert_int_equal(store_exec(f->st, "INSERT INTO raw_messages(source, source_key, "
+	    "received_at) VALUES('sms', 'k1', 2)", NULL), -1);
+}
+
+static void
+test_reopen_idempotent(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	int round;
+
+	assert_int_equal(store_state_set(f->st, "cursor", "42", &err), 0);
+	for (round = 0; round < 3; round++) {
+		char *v = NULL;
+
+		store_close(&f->st);
+		assert_null(f->st);
+		assert_int_equal(store_open(f->path, &f->st, &err), 0);
+		assert_int_equal(store_schema_version(f->st), (int)schema_migrations_count);
+		assert_int_equal(store_state_get(f->st, "cursor", &v, &err), 0);
+		assert_string_equal(v, "42");
+		free(v);
+		assert_int_equal(qint(f->st, "SELECT count(*) FROM source_state", NULL), 1);
+	}
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct fx *f = *state;
+	struct store *st2 = NULL;
+	const char *err = NULL;
+
+	assert_int_equal(store_exec(f->st, "PRAGMA user_version = 999", &err), 0);
+	assert_int_equal(store_open(f->path, &st2, &err), -1);
+	assert_null(st2);
+	assert_non_null(strstr(err, "newer"));
+}
+
+static void
+test_open_error(void **state)
+{
+	struct store *st2 = NULL;
+	const char *err = NULL;
+
+	(void)state;
+	assert_int_equal(store_open("/nonexistent-dir/x/s48.db", &st2, &err), -1);
+	assert_null(st2);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "/nonexistent-dir/x/s48.db"));
+}
+
+static void
+test_savepoints(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_true(store_in_transaction(f->st));
+	assert_int_equal(store_state_set(f->st, "a", "1", &err), 0);
+	assert_int_equal(store_savepoint(f->st, "item", &err), 0);
+	assert_int_equal(store_state_set(f->st, "b", "2", &err), 0);
+	assert_int_equal(store_state_set(f->st, "a", "changed", &err), 0);
+	assert_int_equal(store_rollback_to(f->st, "item", &err), 0);
+	/* released: a second rollback_to the same name fails */
+	assert_int_equal(store_rollback_to(f->st, "item", &err), -1);
+	assert_int_equal(store_savepoint(f->st, "item2", &err), 0);
+	assert_int_equal(store_state_set(f->st, "c", "3", &err), 0);
+	assert_int_equal(store_release(f->st, "item2", &err), 0);
+	assert_int_equal(store_commit(f->st, &err), 0);
+	assert_false(store_in_transaction(f->st));
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM source_state WHERE key = 'b'", NULL), 0);
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM source_state WHERE key = 'c'", NULL), 1);
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM source_state WHERE key = 'a' "
+	    "AND value = '1'", NULL), 1);
+
+	/* a whole transaction rolled back leaves nothing */
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_state_set(f->st, "d", "4", &err), 0);
+	assert_int_equal(store_savepoint(f->st, "x", &err), 0);
+	assert_int_equal(store_state_set(f->st, "e", "5", &err), 0);
+	assert_int_equal(store_release(f->st, "x", &err), 0);
+	store_rollback(f->st);
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM source_state WHERE key IN ('d', 'e')",
+	    NULL), 0);
+	/* bad names are refused before reaching SQL */
+	assert_int_equal(store_savepoint(f->st, "x; DROP TABLE tickets", &err), -1);
+	assert_int_equal(store_savepoint(f->st, "1abc", &err), -1);
+	assert_int_equal(store_savepoint(f->st, "", &err), -1);
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM sqlite_master WHERE name = 'tickets'",
+	    NULL), 1);
+}
+
+static void
+test_state(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char *v = (char *)1;
+
+	assert_int_equal(store_state_get(f->st, "missing", &v, &err), 1);
+	assert_null(v);
+	assert_int_equal(store_state_set(f->st, "imap:uidvalidity", "1234", &err), 0);
+	assert_int_equal(store_state_set(f->st, "imap:uidvalidity", "5678", &err), 0);
+	assert_int_equal(store_state_get(f->st, "imap:uidvalidity", &v, &err), 0);
+	assert_string_equal(v, "5678");
+	free(v);
+	assert_int_equal(store_state_set(f->st, "empty", "", &err), 0);
+	assert_int_equal(store_state_get(f->st, "empty", &v, &err), 0);
+	assert_string_equal(v, "");
+	free(v);
+	assert_int_equal(store_state_del(f->st, "imap:uidvalidity", &err), 0);
+	assert_int_equal(store_state_del(f->st, "imap:uidvalidity", &err), 0);
+	assert_int_equal(store_state_get(f->st, "imap:uidvalidity", &v, &err), 1);
+}
+
+static void
+test_prepare_cache(void **state)
+{
+	struct fx *f = *state;
+	sqlite3_stmt *a, *b, *c;
+	char sql[96];
+	int i;
+
+	a = store_prepare(f->st, "SELECT ?1 + 1");
+	assert_non_null(a);
+	sqlite3_bind_int(a, 1, 41);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 42);
+	/* same text, another buffer: the same statement, reset and unbound */
+	snprintf(sql, sizeof(sql), "SELECT ?1 + %d", 1);
+	b = store_prepare(f->st, sql);
+	assert_ptr_equal(a, b);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);   /* bindings cleared */
+	sqlite3_reset(b);
+	c = store_prepare(f->st, "SELECT ?1 + 2");
+	assert_non_null(c);
+	assert_ptr_not_equal(a, c);
+	assert_null(store_prepare(f->st, "SELEKT nonsense"));
+	assert_non_null(store_errmsg(f->st));
+	/* more distinct statements than cache slots still work */
+	for (i = 0; i < 300; i++) {
+		sqlite3_stmt *s;
+
+		snprintf(sql, sizeof(sql), "SELECT %d", i);
+		s = store_prepare(f->st, sql);
+		assert_non_null(s);
+		assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(s, 0), i);
+		sqlite3_reset(s);
+	}
+	a = store_prepare(f->st, "SELECT ?1 + 1");
+	sqlite3_bind_int(a, 1, 1);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 2);
+	sqlite3_reset(a);
+}
+
+/* Child: insert rows through its own connection until killed or count reached. */
+static void
+writer_child(const char *path, const char *flag)
+{
+	struct store *st = NULL;
+	const char *err = NULL;
+	int i;
+
+	if (store_open(path, &st, &err) < 0)
+		_exit(2);
+	for (i = 0; i < 400; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "w%d", i);
+		if (store_begin(st, &err) < 0 ||
+		    store_exec(st, "INSERT INTO raw_messages(source, source_key, received_at, bytes) "
+		    "VALUES('sms', 'w' || (SELECT count(*) FROM raw_messages) || '-' || random(), 1, "
+		    "zeroblob(2000))", &err) < 0 ||
+		    store_commit(st, &err) < 0)
+			_exit(3);
+		if (i == 20) {
+			FILE *fp = fopen(flag, "w");
+
+			if (fp)
+				fclose(fp);
+		}
+	}
+	store_close(&st);
+	_exit(0);
+}
+
+static void
+test_backup_while_writing(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char bpath[160], flag[160];
+	sqlite3 *b = NULL;
+	sqlite3_stmt *s;
+	pid_t pid;
+	int status, i;
+
+	/* some data first: 3000 rows of 2 kB = 6 MB */
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_exec(f->st,
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+	    "INSERT INTO raw_messages(source, source_key, received_at, bytes) "
+	    "SELECT 'imap', 'k' || i, i, zeroblob(2000) FROM n", &err), 0);
+	assert_int_equal(store_commit(f->st, &err), 0);
+
+	snprintf(bpath, sizeof(bpath), "%s/backup.db", f->dir);
+	snprintf(flag, sizeof(flag), "%s/writing", f->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		writer_child(f->path, flag);
+	for (i = 0; i < 500 && access(flag, F_OK) != 0; i++)
+		usleep(10000);
+	assert_int_equal(access(flag, F_OK), 0);      /* the writer is writing now */
+	if (store_backup(f->st, bpath, &err) < 0)
+		fail_msg("backup: %s", err);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	assert_int_equal(sqlite3_open_v2(bpath, &b, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(b, "PRAGMA integrity_check", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(b, "SELECT count(*) FROM raw_messages", -1, &s, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_true(sqlite3_column_int(s, 0) >= 3000);
+	assert_true(sqlite3_column_int(s, 0) <= 3400);
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(b, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), (int)schema_migrations_count);
+	sqlite3_finalize(s);
+	sqlite3_close(b);
+	/* the live database has every row of the writer */
+	assert_int_equal(qint(f->st, "SELECT count(*) FROM raw_messages", NULL), 3400);
+
+	/* a backup inside a transaction is refused; an unwritable target fails */
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_backup(f->st, bpath, &err), -1);
+	store_rollback(f->st);
+	assert_int_equal(store_backup(f->st, "/nonexistent-dir/b.db", &err), -1);
+}
+
+static void
+test_concurrent_writers_wait(void **state)
+{
+	struct fx *f = *state;
+	struct store *st2 = NULL;
+	const char *err = NULL;
+
+	/* a second connection can read while the first holds a write transaction */
+	assert_int_equal(store_open(f->path, &st2, &err), 0);
+	assert_int_equal(store_begin(f->st, &err), 0);
+	assert_int_equal(store_state_set(f->st, "x", "1", &err), 0);
+	assert_int_equal(qint(st2, "SELECT count(*) FROM source_state", NULL), 0);
+	assert_int_equal(store_commit(f->st, &err), 0);
+	assert_int_equal(qint(st2, "SELECT count(*) FROM source_state", NULL), 1);
+	store_close(&st2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_idempotent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prepare_cache, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backup_while_writing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_writers_wait, setup, teardown),
+	};
+
+	log_init("test_store", LOG_LEVEL_WARN, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -275,12 +275,17 @@ check_keys(struct ctx *c, const config_setting_t *grp, const char *prefix,
 
 /*
  * String value: 1 set (*out replaced by a copy), 0 absent, -1 error
- * (reported).  Control characters are refused unless allow_ctl (templates).
+ * (reported).  Control characters are refused unless F_CTL (templates).
  */
+#define F_REQ      1   /* must be present (and not empty) */
+#define F_NONEMPTY 2   /* may be absent (default kept), not empty */
+#define F_CTL      4   /* control characters allowed (templates) */
+
 static int
 get_string(struct ctx *c, const config_setting_t *grp, const char *prefix, const char *name,
-    int required, int allow_ctl, char **out)
+    int flags, char **out)
 {
+	int required = (flags & F_REQ) != 0;
 	const config_setting_t *s = member(grp, name);
 	const char *v;
 	char key[CFG_KEY_MAX];
@@ -300,11 +305,11 @@ get_string(struct ctx *c, const config_setting_t *grp, const char *prefix, const
 		cerr(c, s, key, "not valid UTF-8");
 		return -1;
 	}
-	if (!allow_ctl && has_control(v)) {
+	if ((flags & F_CTL) == 0 && has_control(v)) {
 		cerr(c, s, key, "must not contain control characters (newline, tab...)");
 		return -1;
 	}
-	if (required && v[0] == '\0') {
+	if ((flags & (F_REQ | F_NONEMPTY)) != 0 && v[0] == '\0') {
 		cerr(c, s, key, "must not be empty");
 		return -1;
 	}
@@ -319,7 +324,7 @@ get_path(struct ctx *c, const config_setting_t *grp, const char *prefix, const c
     int required, const char *dir, char **out, unsigned *line_r)
 {
 	char *v = NULL;
-	int r = get_string(c, grp, prefix, name, required, 0, &v);
+	int r = get_string(c, grp, prefix, name, required ? F_REQ : 0, &v);
 
 	if (r <= 0)
 		return r;
@@ -590,7 +595,7 @@ load_log(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	if (g == NULL)
 		return;
 	check_keys(c, g, "log", keys);
-	if (get_string(c, g, "log", "level", 0, 0, &v) == 1) {
+	if (get_string(c, g, "log", "level", 0, &v) == 1) {
 		int l = log_level_parse(v);
 
 		if (l < 0)
@@ -600,7 +605,7 @@ load_log(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			cfg->log_level = l;
 	}
 	xfree(&v);
-	if (get_string(c, g, "log", "target", 0, 0, &v) == 1) {
+	if (get_string(c, g, "log", "target", 0, &v) == 1) {
 		if (strcmp(v, "syslog") == 0)
 			cfg->log_syslog = 1;
 		else if (strcmp(v, "stderr") == 0)
@@ -628,10 +633,10 @@ load_imap(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 		return;
 	im->enabled = 1;
 	check_keys(c, g, "imap", keys);
-	get_string(c, g, "imap", "host", 1, 0, &im->host);
+	get_string(c, g, "imap", "host", F_REQ, &im->host);
 	if (im->host != NULL && strpbrk(im->host, " /@") != NULL)
 		cerr(c, member(g, "host"), "imap.host", "\"%s\" is not a host name", im->host);
-	if (get_string(c, g, "imap", "tls", 0, 0, &v) == 1) {
+	if (get_string(c, g, "imap", "tls", 0, &v) == 1) {
 		if (strcmp(v, "implicit") == 0)
 			im->tls = CFG_TLS_IMPLICIT;
 		else if (strcmp(v, "starttls") == 0)
@@ -647,7 +652,7 @@ load_imap(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	get_int_into(c, g, "imap", "port", 1, 65535, &im->port);
 	if (get_path(c, g, "imap", "ca_file", 0, cfg->dir, &im->ca_file, NULL) == 1)
 		check_readable(c, member(g, "ca_file"), "imap.ca_file", im->ca_file);
-	get_string(c, g, "imap", "user", 1, 0, &im->user);
+	get_string(c, g, "imap", "user", F_REQ, &im->user);
 	have_pw = member(g, "password") != NULL;
 	have_pwf = member(g, "password_file") != NULL;
 	if (have_pw && have_pwf)
@@ -656,13 +661,13 @@ load_imap(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	else if (!have_pw && !have_pwf)
 		cerr(c, g, "imap.password_file", "missing (required: password_file or password)");
 	else if (have_pw)
-		get_string(c, g, "imap", "password", 1, 0, &im->password);
+		get_string(c, g, "imap", "password", F_REQ, &im->password);
 	else if (get_path(c, g, "imap", "password_file", 1, cfg->dir, &im->password_file,
 	    &cfg->lines.imap_password_file) == 1)
 		check_secret_file(c, member(g, "password_file"), "imap.password_file",
 		    im->password_file);
-	get_string(c, g, "imap", "mailbox", 1, 0, &im->mailbox);
-	if (get_string(c, g, "imap", "processed_mailbox", 0, 0, &im->processed_mailbox) == 1 &&
+	get_string(c, g, "imap", "mailbox", F_NONEMPTY, &im->mailbox);
+	if (get_string(c, g, "imap", "processed_mailbox", 0, &im->processed_mailbox) == 1 &&
 	    im->processed_mailbox[0] == '\0')
 		xfree(&im->processed_mailbox);
 	if (im->processed_mailbox != NULL && strcmp(im->processed_mailbox, im->mailbox) == 0)
@@ -720,11 +725,11 @@ load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 		return;
 	sm->enabled = 1;
 	check_keys(c, g, "smtp", keys);
-	if (get_string(c, g, "smtp", "url", 1, 0, &sm->url) == 1 &&
+	if (get_string(c, g, "smtp", "url", F_REQ, &sm->url) == 1 &&
 	    !url_has_scheme(sm->url, schemes))
 		cerr(c, member(g, "url"), "smtp.url",
 		    "\"%s\": must be smtp://HOST[:PORT] or smtps://HOST[:PORT]", sm->url);
-	if (get_string(c, g, "smtp", "tls", 0, 0, &v) == 1) {
+	if (get_string(c, g, "smtp", "tls", 0, &v) == 1) {
 		if (strcmp(v, "required") == 0)
 			sm->tls_required = 1;
 		else if (strcmp(v, "none") == 0)
@@ -736,7 +741,7 @@ load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	xfree(&v);
 	if (get_path(c, g, "smtp", "ca_file", 0, cfg->dir, &sm->ca_file, NULL) == 1)
 		check_readable(c, member(g, "ca_file"), "smtp.ca_file", sm->ca_file);
-	if (get_string(c, g, "smtp", "user", 0, 0, &sm->user) == 1 && sm->user[0] == '\0')
+	if (get_string(c, g, "smtp", "user", 0, &sm->user) == 1 && sm->user[0] == '\0')
 		xfree(&sm->user);
 	have_pw = member(g, "password") != NULL;
 	have_pwf = member(g, "password_file") != NULL;
@@ -749,12 +754,12 @@ load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	else if (sm->user != NULL && !have_pw && !have_pwf)
 		cerr(c, member(g, "user"), "smtp.user", "needs password_file (or password)");
 	else if (have_pw)
-		get_string(c, g, "smtp", "password", 1, 0, &sm->password);
+		get_string(c, g, "smtp", "password", F_REQ, &sm->password);
 	else if (have_pwf && get_path(c, g, "smtp", "password_file", 1, cfg->dir,
 	    &sm->password_file, &cfg->lines.smtp_password_file) == 1)
 		check_secret_file(c, member(g, "password_file"), "smtp.password_file",
 		    sm->password_file);
-	if (get_string(c, g, "smtp", "from", 1, 0, &sm->from) == 1) {
+	if (get_string(c, g, "smtp", "from", F_REQ, &sm->from) == 1) {
 		sm->from_addr = parse_from(sm->from);
 		if (sm->from_addr == NULL)
 			cerr(c, member(g, "from"), "smtp.from",
@@ -773,39 +778,39 @@ load_sms_generic(struct ctx *c, const config_setting_t *sg, struct cfg_sms *sms)
 	const char *pfx = "sms.generic";
 
 	check_keys(c, sg, pfx, keys);
-	if (get_string(c, sg, pfx, "pull_url", 1, 0, &gn->pull_url) == 1 &&
+	if (get_string(c, sg, pfx, "pull_url", F_REQ, &gn->pull_url) == 1 &&
 	    !url_has_scheme(gn->pull_url, http))
 		cerr(c, member(sg, "pull_url"), "sms.generic.pull_url",
 		    "must start with http:// or https://");
-	if (get_string(c, sg, pfx, "auth_header", 0, 0, &gn->auth_header) == 1) {
+	if (get_string(c, sg, pfx, "auth_header", 0, &gn->auth_header) == 1) {
 		if (gn->auth_header[0] == '\0')
 			xfree(&gn->auth_header);
 		else if (strchr(gn->auth_header, ':') == NULL || gn->auth_header[0] == ':')
 			cerr(c, member(sg, "auth_header"), "sms.generic.auth_header",
 			    "must be \"Name: value\"");
 	}
-	get_string(c, sg, pfx, "messages_path", 1, 0, &gn->messages_path);
-	get_string(c, sg, pfx, "id_path", 1, 0, &gn->id_path);
-	get_string(c, sg, pfx, "from_path", 1, 0, &gn->from_path);
-	get_string(c, sg, pfx, "text_path", 1, 0, &gn->text_path);
-	if (get_string(c, sg, pfx, "time_path", 0, 0, &gn->time_path) == 1 &&
+	get_string(c, sg, pfx, "messages_path", F_REQ, &gn->messages_path);
+	get_string(c, sg, pfx, "id_path", F_REQ, &gn->id_path);
+	get_string(c, sg, pfx, "from_path", F_REQ, &gn->from_path);
+	get_string(c, sg, pfx, "text_path", F_REQ, &gn->text_path);
+	if (get_string(c, sg, pfx, "time_path", 0, &gn->time_path) == 1 &&
 	    gn->time_path[0] == '\0')
 		xfree(&gn->time_path);
-	if (get_string(c, sg, pfx, "cursor_path", 0, 0, &gn->cursor_path) == 1 &&
+	if (get_string(c, sg, pfx, "cursor_path", 0, &gn->cursor_path) == 1 &&
 	    gn->cursor_path[0] == '\0')
 		xfree(&gn->cursor_path);
-	if (get_string(c, sg, pfx, "ack_url", 0, 0, &gn->ack_url) == 1) {
+	if (get_string(c, sg, pfx, "ack_url", 0, &gn->ack_url) == 1) {
 		if (gn->ack_url[0] == '\0')
 			xfree(&gn->ack_url);
 		else if (!url_has_scheme(gn->ack_url, http))
 			cerr(c, member(sg, "ack_url"), "sms.generic.ack_url",
 			    "must start with http:// or https://");
 	}
-	if (get_string(c, sg, pfx, "send_url", 1, 0, &gn->send_url) == 1 &&
+	if (get_string(c, sg, pfx, "send_url", F_REQ, &gn->send_url) == 1 &&
 	    !url_has_scheme(gn->send_url, http))
 		cerr(c, member(sg, "send_url"), "sms.generic.send_url",
 		    "must start with http:// or https://");
-	if (get_string(c, sg, pfx, "send_body", 1, 0, &gn->send_body) == 1 &&
+	if (get_string(c, sg, pfx, "send_body", F_REQ, &gn->send_body) == 1 &&
 	    (strstr(gn->send_body, "{to}") == NULL || strstr(gn->send_body, "{text}") == NULL))
 		cerr(c, member(sg, "send_body"), "sms.generic.send_body",
 		    "must contain {to} and {text}");
@@ -830,7 +835,7 @@ load_sms(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 		return;
 	sms->enabled = 1;
 	check_keys(c, g, "sms", keys);
-	if (get_string(c, g, "sms", "country_code", 1, 0, &sms->country_code) == 1) {
+	if (get_string(c, g, "sms", "country_code", F_NONEMPTY, &sms->country_code) == 1) {
 		for (p = sms->country_code; *p != '\0' && isdigit((unsigned char)*p); p++)
 			;
 		if (*p != '\0' || strlen(sms->country_code) > 3 || sms->country_code[0] == '0') {
@@ -841,7 +846,7 @@ load_sms(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			sms->country_code = xstrdup("381");
 		}
 	}
-	if (get_string(c, g, "sms", "profile", 1, 0, &sms->profile) == 1) {
+	if (get_string(c, g, "sms", "profile", F_REQ, &sms->profile) == 1) {
 		if (strcmp(sms->profile, "infobip") == 0)
 			prof = 0;
 		else if (strcmp(sms->profile, "twilio") == 0)
@@ -852,7 +857,7 @@ load_sms(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			cerr(c, member(g, "profile"), "sms.profile",
 			    "\"%s\": must be \"infobip\", \"twilio\" or \"generic\"", sms->profile);
 	}
-	if (get_string(c, g, "sms", "base_url", prof == 0, 0, &sms->base_url) == 1) {
+	if (get_string(c, g, "sms", "base_url", (prof == 0 ? F_REQ : 0), &sms->base_url) == 1) {
 		if (!url_has_scheme(sms->base_url, http))
 			cerr(c, member(g, "base_url"), "sms.base_url",
 			    "must start with http:// or https://");
@@ -879,7 +884,7 @@ load_sms(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	if (prof == 2 && !have_key && sms->generic.auth_header != NULL &&
 	    strstr(sms->generic.auth_header, "{key}") != NULL)
 		cerr(c, g, "sms.api_key_file", "missing (sms.generic.auth_header uses {key})");
-	if (get_string(c, g, "sms", "account", prof == 1, 0, &sms->account) == 1) {
+	if (get_string(c, g, "sms", "account", (prof == 1 ? F_REQ : 0), &sms->account) == 1) {
 		if (prof >= 0 && prof != 1)
 			cerr(c, member(g, "account"), "sms.account", "only used by profile \"twilio\"");
 		for (p = sms->account; *p != '\0' && isalnum((unsigned char)*p); p++)
@@ -888,7 +893,7 @@ load_sms(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			cerr(c, member(g, "account"), "sms.account",
 			    "must be letters and digits (the Account SID)");
 	}
-	if (get_string(c, g, "sms", "number", 1, 0, &sms->number) == 1) {
+	if (get_string(c, g, "sms", "number", F_REQ, &sms->number) == 1) {
 		enum phone_kind k = phone_normalize(sms->number, sms->country_code, out,
 		    sizeof(out));
 
@@ -930,19 +935,23 @@ check_keywords(struct ctx *c, const config_setting_t *arr, const char *key,
 
 	for (i = 0; i < kw->n; i++) {
 		const char *k = kw->v[i];
-		const char *star = strchr(k, '*');
 		const char *p;
-		int letters = 0;
+		int letters = 0, bad_star = 0;
 
-		for (p = k; *p != '\0'; p++)
+		for (p = k; *p != '\0'; p++) {
 			if (*p != ' ' && *p != '*')
 				letters = 1;
+			/* a '*' ends a word: "rasvet*", "udarn* rupa" */
+			if (*p == '*' && (p == k || p[-1] == ' ' || p[-1] == '*' ||
+			    (p[1] != '\0' && p[1] != ' ')))
+				bad_star = 1;
+		}
 		kindex(ekey, key, i);
 		if (!letters)
 			cerr(c, elem(arr, i), ekey, "empty keyword");
-		else if (star != NULL && star[1] != '\0')
+		else if (bad_star)
 			cerr(c, elem(arr, i), ekey,
-			    "\"%s\": '*' is only allowed at the end (a prefix)", k);
+			    "\"%s\": '*' is only allowed at the end of a word (a prefix)", k);
 	}
 }
 
@@ -985,7 +994,7 @@ load_departments(struct ctx *c, const config_setting_t *root, struct s48_config 
 		cfg->n_depts++;
 		check_keys(c, g, pfx, keys);
 		kjoin(key, pfx, "id");
-		if (get_string(c, g, pfx, "id", 1, 0, &d->id) == 1) {
+		if (get_string(c, g, pfx, "id", F_REQ, &d->id) == 1) {
 			if (!dept_id_valid(d->id))
 				cerr(c, member(g, "id"), key,
 				    "\"%s\": only a-z, 0-9, '_' and '-' (at most 32)", d->id);
@@ -994,7 +1003,7 @@ load_departments(struct ctx *c, const config_setting_t *root, struct s48_config 
 					cerr(c, member(g, "id"), key, "duplicate department id \"%s\"",
 					    d->id);
 		}
-		get_string(c, g, pfx, "name", 1, 0, &d->name);
+		get_string(c, g, pfx, "name", F_REQ, &d->name);
 		kjoin(key, pfx, "email");
 		a = get_strlist(c, g, pfx, "email", &d->email);
 		check_addresses(c, a, key, &d->email);
@@ -1018,7 +1027,7 @@ load_default_dept(struct ctx *c, const config_setting_t *root, struct s48_config
 {
 	size_t i;
 
-	if (get_string(c, root, "", "default_department", 0, 0, &cfg->default_department) != 1) {
+	if (get_string(c, root, "", "default_department", 0, &cfg->default_department) != 1) {
 		if (cfg->n_depts > 0 && cfg->depts[0].id != NULL &&
 		    member(root, "default_department") == NULL) {
 			cfg->default_department = xstrdup(cfg->depts[0].id);
@@ -1115,7 +1124,7 @@ load_sla(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			have_days = 1;
 		}
 	}
-	if (get_string(c, g, "sla", "working_hours", 0, 0, &v) == 1) {
+	if (get_string(c, g, "sla", "working_hours", 0, &v) == 1) {
 		int a0 = -1, b0 = -1;
 
 		if (strlen(v) == 11 && v[5] == '-') {
@@ -1146,7 +1155,7 @@ load_sla(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 		}
 	if (sla->holidays.n > 0 && !sla->has_calendar)
 		cerr(c, a, "sla.holidays", "needs sla.working_days or sla.working_hours");
-	if (get_string(c, g, "sla", "timezone", 1, 0, &sla->timezone) == 1 &&
+	if (get_string(c, g, "sla", "timezone", F_NONEMPTY, &sla->timezone) == 1 &&
 	    !sla_timezone_valid(sla->timezone))
 		cerr(c, member(g, "timezone"), "sla.timezone",
 		    "\"%s\": unknown time zone (see /usr/share/zoneinfo)", sla->timezone);
@@ -1169,7 +1178,7 @@ load_templates(struct ctx *c, const config_setting_t *root, struct s48_config *c
 	check_keys(c, g, "templates", keys);
 	for (i = 0; keys[i] != NULL; i++) {
 		kjoin(key, "templates", keys[i]);
-		if (get_string(c, g, "templates", keys[i], 0, 1, slots[i]) != 1)
+		if (get_string(c, g, "templates", keys[i], F_CTL, slots[i]) != 1)
 			continue;
 		if ((*slots[i])[0] == '\0')
 			cerr(c, member(g, keys[i]), key, "must not be empty");
@@ -1195,7 +1204,7 @@ load_status_labels(struct ctx *c, const config_setting_t *root, struct s48_confi
 	for (i = 0; keys[i] != NULL; i++) {
 		char *v = NULL;
 
-		if (get_string(c, g, "status_labels", keys[i], 0, 0, &v) == 1 && v[0] == '\0') {
+		if (get_string(c, g, "status_labels", keys[i], 0, &v) == 1 && v[0] == '\0') {
 			char key[CFG_KEY_MAX];
 
 			kjoin(key, "status_labels", keys[i]);
@@ -1221,7 +1230,7 @@ load_top(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	const char *p;
 
 	check_keys(c, root, "", keys);
-	if (get_string(c, root, "", "database", 1, 0, &cfg->database) == 1 &&
+	if (get_string(c, root, "", "database", F_REQ, &cfg->database) == 1 &&
 	    strcmp(cfg->database, ":memory:") != 0) {
 		char *abs = util_path_join(cfg->dir, cfg->database);
 
@@ -1251,7 +1260,7 @@ load_top(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	    config_setting_type(member(root, "secret_file")) == CONFIG_TYPE_STRING)
 		cerr(c, member(root, "secret_file"), "secret_file", "must not be empty");
 	get_int_into(c, root, "", "poll_interval", 1, 86400, &cfg->poll_interval);
-	if (get_string(c, root, "", "ticket_tag", 1, 0, &cfg->ticket_tag) == 1) {
+	if (get_string(c, root, "", "ticket_tag", F_NONEMPTY, &cfg->ticket_tag) == 1) {
 		for (p = cfg->ticket_tag; *p != '\0' && isalnum((unsigned char)*p); p++)
 			;
 		if (*p != '\0' || strlen(cfg->ticket_tag) > 16)

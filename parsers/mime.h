@@ -49,6 +49,10 @@ struct mime_message {
 /* Limits on hostile structure. */
 #define MIME_MAX_DEPTH  16
 #define MIME_MAX_PARTS  256
+/* Longest body text kept (bytes of UTF-8; cut at a character boundary). */
+#define MIME_MAX_TEXT   (1024 * 1024)
+/* At most this many References kept (the last ones, nearest the parent). */
+#define MIME_MAX_REFERENCES 64
 
 /*
  * Parse raw (len bytes).  truncated: raw holds only the first part of a

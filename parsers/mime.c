@@ -1,0 +1,829 @@
+/*
+ * mime.c - an email's raw bytes to struct mime_message with GMime 3 (mime.h).
+ *
+ * GMime does the MIME structure, RFC 2047/2231 decoding and transfer
+ * encodings; this file picks what s48 needs, converts every charset to
+ * UTF-8 itself (lossy, never failing: windows-1250 is the local default for
+ * unlabelled 8-bit text), keeps header-bound strings free of control
+ * characters and detects automatic mail (SPEC section 3).  Hostile input
+ * hits a limit (depth, parts, text size, attachment bytes), never a crash.
+ */
+#include "mime.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include "normalize.h"
+#include "util.h"
+
+#define MIME_MAX_ERROR      512
+#define MIME_MAX_HEADER_STR 2000
+#define MIME_MAX_FILENAME   200
+#define MIME_LOCAL_CHARSET  "windows-1250"
+
+static int mime_initialised;
+
+void
+mime_init(void)
+{
+	if (mime_initialised)
+		return;
+	g_mime_init();
+	mime_initialised = 1;
+}
+
+/* ---- strings ---------------------------------------------------------- */
+
+/* Valid UTF-8 copy of s[0..len) (NULs and bad sequences become U+FFFD). */
+static char *
+utf8_copy(const char *s, size_t len)
+{
+	if (norm_utf8_valid(s, len))
+		return xstrndup(s, len);
+	return norm_utf8_repair(s, len);
+}
+
+/* Cut a UTF-8 string in place to at most max bytes, at a character start. */
+static void
+utf8_truncate(char *s, size_t *len, size_t max)
+{
+	size_t n = *len;
+
+	if (n <= max)
+		return;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	s[n] = '\0';
+	*len = n;
+}
+
+/*
+ * A header-bound string: valid UTF-8; runs of white space, C0 controls,
+ * DEL, C1 controls and U+2028/U+2029 become one space; trimmed; bounded.
+ * Returns NULL for NULL input, and NULL for an empty result if
+ * null_if_empty.
+ */
+static char *
+header_clean(const char *s, int null_if_empty)
+{
+	char *u, *out, *q;
+	const unsigned char *p;
+	int space = 0;
+	size_t len;
+
+	if (s == NULL)
+		return null_if_empty ? NULL : xstrdup("");
+	u = utf8_copy(s, strlen(s));
+	out = q = xmalloc(strlen(u) + 1);
+	for (p = (const unsigned char *)u; *p;) {
+		size_t skip = 0;
+		if (*p < 0x20 || *p == 0x7f || *p == ' ')
+			skip = 1;
+		else if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			skip = 2;
+		else if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9))
+			skip = 3;
+		if (skip) {
+			space = 1;
+			p += skip;
+			continue;
+		}
+		if (space && q != out)
+			*q++ = ' ';
+		space = 0;
+		*q++ = (char)*p++;
+	}
+	*q = '\0';
+	free(u);
+	len = (size_t)(q - out);
+	utf8_truncate(out, &len, MIME_MAX_HEADER_STR);
+	if (len == 0 && null_if_empty) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static int
+is_utf8_name(const char *cs)
+{
+	return strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "utf8") == 0;
+}
+
+static int
+is_ascii_name(const char *cs)
+{
+	return strcasecmp(cs, "us-ascii") == 0 || strcasecmp(cs, "ascii") == 0 ||
+	    strcasecmp(cs, "ansi_x3.4-1968") == 0 || strcasecmp(cs, "iso646-us") == 0 ||
+	    strcasecmp(cs, "unknown-8bit") == 0 || strcasecmp(cs, "x-unknown") == 0 ||
+	    strcasecmp(cs, "default") == 0 || cs[0] == '\0';
+}
+
+/*
+ * Convert in[0..inlen) from charset to UTF-8 with iconv, lossy: a byte the
+ * charset does not define becomes U+FFFD.  At most max bytes of output.
+ * Returns NULL when the charset is unknown to iconv.
+ */
+static char *
+iconv_lossy(const char *in, size_t inlen, const char *charset, size_t max, size_t *outlen)
+{
+	iconv_t cd;
+	struct buf b;
+	char chunk[4096];
+
+	cd = g_mime_iconv_open("UTF-8", charset);
+	if (cd == (iconv_t)-1)
+		return NULL;
+	buf_init(&b, max);
+	(void)buf_append(&b, "", 0);
+	char *inp = (char *)(uintptr_t)in;   /* iconv's prototype is not const */
+	size_t left = inlen;
+	while (left > 0) {
+		char *outp = chunk;
+		size_t room = sizeof(chunk);
+		size_t r = iconv(cd, &inp, &left, &outp, &room);
+		int err = r == (size_t)-1 ? errno : 0;
+
+		if (buf_append(&b, chunk, sizeof(chunk) - room) < 0)
+			break;
+		if (err == EILSEQ || err == EINVAL) {
+			if (buf_append(&b, "\xef\xbf\xbd", 3) < 0)
+				break;
+			inp++;
+			left--;
+			if (err == EINVAL)
+				break;   /* incomplete sequence at the end */
+		} else if (err != 0 && err != E2BIG) {
+			break;
+		}
+	}
+	/* flush a stateful encoder */
+	{
+		char *outp = chunk;
+		size_t room = sizeof(chunk);
+		(void)iconv(cd, NULL, NULL, &outp, &room);
+		(void)buf_append(&b, chunk, sizeof(chunk) - room);
+	}
+	g_mime_iconv_close(cd);
+	return buf_steal(&b, outlen);
+}
+
+/*
+ * Bytes of a text part to valid UTF-8 (at most max bytes).  A declared
+ * charset iconv knows is used; UTF-8 and unlabelled or ASCII-labelled text
+ * is taken as UTF-8 when valid; unlabelled 8-bit text is windows-1250.
+ */
+static char *
+text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
+{
+	char *out = NULL;
+	size_t outlen = 0;
+
+	if (charset != NULL && !is_utf8_name(charset) && !is_ascii_name(charset))
+		out = iconv_lossy(in, inlen, charset, max, &outlen);
+	if (out == NULL) {
+		size_t n = inlen;
+
+		if (n > max) {
+			/* only what is kept: cut at a character start */
+			n = max;
+			while (n > 0 && ((unsigned char)in[n] & 0xc0) == 0x80)
+				n--;
+		}
+		if (norm_utf8_valid(in, n)) {
+			out = xstrndup(in, n);
+			outlen = n;
+		} else if (charset != NULL && is_utf8_name(charset)) {
+			out = norm_utf8_repair(in, n);
+			outlen = strlen(out);
+		} else {
+			out = iconv_lossy(in, inlen, MIME_LOCAL_CHARSET, max, &outlen);
+			if (out == NULL) {
+				out = norm_utf8_repair(in, n);
+				outlen = strlen(out);
+			}
+		}
+	}
+	if (!norm_utf8_valid(out, outlen)) {
+		char *r = norm_utf8_repair(out, outlen);
+		free(out);
+		out = r;
+		outlen = strlen(out);
+	}
+	utf8_truncate(out, &outlen, max);
+	return out;
+}
+
+/* ---- parse state ------------------------------------------------------- */
+
+struct walk {
+	struct mime_message *m;
+	GMimeParserOptions *opts;
+	struct buf plain;        /* text/plain parts, UTF-8 */
+	int n_plain;
+	struct buf html;         /* text/html parts, UTF-8 */
+	int n_html;
+	struct buf errors;       /* for parse_error */
+	unsigned warned;         /* bit set of GMime warnings already noted */
+	int parts;
+	size_t att_cap;
+	size_t att_bytes;
+	size_t max_att_bytes;
+	int truncated;
+	long last_leaf_att;      /* index of the attachment of the last leaf, or -1 */
+	int is_report;
+};
+
+static void
+note_error(struct walk *w, const char *what)
+{
+	if (strstr(w->errors.data ? w->errors.data : "", what) != NULL)
+		return;
+	if (w->errors.len > 0)
+		(void)buf_appends(&w->errors, "; ");
+	(void)buf_appends(&w->errors, what);
+}
+
+static void
+parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
+{
+	struct walk *w = data;
+	const char *what = NULL;
+
+	(void)offset;
+	(void)item;   /* may hold citizen data: never copied into errors */
+	switch (code) {
+	case GMIME_WARN_INVALID_CONTENT_TYPE: what = "invalid Content-Type"; break;
+	case GMIME_WARN_MALFORMED_MULTIPART: what = "malformed multipart"; break;
+	case GMIME_WARN_TRUNCATED_MESSAGE: what = "truncated message"; break;
+	case GMIME_WARN_MALFORMED_MESSAGE: what = "malformed message"; break;
+	case GMIME_CRIT_INVALID_HEADER_NAME: what = "invalid header name"; break;
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: what = "multipart without boundary"; break;
+	case GMIME_CRIT_NESTING_OVERFLOW: what = "MIME nesting too deep"; break;
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: what = "part without headers or content"; break;
+	case GMIME_WARN_INVALID_ADDRESS_LIST: what = "invalid address list"; break;
+	case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: what = "invalid RFC 2047 header"; break;
+	default: return;
+	}
+	if ((unsigned)code < 32) {
+		if (w->warned & (1u << code))
+			return;
+		w->warned |= 1u << code;
+	}
+	note_error(w, what);
+}
+
+/* "type/subtype" lower case, no parameters; "application/octet-stream" if unknown. */
+static char *
+content_type_of(GMimeObject *obj)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	char *s, *r;
+
+	if (ct == NULL)
+		return xstrdup("application/octet-stream");
+	s = g_mime_content_type_get_mime_type(ct);
+	r = header_clean(s, 1);
+	g_free(s);
+	if (r == NULL)
+		return xstrdup("application/octet-stream");
+	return util_lower_ascii(r);
+}
+
+/* Decoded (transfer encoding undone) content of a leaf part; caller frees. */
+static unsigned char *
+part_bytes(GMimeObject *obj, size_t *len_r)
+{
+	GMimeStream *st = g_mime_stream_mem_new();
+	GByteArray *ba;
+	unsigned char *data;
+
+	if (GMIME_IS_PART(obj)) {
+		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(obj));
+		if (dw != NULL)
+			(void)g_mime_data_wrapper_write_to_stream(dw, st);
+	} else {
+		(void)g_mime_object_write_content_to_stream(obj, NULL, st);
+	}
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(st));
+	*len_r = ba ? ba->len : 0;
+	data = xmalloc(*len_r + 1);
+	if (*len_r)
+		memcpy(data, ba->data, *len_r);
+	data[*len_r] = '\0';
+	g_object_unref(st);
+	return data;
+}
+
+static char *
+clean_filename(const char *name, size_t index)
+{
+	const char *base;
+	char *c;
+	size_t len;
+
+	if (name != NULL) {
+		base = name;
+		for (const char *p = name; *p; p++)
+			if (*p == '/' || *p == '\\')
+				base = p + 1;
+		c = header_clean(base, 1);
+		if (c != NULL) {
+			len = strlen(c);
+			utf8_truncate(c, &len, MIME_MAX_FILENAME);
+			if (strcmp(c, ".") != 0 && strcmp(c, "..") != 0 && len > 0)
+				return c;
+			free(c);
+		}
+	}
+	return xasprintf("attachment-%zu", index + 1);
+}
+
+static void
+add_attachment(struct walk *w, GMimeObject *obj, const char *ctype)
+{
+	struct mime_message *m = w->m;
+	struct mime_attachment *a;
+	const char *fname = NULL;
+	size_t len;
+	unsigned char *data;
+
+	if (m->n_att == w->att_cap) {
+		w->att_cap = w->att_cap ? w->att_cap * 2 : 4;
+		m->att = xrealloc(m->att, w->att_cap * sizeof(*m->att));
+	}
+	a = &m->att[m->n_att];
+	memset(a, 0, sizeof(*a));
+	if (GMIME_IS_PART(obj))
+		fname = g_mime_part_get_filename(GMIME_PART(obj));
+	else
+		fname = g_mime_object_get_content_disposition_parameter(obj, "filename");
+	a->filename = clean_filename(fname, m->n_att);
+	a->content_type = xstrdup(ctype);
+	data = part_bytes(obj, &len);
+	a->size = len;
+	if (len <= w->max_att_bytes - w->att_bytes) {
+		a->data = data;
+		w->att_bytes += len;
+		util_sha256_hex(data, len, a->sha256);
+	} else {
+		free(data);
+		a->omitted = 1;
+	}
+	w->last_leaf_att = (long)m->n_att;
+	m->n_att++;
+}
+
+static void
+add_text(struct walk *w, GMimeObject *obj, struct buf *to, int *count)
+{
+	const char *charset = g_mime_object_get_content_type_parameter(obj, "charset");
+	unsigned char *data;
+	size_t len;
+	char *text;
+	char meta[40];
+
+	data = part_bytes(obj, &len);
+	if (charset == NULL && to == &w->html) {
+		/* <meta charset="..."> or http-equiv content="...; charset=..." */
+		const char *d = (const char *)data;
+		size_t lim = len < 4096 ? len : 4096;
+		for (size_t i = 0; i + 8 < lim; i++) {
+			if (strncasecmp(d + i, "charset=", 8) == 0) {
+				size_t j = i + 8, k = 0;
+				if (j < lim && (d[j] == '"' || d[j] == '\''))
+					j++;
+				while (j < lim && k + 1 < sizeof(meta) &&
+				    (g_ascii_isalnum(d[j]) || d[j] == '-' || d[j] == '_'))
+					meta[k++] = d[j++];
+				meta[k] = '\0';
+				if (k > 0)
+					charset = meta;
+				break;
+			}
+		}
+	}
+	text = text_to_utf8((const char *)data, len, charset, MIME_MAX_TEXT);
+	free(data);
+	if (*count > 0 && to->len > 0)
+		(void)buf_appendc(to, '\n');
+	if (buf_appends(to, text) < 0) {
+		size_t l = strlen(text), room = to->max - to->len;
+		utf8_truncate(text, &l, room);
+		(void)buf_append(to, text, l);
+		note_error(w, "text too long");
+	}
+	free(text);
+	(*count)++;
+	w->last_leaf_att = -1;
+}
+
+static int
+ct_is(GMimeObject *obj, const char *type, const char *subtype)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static void
+walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
+{
+	if (obj == NULL)
+		return;
+	if (depth > MIME_MAX_DEPTH) {
+		note_error(w, "MIME nesting too deep");
+		return;
+	}
+	if (++w->parts > MIME_MAX_PARTS) {
+		note_error(w, "too many MIME parts");
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+		int alt = ct_is(obj, "multipart", "alternative");
+		int plain_before = w->n_plain;
+
+		if (ct_is(obj, "multipart", "report")) {
+			const char *rt = g_mime_object_get_content_type_parameter(obj, "report-type");
+			if (rt != NULL && (strcasecmp(rt, "delivery-status") == 0 ||
+			    strcasecmp(rt, "disposition-notification") == 0))
+				w->is_report = 1;
+		}
+		for (int i = 0; i < n && w->parts <= MIME_MAX_PARTS; i++)
+			walk_part(w, g_mime_multipart_get_part(mp, i), depth + 1,
+			    skip_text || (alt && w->n_plain > plain_before));
+		return;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		/* an attached mail (forward, bounce): kept whole as an attachment */
+		char *ct = content_type_of(obj);
+		add_attachment(w, obj, ct);
+		free(ct);
+		return;
+	}
+	if (!GMIME_IS_PART(obj))
+		return;
+
+	char *ct = content_type_of(obj);
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
+	int is_att = disp != NULL && g_mime_content_disposition_is_attachment(disp);
+
+	if (strcmp(ct, "message/delivery-status") == 0 ||
+	    strcmp(ct, "message/disposition-notification") == 0)
+		w->is_report = 1;
+	if (!is_att && (strcmp(ct, "text/plain") == 0 || strcmp(ct, "text/html") == 0)) {
+		if (skip_text)
+			w->last_leaf_att = -1;
+		else if (ct[5] == 'p')
+			add_text(w, obj, &w->plain, &w->n_plain);
+		else
+			add_text(w, obj, &w->html, &w->n_html);
+	} else if (strcmp(ct, "application/pgp-signature") == 0 ||
+	    strcmp(ct, "application/pkcs7-signature") == 0 ||
+	    strcmp(ct, "application/x-pkcs7-signature") == 0) {
+		w->last_leaf_att = -1;
+	} else {
+		add_attachment(w, obj, ct);
+	}
+	free(ct);
+}
+
+/* ---- headers ----------------------------------------------------------- */
+
+static const char *
+header(GMimeMessage *msg, const char *name)
+{
+	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
+}
+
+/* Lower-cased, trimmed copy of a header value's first token (up to ';'). */
+static void
+header_token(const char *v, char *out, size_t outsz)
+{
+	size_t k = 0;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	while (*v && *v != ';' && *v != ' ' && *v != '\t' && *v != '\r' && *v != '\n' &&
+	    k + 1 < outsz)
+		out[k++] = (char)g_ascii_tolower(*v++);
+	out[k] = '\0';
+}
+
+static const char *
+auto_reason(GMimeMessage *msg, const struct mime_message *m, int is_report)
+{
+	const char *v;
+	char tok[64];
+
+	if ((v = header(msg, "Auto-Submitted")) != NULL) {
+		header_token(v, tok, sizeof(tok));
+		if (strcmp(tok, "no") != 0) {
+			if (strcmp(tok, "auto-replied") == 0)
+				return "Auto-Submitted: auto-replied";
+			if (strcmp(tok, "auto-generated") == 0)
+				return "Auto-Submitted: auto-generated";
+			if (strcmp(tok, "auto-notified") == 0)
+				return "Auto-Submitted: auto-notified";
+			return "Auto-Submitted";
+		}
+	}
+	if ((v = header(msg, "Precedence")) != NULL) {
+		header_token(v, tok, sizeof(tok));
+		if (strcmp(tok, "bulk") == 0)
+			return "Precedence: bulk";
+		if (strcmp(tok, "junk") == 0)
+			return "Precedence: junk";
+		if (strcmp(tok, "list") == 0)
+			return "Precedence: list";
+	}
+	if (header(msg, "List-Id") != NULL)
+		return "List-Id";
+	if (header(msg, "X-Autoreply") != NULL)
+		return "X-Autoreply";
+	if (header(msg, "X-Autorespond") != NULL)
+		return "X-Autorespond";
+	if (m->empty_return_path)
+		return "Return-Path: <>";
+	if (m->from_addr != NULL) {
+		const char *at = strchr(m->from_addr, '@');
+		size_t l = at ? (size_t)(at - m->from_addr) : strlen(m->from_addr);
+		if ((l == 13 && strncmp(m->from_addr, "mailer-daemon", 13) == 0) ||
+		    (l == 10 && strncmp(m->from_addr, "postmaster", 10) == 0))
+			return "From: MAILER-DAEMON";
+	}
+	if (is_report)
+		return "delivery-status report";
+	return NULL;
+}
+
+/* First mailbox of an address list (groups searched); NULL if none. */
+static InternetAddressMailbox *
+first_mailbox(InternetAddressList *list, int depth)
+{
+	int n;
+
+	if (list == NULL || depth > 4)
+		return NULL;
+	n = internet_address_list_length(list);
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		if (ia == NULL)
+			continue;
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			if (a != NULL && *a != '\0')
+				return INTERNET_ADDRESS_MAILBOX(ia);
+		} else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			InternetAddressMailbox *mb = first_mailbox(
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)), depth + 1);
+			if (mb != NULL)
+				return mb;
+		}
+	}
+	return NULL;
+}
+
+/* A msg-id without <> from raw text, when GMime found none. */
+static char *
+raw_msgid(const char *v)
+{
+	char *c = header_clean(v, 1), *p, *e;
+
+	if (c == NULL)
+		return NULL;
+	p = c;
+	if ((e = strchr(p, '<')) != NULL)
+		p = e + 1;
+	if ((e = strchr(p, '>')) != NULL)
+		*e = '\0';
+	if ((e = strchr(p, ' ')) != NULL)
+		*e = '\0';
+	p = *p ? xstrdup(p) : NULL;
+	free(c);
+	return p;
+}
+
+static void
+parse_headers(struct walk *w, GMimeMessage *msg)
+{
+	struct mime_message *m = w->m;
+	const char *v;
+	InternetAddressMailbox *mb;
+	GMimeReferences *refs;
+	GDateTime *dt;
+
+	mb = first_mailbox(g_mime_message_get_from(msg), 0);
+	if (mb != NULL) {
+		m->from_addr = header_clean(internet_address_mailbox_get_addr(mb), 1);
+		if (m->from_addr != NULL) {
+			util_lower_ascii(m->from_addr);
+			if (strchr(m->from_addr, ' ') != NULL) {
+				/* not an addr-spec: unusable as a reporter address */
+				xfree(&m->from_addr);
+				note_error(w, "unparseable From address");
+			}
+		}
+		m->from_name = header_clean(internet_address_get_name(INTERNET_ADDRESS(mb)), 1);
+	}
+
+	v = header(msg, "Return-Path");
+	if (v != NULL) {
+		m->has_return_path = 1;
+		char *c = header_clean(v, 0);
+		char *p = c;
+		size_t k = 0;
+		for (; *p; p++)
+			if (*p != ' ')
+				c[k++] = *p;
+		c[k] = '\0';
+		m->empty_return_path = strcmp(c, "<>") == 0 || c[0] == '\0';
+		free(c);
+	}
+
+	m->subject = header_clean(g_mime_message_get_subject(msg), 0);
+
+	v = g_mime_message_get_message_id(msg);
+	m->message_id = v ? header_clean(v, 1) : raw_msgid(header(msg, "Message-ID"));
+
+	v = header(msg, "In-Reply-To");
+	if (v != NULL) {
+		refs = g_mime_references_parse(w->opts, v);
+		if (refs != NULL && g_mime_references_length(refs) > 0)
+			m->in_reply_to = header_clean(g_mime_references_get_message_id(refs, 0), 1);
+		else
+			m->in_reply_to = raw_msgid(v);
+		if (refs != NULL)
+			g_mime_references_free(refs);
+	}
+
+	v = header(msg, "References");
+	if (v != NULL && (refs = g_mime_references_parse(w->opts, v)) != NULL) {
+		int n = g_mime_references_length(refs);
+		int from = n > MIME_MAX_REFERENCES ? n - MIME_MAX_REFERENCES : 0;
+		m->references = xcalloc((size_t)(n - from) + 1, sizeof(char *));
+		for (int i = from; i < n; i++) {
+			char *id = header_clean(g_mime_references_get_message_id(refs, i), 1);
+			if (id != NULL)
+				m->references[m->n_references++] = id;
+		}
+		g_mime_references_free(refs);
+	}
+
+	dt = g_mime_message_get_date(msg);
+	if (dt != NULL) {
+		gint64 t = g_date_time_to_unix(dt);
+		m->date = t > 0 ? (time_t)t : 0;
+	} else if ((v = header(msg, "Date")) != NULL) {
+		time_t t = util_parse_rfc2822(v);
+		m->date = t > 0 ? t : 0;
+	}
+
+	m->has_s48_loop = header(msg, "X-S48-Loop") != NULL;
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+struct mime_message *
+mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attachment_bytes)
+{
+	struct mime_message *m = xcalloc(1, sizeof(*m));
+	struct walk w;
+	GMimeStream *stream = NULL;
+	GMimeParser *parser = NULL;
+	GMimeMessage *msg = NULL;
+	static const char *fallback[] = { "utf-8", MIME_LOCAL_CHARSET, NULL };
+
+	mime_init();
+	memset(&w, 0, sizeof(w));
+	w.m = m;
+	w.truncated = truncated;
+	w.max_att_bytes = max_attachment_bytes;
+	w.last_leaf_att = -1;
+	buf_init(&w.plain, MIME_MAX_TEXT);
+	buf_init(&w.html, MIME_MAX_TEXT);
+	buf_init(&w.errors, MIME_MAX_ERROR);
+	if (raw == NULL)
+		len = 0;
+
+	w.opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_fallback_charsets(w.opts, fallback);
+	g_mime_parser_options_set_rfc2047_compliance_mode(w.opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_address_compliance_mode(w.opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(w.opts, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(w.opts, TRUE);
+	g_mime_parser_options_set_warning_callback(w.opts, parser_warning, &w);
+
+	stream = g_mime_stream_mem_new_with_buffer(len ? (const char *)raw : "", len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = len ? g_mime_parser_construct_message(parser, w.opts) : NULL;
+
+	if (msg != NULL) {
+		GMimeObject *body;
+
+		parse_headers(&w, msg);
+		body = g_mime_message_get_mime_part(msg);
+		walk_part(&w, body, 1, 0);
+		if (w.n_plain == 0 && w.n_html == 0 && body != NULL && GMIME_IS_MULTIPART(body)) {
+			/* a broken multipart (no or wrong boundary): its preamble is
+			 * all GMime saw, and it holds the citizen's text */
+			const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(body));
+			if (pro != NULL && *pro) {
+				char *t = text_to_utf8(pro, strlen(pro),
+				    g_mime_object_get_content_type_parameter(body, "charset"),
+				    MIME_MAX_TEXT);
+				(void)buf_appends(&w.plain, t);
+				w.n_plain++;
+				free(t);
+			}
+		}
+		m->auto_reason = auto_reason(msg, m, w.is_report);
+	} else {
+		note_error(&w, len ? "not a MIME message" : "empty message");
+		m->subject = xstrdup("");
+		if (len > 0) {
+			char *t = text_to_utf8((const char *)raw, len, NULL, MIME_MAX_TEXT);
+			(void)buf_appends(&w.plain, t);
+			w.n_plain++;
+			free(t);
+		}
+	}
+	if (m->subject == NULL)
+		m->subject = xstrdup("");
+
+	/* the part the truncation cut off: its headers were seen, its content not */
+	if (truncated && w.last_leaf_att >= 0) {
+		struct mime_attachment *a = &m->att[w.last_leaf_att];
+		if (a->data != NULL) {
+			w.att_bytes -= a->size;
+			xfree(&a->data);
+		}
+		a->omitted = 1;
+		a->sha256[0] = '\0';
+	}
+	if (truncated)
+		note_error(&w, "message truncated");
+
+	if (w.n_plain > 0) {
+		m->text = buf_steal(&w.plain, NULL);
+	} else if (w.n_html > 0) {
+		m->text = mime_html_to_text(w.html.data, w.html.len);
+		m->text_from_html = 1;
+		if (!norm_utf8_valid(m->text, strlen(m->text))) {
+			char *r = norm_utf8_repair(m->text, strlen(m->text));
+			free(m->text);
+			m->text = r;
+		}
+	} else {
+		m->text = xstrdup("");
+	}
+	if (w.errors.len > 0)
+		m->parse_error = buf_steal(&w.errors, NULL);
+
+	buf_free(&w.plain);
+	buf_free(&w.html);
+	buf_free(&w.errors);
+	if (msg != NULL)
+		g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_mime_parser_options_free(w.opts);
+	return m;
+}
+
+void
+mime_message_free(struct mime_message **mp)
+{
+	struct mime_message *m;
+
+	if (mp == NULL || (m = *mp) == NULL)
+		return;
+	free(m->from_addr);
+	free(m->from_name);
+	free(m->subject);
+	free(m->message_id);
+	free(m->in_reply_to);
+	for (size_t i = 0; i < m->n_references; i++)
+		free(m->references[i]);
+	free(m->references);
+	free(m->text);
+	for (size_t i = 0; i < m->n_att; i++) {
+		free(m->att[i].filename);
+		free(m->att[i].content_type);
+		free(m->att[i].data);
+	}
+	free(m->att);
+	free(m->parse_error);
+	free(m);
+	*mp = NULL;
+}

@@ -1,0 +1,1094 @@
+/*
+ * test_ingest.c - the batch pipeline on a real SQLite file: idempotency,
+ * all-or-nothing batches, cursors, backlog, every SMS command and the email
+ * decisions (append, staff replies, automatic mail).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "ingest.h"
+#include "mime.h"
+#include "router.h"
+#include "sla.h"
+#include "store.h"
+#include "tickets.h"
+#include "util.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* 2026-11-24 10:00:00 UTC, a Tuesday */
+#define T0 ((time_t)1795514400)
+
+#define CITIZEN_A "+381641000001"
+#define CITIZEN_B "+381641000002"
+#define STAFF_WATER "+381631112223"
+
+struct fx {
+	char dir[64];
+	struct s48_config *cfg;
+	struct store *st;
+	struct router *rt;
+	struct ingest_ctx ctx;
+	int seq;
+};
+
+static const char conf_text[] =
+    "database = \"s48.db\";\n"
+    "secret_file = \"secret\";\n"
+    "ticket_tag = \"S48\";\n"
+    "log = { level = \"err\"; target = \"stderr\"; };\n"
+    "imap = { host = \"127.0.0.1\"; port = 143; tls = \"none\";\n"
+    "  user = \"prijave@example.org\"; password = \"pw\"; };\n"
+    "smtp = { url = \"smtp://127.0.0.1:2525\"; tls = \"none\";\n"
+    "  from = \"Sistem 48 <prijave@example.org>\"; };\n"
+    "sms = { profile = \"infobip\"; base_url = \"http://127.0.0.1:9\";\n"
+    "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n"
+    "departments = (\n"
+    "  { id = \"water\"; name = \"Vodovod i kanalizacija\";\n"
+    "    email = [\"vodovod@jkp.example.org\"]; staff_emails = [\"petar.petrovic@jkp.example.org\"];\n"
+    "    staff_phones = [\"+381631112223\"];\n"
+    "    keywords = [\"voda\", \"vodovod*\", \"cev\", \"cevi\", \"kanalizacij*\"]; },\n"
+    "  { id = \"lighting\"; name = \"Javna rasveta\"; email = [\"rasveta@jkp.example.org\"];\n"
+    "    staff_phones = [\"+381639998887\"];\n"
+    "    keywords = [\"rasvet*\", \"sijalic*\", \"lampa\"]; },\n"
+    "  { id = \"dispatch\"; name = \"Dispecerski centar\"; email = [\"dispecer@jkp.example.org\"];"
+    " keywords = []; }\n"
+    ");\n"
+    "default_department = \"dispatch\";\n"
+    "limits = { auto_replies_per_day = 50; };\n"
+    "sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n";
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char path[128];
+	char *errors = NULL;
+	const char *err = NULL;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-ingest-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "%s/secret", f->dir);
+	write_file(path, "test-secret\n", 0600);
+	snprintf(path, sizeof(path), "%s/sms.key", f->dir);
+	write_file(path, "key\n", 0600);
+	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
+	write_file(path, conf_text, 0644);
+	if (config_load(path, 0, &f->cfg, &errors) < 0) {
+		fprintf(stderr, "config: %s\n", errors);
+		free(errors);
+		return -1;
+	}
+	free(f->cfg->secret);
+	f->cfg->secret = xstrdup("test-secret");
+	sla_use_timezone(f->cfg->sla.timezone);
+	if (store_open(f->cfg->database, &f->st, &err) < 0) {
+		fprintf(stderr, "store: %s\n", err);
+		return -1;
+	}
+	f->rt = router_new(f->cfg);
+	f->ctx.st = f->st;
+	f->ctx.cfg = f->cfg;
+	f->ctx.rt = f->rt;
+	setenv("S48_NOW", "1795514400", 1);
+	mime_init();
+	ingest_test_fail_at = -1;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(&f->st);
+	router_free(&f->rt);
+	config_free(&f->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	ingest_test_fail_at = -1;
+	return 0;
+}
+
+/* ---- database helpers (bound parameters) --------------------------------- */
+
+/* One integer from sql with optional text parameters ?1 ?2 (NULL = unbound). */
+static long
+qint(struct fx *f, const char *sql, const char *p1, const char *p2)
+{
+	sqlite3_stmt *s = NULL;
+	long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
+	if (p1 != NULL)
+		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
+	if (p2 != NULL)
+		sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* One string (caller frees, "" if no row). */
+static char *
+qstr(struct fx *f, const char *sql, const char *p1, const char *p2)
+{
+	sqlite3_stmt *s = NULL;
+	char *v;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
+	if (p1 != NULL)
+		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
+	if (p2 != NULL)
+		sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
+		v = xstrdup((const char *)sqlite3_column_text(s, 0));
+	else
+		v = xstrdup("");
+	sqlite3_finalize(s);
+	return v;
+}
+
+static char *
+lstr(long v)
+{
+	return xasprintf("%ld", v);
+}
+
+/* ---- items ---------------------------------------------------------------- */
+
+static struct ingest_item
+sms(struct fx *f, const char *from, const char *text, time_t at)
+{
+	struct ingest_item it;
+	char key[64];
+
+	memset(&it, 0, sizeof(it));
+	snprintf(key, sizeof(key), "sms:infobip:%d", ++f->seq);
+	it.channel = INGEST_SMS;
+	it.source_key = xstrdup(key);
+	it.raw = (const unsigned char *)text;
+	it.raw_len = strlen(text);
+	it.received_at = at;
+	it.sms_from = from;
+	it.sms_text = text;
+	return it;
+}
+
+static struct ingest_item
+mail(struct fx *f, const char *raw, time_t at)
+{
+	struct ingest_item it;
+	char key[64];
+
+	memset(&it, 0, sizeof(it));
+	snprintf(key, sizeof(key), "imap:INBOX:1:%d", ++f->seq);
+	it.channel = INGEST_EMAIL;
+	it.source_key = xstrdup(key);
+	it.raw = (const unsigned char *)raw;
+	it.raw_len = strlen(raw);
+	it.received_at = at;
+	return it;
+}
+
+static void
+item_free(struct ingest_item *it)
+{
+	free((char *)(uintptr_t)it->source_key);
+	it->source_key = NULL;
+}
+
+/* Ingest one item alone; returns its outcome (ticket id in *id_r). */
+static int
+run1(struct fx *f, struct ingest_item it, long *id_r)
+{
+	const char *err = NULL;
+	int rc = ingest_batch(&f->ctx, &it, 1, NULL, NULL, 0, &err);
+
+	if (rc != 0)
+		fail_msg("ingest_batch: %s", err);
+	if (id_r != NULL)
+		*id_r = it.ticket_id;
+	item_free(&it);
+	return it.outcome;
+}
+
+static int
+run_sms(struct fx *f, const char *from, const char *text, time_t at, long *id_r)
+{
+	return run1(f, sms(f, from, text, at), id_r);
+}
+
+static int
+run_mail(struct fx *f, const char *raw, long *id_r)
+{
+	return run1(f, mail(f, raw, T0), id_r);
+}
+
+/* outbox rows of kind to recipient */
+static long
+n_out(struct fx *f, const char *to, const char *kind)
+{
+	return qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = ?2", to, kind);
+}
+
+/* Newest outbox body of kind to recipient (caller frees). */
+static char *
+last_body(struct fx *f, const char *to, const char *kind)
+{
+	return qstr(f, "SELECT body FROM outbox WHERE recipient = ?1 AND kind = ?2 "
+	    "ORDER BY id DESC LIMIT 1", to, kind);
+}
+
+static char *
+status_of(struct fx *f, long id)
+{
+	char *s = lstr(id), *v = qstr(f, "SELECT status FROM tickets WHERE id = ?1", s, NULL);
+
+	free(s);
+	return v;
+}
+
+static long
+n_tickets(struct fx *f)
+{
+	return qint(f, "SELECT count(*) FROM tickets", NULL, NULL);
+}
+
+static void
+assert_contains(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) == NULL)
+		fail_msg("\"%s\" does not contain \"%s\"", hay, needle);
+}
+
+static void
+assert_lacks(const char *hay, const char *needle)
+{
+	if (strstr(hay, needle) != NULL)
+		fail_msg("\"%s\" contains \"%s\"", hay, needle);
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+static const char plain_mail[] =
+    "From: Jovana Jovanovic <Jovana@Example.ORG>\r\n"
+    "To: prijave@example.org\r\n"
+    "Subject: Pukla cev\r\n"
+    "Message-ID: <orig-1@example.org>\r\n"
+    "Date: Tue, 24 Nov 2026 09:00:00 +0000\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "Curi voda ispred zgrade u Ulici Kneza Milosa 12.\r\n";
+
+static void
+test_same_batch_twice(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it[4];
+	const char *err = NULL;
+	long tickets, outbox, raw;
+	size_t i;
+
+	it[0] = sms(f, CITIZEN_A, "Ne radi rasveta u parku", T0);
+	it[1] = sms(f, CITIZEN_B, "Pukla cev kod skole", T0);
+	it[2] = mail(f, plain_mail, T0);
+	it[3] = sms(f, "Telenor", "Vas racun je spreman", T0);
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), NULL, NULL, 0, &err), 0);
+	assert_int_equal(it[0].outcome, INGEST_TICKET);
+	assert_int_equal(it[1].outcome, INGEST_TICKET);
+	assert_int_equal(it[2].outcome, INGEST_TICKET);
+	assert_int_equal(it[3].outcome, INGEST_RECORDED);
+	tickets = n_tickets(f);
+	outbox = qint(f, "SELECT count(*) FROM outbox", NULL, NULL);
+	raw = qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL);
+	assert_int_equal(tickets, 3);
+	assert_int_equal(raw, 4);
+	assert_true(outbox >= 6);      /* 3 acks + 3 department notifications */
+
+	/* The same batch again (an intake that crashed before acknowledging). */
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), NULL, NULL, 0, &err), 0);
+	for (i = 0; i < N(it); i++) {
+		assert_int_equal(it[i].outcome, INGEST_DUPLICATE);
+		assert_int_equal(it[i].ticket_id, 0);
+	}
+	assert_int_equal(n_tickets(f), tickets);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), outbox);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), raw);
+	/* Every raw row carries its outcome and the raw bytes. */
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE outcome IS NULL "
+	    "OR bytes IS NULL", NULL, NULL), 0);
+	for (i = 0; i < N(it); i++)
+		item_free(&it[i]);
+}
+
+static void
+test_same_key_twice_in_one_batch(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it[2];
+	const char *err = NULL;
+
+	it[0] = sms(f, CITIZEN_A, "Ne radi rasveta", T0);
+	it[1] = it[0];
+	it[1].source_key = xstrdup(it[0].source_key);
+	assert_int_equal(ingest_batch(&f->ctx, it, 2, NULL, NULL, 0, &err), 0);
+	assert_int_equal(it[0].outcome, INGEST_TICKET);
+	assert_int_equal(it[1].outcome, INGEST_DUPLICATE);
+	assert_int_equal(n_tickets(f), 1);
+	item_free(&it[0]);
+	item_free(&it[1]);
+}
+
+static void
+test_alt_key(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item a = mail(f, plain_mail, T0), b;
+	long id;
+
+	a.alt_key = "orig-1@example.org/0123abcd";
+	assert_int_equal(run1(f, a, &id), INGEST_TICKET);
+	/* The same message after a UIDVALIDITY change: new source key, same alt key. */
+	b = mail(f, plain_mail, T0);
+	free((char *)(uintptr_t)b.source_key);
+	b.source_key = xstrdup("imap:INBOX:2:1");
+	b.alt_key = "orig-1@example.org/0123abcd";
+	assert_int_equal(run1(f, b, NULL), INGEST_DUPLICATE);
+	assert_int_equal(n_tickets(f), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 1);
+	/* A different alt key under the new key is a new message. */
+	b = mail(f, plain_mail, T0);
+	b.alt_key = "orig-1@example.org/ffff";
+	assert_int_equal(run1(f, b, NULL), INGEST_TICKET);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 2);
+}
+
+static void
+test_failure_mid_batch_keeps_nothing(void **state)
+{
+	struct fx *f = *state;
+	static const char *const keys[] = { "sms:infobip:cursor", "imap:INBOX:uidnext" };
+	static const char *const vals[] = { "abc", "42" };
+	struct ingest_item it[5];
+	const char *err = NULL;
+	char *v = NULL;
+	size_t i;
+
+	for (i = 0; i < N(it); i++)
+		it[i] = i == 2 ? mail(f, plain_mail, T0) :
+		    sms(f, i % 2 ? CITIZEN_A : CITIZEN_B, i % 2 ? "Pukla cev" : "Rupa na putu", T0);
+	ingest_test_fail_at = 3;
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), keys, vals, N(keys), &err), -1);
+	assert_non_null(err);
+	assert_contains(err, "disk I/O error");
+	assert_false(store_in_transaction(f->st));
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 0);
+	assert_int_equal(n_tickets(f), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages", NULL, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM events", NULL, NULL), 0);
+	assert_int_equal(store_state_get(f->st, "sms:infobip:cursor", &v, &err), 1);
+
+	/* The failure at the first item and the last too. */
+	ingest_test_fail_at = 0;
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), keys, vals, N(keys), &err), -1);
+	ingest_test_fail_at = 4;
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), keys, vals, N(keys), &err), -1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 0);
+
+	/* Retried without the fault: everything, with the cursors. */
+	ingest_test_fail_at = -1;
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), keys, vals, N(keys), &err), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 5);
+	assert_int_equal(n_tickets(f), 3);   /* the second copies are the same tickets */
+	assert_int_equal(store_state_get(f->st, "sms:infobip:cursor", &v, &err), 0);
+	assert_string_equal(v, "abc");
+	free(v);
+	assert_int_equal(store_state_get(f->st, "imap:INBOX:uidnext", &v, &err), 0);
+	assert_string_equal(v, "42");
+	free(v);
+	for (i = 0; i < N(it); i++)
+		item_free(&it[i]);
+}
+
+static void
+test_cursor_only_batch(void **state)
+{
+	struct fx *f = *state;
+	static const char *const keys[] = { "sms:generic:cursor" };
+	static const char *const vals[] = { "c-17" };
+	const char *err = NULL;
+	char *v = NULL;
+
+	assert_int_equal(ingest_batch(&f->ctx, NULL, 0, keys, vals, 1, &err), 0);
+	assert_int_equal(store_state_get(f->st, "sms:generic:cursor", &v, &err), 0);
+	assert_string_equal(v, "c-17");
+	free(v);
+	assert_int_equal(ingest_batch(&f->ctx, NULL, 0, NULL, NULL, 0, &err), 0);
+}
+
+static void
+test_backlog_email(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it = mail(f, plain_mail, T0 - 30 * 86400);
+	long id;
+	char *s;
+
+	it.backlog = 1;
+	assert_int_equal(run1(f, it, &id), INGEST_TICKET);
+	s = lstr(id);
+	assert_int_equal(qint(f, "SELECT backlog FROM tickets WHERE id = ?1", s, NULL), 1);
+	assert_int_equal(qint(f, "SELECT warn_at IS NULL FROM tickets WHERE id = ?1", s, NULL), 1);
+	assert_int_equal(qint(f, "SELECT created_at FROM tickets WHERE id = ?1", s, NULL),
+	    (long)(T0 - 30 * 86400));
+	/* no acknowledgement, but the department knows */
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", "jovana@example.org",
+	    NULL), 0);
+	assert_int_equal(n_out(f, "vodovod@jkp.example.org", "dept_new"), 1);
+	free(s);
+}
+
+static void
+test_record_only_sms(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it = sms(f, CITIZEN_A, "Pukla cev", T0 - 10 * 86400);
+
+	it.record_only = 1;
+	assert_int_equal(run1(f, it, NULL), INGEST_RECORDED);
+	assert_int_equal(n_tickets(f), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE outcome = 'recorded'",
+	    NULL, NULL), 1);
+}
+
+/* ---- SMS ------------------------------------------------------------------- */
+
+static void
+test_sms_new_ticket(void **state)
+{
+	struct fx *f = *state;
+	long id;
+	char *s, *v;
+
+	assert_int_equal(run_sms(f, "064 100 0001", "Pukla cev u Ulici Kneza Milosa, voda "
+	    "curi na sve strane vec dva sata", T0, &id), INGEST_TICKET);
+	s = lstr(id);
+	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "water");
+	free(v);
+	v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, CITIZEN_A);
+	free(v);
+	v = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL);
+	assert_true(strlen(v) <= 60);
+	assert_contains(v, "Pukla cev");
+	free(v);
+	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
+	v = qstr(f, "SELECT sender FROM raw_messages WHERE ticket_id = ?1", s, NULL);
+	assert_string_equal(v, CITIZEN_A);
+	free(v);
+	free(s);
+}
+
+static void
+test_sms_status(void **state)
+{
+	struct fx *f = *state;
+	long id, id2;
+	char *b, num[16];
+
+	assert_int_equal(run_sms(f, CITIZEN_A, "Pukla cev kod skole Sveti Sava", T0, &id),
+	    INGEST_TICKET);
+	snprintf(num, sizeof(num), "%ld", id);
+
+	/* Another citizen asks: public facts only. */
+	b = xasprintf("STATUS %ld", id);
+	assert_int_equal(run_sms(f, CITIZEN_B, b, T0 + 60, NULL), INGEST_COMMAND);
+	free(b);
+	b = last_body(f, CITIZEN_B, "sms_query");
+	assert_contains(b, num);
+	assert_contains(b, "Vodovod");
+	assert_lacks(b, "+38164");
+	assert_lacks(b, "1000001");
+	assert_lacks(b, "skole");
+	free(b);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND "
+	    "ticket_id IS NOT NULL", CITIZEN_B, NULL), 0);
+
+	/* Cyrillic, "#N" form. */
+	b = xasprintf("СТАЊЕ #%ld", id);
+	assert_int_equal(run_sms(f, CITIZEN_B, b, T0 + 70, NULL), INGEST_COMMAND);
+	free(b);
+	assert_int_equal(n_out(f, CITIZEN_B, "sms_query"), 2);
+
+	/* Unknown number. */
+	assert_int_equal(run_sms(f, CITIZEN_B, "status 9999", T0 + 80, NULL), INGEST_COMMAND);
+	b = last_body(f, CITIZEN_B, "sms_query");
+	assert_contains(b, "9999");
+	assert_contains(b, "ne postoji");
+	free(b);
+
+	/* Bare STATUS: the sender's latest ticket. */
+	assert_int_equal(run_sms(f, CITIZEN_A, "Ne radi rasveta u parku", T0 + 90, &id2),
+	    INGEST_TICKET);
+	assert_int_equal(run_sms(f, CITIZEN_A, "STATUS", T0 + 100, NULL), INGEST_COMMAND);
+	b = last_body(f, CITIZEN_A, "sms_query");
+	snprintf(num, sizeof(num), "%ld", id2);
+	assert_contains(b, num);
+	assert_contains(b, "rasveta");
+	free(b);
+	assert_int_equal(run_sms(f, "+381641000003", "Stanje", T0 + 100, NULL), INGEST_COMMAND);
+	b = last_body(f, "+381641000003", "sms_query");
+	assert_contains(b, "nema prijava");
+	free(b);
+	assert_int_equal(n_tickets(f), 2);
+}
+
+static void
+test_sms_stop_start(void **state)
+{
+	struct fx *f = *state;
+	long id;
+
+	assert_int_equal(run_sms(f, CITIZEN_A, "STOP", T0, NULL), INGEST_COMMAND);
+	assert_int_equal(qint(f, "SELECT count(*) FROM sms_optout WHERE number = ?1", CITIZEN_A,
+	    NULL), 1);
+	assert_int_equal(n_out(f, CITIZEN_A, "stop_confirm"), 1);
+	assert_int_equal(run_sms(f, CITIZEN_A, "стоп", T0 + 10, NULL), INGEST_COMMAND);
+	assert_int_equal(n_out(f, CITIZEN_A, "stop_confirm"), 1);   /* confirmed once */
+	/* stopped: the acknowledgement of a report is suppressed */
+	assert_int_equal(run_sms(f, CITIZEN_A, "Pukla cev", T0 + 20, &id), INGEST_TICKET);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = "
+	    "'sms_ack' AND status = 'suppressed'", CITIZEN_A, NULL), 1);
+	assert_int_equal(run_sms(f, CITIZEN_A, "START", T0 + 30, NULL), INGEST_COMMAND);
+	assert_int_equal(qint(f, "SELECT count(*) FROM sms_optout", NULL, NULL), 0);
+	assert_int_equal(n_out(f, CITIZEN_A, "start_confirm"), 1);
+	assert_int_equal(run_sms(f, CITIZEN_A, "Start", T0 + 40, NULL), INGEST_COMMAND);
+	assert_int_equal(n_out(f, CITIZEN_A, "start_confirm"), 1);
+	/* START without STOP first: nothing */
+	assert_int_equal(run_sms(f, CITIZEN_B, "START", T0 + 50, NULL), INGEST_COMMAND);
+	assert_int_equal(n_out(f, CITIZEN_B, "start_confirm"), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE status = 'pending' AND "
+	    "kind IN ('stop_confirm', 'start_confirm')", NULL, NULL), 2);
+}
+
+static void
+test_sms_append(void **state)
+{
+	struct fx *f = *state;
+	long id, id2;
+	char *b, *s;
+
+	assert_int_equal(run_sms(f, CITIZEN_A, "Pukla cev", T0, &id), INGEST_TICKET);
+	s = lstr(id);
+	b = xasprintf("#%ld i dalje curi voda", id);
+	assert_int_equal(run_sms(f, CITIZEN_A, b, T0 + 3600, &id2), INGEST_APPEND);
+	assert_int_equal(id2, id);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "direction = 'in'", s, NULL), 2);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "text = 'i dalje curi voda'", s, NULL), 1);
+	assert_int_equal(n_out(f, "vodovod@jkp.example.org", "dept_append"), 1);
+	/* the same from a stranger: a new ticket */
+	assert_int_equal(run_sms(f, CITIZEN_B, b, T0 + 3700, &id2), INGEST_TICKET);
+	assert_true(id2 != id);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1", s, NULL), 2);
+	free(b);
+	/* "#N" of a ticket that does not exist: a new ticket */
+	assert_int_equal(run_sms(f, CITIZEN_A, "#777 rupa na putu", T0 + 3800, &id2),
+	    INGEST_TICKET);
+	assert_int_equal(n_tickets(f), 3);
+	free(s);
+}
+
+static void
+test_sms_same_text_within_10_minutes(void **state)
+{
+	struct fx *f = *state;
+	long id, id2, id3;
+
+	assert_int_equal(run_sms(f, CITIZEN_A, "Ne radi rasveta u Ulici Cara Dusana", T0, &id),
+	    INGEST_TICKET);
+	/* same text normalised (case, diacritics, Cyrillic, punctuation) */
+	assert_int_equal(run_sms(f, CITIZEN_A, "  НЕ РАДИ расвета у улици Цара Душана!! ",
+	    T0 + 300, &id2), INGEST_APPEND);
+	assert_int_equal(id2, id);
+	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
+	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "dept_append"), 0);
+	/* another number with the same text is another report */
+	assert_int_equal(run_sms(f, CITIZEN_B, "Ne radi rasveta u Ulici Cara Dusana", T0 + 310,
+	    &id3), INGEST_TICKET);
+	/* more than 10 minutes after the last copy: a new ticket */
+	assert_int_equal(run_sms(f, CITIZEN_A, "Ne radi rasveta u Ulici Cara Dusana",
+	    T0 + 300 + 601, &id3), INGEST_TICKET);
+	assert_true(id3 != id);
+	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 2);
+	assert_int_equal(n_tickets(f), 3);
+}
+
+static void
+test_sms_empty_help(void **state)
+{
+	struct fx *f = *state;
+	static const char *const empties[] = { "", "   ", "\r\n\t " };
+	size_t i;
+
+	for (i = 0; i < N(empties); i++)
+		assert_int_equal(run_sms(f, CITIZEN_A, empties[i], T0 + (time_t)i, NULL),
+		    INGEST_COMMAND);
+	assert_int_equal(n_out(f, CITIZEN_A, "sms_help"), 3);
+	assert_int_equal(n_tickets(f), 0);
+}
+
+static void
+test_sms_senders_recorded_only(void **state)
+{
+	struct fx *f = *state;
+	static const char *const senders[] = { "Telenor", "BANKA", "1234", "88088", "", "+-" };
+	size_t i;
+
+	for (i = 0; i < N(senders); i++)
+		assert_int_equal(run_sms(f, senders[i], "Pukla cev, hitno!", T0, NULL),
+		    INGEST_RECORDED);
+	assert_int_equal(n_tickets(f), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE outcome = 'recorded'",
+	    NULL, NULL), (long)N(senders));
+}
+
+static void
+test_sms_invalid_utf8(void **state)
+{
+	struct fx *f = *state;
+	long id;
+	char *s, *v;
+
+	assert_int_equal(run_sms(f, CITIZEN_A, "Pukla \xff\xfe cev \xc3", T0, &id), INGEST_TICKET);
+	s = lstr(id);
+	v = qstr(f, "SELECT text FROM tickets WHERE id = ?1", s, NULL);
+	assert_contains(v, "Pukla");
+	assert_contains(v, "\xef\xbf\xbd");
+	free(v);
+	free(s);
+}
+
+static void
+test_staff_sms(void **state)
+{
+	struct fx *f = *state;
+	long wid, lid, id;
+	char *b, *v, *s;
+
+	/* a water ticket reported by email */
+	assert_int_equal(run_mail(f, plain_mail, &wid), INGEST_TICKET);
+	assert_int_equal(run_sms(f, CITIZEN_A, "Ne radi rasveta", T0, &lid), INGEST_TICKET);
+	s = lstr(wid);
+	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "water");
+	free(v);
+
+	b = xasprintf("#%ld resolved zamenjena cev", wid);
+	assert_int_equal(run_sms(f, "063 111 2223", b, T0 + 60, &id), INGEST_STAFF);
+	free(b);
+	assert_int_equal(id, wid);
+	v = status_of(f, wid);
+	assert_string_equal(v, "resolved");
+	free(v);
+	/* the citizen hears it by email, with the note */
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND "
+	    "channel = 'email' AND kind = 'email_status' AND body LIKE '%zamenjena cev%'",
+	    "jovana@example.org", NULL), 1);
+	b = last_body(f, STAFF_WATER, "staff_reply");
+	assert_contains(b, s);
+	free(b);
+	assert_int_equal(n_out(f, STAFF_WATER, "staff_reply"), 1);
+
+	/* a refused transition: resolved -> resolved */
+	b = xasprintf("#%ld resolved", wid);
+	assert_int_equal(run_sms(f, STAFF_WATER, b, T0 + 120, NULL), INGEST_STAFF);
+	free(b);
+	b = last_body(f, STAFF_WATER, "staff_reply");
+	assert_contains(b, "nije promenjena");
+	free(b);
+	assert_int_equal(n_out(f, STAFF_WATER, "staff_reply"), 2);
+
+	/* a ticket of another department: refused, unchanged */
+	b = xasprintf("#%ld in_progress", lid);
+	assert_int_equal(run_sms(f, STAFF_WATER, b, T0 + 180, NULL), INGEST_STAFF);
+	v = status_of(f, lid);
+	assert_string_equal(v, "open");
+	free(v);
+	b = (free(b), last_body(f, STAFF_WATER, "staff_reply"));
+	assert_contains(b, "nadleznosti");
+	free(b);
+	/* no such ticket */
+	assert_int_equal(run_sms(f, STAFF_WATER, "#4242 resolved", T0 + 200, NULL), INGEST_STAFF);
+	b = last_body(f, STAFF_WATER, "staff_reply");
+	assert_contains(b, "ne postoji");
+	free(b);
+
+	/* the same command from a number that is not a staff phone: a new report */
+	b = xasprintf("#%ld in_progress", lid);
+	assert_int_equal(run_sms(f, CITIZEN_B, b, T0 + 240, &id), INGEST_TICKET);
+	free(b);
+	assert_true(id != lid);
+	v = status_of(f, lid);
+	assert_string_equal(v, "open");
+	free(v);
+	/* the lighting staff phone may change its own ticket */
+	b = xasprintf("#%ld in_progress ekipa krenula", lid);
+	assert_int_equal(run_sms(f, "+381639998887", b, T0 + 300, NULL), INGEST_STAFF);
+	free(b);
+	v = status_of(f, lid);
+	assert_string_equal(v, "in_progress");
+	free(v);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = "
+	    "'sms_status'", CITIZEN_A, NULL), 1);
+	free(s);
+}
+
+/* ---- email ----------------------------------------------------------------- */
+
+static const char attach_mail[] =
+    "From: \"Milan M.\" <milan@example.net>\r\n"
+    "To: prijave@example.org\r\n"
+    "Subject: =?UTF-8?Q?Ne_radi_javna_rasveta?=\r\n"
+    "Message-ID: <att-1@example.net>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+    "\r\n"
+    "--XX\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "\r\n"
+    "Ulica je u mraku, pregorela sijalica na banderi.\r\n"
+    "--XX\r\n"
+    "Content-Type: image/jpeg; name=\"slika.jpg\"\r\n"
+    "Content-Disposition: attachment; filename=\"slika.jpg\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "aGVsbG8gd29ybGQ=\r\n"
+    "--XX--\r\n";
+
+static void
+test_email_new_ticket_with_attachment(void **state)
+{
+	struct fx *f = *state;
+	char sha[65], *s, *v;
+	long id;
+
+	assert_int_equal(run_mail(f, attach_mail, &id), INGEST_TICKET);
+	s = lstr(id);
+	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "lighting");
+	free(v);
+	v = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "Ne radi javna rasveta");
+	free(v);
+	v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "milan@example.net");
+	free(v);
+	v = qstr(f, "SELECT message_id FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "att-1@example.net");
+	free(v);
+	util_sha256_hex("hello world", 11, sha);
+	assert_int_equal(qint(f, "SELECT count(*) FROM attachments WHERE ticket_id = ?1 AND "
+	    "filename = 'slika.jpg' AND size = 11 AND sha256 = ?2 AND content = 'hello world' "
+	    "AND content_type = 'image/jpeg'", s, sha), 1);
+	assert_int_equal(n_out(f, "milan@example.net", "email_ack"), 1);
+	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "dept_new"), 1);
+	v = qstr(f, "SELECT sender FROM raw_messages WHERE ticket_id = ?1", s, NULL);
+	assert_string_equal(v, "milan@example.net");
+	free(v);
+	free(s);
+}
+
+/* A reply from the reporter or a stranger, with the given subject and headers. */
+static char *
+reply_mail(const char *from, const char *subject, const char *extra, const char *body)
+{
+	return xasprintf("From: %s\r\nTo: prijave@example.org\r\nSubject: %s\r\n%s"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s", from, subject, extra, body);
+}
+
+static void
+test_email_append(void **state)
+{
+	struct fx *f = *state;
+	long id, id2;
+	char *m, *subj, *s, *ackid, *hdr;
+
+	assert_int_equal(run_mail(f, plain_mail, &id), INGEST_TICKET);
+	s = lstr(id);
+
+	/* by tag, from the reporter (reply prefixes, any case) */
+	subj = xasprintf("RE: Odg: [s48 #%ld] Pukla cev", id);
+	m = reply_mail("jovana@example.org", subj, "",
+	    "Jos uvek curi.\r\n\r\nOn Tue, Jovana wrote:\r\n> Curi voda ispred zgrade\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_APPEND);
+	assert_int_equal(id2, id);
+	free(m);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "direction = 'in' AND text LIKE '%Jos uvek curi%' AND text NOT LIKE '%> Curi%'", s,
+	    NULL), 1);
+	assert_int_equal(n_out(f, "vodovod@jkp.example.org", "dept_append"), 1);
+
+	/* by In-Reply-To the acknowledgement we sent */
+	ackid = qstr(f, "SELECT message_id FROM outbox WHERE kind = 'email_ack' AND ticket_id = ?1",
+	    s, NULL);
+	assert_true(ackid[0] != '\0');
+	hdr = xasprintf("In-Reply-To: <%s>\r\n", ackid);
+	m = reply_mail("Jovana <jovana@example.org>", "Re: Hvala", hdr, "Evo slike.\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_APPEND);
+	assert_int_equal(id2, id);
+	free(m);
+	free(hdr);
+	/* by References naming the citizen's first message */
+	m = reply_mail("jovana@example.org", "Jos nesto", "References: <x@y> <orig-1@example.org>\r\n",
+	    "Treci put.\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_APPEND);
+	assert_int_equal(id2, id);
+	free(m);
+
+	/* a stranger with the tag or the thread: a new ticket */
+	m = reply_mail("komsija@example.com", subj, "", "I kod mene curi.\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_TICKET);
+	assert_true(id2 != id);
+	free(m);
+	hdr = xasprintf("In-Reply-To: <%s>\r\n", ackid);
+	m = reply_mail("komsija@example.com", "Re: Hvala", hdr, "Opet.\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_TICKET);
+	free(m);
+	free(hdr);
+	/* the tag of a ticket that does not exist: a new ticket */
+	m = reply_mail("jovana@example.org", "Re: [S48 #999] Pukla cev", "", "Hm.\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_TICKET);
+	free(m);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "direction = 'in'", s, NULL), 4);
+	assert_int_equal(n_tickets(f), 4);
+	free(subj);
+	free(ackid);
+	free(s);
+}
+
+static void
+test_email_automatic_ignored(void **state)
+{
+	struct fx *f = *state;
+	static const char *const autos[] = {
+	    "From: someone@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Odsutan\r\n\r\n"
+	    "Nisam tu.\r\n",
+	    "From: MAILER-DAEMON@mx.example.com\r\nSubject: Undelivered Mail\r\n\r\nbounce\r\n",
+	    "From: postmaster@example.com\r\nSubject: Delivery failure\r\n\r\nbounce\r\n",
+	    "Return-Path: <>\r\nFrom: someone@example.com\r\nSubject: x\r\n\r\nvoda\r\n",
+	    "From: list@example.com\r\nPrecedence: bulk\r\nSubject: Newsletter\r\n\r\nvoda\r\n",
+	    "From: list@example.com\r\nList-Id: <news.example.com>\r\nSubject: N\r\n\r\nvoda\r\n",
+	    "From: Sistem 48 <prijave@example.org>\r\nSubject: Re: [S48 #1] x\r\n\r\nvoda\r\n",
+	    "From: x@example.com\r\nX-S48-Loop: yes\r\nSubject: loop\r\n\r\nvoda\r\n",
+	    "From: x@example.com\r\nX-Autoreply: yes\r\nSubject: auto\r\n\r\nvoda\r\n",
+	};
+	size_t i;
+
+	for (i = 0; i < N(autos); i++) {
+		int o = run_mail(f, autos[i], NULL);
+
+		if (o != INGEST_IGNORED)
+			fail_msg("automatic mail %zu: outcome %s", i, ingest_outcome_name(o));
+	}
+	assert_int_equal(n_tickets(f), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE outcome = 'ignored' "
+	    "AND note LIKE 'automatic:%'", NULL, NULL), (long)N(autos));
+	/* Return-Path with an address and no Auto-Submitted is a citizen */
+	assert_int_equal(run_mail(f, "Return-Path: <a@example.com>\r\nFrom: a@example.com\r\n"
+	    "Subject: voda\r\n\r\ncuri voda\r\n", NULL), INGEST_TICKET);
+}
+
+static char *
+staff_subject(struct fx *f, long id, int good)
+{
+	char tok[17];
+
+	util_staff_token(f->cfg->secret, id, tok);
+	if (!good)
+		tok[0] = tok[0] == 'a' ? 'b' : 'a';
+	return xasprintf("Re: [S48 #%ld/%s] Nova prijava: Pukla cev", id, tok);
+}
+
+static void
+test_email_staff_reply(void **state)
+{
+	struct fx *f = *state;
+	long id, id2, nout;
+	char *subj, *bad, *m, *v, *s;
+
+	assert_int_equal(run_mail(f, plain_mail, &id), INGEST_TICKET);
+	s = lstr(id);
+	subj = staff_subject(f, id, 1);
+	bad = staff_subject(f, id, 0);
+
+	/* a bad token: nothing, no reply */
+	nout = qint(f, "SELECT count(*) FROM outbox", NULL, NULL);
+	m = reply_mail("petar.petrovic@jkp.example.org", bad, "", "#resolved\r\n");
+	assert_int_equal(run_mail(f, m, NULL), INGEST_IGNORED);
+	free(m);
+	v = status_of(f, id);
+	assert_string_equal(v, "open");
+	free(v);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), nout);
+
+	/* valid token, sender not of the department: refused with one email */
+	m = reply_mail("rasveta@jkp.example.org", subj, "", "#resolved\r\n");
+	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
+	free(m);
+	v = status_of(f, id);
+	assert_string_equal(v, "open");
+	free(v);
+	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "staff_reply"), 1);
+	v = qstr(f, "SELECT subject FROM outbox WHERE kind = 'staff_reply'", NULL, NULL);
+	assert_true(strncmp(v, "Re: [S48", 8) == 0);
+	free(v);
+
+	/* valid token, staff address: the command, quotes below ignored */
+	m = reply_mail("Petar <Petar.Petrovic@jkp.example.org>", subj, "",
+	    "\r\n#in_progress ekipa na terenu\r\n\r\n> #rejected\r\n");
+	assert_int_equal(run_mail(f, m, &id2), INGEST_STAFF);
+	assert_int_equal(id2, id);
+	free(m);
+	v = status_of(f, id);
+	assert_string_equal(v, "in_progress");
+	free(v);
+	assert_int_equal(n_out(f, "petar.petrovic@jkp.example.org", "staff_reply"), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = "
+	    "'email_status' AND body LIKE '%ekipa na terenu%'", "jovana@example.org", NULL), 1);
+
+	/* a refused command: one email saying why */
+	m = reply_mail("vodovod@jkp.example.org", subj, "", "#in_progress\r\n");
+	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
+	free(m);
+	assert_int_equal(n_out(f, "vodovod@jkp.example.org", "staff_reply"), 1);
+	v = last_body(f, "vodovod@jkp.example.org", "staff_reply");
+	assert_contains(v, "in_progress");
+	free(v);
+
+	/* other text: an internal note, nothing to the citizen */
+	nout = qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", "jovana@example.org",
+	    NULL);
+	m = reply_mail("vodovod@jkp.example.org", subj, "", "Zvali smo stanara, dolaze sutra.\r\n");
+	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
+	free(m);
+	assert_int_equal(qint(f, "SELECT count(*) FROM events WHERE ticket_id = ?1 AND kind = "
+	    "'note' AND note LIKE 'Zvali smo%' AND public = 0", s, NULL), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1",
+	    "jovana@example.org", NULL), nout);
+
+	/* #assign */
+	m = reply_mail("petar.petrovic@jkp.example.org", subj, "", "#assign lighting\r\n");
+	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
+	free(m);
+	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "lighting");
+	free(v);
+	/* now water's staff is no longer allowed */
+	m = reply_mail("petar.petrovic@jkp.example.org", subj, "", "#resolved\r\n");
+	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
+	free(m);
+	v = status_of(f, id);
+	assert_string_equal(v, "in_progress");
+	free(v);
+	assert_int_equal(n_out(f, "petar.petrovic@jkp.example.org", "staff_reply"), 1);
+	free(subj);
+	free(bad);
+	free(s);
+}
+
+static void
+test_email_without_from(void **state)
+{
+	struct fx *f = *state;
+	static const char *const raws[] = {
+	    "Subject: Pukla cev\r\n\r\nvoda curi\r\n",
+	    "From: nobody\r\nSubject: Pukla cev\r\n\r\nvoda curi\r\n",
+	    "\x01\x02\xff garbage without headers or body separator",
+	    "",
+	};
+	size_t i;
+	long id;
+
+	for (i = 0; i < N(raws); i++) {
+		char *s, *v;
+
+		assert_int_equal(run_mail(f, raws[i], &id), INGEST_TICKET);
+		s = lstr(id);
+		v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
+		assert_string_equal(v, "unknown@invalid");
+		free(v);
+		free(s);
+	}
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE kind = 'email_ack'", NULL,
+	    NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE bytes IS NULL", NULL,
+	    NULL), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_same_batch_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_key_twice_in_one_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alt_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_mid_batch_keeps_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_only_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_email, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_record_only_sms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_new_ticket, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_stop_start, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_same_text_within_10_minutes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_empty_help, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_senders_recorded_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sms_invalid_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staff_sms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_new_ticket_with_attachment, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_automatic_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_staff_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_without_from, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

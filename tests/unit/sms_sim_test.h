@@ -1,0 +1,211 @@
+/*
+ * sms_sim_test.h - shared by the test_gateway_*.c suites: start/stop the SMS
+ * gateway simulator (tests/lib/sms_sim.sh) and drive its control API.
+ * Header-only (static inline) because every test file is its own program.
+ */
+#ifndef S48_SMS_SIM_TEST_H
+#define S48_SMS_SIM_TEST_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config.h"
+#include "http_client.h"
+#include "util.h"
+
+#define SIM_KEY "s48-test-key"
+#define SIM_ACCOUNT "AC00000000000000000000000000000048"
+#define SIM_NUMBER "+381601234567"
+
+struct sim {
+	char dir[64];
+	int port;
+	char url[64];
+	struct http_client *hc;
+};
+
+static struct sim the_sim;
+
+static inline const char *
+sim_top(void)
+{
+	const char *t = getenv("S48_TOP");
+
+	return t != NULL ? t : ".";
+}
+
+/* Start the simulator (extra: more simulator arguments, may be ""). */
+static inline int
+sim_start_args(const char *extra)
+{
+	char *cmd, *port = NULL;
+	const char *err;
+	size_t len;
+	int rc;
+
+	snprintf(the_sim.dir, sizeof(the_sim.dir), "/tmp/s48smssim.XXXXXX");
+	if (mkdtemp(the_sim.dir) == NULL)
+		return -1;
+	cmd = xasprintf("cd '%s' && . tests/lib/sms_sim.sh && sms_sim_start '%s' %s",
+	    sim_top(), the_sim.dir, extra);
+	rc = system(cmd);
+	free(cmd);
+	if (rc != 0)
+		return -1;
+	cmd = xasprintf("%s/sms_sim.port", the_sim.dir);
+	rc = util_read_file(cmd, 64, &port, &len, &err);
+	free(cmd);
+	if (rc < 0)
+		return -1;
+	the_sim.port = atoi(port);
+	free(port);
+	snprintf(the_sim.url, sizeof(the_sim.url), "http://127.0.0.1:%d", the_sim.port);
+	the_sim.hc = http_client_new(&err);
+	return the_sim.hc != NULL ? 0 : -1;
+}
+
+static inline int
+sim_start(void)
+{
+	return sim_start_args("");
+}
+
+static inline void
+sim_stop(void)
+{
+	char *cmd;
+
+	http_client_free(&the_sim.hc);
+	cmd = xasprintf("cd '%s' && sh tests/lib/sms_sim.sh stop '%s'; rm -rf '%s'", sim_top(),
+	    the_sim.dir, the_sim.dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "sim_stop failed\n");
+	free(cmd);
+}
+
+/* A control API call; returns the parsed answer (json_decref it) or NULL. */
+static inline json_t *
+sim_call(const char *method, const char *path, const char *body)
+{
+	struct http_request req = { 0 };
+	struct http_response resp = { 0 };
+	const char *hdrs[] = { "Content-Type: application/json" };
+	const char *err;
+	char *url = xasprintf("%s%s", the_sim.url, path);
+	json_t *j = NULL;
+
+	req.method = method;
+	req.url = url;
+	req.headers = hdrs;
+	req.n_headers = 1;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.timeout = 10;
+	if (http_client_do(the_sim.hc, &req, &resp, &err) == 0 && resp.status == 200)
+		j = json_loadb(resp.body, resp.len, 0, NULL);
+	else
+		fprintf(stderr, "sim_call %s %s failed\n", method, path);
+	http_response_clear(&resp);
+	free(url);
+	return j;
+}
+
+static inline int
+sim_post(const char *path, const char *fmt, ...) S48_PRINTF(2, 3);
+static inline int
+sim_post(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+	char *body = NULL;
+	json_t *j;
+
+	va_start(ap, fmt);
+	if (vasprintf(&body, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	j = sim_call("POST", path, body);
+	free(body);
+	if (j == NULL)
+		return -1;
+	json_decref(j);
+	return 0;
+}
+
+static inline void
+sim_reset(void)
+{
+	json_decref(sim_call("POST", "/_sim/reset", "{}"));
+}
+
+/* Inject count inbound messages (count > 1: " 1", " 2"... appended). */
+static inline int
+sim_inject(const char *from, const char *text, int count, long received)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i}", "from", from, "text", text, "count", count);
+	char *s;
+	json_t *j;
+
+	if (received > 0)
+		json_object_set_new(o, "received", json_integer(received));
+	s = json_dumps(o, JSON_COMPACT);
+	j = sim_call("POST", "/_sim/inbound", s);
+	free(s);
+	json_decref(o);
+	if (j == NULL)
+		return -1;
+	json_decref(j);
+	return 0;
+}
+
+/* Inject one message whose text is raw bytes (base64 given). */
+static inline int
+sim_inject_b64(const char *from, const char *b64)
+{
+	return sim_post("/_sim/inbound", "{\"from\":\"%s\",\"text_b64\":\"%s\"}", from, b64);
+}
+
+static inline int
+sim_fault(const char *mode, int count, double delay)
+{
+	char cnt[32] = "null";
+
+	if (count > 0)
+		snprintf(cnt, sizeof(cnt), "%d", count);
+	return sim_post("/_sim/fault", "{\"mode\":\"%s\",\"count\":%s,\"delay\":%g}", mode,
+	    cnt, delay);
+}
+
+/* A counter of /_sim/stats (0 when absent). */
+static inline long
+sim_stat(const char *key)
+{
+	json_t *j = sim_call("GET", "/_sim/stats", NULL);
+	long v = (long)json_integer_value(json_object_get(j, key));
+
+	json_decref(j);
+	return v;
+}
+
+/* What the simulator sent (an array; json_decref it). */
+static inline json_t *
+sim_sent(void)
+{
+	return sim_call("GET", "/_sim/sent", NULL);
+}
+
+static inline double
+sim_clock(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+#endif

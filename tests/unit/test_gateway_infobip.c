@@ -1,0 +1,439 @@
+/* test_gateway_infobip.c - the infobip profile against the gateway simulator:
+ * destructive batched pull, reconciliation, sending, faults. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "sms_gateway.h"
+#include "sms_sim_test.h"
+
+static struct cfg_sms cfg;
+
+static void
+cfg_default(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.enabled = 1;
+	cfg.profile = "infobip";
+	cfg.base_url = the_sim.url;
+	cfg.api_key = SIM_KEY;
+	cfg.number = SIM_NUMBER;
+	cfg.country_code = "381";
+	cfg.batch = 100;
+	cfg.timeout = 5;
+}
+
+static int
+group_setup(void **state)
+{
+	(void)state;
+	return sim_start();
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	sim_stop();
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	(void)state;
+	sim_reset();
+	cfg_default();
+	return 0;
+}
+
+static struct sms_gateway *
+gw_new(void)
+{
+	const char *err = NULL;
+	struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
+
+	if (gw == NULL)
+		fail_msg("sms_gateway_new: %s", err);
+	return gw;
+}
+
+/* Pull until more_r is 0; returns the number of messages, counts pulls. */
+static size_t
+pull_all(struct sms_gateway *gw, int *pulls_r, char ***ids_r)
+{
+	struct sms_in *m;
+	size_t n, total = 0, i;
+	char *cur;
+	int more = 1;
+	const char *err;
+
+	*pulls_r = 0;
+	while (more) {
+		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+		assert_null(cur);
+		(*pulls_r)++;
+		if (ids_r != NULL) {
+			*ids_r = xrealloc(*ids_r, (total + n + 1) * sizeof(char *));
+			for (i = 0; i < n; i++)
+				(*ids_r)[total + i] = xstrdup(m[i].id);
+		}
+		total += n;
+		sms_in_free(&m, n);
+		assert_true(*pulls_r < 1000);
+	}
+	return total;
+}
+
+static void
+test_pull_batches(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m = NULL;
+	size_t n, i;
+	char *cur = (char *)"x";
+	int more = -1;
+	const char *err = NULL;
+	time_t now = time(NULL);
+	json_t *raw;
+
+	(void)state;
+	assert_int_equal(sim_inject("+381641234567", "Pukla cev u ulici", 250, 0), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(more, 1);
+	assert_null(cur);
+	/* kept as sent: no '+' (ingestion normalises) */
+	assert_string_equal(m[0].from, "381641234567");
+	assert_string_equal(m[0].text, "Pukla cev u ulici 1");
+	assert_string_equal(m[99].text, "Pukla cev u ulici 100");
+	assert_true(m[0].received_at >= now - 5 && m[0].received_at <= now + 5);
+	assert_true(strncmp(m[0].id, "ib", 2) == 0);
+	raw = json_loadb(m[0].raw, m[0].raw_len, 0, NULL);
+	assert_non_null(raw);
+	assert_string_equal(json_string_value(json_object_get(raw, "messageId")), m[0].id);
+	assert_int_equal(strlen(m[0].raw), m[0].raw_len);
+	json_decref(raw);
+	for (i = 1; i < n; i++)
+		assert_string_not_equal(m[i].id, m[i - 1].id);
+	sms_in_free(&m, n);
+	assert_null(m);
+
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(more, 1);
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 50);
+	assert_int_equal(more, 0);
+	assert_string_equal(m[49].text, "Pukla cev u ulici 250");
+	sms_in_free(&m, n);
+	/* destructive: nothing comes twice */
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(more, 0);
+	sms_in_free(&m, n);
+	assert_int_equal(sim_stat("infobip_pull"), 4);
+	assert_int_equal(sms_gateway_reconcile_wanted(gw), 0);
+	assert_string_equal(sms_gateway_profile(gw), "infobip");
+	sms_gateway_free(&gw);
+	assert_null(gw);
+}
+
+static void
+test_reconcile(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m;
+	size_t n, got, i;
+	int pulls;
+	char **ids = NULL;
+	const char *err;
+	time_t now = time(NULL);
+
+	(void)state;
+	assert_int_equal(sim_inject("+381641111111", "old", 2, (long)now - 7200), 0);
+	assert_int_equal(sim_inject("+381642222222", "Ne radi svetiljka", 5, 0), 0);
+	got = pull_all(gw, &pulls, &ids);
+	assert_int_equal(got, 7);
+	/* the log is not destructive, and receivedSince filters */
+	assert_int_equal(sms_gateway_reconcile(gw, now - 3600, &m, &n, &err), 0);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(m[i].id, ids[i + 2]);
+		assert_string_equal(m[i].from, "381642222222");
+	}
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_reconcile(gw, now - 3 * 3600, &m, &n, &err), 0);
+	assert_int_equal(n, 7);
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_reconcile(gw, now + 3600, &m, &n, &err), 0);
+	assert_int_equal(n, 0);
+	sms_in_free(&m, n);
+	for (i = 0; i < got; i++)
+		free(ids[i]);
+	free(ids);
+	sms_gateway_free(&gw);
+}
+
+/* A pull whose answer is lost after the gateway dequeued: reconcile finds it. */
+static void
+test_timeout_then_reconcile(void **state)
+{
+	struct sms_gateway *gw;
+	struct sms_in *m = NULL;
+	size_t n = 9;
+	char *cur;
+	int more;
+	const char *err = NULL;
+	double t0, el;
+	time_t now = time(NULL);
+
+	(void)state;
+	cfg.timeout = 2;
+	gw = gw_new();
+	assert_int_equal(sim_inject("+381643333333", "Rupa na putu", 3, 0), 0);
+	assert_int_equal(sim_fault("timeout", 0, 6), 0);
+	t0 = sim_clock();
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+	el = sim_clock() - t0;
+	assert_true(el >= 1.5 && el < 4.5);
+	assert_non_null(strstr(err, "timeout"));
+	assert_null(m);
+	assert_int_equal(n, 0);
+	assert_int_equal(sms_gateway_reconcile_wanted(gw), 1);
+	assert_int_equal(sim_fault("none", 0, 0), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 0);     /* consumed by the lost pull */
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_reconcile(gw, now - 60, &m, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(m[2].text, "Rupa na putu 3");
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_reconcile_wanted(gw), 0);
+	sms_gateway_free(&gw);
+}
+
+/* Every fault mode: an error, nothing returned, no crash, nothing consumed. */
+static void
+test_pull_faults(void **state)
+{
+	static const struct {
+		const char *mode;
+		const char *in_error;
+	} cases[] = {
+		{ "500", "HTTP 500" },
+		{ "429", "HTTP 429" },
+		{ "garbage", "unreadable" },
+		{ "every_other", "HTTP 500" },
+	};
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m;
+	size_t n, i;
+	char *cur;
+	int more;
+	const char *err;
+
+	(void)state;
+	assert_int_equal(sim_inject("+381644444444", "Kvar", 4, 0), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sim_fault(cases[i].mode, 0, 0), 0);
+		m = NULL;
+		n = 7;
+		err = NULL;
+		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+		assert_non_null(err);
+		if (strstr(err, cases[i].in_error) == NULL)
+			fail_msg("%s: error \"%s\" lacks \"%s\"", cases[i].mode, err,
+			    cases[i].in_error);
+		assert_null(m);
+		assert_int_equal(n, 0);
+		assert_null(cur);
+		assert_int_equal(more, 0);
+	}
+	/* every_other: the next request gets through */
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 4);
+	sms_in_free(&m, n);
+	assert_int_equal(sim_fault("none", 0, 0), 0);
+	sms_gateway_free(&gw);
+}
+
+static void
+test_invalid_utf8(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m;
+	size_t n;
+	char *cur;
+	int more;
+	const char *err;
+
+	(void)state;
+	/* "Pukla \xff\xfe cev" and a valid "Đura" after it */
+	assert_int_equal(sim_inject_b64("+381645555555", "UHVrbGEg//4gY2V2"), 0);
+	assert_int_equal(sim_inject("+381645555556", "\xc4\x90ura", 1, 0), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(m[0].text, "Pukla \xef\xbf\xbd"));
+	assert_non_null(strstr(m[0].text, " cev"));
+	assert_string_equal(m[1].text, "\xc4\x90ura");
+	sms_in_free(&m, n);
+	sms_gateway_free(&gw);
+}
+
+static void
+test_send(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	char *reason = NULL;
+	int stopped = -1;
+	json_t *sent;
+
+	(void)state;
+	assert_int_equal(sms_gateway_send(gw, "+381641234567", "Prijava br. 12 primljena",
+	    &reason, &stopped), NOTIFY_OK);
+	assert_int_equal(stopped, 0);
+	assert_non_null(strstr(reason, "PENDING"));
+	free(reason);
+	sent = sim_sent();
+	assert_int_equal(json_array_size(sent), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 0), "to")),
+	    "381641234567");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 0), "from")),
+	    "381601234567");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 0), "text")),
+	    "Prijava br. 12 primljena");
+	json_decref(sent);
+	sms_gateway_free(&gw);
+}
+
+static void
+test_send_faults(void **state)
+{
+	static const struct {
+		const char *mode;
+		int result;
+		const char *in_reason;
+	} cases[] = {
+		{ "reject", NOTIFY_PERMFAIL, "REJECTED" },
+		{ "500", NOTIFY_TEMPFAIL, "HTTP 500" },
+		{ "429", NOTIFY_TEMPFAIL, "HTTP 429" },
+		{ "garbage", NOTIFY_TEMPFAIL, "unreadable" },
+		{ "timeout", NOTIFY_TEMPFAIL, "timeout" },
+	};
+	struct sms_gateway *gw;
+	char *reason;
+	int stopped, r;
+	size_t i;
+
+	(void)state;
+	cfg.timeout = 2;
+	gw = gw_new();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
+		reason = NULL;
+		r = sms_gateway_send(gw, "+381641234567", "Tekst", &reason, &stopped);
+		assert_non_null(reason);
+		if (r != cases[i].result || strstr(reason, cases[i].in_reason) == NULL)
+			fail_msg("%s: result %d reason \"%s\"", cases[i].mode, r, reason);
+		assert_int_equal(stopped, 0);
+		free(reason);
+	}
+	assert_int_equal(sim_fault("none", 0, 0), 0);
+	sms_gateway_free(&gw);
+}
+
+static void
+test_wrong_key(void **state)
+{
+	struct sms_gateway *gw;
+	struct sms_in *m;
+	size_t n;
+	char *cur, *reason = NULL;
+	int more, stopped;
+	const char *err = NULL;
+
+	(void)state;
+	cfg.api_key = "wrong-key";
+	gw = gw_new();
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+	assert_non_null(strstr(err, "HTTP 401"));
+	assert_null(strstr(err, "wrong-key"));
+	assert_int_equal(sms_gateway_reconcile_wanted(gw), 0);
+	assert_int_equal(sms_gateway_send(gw, "+381641234567", "x", &reason, &stopped),
+	    NOTIFY_PERMFAIL);
+	assert_non_null(strstr(reason, "401"));
+	assert_non_null(strstr(reason, "Invalid login details"));
+	free(reason);
+	assert_int_equal(sim_stat("unauthorized"), 2);
+	sms_gateway_free(&gw);
+}
+
+static void
+test_refused(void **state)
+{
+	struct sms_gateway *gw;
+	struct sms_in *m;
+	size_t n;
+	char *cur, *reason = NULL;
+	int more, stopped;
+	const char *err = NULL;
+	double t0 = sim_clock();
+
+	(void)state;
+	cfg.base_url = "http://127.0.0.1:1";
+	gw = gw_new();
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+	assert_non_null(err);
+	assert_int_equal(sms_gateway_reconcile_wanted(gw), 0);
+	assert_int_equal(sms_gateway_send(gw, "+381641234567", "x", &reason, &stopped),
+	    NOTIFY_TEMPFAIL);
+	free(reason);
+	assert_true(sim_clock() - t0 < 3);
+	sms_gateway_free(&gw);
+}
+
+static void
+test_config_errors(void **state)
+{
+	const char *err = NULL;
+
+	(void)state;
+	cfg.base_url = NULL;
+	assert_null(sms_gateway_new(&cfg, &err));
+	assert_non_null(strstr(err, "base_url"));
+	cfg_default();
+	cfg.api_key = NULL;
+	assert_null(sms_gateway_new(&cfg, &err));
+	assert_non_null(strstr(err, "key"));
+	cfg_default();
+	cfg.api_key = "a\r\nX-Evil: 1";
+	assert_null(sms_gateway_new(&cfg, &err));
+	cfg_default();
+	cfg.profile = "nexmo";
+	assert_null(sms_gateway_new(&cfg, &err));
+	assert_non_null(strstr(err, "profile"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_pull_batches, setup),
+		cmocka_unit_test_setup(test_reconcile, setup),
+		cmocka_unit_test_setup(test_timeout_then_reconcile, setup),
+		cmocka_unit_test_setup(test_pull_faults, setup),
+		cmocka_unit_test_setup(test_invalid_utf8, setup),
+		cmocka_unit_test_setup(test_send, setup),
+		cmocka_unit_test_setup(test_send_faults, setup),
+		cmocka_unit_test_setup(test_wrong_key, setup),
+		cmocka_unit_test_setup(test_refused, setup),
+		cmocka_unit_test_setup(test_config_errors, setup),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

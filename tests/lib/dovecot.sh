@@ -172,6 +172,13 @@ dovecot_stop() { # DIR
 	[ -f "$_pf" ] || return 0
 	_pid=$(cat "$_pf")
 	case "$_pid" in ''|*[!0-9]*) return 0 ;; esac
+	# its children (imap sessions) outlive the master otherwise
+	_kids=""
+	for _s in /proc/[0-9]*/stat; do
+		_pp=$(sed 's/^.*) //' "$_s" 2>/dev/null | cut -d' ' -f2)
+		[ "$_pp" = "$_pid" ] && _kids="$_kids ${_s#/proc/}" 
+	done
+	_kids=$(echo "$_kids" | sed 's|/stat||g')
 	kill -TERM "$_pid" 2>/dev/null
 	_i=0
 	while _dc_alive "$_pid" && [ $_i -lt 100 ]; do
@@ -180,6 +187,15 @@ dovecot_stop() { # DIR
 	if _dc_alive "$_pid"; then
 		kill -KILL "$_pid" 2>/dev/null
 	fi
+	for _k in $_kids; do
+		_dc_alive "$_k" && kill -TERM "$_k" 2>/dev/null
+	done
+	for _k in $_kids; do
+		_i=0
+		while _dc_alive "$_k" && [ $_i -lt 40 ]; do
+			_i=$((_i + 1)); sleep 0.05
+		done
+	done
 	rm -f "$_pf"
 	return 0
 }
@@ -190,7 +206,7 @@ dovecot_deliver() { # DIR USER FILE...
 	_d=$1; _user=$2; shift 2
 	if [ $# -le 4 ]; then
 		for _f in "$@"; do
-			_dc_doveadm "$_d" save -u "$_user" -m INBOX <"$_f" || return 1
+			_dc_doveadm "$_d" save -u "$_user" -m "${DOVECOT_MAILBOX:-INBOX}" <"$_f" || return 1
 		done
 		return 0
 	fi

@@ -1,0 +1,108 @@
+/*
+ * intake_imap.h - IMAP intake: fetch new mail from one mailbox in UID order,
+ * in batches, and acknowledge it once the caller has committed it (move to
+ * processed_mailbox, or set \Seen).  libetpan does the protocol; the server
+ * certificate chain and host name are verified here (tls_verify.h) BEFORE
+ * LOGIN, because Debian's libetpan (GnuTLS) verifies nothing.
+ *
+ * Errors: every function returning int gives 0 (or the documented positive
+ * value) on success and -1 on failure with *error_r set to a one-line
+ * message in a static buffer, valid until the next imap_intake_* call.
+ * After a failure of fetch/ack/idle the session is unusable: close it and
+ * connect again later (nothing is lost: unacknowledged mail stays put).
+ * The user name may appear in messages (it is our account, not a citizen).
+ *
+ * Not thread safe (one static error buffer); one session per mailbox.
+ * SIGPIPE is set to SIG_IGN on first connect if it was SIG_DFL.
+ */
+#ifndef S48_INTAKE_IMAP_H
+#define S48_INTAKE_IMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+
+struct imap_intake;
+
+struct imap_msg {
+	uint32_t uid;
+	unsigned char *raw;      /* the message bytes (NUL-terminated, NUL not counted) */
+	size_t len;              /* bytes in raw */
+	size_t full_size;        /* RFC822.SIZE on the server */
+	int truncated;           /* 1: only the first max_message_bytes were fetched */
+	time_t internaldate;     /* INTERNALDATE (UTC), 0 if the server gave none */
+};
+
+/* Most bytes of message data fetched in one batch (at least one message is
+ * always fetched, bounded by max_message_bytes). */
+#define IMAP_INTAKE_BATCH_BYTES (64u * 1024 * 1024)
+
+/*
+ * Connect (cfg->tls: implicit TLS, STARTTLS or none), verify the server's
+ * certificate chain (system CAs + cfg->ca_file) and host name before LOGIN,
+ * send SNI, log in with cfg->user/cfg->password, create
+ * cfg->processed_mailbox when missing, SELECT cfg->mailbox read-write, read
+ * UIDVALIDITY, UIDNEXT and the MOVE, UIDPLUS and IDLE capabilities.
+ * Returns 0 and *ii_r, or -1 (nothing allocated) with *error_r such as
+ * "imap 127.0.0.1:993: certificate is not for host 127.0.0.1" or
+ * "imap host:143: login as prijave refused: [AUTHENTICATIONFAILED] ...".
+ */
+int imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
+    const char **error_r);
+
+/* UIDVALIDITY and UIDNEXT of the selected mailbox (as of SELECT). */
+uint32_t imap_intake_uidvalidity(const struct imap_intake *ii);
+uint32_t imap_intake_uidnext(const struct imap_intake *ii);
+/* Capabilities seen after LOGIN: 1 or 0. */
+int imap_intake_has_move(const struct imap_intake *ii);
+int imap_intake_has_idle(const struct imap_intake *ii);
+
+/*
+ * The next batch of at most max_batch messages with UID > after_uid, in UID
+ * order.  A listing (UID FETCH after_uid+1:* (UID RFC822.SIZE INTERNALDATE))
+ * is kept between calls and refreshed when used up, then the bodies come in
+ * ONE UID FETCH over the batch's UID set as BODY.PEEK[]<0.max_message_bytes>
+ * (a larger message: truncated = 1, full_size = RFC822.SIZE).  A batch also
+ * stops at IMAP_INTAKE_BATCH_BYTES.  With processed_mailbox the mailbox
+ * holds only unprocessed mail: pass after_uid 0; without it pass the last
+ * committed UID.  A message expunged meanwhile is left out.
+ * Returns 0 with *msgs_r (NULL when *n_r is 0; free with
+ * imap_intake_free_msgs), or -1.
+ */
+int imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
+    struct imap_msg **msgs_r, size_t *n_r, const char **error_r);
+
+/*
+ * Acknowledge committed messages in ONE command over the whole UID set
+ * (ranges compressed: 1:500): UID MOVE to processed_mailbox when MOVE is
+ * offered, else UID COPY + UID STORE +FLAGS.SILENT (\Deleted) + UID EXPUNGE
+ * (plain EXPUNGE without UIDPLUS); without processed_mailbox UID STORE
+ * +FLAGS.SILENT (\Seen).  uids need not be sorted.  Returns 0 or -1.
+ */
+int imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
+    const char **error_r);
+
+/*
+ * Wait up to timeout_s seconds for new mail: IDLE when offered (else just
+ * wait).  Returns 1 when the server reported new mail (EXISTS), 0 on timeout
+ * or when s48_stop_requested was set (noticed within 1 s), -1 on error.
+ */
+int imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r);
+
+/* Free msgs[0..n) and the array; *msgs becomes NULL. */
+void imap_intake_free_msgs(struct imap_msg **msgs, size_t n);
+
+/* LOGOUT (best effort), close, free; *ii becomes NULL.  NULL is fine. */
+void imap_intake_close(struct imap_intake **ii);
+
+/* Network timeout in seconds for connect and every read/write of sessions
+ * connected afterwards (default 60). */
+void imap_intake_set_timeout(int seconds);
+
+/* For tests: behave as if the server did not offer MOVE (exercises COPY +
+ * STORE + UID EXPUNGE). */
+void imap_intake_disable_move(struct imap_intake *ii);
+
+#endif

@@ -1,0 +1,837 @@
+/*
+ * test_intake_imap.c - the IMAP intake against a private Dovecot
+ * (tests/lib/dovecot.sh) on 127.0.0.1: batches in UID order, MOVE and
+ * COPY+EXPUNGE acknowledgement, \Seen mode, partial fetch of large mail,
+ * IDLE, certificate and host name checks for implicit TLS and STARTTLS,
+ * wrong password, a dead or stopped server.
+ * Run from the repository root (or with S48_TOP set).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <libetpan/libetpan.h>
+
+#include "intake_imap.h"
+#include "util.h"
+
+
+struct dc {
+	char dir[128];
+	int port, imaps_port;
+	char ca[256], ca_wrong[256], user[32], pass[64];
+	int stopped;
+};
+static struct dc dc;
+
+static const char *
+top(void)
+{
+	const char *t = getenv("S48_TOP");
+
+	return t != NULL && *t ? t : ".";
+}
+
+static double
+now_s(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+static void
+env_get(const char *env, const char *key, char *out, size_t outsz)
+{
+	const char *p = strstr(env, key);
+	size_t n = 0;
+
+	assert_non_null(p);
+	p += strlen(key);
+	assert_true(*p == '=' && p[1] == '\'');
+	p += 2;
+	while (p[n] != '\'' && p[n] != '\0' && n + 1 < outsz)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static int
+group_setup(void **state)
+{
+	char cmd[512], *env = NULL, path[256], buf[32];
+	const char *err;
+	size_t len;
+
+	(void)state;
+	snprintf(dc.dir, sizeof(dc.dir), "/tmp/s48imap.XXXXXX");
+	if (mkdtemp(dc.dir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh start %s >/dev/null", top(),
+	    dc.dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "# cannot start dovecot (see %s/dovecot.log)\n", dc.dir);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/dovecot.env", dc.dir);
+	if (util_read_file(path, 65536, &env, &len, &err) != 0)
+		return -1;
+	env_get(env, "DOVECOT_PORT", buf, sizeof(buf));
+	dc.port = atoi(buf);
+	env_get(env, "DOVECOT_IMAPS_PORT", buf, sizeof(buf));
+	dc.imaps_port = atoi(buf);
+	env_get(env, "DOVECOT_CA", dc.ca, sizeof(dc.ca));
+	env_get(env, "DOVECOT_CA_WRONG", dc.ca_wrong, sizeof(dc.ca_wrong));
+	env_get(env, "DOVECOT_USER", dc.user, sizeof(dc.user));
+	env_get(env, "DOVECOT_PASS", dc.pass, sizeof(dc.pass));
+	free(env);
+	return 0;
+}
+
+static void
+dovecot_stop(void)
+{
+	char cmd[512];
+
+	if (dc.stopped)
+		return;
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s", top(), dc.dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "# dovecot stop failed\n");
+	dc.stopped = 1;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[512];
+
+	(void)state;
+	dovecot_stop();
+	if (getenv("S48_KEEP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dc.dir);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* a config for the plain (no TLS) listener */
+static void
+cfg_plain(struct cfg_imap *c, char *mailbox, char *processed)
+{
+	static char host[] = "127.0.0.1";
+
+	memset(c, 0, sizeof(*c));
+	c->enabled = 1;
+	c->host = host;
+	c->port = dc.port;
+	c->tls = CFG_TLS_NONE;
+	c->user = dc.user;
+	c->password = dc.pass;
+	c->mailbox = mailbox;
+	c->processed_mailbox = processed;
+	c->idle = 1;
+	c->max_message_bytes = 10485760;
+	c->ack_max_age_days = 7;
+}
+
+/* ---- a helper session (libetpan directly) to append and inspect ---- */
+
+static mailimap *
+helper_open(void)
+{
+	mailimap *m = mailimap_new(0, NULL);
+	int r;
+
+	assert_non_null(m);
+	mailimap_set_timeout(m, 10);
+	r = mailimap_socket_connect(m, "127.0.0.1", (uint16_t)dc.port);
+	assert_true(r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED || r == MAILIMAP_NO_ERROR_AUTHENTICATED);
+	assert_int_equal(mailimap_login(m, dc.user, dc.pass), MAILIMAP_NO_ERROR);
+	return m;
+}
+
+static void
+helper_close(mailimap *m)
+{
+	mailimap_logout(m);
+	mailimap_free(m);
+}
+
+static void
+helper_create(mailimap *m, const char *mb)
+{
+	assert_int_equal(mailimap_create(m, mb), MAILIMAP_NO_ERROR);
+}
+
+/* a CRLF message "Subject: <subject>" with a body of about body_len bytes */
+static char *
+make_msg(const char *subject, size_t body_len, size_t *len_r)
+{
+	struct buf b;
+	size_t n;
+
+	buf_init(&b, 64u << 20);
+	assert_int_equal(buf_appendf(&b, "From: Jovana <jovana@example.org>\r\n"
+	    "To: prijave@example.org\r\nSubject: %s\r\n"
+	    "Message-ID: <%s@test.example>\r\n\r\n", subject, subject), 0);
+	for (n = 0; n < body_len; n += 50)
+		assert_int_equal(buf_appends(&b, "Curi voda iz cevi u ulici Kralja Petra broj 7.\r\n"), 0);
+	return buf_steal(&b, len_r);
+}
+
+static void
+helper_append(mailimap *m, const char *mb, const char *subject, size_t body_len,
+    struct mailimap_date_time *dt)
+{
+	size_t len;
+	char *msg = make_msg(subject, body_len, &len);
+
+	assert_int_equal(mailimap_append(m, mb, NULL, dt, msg, len), MAILIMAP_NO_ERROR);
+	free(msg);
+}
+
+/* messages in mb (and how many carry \Seen) */
+static uint32_t
+helper_count(mailimap *m, const char *mb, uint32_t *seen_r)
+{
+	struct mailimap_set *set;
+	struct mailimap_fetch_type *ft;
+	clist *res = NULL;
+	clistiter *it, *jt;
+	uint32_t n;
+
+	assert_int_equal(mailimap_examine(m, mb), MAILIMAP_NO_ERROR);
+	n = m->imap_selection_info->sel_exists;
+	if (seen_r == NULL)
+		return n;
+	*seen_r = 0;
+	if (n == 0)
+		return 0;
+	set = mailimap_set_new_interval(1, 0);
+	ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	assert_int_equal(mailimap_fetch(m, set, ft, &res), MAILIMAP_NO_ERROR);
+	for (it = clist_begin(res); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att *att = clist_content(it);
+
+		for (jt = clist_begin(att->att_list); jt != NULL; jt = clist_next(jt)) {
+			struct mailimap_msg_att_item *item = clist_content(jt);
+			clistiter *kt;
+
+			if (item->att_type != MAILIMAP_MSG_ATT_ITEM_DYNAMIC ||
+			    item->att_data.att_dyn->att_list == NULL)
+				continue;
+			for (kt = clist_begin(item->att_data.att_dyn->att_list); kt != NULL;
+			    kt = clist_next(kt)) {
+				struct mailimap_flag_fetch *ff = clist_content(kt);
+
+				if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER &&
+				    ff->fl_flag->fl_type == MAILIMAP_FLAG_SEEN)
+					(*seen_r)++;
+			}
+		}
+	}
+	mailimap_fetch_list_free(res);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	return n;
+}
+
+static int
+helper_exists(mailimap *m, const char *mb)
+{
+	clist *list = NULL;
+	int n;
+
+	assert_int_equal(mailimap_list(m, "", mb, &list), MAILIMAP_NO_ERROR);
+	n = list != NULL ? clist_count(list) : 0;
+	if (list != NULL)
+		mailimap_list_result_free(list);
+	return n;
+}
+
+static int
+subject_is(const struct imap_msg *m, const char *subject)
+{
+	char want[128];
+
+	snprintf(want, sizeof(want), "\r\nSubject: %s\r\n", subject);
+	return strstr((const char *)m->raw, want) != NULL;
+}
+
+/* ---- tests ---- */
+
+/* batches come in UID order; ack moves them; processed_mailbox is created */
+static void
+test_fetch_batches_and_move(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	size_t n, total = 0, k;
+	const char *err = NULL;
+	uint32_t last = 0, uids[64];
+	mailimap *h = helper_open();
+	char subj[64];
+	struct mailimap_date_time *dt;
+	int i;
+
+	(void)state;
+	helper_create(h, "T1");
+	for (i = 1; i <= 25; i++) {
+		snprintf(subj, sizeof(subj), "prijava-%02d", i);
+		/* INTERNALDATE 2026-11-24 10:00:00 +0100 = 09:00 UTC, + i minutes */
+		dt = mailimap_date_time_new(24, 11, 2026, 10, i, 0, 100);
+		helper_append(h, "T1", subj, 600, dt);
+		mailimap_date_time_free(dt);
+	}
+	assert_int_equal(helper_exists(h, "T1done"), 0);
+
+	cfg_plain(&c, "T1", "T1done");
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(helper_exists(h, "T1done"), 1);
+	assert_true(imap_intake_uidvalidity(ii) > 0);
+	assert_int_equal(imap_intake_uidnext(ii), 26);
+	assert_true(imap_intake_has_move(ii));
+	assert_true(imap_intake_has_idle(ii));
+
+	for (k = 0; k < 3; k++) {
+		size_t j;
+
+		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+		assert_int_equal(n, k < 2 ? 10 : 5);
+		for (j = 0; j < n; j++) {
+			assert_true(msgs[j].uid > last);
+			last = msgs[j].uid;
+			total++;
+			snprintf(subj, sizeof(subj), "prijava-%02zu", total);
+			assert_true(subject_is(&msgs[j], subj));
+			assert_int_equal(msgs[j].truncated, 0);
+			assert_int_equal(msgs[j].full_size, msgs[j].len);
+			assert_int_equal(msgs[j].raw[msgs[j].len], '\0');
+			assert_int_equal((long)msgs[j].internaldate,
+			    (long)(1795510800 + (long)total * 60));
+			uids[j] = msgs[j].uid;
+		}
+		/* not acknowledged: the same batch again */
+		if (k == 0) {
+			struct imap_msg *again = NULL;
+			size_t n2;
+
+			assert_int_equal(imap_intake_fetch(ii, 0, 10, &again, &n2, &err), 0);
+			assert_int_equal(n2, n);
+			assert_int_equal(again[0].uid, msgs[0].uid);
+			assert_int_equal(again[n2 - 1].uid, msgs[n - 1].uid);
+			imap_intake_free_msgs(&again, n2);
+			assert_null(again);
+		}
+		assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
+		imap_intake_free_msgs(&msgs, n);
+	}
+	assert_int_equal(total, 25);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_null(msgs);
+	assert_int_equal(helper_count(h, "T1", NULL), 0);
+	assert_int_equal(helper_count(h, "T1done", NULL), 25);
+
+	/* new mail after the listing was used up is seen */
+	helper_append(h, "T1", "prijava-26", 100, NULL);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(subject_is(&msgs[0], "prijava-26"));
+	assert_int_equal(msgs[0].uid, 26);
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+	assert_null(ii);
+	helper_close(h);
+}
+
+/* without MOVE: COPY + STORE \Deleted + UID EXPUNGE; an existing processed
+ * mailbox is used as it is; messages another client moved are skipped */
+static void
+test_ack_copy_expunge(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	size_t n, j;
+	const char *err = NULL;
+	uint32_t uids[16];
+	mailimap *h = helper_open();
+	char subj[32];
+	int i;
+
+	(void)state;
+	helper_create(h, "T2");
+	helper_create(h, "T2done");
+	for (i = 1; i <= 8; i++) {
+		snprintf(subj, sizeof(subj), "copy-%d", i);
+		helper_append(h, "T2", subj, 200, NULL);
+	}
+	cfg_plain(&c, "T2", "T2done");
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	imap_intake_disable_move(ii);
+	assert_int_equal(imap_intake_fetch(ii, 0, 3, &msgs, &n, &err), 0);
+	assert_int_equal(n, 3);
+	for (j = 0; j < n; j++)
+		uids[j] = msgs[j].uid;
+	assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
+	imap_intake_free_msgs(&msgs, n);
+	assert_int_equal(helper_count(h, "T2", NULL), 5);
+	assert_int_equal(helper_count(h, "T2done", NULL), 3);
+
+	/* a clerk moves messages 4 and 5 away behind our back */
+	{
+		struct mailimap_set *set = mailimap_set_new_interval(4, 5);
+
+		assert_int_equal(mailimap_select(h, "T2"), MAILIMAP_NO_ERROR);
+		assert_int_equal(mailimap_uid_move(h, set, "T2done"), MAILIMAP_NO_ERROR);
+		mailimap_set_free(set);
+	}
+	assert_int_equal(imap_intake_fetch(ii, 0, 2, &msgs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_true(subject_is(&msgs[0], "copy-6"));
+	assert_true(subject_is(&msgs[1], "copy-7"));
+	uids[0] = msgs[1].uid;      /* out of order on purpose */
+	uids[1] = msgs[0].uid;
+	assert_int_equal(imap_intake_ack(ii, uids, 2, &err), 0);
+	imap_intake_free_msgs(&msgs, n);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(subject_is(&msgs[0], "copy-8"));
+	imap_intake_free_msgs(&msgs, n);
+	assert_int_equal(helper_count(h, "T2", NULL), 1);
+	assert_int_equal(helper_count(h, "T2done", NULL), 7);
+	imap_intake_close(&ii);
+	helper_close(h);
+}
+
+/* without processed_mailbox: \Seen is set, after_uid moves on, mail stays */
+static void
+test_seen_mode(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	size_t n, j;
+	const char *err = NULL;
+	uint32_t uids[16], seen, cursor;
+	mailimap *h = helper_open();
+	char subj[32];
+	int i;
+
+	(void)state;
+	helper_create(h, "T3");
+	for (i = 1; i <= 6; i++) {
+		snprintf(subj, sizeof(subj), "seen-%d", i);
+		helper_append(h, "T3", subj, 100, NULL);
+	}
+	cfg_plain(&c, "T3", NULL);
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(imap_intake_fetch(ii, 0, 4, &msgs, &n, &err), 0);
+	assert_int_equal(n, 4);
+	for (j = 0; j < n; j++)
+		uids[j] = msgs[j].uid;
+	cursor = msgs[n - 1].uid;
+	assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
+	imap_intake_free_msgs(&msgs, n);
+	assert_int_equal(helper_count(h, "T3", &seen), 6);
+	assert_int_equal(seen, 4);
+
+	assert_int_equal(imap_intake_fetch(ii, cursor, 4, &msgs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_true(subject_is(&msgs[0], "seen-5"));
+	assert_true(msgs[0].uid > cursor);
+	imap_intake_free_msgs(&msgs, n);
+	/* a cursor past the end: nothing, although "N:*" names the last one */
+	assert_int_equal(imap_intake_fetch(ii, 6, 4, &msgs, &n, &err), 0);
+	assert_int_equal(n, 0);
+	/* a lower cursor again (e.g. a new session's): served correctly */
+	assert_int_equal(imap_intake_fetch(ii, 2, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(msgs[0].uid, 3);
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+	/* a new session with the same cursor */
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(imap_intake_fetch(ii, 5, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(subject_is(&msgs[0], "seen-6"));
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+	helper_close(h);
+}
+
+/* over max_message_bytes: the first N bytes, truncated, full size kept */
+static void
+test_large_partial(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	size_t n, big_len, small_len;
+	const char *err = NULL;
+	mailimap *h = helper_open();
+	char *big, *small;
+
+	(void)state;
+	helper_create(h, "T4");
+	big = make_msg("big", 20000, &big_len);
+	small = make_msg("small", 100, &small_len);
+	assert_int_equal(mailimap_append(h, "T4", NULL, NULL, big, big_len), MAILIMAP_NO_ERROR);
+	assert_int_equal(mailimap_append(h, "T4", NULL, NULL, small, small_len), MAILIMAP_NO_ERROR);
+	cfg_plain(&c, "T4", "T4done");
+	c.max_message_bytes = 4096;
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(msgs[0].truncated, 1);
+	assert_int_equal(msgs[0].len, 4096);
+	assert_int_equal(msgs[0].full_size, big_len);
+	assert_memory_equal(msgs[0].raw, big, 4096);
+	assert_int_equal(msgs[1].truncated, 0);
+	assert_int_equal(msgs[1].len, small_len);
+	assert_int_equal(msgs[1].full_size, small_len);
+	assert_memory_equal(msgs[1].raw, small, small_len);
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+	free(big);
+	free(small);
+	helper_close(h);
+}
+
+static void
+deliver_file(const char *mailbox, const char *subject)
+{
+	char path[256], cmd[700];
+	size_t len;
+	char *msg = make_msg(subject, 300, &len);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.eml", dc.dir, subject);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(msg, 1, len, f), len);
+	fclose(f);
+	free(msg);
+	snprintf(cmd, sizeof(cmd), "DOVECOT_MAILBOX=%s sh %s/tests/lib/dovecot.sh deliver %s %s %s",
+	    mailbox, top(), dc.dir, dc.user, path);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	s48_stop_requested = 1;
+}
+
+/* IDLE: wakes within 2 s of a delivery, times out, honours a stop request */
+static void
+test_idle(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	size_t n;
+	const char *err = NULL;
+	mailimap *h = helper_open();
+	double t0, t1, delivered;
+	pid_t pid;
+	int st, r;
+
+	(void)state;
+	helper_create(h, "T5");
+	helper_close(h);
+	cfg_plain(&c, "T5", "T5done");
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 0);
+
+	/* nothing arrives: timeout */
+	t0 = now_s();
+	assert_int_equal(imap_intake_idle(ii, 2, &err), 0);
+	t1 = now_s();
+	assert_true(t1 - t0 >= 1.5 && t1 - t0 < 4.0);
+
+	/* a delivery 1 s into the IDLE */
+	t0 = now_s();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(1000000);
+		deliver_file("T5", "idle-1");
+		_exit(0);
+	}
+	r = imap_intake_idle(ii, 20, &err);
+	t1 = now_s();
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	if (r != 1)
+		fail_msg("idle returned %d: %s", r, r < 0 ? err : "");
+	delivered = t0 + 1.0;
+	if (t1 - delivered > 2.5)
+		fail_msg("IDLE woke %.2f s after the delivery", t1 - delivered);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(subject_is(&msgs[0], "idle-1"));
+	imap_intake_free_msgs(&msgs, n);
+
+	/* a stop request ends a long IDLE within about a second */
+	signal(SIGALRM, on_alarm);
+	alarm(1);
+	t0 = now_s();
+	assert_int_equal(imap_intake_idle(ii, 60, &err), 0);
+	t1 = now_s();
+	assert_true(s48_stop_requested);
+	assert_true(t1 - t0 < 3.0);
+	s48_stop_requested = 0;
+	/* the session is still usable */
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+}
+
+static int
+count_logins(void)
+{
+	char path[256], *log = NULL, *p;
+	const char *err;
+	size_t len;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/dovecot.log", dc.dir);
+	if (util_read_file(path, 64u << 20, &log, &len, &err) != 0)
+		return -1;
+	for (p = log; (p = strstr(p, "Login: user=<")) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+struct tls_case {
+	const char *name;
+	enum cfg_tls tls;
+	const char *host;
+	int ca;               /* 0 none, 1 the server's, 2 an unrelated one */
+	int ok;
+	const char *error_has;
+};
+
+/* implicit TLS and STARTTLS: refused before LOGIN unless trusted and named */
+static void
+test_tls(void **state)
+{
+	static const struct tls_case cases[] = {
+		{ "imaps, no ca_file", CFG_TLS_IMPLICIT, "localhost", 0, 0, "not trusted" },
+		{ "imaps, ca_file", CFG_TLS_IMPLICIT, "localhost", 1, 1, NULL },
+		{ "imaps, wrong name", CFG_TLS_IMPLICIT, "127.0.0.1", 1, 0, "not for host 127.0.0.1" },
+		{ "imaps, other CA", CFG_TLS_IMPLICIT, "localhost", 2, 0, "not trusted" },
+		{ "starttls, no ca_file", CFG_TLS_STARTTLS, "localhost", 0, 0, "not trusted" },
+		{ "starttls, ca_file", CFG_TLS_STARTTLS, "localhost", 1, 1, NULL },
+		{ "starttls, wrong name", CFG_TLS_STARTTLS, "127.0.0.1", 1, 0, "not for host 127.0.0.1" },
+		{ "starttls, other CA", CFG_TLS_STARTTLS, "localhost", 2, 0, "not trusted" },
+	};
+	size_t i;
+
+	(void)state;
+	{
+		mailimap *h = helper_open();
+
+		helper_create(h, "T6");
+		helper_append(h, "T6", "tls-1", 100, NULL);
+		helper_close(h);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct tls_case *tc = &cases[i];
+		struct cfg_imap c;
+		struct imap_intake *ii = NULL;
+		struct imap_msg *msgs = NULL;
+		const char *err = NULL;
+		char host[64];
+		size_t n;
+		int before, after, r;
+
+		cfg_plain(&c, "T6", NULL);
+		util_strlcpy(host, tc->host, sizeof(host));
+		c.host = host;
+		c.tls = tc->tls;
+		c.port = tc->tls == CFG_TLS_IMPLICIT ? dc.imaps_port : dc.port;
+		c.ca_file = tc->ca == 1 ? dc.ca : tc->ca == 2 ? dc.ca_wrong : NULL;
+		before = count_logins();
+		r = imap_intake_connect(&c, &ii, &err);
+		if (tc->ok) {
+			if (r != 0)
+				fail_msg("%s: %s", tc->name, err);
+			assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+			assert_int_equal(n, 1);
+			assert_true(subject_is(&msgs[0], "tls-1"));
+			imap_intake_free_msgs(&msgs, n);
+			imap_intake_close(&ii);
+		} else {
+			assert_int_equal(r, -1);
+			assert_null(ii);
+			assert_non_null(err);
+			if (strstr(err, tc->error_has) == NULL)
+				fail_msg("%s: error \"%s\" lacks \"%s\"", tc->name, err, tc->error_has);
+			/* Dovecot logs a login asynchronously: give it a moment */
+			usleep(200000);
+			after = count_logins();
+			if (after != before)
+				fail_msg("%s: credentials were sent (%d logins)", tc->name, after - before);
+		}
+	}
+}
+
+/* wrong password: a clear error */
+static void
+test_wrong_password(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	const char *err = NULL;
+	char bad[] = "not-the-password";
+
+	(void)state;
+	cfg_plain(&c, "INBOX", NULL);
+	c.password = bad;
+	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
+	assert_null(ii);
+	if (strstr(err, "login as prijave: refused: Authentication failed") == NULL)
+		fail_msg("unclear error: %s", err);
+	/* the next login is not delayed by an auth penalty */
+	cfg_plain(&c, "INBOX", NULL);
+	{
+		double t0 = now_s();
+
+		if (imap_intake_connect(&c, &ii, &err) != 0)
+			fail_msg("connect: %s", err);
+		assert_true(now_s() - t0 < 2.0);
+		imap_intake_close(&ii);
+	}
+	/* a mailbox that does not exist */
+	{
+		char mb[] = "NoSuchBox";
+
+		cfg_plain(&c, mb, NULL);
+		assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
+		assert_non_null(strstr(err, "SELECT NoSuchBox"));
+	}
+}
+
+/* a server that accepts and says nothing: an error after the timeout */
+static void
+test_silent_server(void **state)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	const char *err = NULL;
+	double t0;
+	int s;
+
+	(void)state;
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(s >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+	cfg_plain(&c, "INBOX", NULL);
+	c.port = ntohs(sa.sin_port);
+	imap_intake_set_timeout(2);
+	t0 = now_s();
+	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
+	assert_true(now_s() - t0 < 6.0);
+	assert_non_null(err);
+	/* implicit TLS: the handshake times out too */
+	c.tls = CFG_TLS_IMPLICIT;
+	t0 = now_s();
+	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
+	assert_true(now_s() - t0 < 6.0);
+	imap_intake_set_timeout(60);
+	close(s);
+}
+
+/* the server goes away: errors, not hangs (runs last: it stops Dovecot) */
+static void
+test_server_stopped(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	uint32_t uid = 1;
+	size_t n;
+	double t0;
+	mailimap *h = helper_open();
+
+	(void)state;
+	helper_create(h, "T7");
+	helper_append(h, "T7", "stop-1", 100, NULL);
+	helper_close(h);
+	cfg_plain(&c, "T7", "T7done");
+	imap_intake_set_timeout(5);
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	dovecot_stop();
+	t0 = now_s();
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
+	assert_true(now_s() - t0 < 6.0);
+	assert_non_null(strstr(err, "imap 127.0.0.1:"));
+	assert_int_equal(imap_intake_ack(ii, &uid, 1, &err), -1);
+	imap_intake_close(&ii);
+	assert_null(ii);
+	t0 = now_s();
+	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
+	assert_non_null(strstr(err, "connection refused"));
+	assert_true(now_s() - t0 < 6.0);
+	imap_intake_set_timeout(60);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fetch_batches_and_move),
+		cmocka_unit_test(test_ack_copy_expunge),
+		cmocka_unit_test(test_seen_mode),
+		cmocka_unit_test(test_large_partial),
+		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_tls),
+		cmocka_unit_test(test_wrong_password),
+		cmocka_unit_test(test_silent_server),
+		cmocka_unit_test(test_server_stopped),
+	};
+
+	log_init("test_intake_imap", LOG_LEVEL_WARN, 0);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,554 @@
+/*
+ * test_notifier_smtp.c - notifier_smtp_send() against a real Postfix
+ * smtp-sink on 127.0.0.1 (tests/lib/smtp_sink.sh), with faults injected
+ * by the sink's -f/-r/-Q options and a Python TLS relay for smtps://.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "mail_compose.h"
+#include "notifier_smtp.h"
+#include "util.h"
+
+static char topdir[4096];
+static char tmpdir[] = "/tmp/s48smtp.XXXXXX";
+static int main_port, tls_port;
+static char ca_file[4200];
+
+/* ------------------------------------------------------------- helpers */
+
+static int
+run(const char *fmt, ...) S48_PRINTF(1, 2);
+
+static int
+run(const char *fmt, ...)
+{
+	va_list ap;
+	char cmd[8192];
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int
+read_port(const char *dir, const char *file)
+{
+	char path[4200], *data = NULL;
+	const char *err;
+	size_t len;
+	int port;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (util_read_file(path, 64, &data, &len, &err) < 0)
+		return -1;
+	port = atoi(data);
+	free(data);
+	return port;
+}
+
+/* a sink of its own in tmpdir/NAME with extra smtp-sink args; its port */
+static int
+sink_start(const char *name, const char *args, int auth)
+{
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, name);
+	if (run("%s sh '%s/tests/lib/smtp_sink.sh' start '%s' %s >/dev/null",
+	    auth ? "SMTP_SINK_AUTH=1" : "", topdir, dir, args) != 0)
+		fail_msg("cannot start smtp-sink %s", args);
+	return read_port(dir, "smtp-sink.port");
+}
+
+static void
+sink_stop(const char *name)
+{
+	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, tmpdir, name);
+}
+
+static int
+sink_count(const char *name)
+{
+	char cmd[4400], line[64];
+	FILE *f;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "sh '%s/tests/lib/smtp_sink.sh' count '%s/%s'", topdir, tmpdir,
+	    name);
+	f = popen(cmd, "r");
+	if (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		n = atoi(line);
+	if (f != NULL)
+		pclose(f);
+	return n;
+}
+
+/* contents of the only (or newest-named) captured message; caller frees */
+static char *
+sink_message(const char *name)
+{
+	char cmd[4400], path[4400], *data = NULL;
+	const char *err;
+	size_t len;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "find '%s/%s/mail' -type f | sort | tail -n 1", tmpdir, name);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (fgets(path, sizeof(path), f) == NULL)
+		fail_msg("no message captured by %s", name);
+	pclose(f);
+	path[strcspn(path, "\n")] = '\0';
+	if (util_read_file(path, 16 << 20, &data, &len, &err) < 0)
+		fail_msg("%s: %s", path, err);
+	return data;
+}
+
+static void
+sink_clear(const char *name)
+{
+	run("find '%s/%s/mail' -type f -delete", tmpdir, name);
+}
+
+static struct cfg_smtp
+cfg_for(const char *scheme, const char *host, int port, int tls_required, const char *ca)
+{
+	static char url[256];
+	struct cfg_smtp c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(url, sizeof(url), "%s://%s:%d", scheme, host, port);
+	c.enabled = 1;
+	c.url = url;
+	c.tls_required = tls_required;
+	c.ca_file = (char *)(uintptr_t)ca;
+	c.from = "Sistem 48 <prijave@example.org>";
+	c.from_addr = "prijave@example.org";
+	return c;
+}
+
+static char *
+compose(const char *subject, const char *body, size_t *len_r)
+{
+	struct mail_out m;
+	struct buf b;
+	const char *err = NULL;
+
+	memset(&m, 0, sizeof(m));
+	m.from = "Sistem 48 <prijave@example.org>";
+	m.to = "jovana@example.net";
+	m.subject = subject;
+	m.body = body;
+	m.message_id = "s48.1.1@example.org";
+	m.in_reply_to = "orig-1@mail.example.net";
+	m.references = "orig-1@mail.example.net";
+	m.auto_replied = 1;
+	m.date = 1795514400;
+	buf_init(&b, 1 << 20);
+	if (mail_compose(&m, &b, &err) != 0)
+		fail_msg("compose: %s", err);
+	return buf_steal(&b, len_r);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The message part of a sink file: its own X-... and Received lines
+ * (with continuations) dropped. */
+static const char *
+skip_sink_headers(const char *s)
+{
+	for (;;) {
+		if (strncmp(s, "X-Client-", 9) == 0 || strncmp(s, "X-Helo-", 7) == 0 ||
+		    strncmp(s, "X-Mail-Args:", 12) == 0 || strncmp(s, "X-Rcpt-Args:", 12) == 0 ||
+		    strncmp(s, "Received:", 9) == 0 || s[0] == '\t') {
+			s = strchr(s, '\n');
+			if (s == NULL)
+				return "";
+			s++;
+		} else
+			return s;
+	}
+}
+
+/* ------------------------------------------------------------- fixtures */
+
+static int
+group_setup(void **state)
+{
+	const char *top = getenv("S48_TOP");
+
+	(void)state;
+	if (top == NULL || top[0] == '\0')
+		top = ".";
+	if (realpath(top, topdir) == NULL)
+		return -1;
+	if (mkdtemp(tmpdir) == NULL)
+		return -1;
+	chmod(tmpdir, 0755);
+	if (run("sh '%s/tests/lib/smtp_sink.sh' start '%s/main' >/dev/null", topdir, tmpdir) != 0)
+		return -1;
+	main_port = read_port(tmpdir, "main/smtp-sink.port");
+	if (run("sh '%s/tests/lib/smtp_sink.sh' tls '%s/main' >/dev/null", topdir, tmpdir) != 0)
+		return -1;
+	tls_port = read_port(tmpdir, "main/tls-relay.port");
+	snprintf(ca_file, sizeof(ca_file), "%s/main/tls/cert.pem", tmpdir);
+	return main_port > 0 && tls_port > 0 ? 0 : -1;
+}
+
+static int
+group_teardown(void **state)
+{
+	(void)state;
+	notifier_smtp_close();
+	sink_stop("main");
+	if (getenv("S48_KEEP") == NULL)
+		run("rm -rf '%s'", tmpdir);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void
+test_delivered(void **state)
+{
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 0, NULL);
+	char *data, *reason = NULL, *file, *want, *p;
+	const char *msg;
+	size_t len, i, o = 0;
+
+	(void)state;
+	sink_clear("main");
+	data = compose("Re: [S48 #1] Не ради улична расвета",
+	    "Poštovani,\n.\n..dve tačke\nprijava br. 1 je primljena.\n", &len);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason), NOTIFY_OK);
+	assert_non_null(reason);
+	assert_true(strncmp(reason, "250", 3) == 0);
+	free(reason);
+	assert_int_equal(sink_count("main"), 1);
+	file = sink_message("main");
+	assert_non_null(strstr(file, "X-Mail-Args: <prijave@example.org>"));
+	assert_non_null(strstr(file, "X-Rcpt-Args: <jovana@example.net>"));
+	/* the message arrives byte for byte (the sink stores LF line ends) */
+	want = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		if (data[i] != '\r')
+			want[o++] = data[i];
+	want[o] = '\0';
+	msg = skip_sink_headers(file);
+	if (strncmp(msg, want, o) != 0)
+		fail_msg("message differs:\n%s\n---- expected:\n%s", msg, want);
+	for (p = (char *)(uintptr_t)msg + o; *p; p++)
+		assert_int_equal(*p, '\n');
+	free(want);
+	free(file);
+	free(data);
+}
+
+/* libcurl dot-stuffs; the sink un-stuffs: lines starting with "." survive */
+static void
+test_dot_stuffing(void **state)
+{
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 0, NULL);
+	static const char raw[] = "From: prijave@example.org\r\nTo: jovana@example.net\r\n"
+	    "Subject: t\r\n\r\n.\r\n..\r\n.tacka\r\nkraj\r\n";
+	char *reason = NULL, *file;
+
+	(void)state;
+	sink_clear("main");
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", raw, sizeof(raw) - 1, &reason),
+	    NOTIFY_OK);
+	free(reason);
+	file = sink_message("main");
+	assert_non_null(strstr(file, "\n\n.\n..\n.tacka\nkraj\n"));
+	free(file);
+}
+
+/* several sends in a run share the handle and all arrive */
+static void
+test_several(void **state)
+{
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 0, NULL);
+	char *data, *reason;
+	size_t len;
+	int i;
+
+	(void)state;
+	sink_clear("main");
+	data = compose("Re: [S48 #2] rupa", "tekst\n", &len);
+	for (i = 0; i < 5; i++) {
+		reason = NULL;
+		assert_int_equal(notifier_smtp_send(&c, i % 2 ? "a@example.net" : "b@example.net",
+		    data, len, &reason), NOTIFY_OK);
+		free(reason);
+	}
+	assert_int_equal(sink_count("main"), 5);
+	free(data);
+}
+
+static const struct {
+	const char *name;
+	const char *args;
+	int expect;
+	const char *reason_prefix;
+} faults[] = {
+	{ "f-rcpt", "-f RCPT", NOTIFY_PERMFAIL, "5" },
+	{ "f-mail", "-f MAIL", NOTIFY_PERMFAIL, "5" },
+	{ "f-data", "-f DATA", NOTIFY_PERMFAIL, "5" },
+	{ "f-dot", "-f .", NOTIFY_PERMFAIL, "5" },
+	{ "r-rcpt", "-r RCPT", NOTIFY_TEMPFAIL, "4" },
+	{ "r-mail", "-r MAIL", NOTIFY_TEMPFAIL, "4" },
+	{ "r-dot", "-r .", NOTIFY_TEMPFAIL, "4" },
+	{ "q-rcpt", "-Q RCPT", NOTIFY_TEMPFAIL, "421" },
+	{ "q-dot", "-q .", NOTIFY_TEMPFAIL, NULL },
+	/* not the message's fault: a broken or refusing server is retried */
+	{ "f-connect", "-f CONNECT", NOTIFY_TEMPFAIL, "5" },
+	{ "f-ehlo", "-f EHLO,HELO", NOTIFY_TEMPFAIL, "5" },
+};
+
+static void
+test_faults(void **state)
+{
+	char *data;
+	size_t len, i;
+
+	(void)state;
+	data = compose("Re: [S48 #3] test", "tekst\n", &len);
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+		int port = sink_start(faults[i].name, faults[i].args, 0);
+		struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+		char *reason = NULL;
+		double t0 = now_s();
+		int r = notifier_smtp_send(&c, "jovana@example.net", data, len, &reason);
+
+		assert_non_null(reason);
+		print_message("# %s -> %d \"%s\"\n", faults[i].args, r, reason);
+		if (r != faults[i].expect)
+			fail_msg("%s: result %d, expected %d (%s)", faults[i].args, r,
+			    faults[i].expect, reason);
+		if (faults[i].reason_prefix != NULL &&
+		    strncmp(reason, faults[i].reason_prefix, strlen(faults[i].reason_prefix)) != 0)
+			fail_msg("%s: reason '%s'", faults[i].args, reason);
+		assert_null(strchr(reason, '\n'));
+		assert_null(strchr(reason, '\r'));
+		assert_true(now_s() - t0 < 5.0);
+		free(reason);
+		sink_stop(faults[i].name);
+	}
+	free(data);
+}
+
+static void
+test_sink_down(void **state)
+{
+	int port = sink_start("down", "", 0);
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+	char *data, *reason = NULL;
+	size_t len;
+	double t0;
+
+	(void)state;
+	sink_stop("down");
+	data = compose("x", "y\n", &len);
+	t0 = now_s();
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	assert_true(now_s() - t0 < 2.0);
+	assert_non_null(reason);
+	assert_non_null(strstr(reason, "onnect"));
+	free(reason);
+	free(data);
+}
+
+static void
+test_smtps(void **state)
+{
+	char *data, *reason = NULL;
+	size_t len;
+	struct cfg_smtp c;
+
+	(void)state;
+	data = compose("Re: [S48 #4] TLS", "preko TLS-a\n", &len);
+	sink_clear("main");
+
+	/* the self-signed certificate is not trusted without ca_file */
+	c = cfg_for("smtps", "localhost", tls_port, 1, NULL);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	assert_non_null(strstr(reason, "certificate"));
+	free(reason);
+	reason = NULL;
+	assert_int_equal(sink_count("main"), 0);
+
+	/* nor with tls = "none": smtps:// always verifies */
+	c = cfg_for("smtps", "localhost", tls_port, 0, NULL);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	free(reason);
+	reason = NULL;
+
+	/* a host name the certificate does not carry */
+	c = cfg_for("smtps", "127.0.0.2", tls_port, 1, ca_file);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	free(reason);
+	reason = NULL;
+	assert_int_equal(sink_count("main"), 0);
+
+	/* with the CA: delivered, both by name and by the IP in subjectAltName */
+	c = cfg_for("smtps", "localhost", tls_port, 1, ca_file);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_OK);
+	free(reason);
+	reason = NULL;
+	c = cfg_for("smtps", "127.0.0.1", tls_port, 1, ca_file);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_OK);
+	free(reason);
+	assert_int_equal(sink_count("main"), 2);
+	free(data);
+}
+
+/* tls = required on smtp:// to a server without STARTTLS: no plaintext */
+static void
+test_starttls_required(void **state)
+{
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 1, NULL);
+	char *data, *reason = NULL;
+	size_t len;
+
+	(void)state;
+	sink_clear("main");
+	data = compose("Re: [S48 #5] tajna", "ne sme preko mreze nesifrovano\n", &len);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	assert_non_null(strstr(reason, "STARTTLS"));
+	free(reason);
+	assert_int_equal(sink_count("main"), 0);
+	free(data);
+}
+
+static void
+test_auth_refused(void **state)
+{
+	int port = sink_start("auth", "", 1);
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+	char *data, *reason = NULL;
+	size_t len;
+
+	(void)state;
+	c.user = "prijave@example.org";
+	c.password = "lozinka";
+	data = compose("x", "y\n", &len);
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	assert_non_null(strstr(reason, "authentication"));
+	free(reason);
+	assert_int_equal(sink_count("auth"), 0);
+	sink_stop("auth");
+	free(data);
+}
+
+static void
+test_refused_inputs(void **state)
+{
+	static const char *const bad_rcpt[] = {
+		"jovana@example.net\r\nRCPT TO:<evil@example.com>",
+		"jovana@example.net>",
+		"<jovana@example.net>",
+		"",
+		"nobody",
+	};
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 0, NULL);
+	struct cfg_smtp off;
+	char *data, *reason;
+	size_t len, i;
+
+	(void)state;
+	sink_clear("main");
+	data = compose("x", "y\n", &len);
+	for (i = 0; i < sizeof(bad_rcpt) / sizeof(bad_rcpt[0]); i++) {
+		reason = NULL;
+		assert_int_equal(notifier_smtp_send(&c, bad_rcpt[i], data, len, &reason),
+		    NOTIFY_PERMFAIL);
+		assert_string_equal(reason, "invalid recipient address");
+		free(reason);
+	}
+	memset(&off, 0, sizeof(off));
+	reason = NULL;
+	assert_int_equal(notifier_smtp_send(&off, "jovana@example.net", data, len, &reason),
+	    NOTIFY_PERMFAIL);
+	assert_string_equal(reason, "smtp not configured");
+	free(reason);
+	reason = NULL;
+	c.url = "http://127.0.0.1:1/";
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	free(reason);
+	assert_int_equal(sink_count("main"), 0);
+	free(data);
+}
+
+/* SIGTERM while the server is slow: give up at once, retry later */
+static void
+test_stop_requested(void **state)
+{
+	int port = sink_start("slow", "-w 20", 0);
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+	char *data, *reason = NULL;
+	size_t len;
+	double t0;
+
+	(void)state;
+	data = compose("x", "y\n", &len);
+	s48_stop_requested = 1;
+	t0 = now_s();
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	s48_stop_requested = 0;
+	assert_true(now_s() - t0 < 3.0);
+	assert_string_equal(reason, "interrupted");
+	free(reason);
+	sink_stop("slow");
+	free(data);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_delivered),
+		cmocka_unit_test(test_dot_stuffing),
+		cmocka_unit_test(test_several),
+		cmocka_unit_test(test_faults),
+		cmocka_unit_test(test_sink_down),
+		cmocka_unit_test(test_smtps),
+		cmocka_unit_test(test_starttls_required),
+		cmocka_unit_test(test_auth_refused),
+		cmocka_unit_test(test_refused_inputs),
+		cmocka_unit_test(test_stop_requested),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

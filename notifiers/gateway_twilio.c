@@ -284,8 +284,15 @@ twilio_send(struct sms_gateway *gw, const char *to, const char *text, char **rea
 		msg = gateway_json_path_text(root, "message");
 		sid = gateway_json_path_text(root, "sid");
 	}
+	if (rc == NOTIFY_OK && (sid == NULL || sid[0] == '\0')) {
+		/* accepted or not?  Trying again risks a duplicate SMS, not
+		 * trying risks a lost one: the citizen would rather get two. */
+		*reason_r = xasprintf("twilio: HTTP %ld but an unreadable answer", resp.status);
+		rc = NOTIFY_TEMPFAIL;
+		goto out;
+	}
 	if (rc == NOTIFY_OK) {
-		cm = sms_gw_clean(sid ? sid : "", 80);
+		cm = sms_gw_clean(sid, 80);
 		*reason_r = xasprintf("twilio HTTP %ld%s%s", resp.status, cm[0] ? " " : "", cm);
 		free(cm);
 		goto out;

@@ -171,10 +171,10 @@ is_tls_error(CURLcode rc)
 /*
  * A server reply often quotes the recipient ("550 5.1.1 <jovana@example.net>:
  * ..."): keep the first character of each local part, like log_mask(), so
- * the reason can be logged and shown.  Returns a new string.
+ * the reason can be logged and shown.
  */
-static char *
-mask_addresses(const char *s)
+char *
+notifier_smtp_mask(const char *s)
 {
 	struct buf b;
 	size_t n = strlen(s), i, start = 0;
@@ -341,7 +341,7 @@ notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *dat
 
 	rc = curl_easy_perform(smtp_curl);
 	ret = classify(rc, &st, errbuf, &reason);
-	*reason_r = mask_addresses(reason);
+	*reason_r = notifier_smtp_mask(reason);
 	free(reason);
 	/* the handle must not keep pointers to this frame */
 	curl_easy_setopt(smtp_curl, CURLOPT_MAIL_RCPT, NULL);

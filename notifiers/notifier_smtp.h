@@ -4,9 +4,13 @@
  * unless smtp.tls = "none"; peer and host always verified.
  *
  * One libcurl handle is kept between sends so a run of outbox rows reuses
- * the connection; notifier_smtp_close() releases it (call it before exit
- * and whenever the SMTP config changes is not needed: every send sets all
- * options anew).  Not thread-safe: one sender thread.
+ * one connection; every send sets all options anew, so a config reloaded
+ * by SIGHUP takes effect at the next send.  Call notifier_smtp_close()
+ * after a run (the server would otherwise see an idle connection until
+ * its timeout) and before exit.  Not thread-safe: one sender thread.
+ *
+ * The EHLO name is libcurl's: give one as the URL's path if the relay
+ * cares ("smtp://mail.example.org:587/s48.example.org").
  *
  * enum notify_result is shared by every notifier (SMS too).
  */
@@ -32,7 +36,8 @@ enum notify_result {
  * not dot-stuffed) to rcpt (a bare address) with envelope sender
  * cfg->from_addr.  Returns an enum notify_result; *reason_r is always set
  * to a short one-line text for the outbox row (caller frees): "250 ..."
- * on success, the server's reply or the transport error otherwise.
+ * on success, the server's reply or the transport error otherwise; any
+ * address the server quoted is masked like log_mask() does ("j***@...").
  *
  * Classification: an SMTP 5xx reply to MAIL, RCPT, DATA or the message
  * itself -> PERMFAIL; 4xx -> TEMPFAIL; connection, timeout, TLS (including
@@ -43,6 +48,13 @@ enum notify_result {
  */
 int notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *data,
     size_t len, char **reason_r);
+
+/*
+ * s with the local part of every address in it cut to its first character
+ * ("550 <jovana@example.net>: unknown" -> "550 <j***@example.net>: unknown").
+ * Used for reasons; caller frees.
+ */
+char *notifier_smtp_mask(const char *s);
 
 /* Release the kept connection and handle (safe to call when none). */
 void notifier_smtp_close(void);

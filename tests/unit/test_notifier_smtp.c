@@ -307,6 +307,39 @@ test_several(void **state)
 	free(data);
 }
 
+/* a run of sends uses one connection (one EHLO), close ends it */
+static void
+test_connection_reuse(void **state)
+{
+	int port = sink_start("reuse", "-v", 0), i;
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+	char *data, *reason, *log = NULL, *p, path[4200];
+	const char *err;
+	size_t len;
+	int ehlo = 0;
+
+	(void)state;
+	notifier_smtp_close();
+	data = compose("Re: [S48 #2] rupa", "tekst\n", &len);
+	for (i = 0; i < 4; i++) {
+		reason = NULL;
+		assert_int_equal(notifier_smtp_send(&c, "a@example.net", data, len, &reason),
+		    NOTIFY_OK);
+		free(reason);
+	}
+	notifier_smtp_close();
+	assert_int_equal(sink_count("reuse"), 4);
+	usleep(200000);
+	snprintf(path, sizeof(path), "%s/reuse/smtp-sink.log", tmpdir);
+	assert_int_equal(util_read_file(path, 16 << 20, &log, &len, &err), 0);
+	for (p = log; (p = strstr(p, "EHLO")) != NULL; p++)
+		ehlo++;
+	assert_int_equal(ehlo, 1);
+	free(log);
+	sink_stop("reuse");
+	free(data);
+}
+
 static const struct {
 	const char *name;
 	const char *args;
@@ -534,6 +567,29 @@ test_stop_requested(void **state)
 	free(data);
 }
 
+static void
+test_mask(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "550 5.1.1 <jovana@example.net>: Recipient address rejected",
+		  "550 5.1.1 <j***@example.net>: Recipient address rejected" },
+		{ "553 a@b.c and pera.peric@x.org", "553 a***@b.c and p***@x.org" },
+		{ "550 no address here", "550 no address here" },
+		{ "550 @alone", "550 @alone" },
+		{ "", "" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *m = notifier_smtp_mask(cases[i].in);
+		assert_string_equal(m, cases[i].out);
+		free(m);
+	}
+}
+
 int
 main(void)
 {
@@ -541,6 +597,7 @@ main(void)
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_dot_stuffing),
 		cmocka_unit_test(test_several),
+		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_faults),
 		cmocka_unit_test(test_sink_down),
 		cmocka_unit_test(test_smtps),
@@ -548,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_auth_refused),
 		cmocka_unit_test(test_refused_inputs),
 		cmocka_unit_test(test_stop_requested),
+		cmocka_unit_test(test_mask),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

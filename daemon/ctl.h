@@ -1,0 +1,79 @@
+/*
+ * ctl.h - s48ctl's verbs (SPEC section 1), shared by daemon/s48ctl.c (main,
+ * option parsing of the global -c) and daemon/ctl_*.c (one function per verb).
+ *
+ * Every verb gets argc/argv starting at the verb name, prints its result on
+ * stdout, its error as ONE line on stderr ("s48ctl: ..."), and returns the
+ * exit code.
+ */
+#ifndef S48_CTL_H
+#define S48_CTL_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+struct s48_config;
+struct store;
+struct router;
+
+/* Exit codes (SPEC section 1; CTL_EXIT_IO is ours: the database failed). */
+#define CTL_EXIT_OK      0
+#define CTL_EXIT_NOENT   1     /* no such ticket or entry */
+#define CTL_EXIT_REFUSED 2     /* refused: unknown status/department, transition */
+#define CTL_EXIT_USAGE   64
+#define CTL_EXIT_IO      74    /* database error (EX_IOERR) */
+#define CTL_EXIT_CONFIG  78
+
+struct ctl {
+	const char *config_path;
+	struct s48_config *cfg;
+	struct store *st;          /* opened on demand by ctl_store() */
+	struct router *rt;         /* built on demand by ctl_router() */
+};
+
+/* Print "s48ctl: <msg>\n" to stderr and return code. */
+int ctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Usage error: the message and the verb's synopsis; returns CTL_EXIT_USAGE. */
+int ctl_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Open the database (once); 0 or an exit code after printing the error. */
+int ctl_store(struct ctl *c);
+const struct router *ctl_router(struct ctl *c);
+/* Positive ticket/row number from s; 0 if malformed. */
+long ctl_parse_id(const char *s);
+/* The name recorded as "by" when --by is not given ($SUDO_USER, $USER, "s48ctl"). */
+const char *ctl_default_by(void);
+/* UTC ISO 8601 string, or JSON null for 0. */
+json_t *ctl_json_time(time_t t);
+/* Print j (indented, UTF-8) and a newline to stdout; frees j. */
+int ctl_json_print(json_t *j);
+/* Local "YYYY-MM-DD HH:MM" for tables ("-" for 0). */
+void ctl_local_time(time_t t, char out[32]);
+/* --since/--until: start of the local day (since) or start of the day after
+ * (until); 0 or -1 if malformed. */
+int ctl_day_bound(const char *ymd, int until, time_t *t_r);
+/* Text of a nullable column (NULL -> ""). */
+const char *ctl_col(sqlite3_stmt *s, int i);
+
+/* The "show" object of ticket id (NULL and *rc_r on error, error printed). */
+json_t *ctl_ticket_json(struct ctl *c, long id, int *rc_r);
+
+int ctl_cmd_list(struct ctl *c, int argc, char **argv);
+int ctl_cmd_show(struct ctl *c, int argc, char **argv);
+int ctl_cmd_status(struct ctl *c, int argc, char **argv);
+int ctl_cmd_assign(struct ctl *c, int argc, char **argv);
+int ctl_cmd_note(struct ctl *c, int argc, char **argv);
+int ctl_cmd_new(struct ctl *c, int argc, char **argv);
+int ctl_cmd_route(struct ctl *c, int argc, char **argv);
+int ctl_cmd_attachment(struct ctl *c, int argc, char **argv);
+int ctl_cmd_stats(struct ctl *c, int argc, char **argv);
+int ctl_cmd_outbox(struct ctl *c, int argc, char **argv);
+int ctl_cmd_export(struct ctl *c, int argc, char **argv);
+int ctl_cmd_backup(struct ctl *c, int argc, char **argv);
+
+/* Synopsis line of a verb ("" if unknown). */
+const char *ctl_synopsis(const char *verb);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * ctl_common.c - what every s48ctl verb shares: error and usage output,
+ * opening the database on demand, time formatting, JSON printing.
+ */
+#include "ctl.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "router.h"
+#include "sla.h"
+#include "store.h"
+#include "util.h"
+
+static const struct {
+	const char *verb, *synopsis;
+} ctl_synopses[] = {
+	{ "list", "list [--status S] [--dept ID] [--overdue] [--json]" },
+	{ "show", "show N [--json]" },
+	{ "status", "status N STATUS [--note TEXT] [--by NAME]" },
+	{ "assign", "assign N DEPT [--note TEXT] [--by NAME]" },
+	{ "note", "note N TEXT [--public] [--by NAME]" },
+	{ "stats", "stats [--since YYYY-MM-DD] [--until YYYY-MM-DD] [--json]" },
+	{ "outbox", "outbox [--failed] [--json] | outbox retry ID" },
+	{ "export", "export --format csv|json [--since YYYY-MM-DD]" },
+	{ "new", "new --from PHONE_OR_EMAIL [--subject S] [--json] TEXT" },
+	{ "route", "route TEXT" },
+	{ "attachment", "attachment N INDEX [-o FILE]" },
+	{ "backup", "backup FILE" },
+};
+
+const char *
+ctl_synopsis(const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ctl_synopses) / sizeof(ctl_synopses[0]); i++)
+		if (strcmp(ctl_synopses[i].verb, verb) == 0)
+			return ctl_synopses[i].synopsis;
+	return "";
+}
+
+int
+ctl_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("s48ctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+ctl_usage(const char *verb, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("s48ctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (usage: s48ctl [-c FILE] %s)\n", ctl_synopsis(verb));
+	return CTL_EXIT_USAGE;
+}
+
+int
+ctl_store(struct ctl *c)
+{
+	const char *err = NULL;
+
+	if (c->st)
+		return 0;
+	if (store_open(c->cfg->database, &c->st, &err) < 0)
+		return ctl_error(CTL_EXIT_IO, "database: %s", err);
+	return 0;
+}
+
+const struct router *
+ctl_router(struct ctl *c)
+{
+	if (c->rt == NULL)
+		c->rt = router_new(c->cfg);
+	return c->rt;
+}
+
+long
+ctl_parse_id(const char *s)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return 0;
+	v = strtol(s, &end, 10);
+	if (*end != '\0' || v <= 0 || v > 999999999999L)
+		return 0;
+	return v;
+}
+
+const char *
+ctl_default_by(void)
+{
+	const char *u = getenv("SUDO_USER");
+
+	if (u == NULL || *u == '\0')
+		u = getenv("USER");
+	if (u == NULL || *u == '\0')
+		u = "s48ctl";
+	return u;
+}
+
+json_t *
+ctl_json_time(time_t t)
+{
+	char iso[32];
+
+	if (t == 0)
+		return json_null();
+	util_iso8601(t, iso);
+	return json_string(iso);
+}
+
+int
+ctl_json_print(json_t *j)
+{
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	json_decref(j);
+	fputc('\n', stdout);
+	return rc == 0 ? CTL_EXIT_OK : ctl_error(CTL_EXIT_IO, "writing JSON failed");
+}
+
+void
+ctl_local_time(time_t t, char out[32])
+{
+	struct tm tm;
+
+	if (t == 0 || localtime_r(&t, &tm) == NULL) {
+		util_strlcpy(out, "-", 32);
+		return;
+	}
+	strftime(out, 32, "%Y-%m-%d %H:%M", &tm);
+}
+
+int
+ctl_day_bound(const char *ymd, int until, time_t *t_r)
+{
+	time_t start, next;
+
+	if (ymd == NULL || strlen(ymd) != 10 || sla_local_day(ymd, &start, &next) < 0)
+		return -1;
+	*t_r = until ? next : start;
+	return 0;
+}
+
+const char *
+ctl_col(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	return v ? v : "";
+}

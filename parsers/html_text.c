@@ -37,6 +37,15 @@ out_newline(struct out *o)
 		o->newlines++;
 }
 
+/* A block boundary: start a new line unless already at one. */
+static void
+out_block(struct out *o)
+{
+	if (o->newlines == 0)
+		out_newline(o);
+	o->pending_space = 0;
+}
+
 static void
 out_bytes(struct out *o, const char *p, size_t n)
 {
@@ -159,6 +168,8 @@ entity_decode(const char *s, size_t len, uint32_t *cp)
 			i++;
 		if (v >= 0x80 && v <= 0x9f)
 			v = cp1252_c1[v - 0x80];
+		if (v == 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+			v = 0xfffd;
 		*cp = v;
 		return i;
 	}
@@ -237,7 +248,7 @@ tag_is(const char *name, size_t n, const char *const *list)
 }
 
 static const char *const block_tags[] = {
-	"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+	"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
 	"ul", "ol", "table", "blockquote", "hr", "pre", "address", "section",
 	"article", "header", "footer", "dd", "dt", "dl", "title", "center",
 	"form", "fieldset", "tbody", "thead", "tfoot", "caption", "body", NULL
@@ -305,8 +316,10 @@ mime_html_to_text(const char *html, size_t len)
 				i = e < len ? (html[e + 1] == '/' ? skip_tag(html, len, e) : e) : len;
 				continue;
 			}
-			if (tag_is(name, name_len, block_tags))
+			if (name_len == 2 && strncasecmp(name, "br", 2) == 0)
 				out_newline(&o);
+			else if (tag_is(name, name_len, block_tags))
+				out_block(&o);
 			else if (tag_is(name, name_len, cell_tags))
 				out_space(&o);
 			continue;

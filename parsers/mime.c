@@ -221,6 +221,24 @@ text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 	return out;
 }
 
+/* CR LF and lone CR to LF, in place: stored text has one line-end form. */
+static void
+unix_newlines(char *s)
+{
+	char *q = s;
+
+	for (; *s; s++) {
+		if (*s == '\r') {
+			*q++ = '\n';
+			if (s[1] == '\n')
+				s++;
+		} else {
+			*q++ = *s;
+		}
+	}
+	*q = '\0';
+}
+
 /* ---- parse state ------------------------------------------------------- */
 
 struct walk {
@@ -787,6 +805,7 @@ mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attac
 	} else {
 		m->text = xstrdup("");
 	}
+	unix_newlines(m->text);
 	if (w.errors.len > 0)
 		m->parse_error = buf_steal(&w.errors, NULL);
 

@@ -25,7 +25,8 @@ Faults apply to the gateway paths only.  "timeout" does the work, then
 answers only after "delay" seconds (default 30): an infobip pull that timed
 out has consumed its messages, as a real gateway would.
 Options: --port-file F (the port, written after binding port 0),
---state F (queue persisted across restarts), --key, --account, --number.
+--state F (queue persisted across restarts), --key, --account, --number,
+--tls-cert/--tls-key (HTTPS instead of HTTP).
 """
 import argparse
 import base64
@@ -485,9 +486,16 @@ def main():
     ap.add_argument("--key", default="s48-test-key")
     ap.add_argument("--account", default="AC00000000000000000000000000000048")
     ap.add_argument("--number", default="+381601234567")
+    ap.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--tls-key", help="its private key (PEM)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     srv = Server(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.sim = Sim(args)
     port = srv.server_address[1]
     if args.port_file:

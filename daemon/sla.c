@@ -171,9 +171,10 @@ holidays_hash(const struct strlist *h)
 static time_t
 working_add(const struct cfg_sla *sla, time_t created, long long seconds)
 {
-	static struct sla_key last;
-	static time_t last_result;
-	static int have_last;
+	/* per thread: callers need no locking */
+	static _Thread_local struct sla_key last;
+	static _Thread_local time_t last_result;
+	static _Thread_local int have_last;
 	struct sla_key k;
 	time_t r;
 

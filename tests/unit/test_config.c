@@ -151,6 +151,8 @@ test_example_loads(void **state)
 	char *errors = NULL;
 	const struct cfg_department *d;
 	size_t idx = 99;
+	const char *line;
+	char *sum;
 	int rc;
 
 	(void)state;
@@ -178,8 +180,34 @@ test_example_loads(void **state)
 	assert_string_equal(cfg->templates.email_ack, tmpl_default_email_ack);
 	assert_string_equal(config_status_label(cfg, "in_progress"), "u radu");
 	assert_string_equal(config_status_label(cfg, "weird"), "weird");
+	sum = config_summary(cfg);
+	assert_non_null(strstr(sum, "imap: imaps://mail.example.org:993 INBOX -> Processed"));
+	assert_non_null(strstr(sum, "smtp: smtps://mail.example.org:465 from prijave@example.org"));
+	assert_non_null(strstr(sum, "sms: infobip https://api.example.com number +381641234567"));
+	assert_non_null(strstr(sum, "departments: 7, default dispatch"));
+	assert_non_null(strstr(sum, "48 working hours (Mon,Tue,Wed,Thu,Fri 07:00-15:00, 9 holidays)"));
+	free(sum);
 	config_free(&cfg);
 	assert_null(cfg);
+
+	/* with the secrets check, only the absent files of this machine are
+	 * reported, never the structure */
+	if (config_load(path, 1, &cfg, &errors) == 0) {
+		config_free(&cfg);
+		return;
+	}
+	for (line = errors; line != NULL && *line != '\0'; ) {
+		const char *eol = strchr(line, '\n');
+
+		if (strstr(line, ": secret_file: ") == NULL &&
+		    strstr(line, ": imap.password_file: ") == NULL &&
+		    strstr(line, ": smtp.password_file: ") == NULL &&
+		    strstr(line, ": sms.api_key_file: ") == NULL &&
+		    strstr(line, ": database: directory ") == NULL)
+			fail_msg("unexpected error in the example: %s", line);
+		line = eol ? eol + 1 : NULL;
+	}
+	free(errors);
 }
 
 /* ---- the table of broken configs ---------------------------------- */

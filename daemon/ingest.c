@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "normalize.h"
 #include "outbox_queue.h"
 #include "store.h"
 #include "templates.h"
@@ -176,6 +177,30 @@ sql_fail(struct ingest_run *r, const char **error_r)
 	return -1;
 }
 
+/*
+ * SAVEPOINT / RELEASE of the per-item savepoint as cached prepared
+ * statements: sqlite3_exec would parse them again for every message.
+ * (ROLLBACK TO is rare and goes through store_rollback_to.)
+ */
+static int
+item_sp(struct ingest_run *r, const char *sql, const char **error_r)
+{
+	sqlite3_stmt *s = store_prepare(r->ctx->st, sql);
+	int rc;
+
+	if (s == NULL)
+		return sql_fail(r, error_r);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		*error_r = sqlite3_errmsg(store_db(r->ctx->st));
+		return -1;
+	}
+	return 0;
+}
+#define ITEM_SAVEPOINT "SAVEPOINT ingest_item"
+#define ITEM_RELEASE "RELEASE ingest_item"
+
 /* 1 if key is in raw_messages (as source_key, or as alt_key when alt), 0 if
  * not, -1 on error. */
 static int
@@ -283,7 +308,7 @@ fallback_ticket(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 	if (it->channel == INGEST_SMS) {
 		in.channel = "sms";
 		text = it->sms_text != NULL ?
-		    xstrdup(it->sms_text) : xstrdup("");
+		    norm_utf8_repair(it->sms_text, strlen(it->sms_text)) : xstrdup("");
 	} else {
 		in.channel = "email";
 		text = xasprintf("(message could not be processed: %s)", why);
@@ -330,7 +355,7 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 	    (rc = raw_seen(r, SQL_FIND_ALT, it->alt_key, error_r)) != 0)
 		return rc < 0 ? -1 : 0;
 
-	if (store_savepoint(st, "ingest_item", error_r) < 0)
+	if (item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
 		return -1;
 	if (raw_insert(r, it, &raw_id, error_r) < 0)
 		goto fail;
@@ -355,7 +380,7 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 		result_clear(&res);
 		res.sender = sender;
 		if (store_rollback_to(st, "ingest_item", error_r) < 0 ||
-		    store_savepoint(st, "ingest_item", error_r) < 0 ||
+		    item_sp(r, ITEM_SAVEPOINT, error_r) < 0 ||
 		    raw_insert(r, it, &raw_id, error_r) < 0)
 			goto fail;
 		log_warnx("ingest %s: %s; kept as a plain ticket", it->source_key, why_copy);
@@ -372,7 +397,7 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 	}
 	if (raw_update(r, raw_id, &res, error_r) < 0)
 		goto fail;
-	if (store_release(st, "ingest_item", error_r) < 0)
+	if (item_sp(r, ITEM_RELEASE, error_r) < 0)
 		goto fail;
 	it->outcome = res.outcome;
 	it->ticket_id = res.ticket_id;

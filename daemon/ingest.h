@@ -13,8 +13,8 @@
  *          from an allowed sender -> STAFF; "[TAG #N]" or In-Reply-To /
  *          References naming ticket N, from N's reporter -> APPEND; else a
  *          new TICKET (also when nothing could be parsed: reporter
- *          "unknown@invalid" when there is no usable From, then no reply can
- *          be sent, the outbox row fails with a reason).
+ *          "unknown@invalid" when there is no usable From; then no
+ *          acknowledgement is queued).
  *   sms:   alpha / short code / invalid sender, or record_only -> RECORDED;
  *          a department staff phone -> STAFF ("#N STATUS [note]");
  *          STATUS / STOP / START / empty -> COMMAND (a reply, no ticket);

@@ -188,11 +188,11 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 		return reply(r, id, num, "staff_reply", 1, error_r,
 		    "Sistem 48: prijava br. %ld nije promenjena: %s", id, err);
 	}
-	log_info("ingest: staff SMS from %s: ticket %ld %s%s%s",
+	log_info("ingest: staff SMS from %s: ticket %ld %s %s",
 	    log_mask(num, mask, sizeof(mask)), id,
-	    sc->kind == STAFF_CMD_STATUS ? "status " : sc->kind == STAFF_CMD_ASSIGN ?
-	    "assigned to " : "note", sc->kind == STAFF_CMD_STATUS ? sc->status :
-	    sc->kind == STAFF_CMD_ASSIGN ? sc->arg : "", "");
+	    sc->kind == STAFF_CMD_STATUS ? "status" : sc->kind == STAFF_CMD_ASSIGN ?
+	    "assigned to" : "note", sc->kind == STAFF_CMD_STATUS ? sc->status :
+	    sc->kind == STAFF_CMD_ASSIGN && sc->arg != NULL ? sc->arg : "added");
 	tickets_free(&t);
 	switch (sc->kind) {
 	case STAFF_CMD_STATUS:

@@ -193,6 +193,8 @@ main(int argc, char **argv)
 	sla_use_timezone(cfg->sla.timezone);
 	if (store_open(cfg->database, &st, &err) < 0)
 		fatalx("store: %s", err);
+	if (getenv("BENCH_PRAGMA") != NULL && store_exec(st, getenv("BENCH_PRAGMA"), &err) < 0)
+		fatalx("pragma: %s", err);
 	rt = router_new(cfg);
 	mime_init();
 	ctx.st = st;

@@ -23,9 +23,12 @@
 
 _smtp_sink_top=${S48_TOP:-$(cd "$(dirname "$0")/../.." 2>/dev/null && pwd)}
 
+# the system python starts in 40 ms, a pyenv shim in 300
+if [ -x /usr/bin/python3 ]; then _smtp_sink_py=/usr/bin/python3; else _smtp_sink_py=python3; fi
+
 # a TCP port nobody listens on right now
 _smtp_sink_free_port() {
-	python3 -c 'import socket
+	"$_smtp_sink_py" -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
@@ -33,7 +36,7 @@ print(s.getsockname()[1])'
 
 # wait until 127.0.0.1:PORT accepts connections (max ~5 s)
 _smtp_sink_wait_port() {
-	python3 -c 'import socket, sys, time
+	"$_smtp_sink_py" -c 'import socket, sys, time
 port = int(sys.argv[1])
 for _ in range(100):
     try:
@@ -117,7 +120,7 @@ smtp_sink_tls_start() {
 			>"$_dir/tls/openssl.log" 2>&1 || { cat "$_dir/tls/openssl.log" >&2; return 1; }
 	fi
 	rm -f "$_dir/tls-relay.port"
-	python3 "$_smtp_sink_top/tests/sim/tls_relay.py" --cert "$_dir/tls/cert.pem" \
+	"$_smtp_sink_py" "$_smtp_sink_top/tests/sim/tls_relay.py" --cert "$_dir/tls/cert.pem" \
 		--key "$_dir/tls/key.pem" --target-port "$(cat "$_dir/smtp-sink.port")" \
 		--port-file "$_dir/tls-relay.port" >>"$_dir/tls-relay.log" 2>&1 &
 	echo $! >"$_dir/tls-relay.pid"

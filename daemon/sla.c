@@ -105,27 +105,39 @@ is_holiday(const struct cfg_sla *sla, int y, int m, int d)
 	return 0;
 }
 
-/* created + seconds of working time (a calendar is set). */
+static int
+days_in_month(int y, int m)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mdays[m - 1] + (m == 2 && leap);
+}
+
+/*
+ * created + seconds of working time (a calendar is set).  One localtime_r()
+ * for the start, then the local date is stepped arithmetically and only a
+ * working day's window is converted (two mktime() calls): the windows'
+ * instants are DST-correct, weekends and holidays cost no conversion.
+ */
 static time_t
 calendar_add(const struct cfg_sla *sla, time_t created, long long seconds)
 {
 	time_t t = created;
 	long long remaining = seconds;
-	int day;
+	struct tm tm;
+	int y, m, d, wday, day;
 
+	if (localtime_r(&created, &tm) == NULL)
+		return created + (time_t)seconds;
+	y = tm.tm_year + 1900;
+	m = tm.tm_mon + 1;
+	d = tm.tm_mday;
+	wday = tm.tm_wday == 0 ? 7 : tm.tm_wday;     /* ISO */
 	for (day = 0; day < SLA_MAX_DAYS; day++) {
-		struct tm tm;
-		int iso_wday;
-
-		if (localtime_r(&t, &tm) == NULL)
-			break;
-		iso_wday = tm.tm_wday == 0 ? 7 : tm.tm_wday;
-		if ((sla->working_days & (1u << iso_wday)) != 0 &&
-		    !is_holiday(sla, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday)) {
-			time_t start = local_at(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			    sla->work_start_min);
-			time_t end = local_at(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			    sla->work_end_min);
+		if ((sla->working_days & (1u << wday)) != 0 && !is_holiday(sla, y, m, d)) {
+			time_t start = local_at(y, m, d, sla->work_start_min);
+			time_t end = local_at(y, m, d, sla->work_end_min);
 
 			if (t < start)
 				t = start;
@@ -137,8 +149,14 @@ calendar_add(const struct cfg_sla *sla, time_t created, long long seconds)
 				remaining -= avail;
 			}
 		}
-		/* next local midnight */
-		t = local_at(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday + 1, 0);
+		if (++d > days_in_month(y, m)) {
+			d = 1;
+			if (++m > 12) {
+				m = 1;
+				y++;
+			}
+		}
+		wday = wday == 7 ? 1 : wday + 1;
 	}
 	return created + (time_t)seconds;
 }

@@ -562,39 +562,65 @@ put_date(struct w *w, time_t t)
 	puts_(w, line);
 }
 
+/*
+ * The next msg-id of a References list: ids separated by blanks, commas or
+ * line breaks, each bare or in <>.  Returns 1 with the id (without <>) in
+ * *id_r / *len_r, 0 at the end, -1 for an id that fails mail_msgid_ok().
+ */
+static int
+next_ref(const char **pp, const char **id_r, size_t *len_r)
+{
+	const char *p = *pp, *e;
+	char *tmp;
+	int ok;
+
+	while (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r' || *p == '\n')
+		p++;
+	if (*p == '\0') {
+		*pp = p;
+		return 0;
+	}
+	if (*p == '<') {
+		e = strchr(p + 1, '>');
+		if (e == NULL)
+			return -1;
+		*id_r = p + 1;
+		*len_r = (size_t)(e - p - 1);
+		*pp = e + 1;
+	} else {
+		*id_r = p;
+		*len_r = strcspn(p, " \t,\r\n<");
+		*pp = p + *len_r;
+	}
+	tmp = xstrndup(*id_r, *len_r);
+	ok = mail_msgid_ok(tmp);
+	free(tmp);
+	return ok ? 1 : -1;
+}
+
 /* "References:" with one id per line; invalid ids refuse the message. */
 static int
 put_references(struct w *w, const char *refs, const char **error_r)
 {
-	const char *ids[MAX_REFERENCES], *p = refs;
-	size_t lens[MAX_REFERENCES], n = 0, i;
-	char *tmp;
+	const char *ids[MAX_REFERENCES], *p = refs, *id;
+	size_t lens[MAX_REFERENCES], n = 0, i, l;
+	int r;
 
-	/* first pass: validate every id, keep the first and the newest ones */
-	while (*p) {
-		size_t l;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		l = strcspn(p, " \t");
-		tmp = xstrndup(p, l);
-		if (!mail_msgid_ok(tmp)) {
-			free(tmp);
+	/* validate every id, keep the first (the thread's root) and the newest */
+	while ((r = next_ref(&p, &id, &l)) != 0) {
+		if (r < 0) {
 			*error_r = "invalid References id";
 			return -1;
 		}
-		free(tmp);
 		if (n < MAX_REFERENCES) {
-			ids[n] = p;
+			ids[n] = id;
 			lens[n++] = l;
 		} else {
 			memmove(ids + 1, ids + 2, (MAX_REFERENCES - 2) * sizeof(ids[0]));
 			memmove(lens + 1, lens + 2, (MAX_REFERENCES - 2) * sizeof(lens[0]));
-			ids[MAX_REFERENCES - 1] = p;
+			ids[MAX_REFERENCES - 1] = id;
 			lens[MAX_REFERENCES - 1] = l;
 		}
-		p += l;
 	}
 	if (n == 0)
 		return 0;
@@ -606,6 +632,27 @@ put_references(struct w *w, const char *refs, const char **error_r)
 	}
 	puts_(w, "\r\n");
 	return 0;
+}
+
+/* id without one pair of surrounding <>, if it is a valid msg-id; else NULL */
+static char *
+unwrap_id(const char *id)
+{
+	size_t n;
+	char *s;
+
+	if (id == NULL)
+		return NULL;
+	n = strlen(id);
+	if (n >= 2 && id[0] == '<' && id[n - 1] == '>')
+		s = xstrndup(id + 1, n - 2);
+	else
+		s = xstrdup(id);
+	if (!mail_msgid_ok(s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 /* ------------------------------------------------------------------ body */
@@ -820,7 +867,7 @@ mail_compose(const struct mail_out *m, struct buf *out, const char **error_r)
 {
 	struct w w = { out, 0 };
 	char *from_name = NULL, *from_addr = NULL, *to_name = NULL, *to_addr = NULL;
-	char *subject = NULL, boundary[64], hex[65], *seed = NULL;
+	char *subject = NULL, boundary[64], hex[65], *seed = NULL, *msgid = NULL, *irt = NULL;
 	size_t col, i;
 	int ret = -1;
 
@@ -832,11 +879,12 @@ mail_compose(const struct mail_out *m, struct buf *out, const char **error_r)
 		*error_r = "invalid To address";
 		goto fail;
 	}
-	if (!mail_msgid_ok(m->message_id)) {
+	if ((msgid = unwrap_id(m->message_id)) == NULL) {
 		*error_r = "invalid Message-ID";
 		goto fail;
 	}
-	if (m->in_reply_to != NULL && m->in_reply_to[0] != '\0' && !mail_msgid_ok(m->in_reply_to)) {
+	if (m->in_reply_to != NULL && m->in_reply_to[0] != '\0' &&
+	    (irt = unwrap_id(m->in_reply_to)) == NULL) {
 		*error_r = "invalid In-Reply-To id";
 		goto fail;
 	}
@@ -858,11 +906,11 @@ mail_compose(const struct mail_out *m, struct buf *out, const char **error_r)
 	puts_(&w, "\r\n");
 
 	puts_(&w, "Message-ID: <");
-	puts_(&w, m->message_id);
+	puts_(&w, msgid);
 	puts_(&w, ">\r\n");
-	if (m->in_reply_to != NULL && m->in_reply_to[0] != '\0') {
+	if (irt != NULL) {
 		puts_(&w, "In-Reply-To: <");
-		puts_(&w, m->in_reply_to);
+		puts_(&w, irt);
 		puts_(&w, ">\r\n");
 	}
 	if (m->references != NULL && put_references(&w, m->references, error_r) < 0)
@@ -879,7 +927,7 @@ mail_compose(const struct mail_out *m, struct buf *out, const char **error_r)
 		put_qp_body(&w, m->body != NULL ? m->body : "");
 	} else {
 		/* "=_" never occurs in quoted-printable or base64 text */
-		seed = xasprintf("%s %lld", m->message_id, (long long)m->date);
+		seed = xasprintf("%s %lld", msgid, (long long)m->date);
 		util_sha256_hex(seed, strlen(seed), hex);
 		snprintf(boundary, sizeof(boundary), "=_s48_%.32s", hex);
 		puts_(&w, "Content-Type: multipart/mixed;\r\n boundary=\"");
@@ -907,5 +955,7 @@ fail:
 	free(to_addr);
 	free(subject);
 	free(seed);
+	free(msgid);
+	free(irt);
 	return ret;
 }

@@ -25,9 +25,10 @@ struct mail_out {
 	const char *to;            /* one address, bare or "Name <addr>" */
 	const char *subject;       /* UTF-8, any content (citizen text!); NULL = "" */
 	const char *body;          /* UTF-8 text/plain; NULL = "" */
-	const char *message_id;    /* without <> ; stable per outbox row */
-	const char *in_reply_to;   /* without <>, may be NULL */
-	const char *references;    /* space-separated ids without <>, may be NULL */
+	const char *message_id;    /* without <> (one surrounding pair is tolerated); stable per outbox row */
+	const char *in_reply_to;   /* the same; NULL or "" for none */
+	const char *references;    /* ids separated by blanks/commas, bare or in <>; NULL or "" for none;
+	                            * more than 20: the first and the 19 newest are kept */
 	int auto_replied;          /* Auto-Submitted: auto-replied (citizen replies) else auto-generated */
 	const struct mail_attachment *att;
 	size_t n_att;

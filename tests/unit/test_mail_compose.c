@@ -322,6 +322,31 @@ test_headers(void **state)
 	free(data);
 }
 
+/* ids as stored from raw headers: with <>, folded, comma separated */
+static void
+test_ids_in_brackets(void **state)
+{
+	struct mail_out m = base_mail();
+	GMimeMessage *msg;
+	size_t len;
+	char *data;
+
+	(void)state;
+	m.message_id = "<s48.abc@example.org>";
+	m.in_reply_to = "<orig@mail.example.net>";
+	m.references = "<root@a.example>\r\n <mid@b.example>,<orig@mail.example.net>";
+	data = compose_ok(&m, &len);
+	check_lines(data, len);
+	assert_non_null(strstr(data, "\r\nMessage-ID: <s48.abc@example.org>\r\n"));
+	assert_non_null(strstr(data, "\r\nIn-Reply-To: <orig@mail.example.net>\r\n"));
+	assert_non_null(strstr(data, "\r\nReferences: <root@a.example>\r\n <mid@b.example>\r\n"
+	    " <orig@mail.example.net>\r\n"));
+	msg = parse(data, len);
+	assert_string_equal(g_mime_message_get_message_id(msg), "s48.abc@example.org");
+	g_object_unref(msg);
+	free(data);
+}
+
 static void
 test_references_capped(void **state)
 {
@@ -355,7 +380,8 @@ static const struct {
 } refusals[] = {
 	{ "message_id", "abc@example.org\r\nBcc: x@example.com", "invalid Message-ID" },
 	{ "message_id", "abc@example.org>", "invalid Message-ID" },
-	{ "message_id", "<abc@example.org>", "invalid Message-ID" },
+	{ "message_id", "<abc@example.org", "invalid Message-ID" },
+	{ "message_id", "<<abc@example.org>>", "invalid Message-ID" },
 	{ "message_id", "no-at-sign", "invalid Message-ID" },
 	{ "message_id", "", "invalid Message-ID" },
 	{ "message_id", NULL, "invalid Message-ID" },
@@ -363,7 +389,9 @@ static const struct {
 	{ "in_reply_to", "x@y\nBcc: z@example.com", "invalid In-Reply-To id" },
 	{ "in_reply_to", "x@y\x01", "invalid In-Reply-To id" },
 	{ "references", "ok@example.org bad\r\n@example.org", "invalid References id" },
-	{ "references", "ok@example.org <x@y>", "invalid References id" },
+	{ "references", "ok@example.org <x@y", "invalid References id" },
+	{ "references", "<ok@example.org> <x y@z>", "invalid References id" },
+	{ "references", "<x@y>\r\nBcc: evil@example.com", "invalid References id" },
 	{ "to", "jovana@example.net\r\nBcc: x@example.com", "invalid To address" },
 	{ "to", "jovana@example.net, drugi@example.com", "invalid To address" },
 	{ "to", "Ime <jovana@example.net> x", "invalid To address" },
@@ -623,6 +651,7 @@ main(void)
 		cmocka_unit_test(test_subjects),
 		cmocka_unit_test(test_subject_plain_prefix),
 		cmocka_unit_test(test_headers),
+		cmocka_unit_test(test_ids_in_brackets),
 		cmocka_unit_test(test_references_capped),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_validators),

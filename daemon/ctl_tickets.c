@@ -345,8 +345,10 @@ ctl_show_human(json_t *o)
 
 		ctl_local_time(ctl_json_get_time(x, "at"), a);
 		printf("  %s %s", a, json_string_value(json_object_get(x, "kind")));
-		if (f || t)
-			printf(" %s -> %s", f ? f : "", t ? t : "");
+		if (f)
+			printf(" %s ->", f);
+		if (t)
+			printf(" %s", t);
 		if (by)
 			printf(" by %s", by);
 		if (note)

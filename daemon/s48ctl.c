@@ -94,10 +94,14 @@ main(int argc, char **argv)
 	if (c.config_path == NULL)
 		c.config_path = config_default_path();
 	if (config_load(c.config_path, 0, &c.cfg, &errors) < 0) {
-		size_t n = errors ? strlen(errors) : 0;
+		size_t n = errors ? strlen(errors) : 0, k;
 
+		/* one line on stderr: several errors are joined with "; " */
 		while (n > 0 && errors[n - 1] == '\n')
 			errors[--n] = '\0';
+		for (k = 0; k < n; k++)
+			if (errors[k] == '\n')
+				errors[k] = ';';
 		fprintf(stderr, "s48ctl: %s\n", errors && *errors ? errors : "configuration error");
 		free(errors);
 		return CTL_EXIT_CONFIG;

@@ -501,7 +501,14 @@ test_large_partial(void **state)
 	big = make_msg("big", 20000, &big_len);
 	small = make_msg("small", 100, &small_len);
 	assert_int_equal(mailimap_append(h, "T4", NULL, NULL, big, big_len), MAILIMAP_NO_ERROR);
-	assert_int_equal(mailimap_append(h, "T4", NULL, NULL, small, small_len), MAILIMAP_NO_ERROR);
+	{
+		/* " 4-Mar-2026 23:59:58 -0730" = 2026-03-05 07:29:58 UTC */
+		struct mailimap_date_time *dt = mailimap_date_time_new(4, 3, 2026, 23, 59, 58, -730);
+
+		assert_int_equal(mailimap_append(h, "T4", NULL, dt, small, small_len),
+		    MAILIMAP_NO_ERROR);
+		mailimap_date_time_free(dt);
+	}
 	cfg_plain(&c, "T4", "T4done");
 	c.max_message_bytes = 4096;
 	if (imap_intake_connect(&c, &ii, &err) != 0)
@@ -516,6 +523,7 @@ test_large_partial(void **state)
 	assert_int_equal(msgs[1].len, small_len);
 	assert_int_equal(msgs[1].full_size, small_len);
 	assert_memory_equal(msgs[1].raw, small, small_len);
+	assert_int_equal((long)msgs[1].internaldate, 1772695798L);
 	imap_intake_free_msgs(&msgs, n);
 	imap_intake_close(&ii);
 	free(big);

@@ -20,6 +20,7 @@ mkdir -p "$logdir"
 run_one() { # name command...
 	name=$1; shift
 	log="$logdir/$name.log"
+	mkdir -p "$(dirname "$log")"
 	start=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?

@@ -709,6 +709,52 @@ parse_headers(struct walk *w, GMimeMessage *msg)
 	m->has_s48_loop = header(msg, "X-S48-Loop") != NULL;
 }
 
+/*
+ * A multipart without a usable boundary parameter whose body plainly starts
+ * with a delimiter line "--X": parse the body again as a multipart with
+ * boundary X, so the parts' own headers (charset, encoding) apply.
+ */
+static void
+reparse_guessed_boundary(struct walk *w, const char *body)
+{
+	const char *p = body, *e;
+	size_t n;
+	struct buf b;
+	GMimeStream *st;
+	GMimeParser *parser;
+	GMimeObject *obj;
+
+	while (*p == '\r' || *p == '\n' || *p == ' ' || *p == '\t')
+		p++;
+	if (p[0] != '-' || p[1] != '-')
+		return;
+	p += 2;
+	e = p + strcspn(p, "\r\n");
+	n = (size_t)(e - p);
+	if (n == 0 || n > 70 || *e == '\0')
+		return;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)p[i] <= ' ' || p[i] == '"' || p[i] == '\\' || (unsigned char)p[i] >= 0x7f)
+			return;
+	buf_init(&b, strlen(body) + n + 64);
+	if (buf_appendf(&b, "Content-Type: multipart/mixed; boundary=\"%.*s\"\n\n", (int)n, p) < 0 ||
+	    buf_appends(&b, body) < 0) {
+		buf_free(&b);
+		return;
+	}
+	st = g_mime_stream_mem_new_with_buffer(b.data, b.len);
+	parser = g_mime_parser_new_with_stream(st);
+	obj = g_mime_parser_construct_part(parser, w->opts);
+	if (obj != NULL) {
+		note_error(w, "boundary guessed");
+		walk_part(w, obj, 2, 0);
+		g_object_unref(obj);
+	}
+	g_object_unref(parser);
+	g_object_unref(st);
+	buf_free(&b);
+}
+
 /* ---- entry points ------------------------------------------------------ */
 
 struct mime_message *
@@ -756,7 +802,9 @@ mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attac
 			/* a broken multipart (no or wrong boundary): its preamble is
 			 * all GMime saw, and it holds the citizen's text */
 			const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(body));
-			if (pro != NULL && *pro) {
+			if (pro != NULL && *pro && g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 0)
+				reparse_guessed_boundary(&w, pro);
+			if (pro != NULL && *pro && w.n_plain == 0 && w.n_html == 0) {
 				char *t = text_to_utf8(pro, strlen(pro),
 				    g_mime_object_get_content_type_parameter(body, "charset"),
 				    MIME_MAX_TEXT);

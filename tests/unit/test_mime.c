@@ -198,7 +198,7 @@ static const struct corpus_case corpus_cases[] = {
 	{ "36-malformed-boundary-quote-waste.eml", "Kontejner gori",
 	  "rade.simic@example.rs", NULL, 0, "Vojvode Mišića gori", 0, NULL },
 	{ "37-missing-boundary-lighting.eml", "Svetiljka visi",
-	  "tijana.lazic@example.rs", NULL, 0, "visi na žici", 0, NULL },
+	  "tijana.lazic@example.rs", NULL, 0, "visi na žici", 0, "Content-Type" },
 	{ "38-truncated-base64-greenery.eml", "Grane posle oluje",
 	  "milena.jovic@example.rs", NULL, 0, "Ulici Branimira Ćosića", 0, NULL },
 	{ "39-no-from-roads.eml", "Rupa na kolovozu",
@@ -471,6 +471,14 @@ test_subject_injection(void **state)
 		{ "=?windows-1250?Q?=9Ea=9Aa?=", "žaša" },
 		{ "=?ISO-8859-2?B?6OY=?=", "čć" },
 		{ "  leading and trailing  ", "leading and trailing" },
+		/* broken or unusual encodings that mail clients really send */
+		{ "=?UTF-8?Q?a?==?UTF-8?Q?b?=", "ab" },
+		{ "Re:=?UTF-8?Q?Rupa?= na putu", "Re:Rupa na putu" },
+		{ "=?UTF-8?Q?Pukla_cev?=\n =?UTF-8?Q?_u_ulici?=", "Pukla cev u ulici" },
+		{ "\"=?UTF-8?Q?quoted=C4=87?=\"", "\"quotedć\"" },
+		{ "=?UTF-8*sr?Q?jezik=C4=8D?=", "jezikč" },
+		{ "=?ISO-8859-2?Q?=E8?= =?windows-1251?Q?=F3?=", "čу" },
+		{ "=?utf-8?Q?=E8=9A?= mislabelled", NULL },
 		{ "", "" },
 	};
 
@@ -769,6 +777,12 @@ test_degenerate(void **state)
 		"From: a@b.rs\nContent-Type: text/plain; charset=utf-16\n\n\xff\xfe\x41",
 		"From: Group: ;\n\nx\n",
 		"From: Outer: Inner: <deep@x>;;\n\nx\n",
+		/* multiparts without boundary: what the guess must refuse or survive */
+		"From: a@b.rs\nContent-Type: multipart/mixed\n\n--\nx\n",
+		"From: a@b.rs\nContent-Type: multipart/mixed\n\n--a b\n\nx\n",
+		"From: a@b.rs\nContent-Type: multipart/mixed\n\n--only-one-line",
+		"From: a@b.rs\nContent-Type: multipart/mixed\n\n--q\"\n\nx\n--q\"--\n",
+		"From: a@b.rs\nContent-Type: multipart/mixed\n\n--x\nContent-Type: multipart/mixed\n\n--x\n--x--\n",
 	};
 
 	(void)state;

@@ -153,6 +153,10 @@ class Sim:
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "s48-sms-sim/1"
+    # headers and body in one segment, no Nagle: otherwise each keep-alive
+    # answer waits ~40 ms for a delayed ACK
+    disable_nagle_algorithm = True
+    wbufsize = 1 << 16
 
     def log_message(self, fmt, *a):
         if self.server.sim.args.verbose:
@@ -168,6 +172,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             pass
 

@@ -752,6 +752,196 @@ test_wrong_password(void **state)
 	}
 }
 
+
+/* ---- a scripted server for FETCH responses Dovecot would not send ---- */
+
+static int
+fake_readline(int fd, char *line, size_t sz)
+{
+	size_t n = 0;
+	char c;
+
+	while (n + 1 < sz) {
+		if (read(fd, &c, 1) != 1)
+			return -1;
+		if (c == '\n')
+			break;
+		if (c != '\r')
+			line[n++] = c;
+	}
+	line[n] = '\0';
+	return 0;
+}
+
+static void
+fake_send(int fd, const char *fmt, ...)
+{
+	char out[4096];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, sizeof(out), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(fd, out, (size_t)n) != n)
+		_exit(1);
+}
+
+/* the literal of UID 7 looks like more FETCH responses: it must stay data */
+static const char fake_body7[] = "A\r\n* 9 FETCH (UID 9 BODY[]<0> {3}\r\nbad)\r\nB";
+
+static void
+fake_server(int lfd, int scenario)
+{
+	char line[1024], tag[64];
+	int fd = accept(lfd, NULL, NULL);
+
+	if (fd < 0)
+		_exit(1);
+	fake_send(fd, "* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS] fake ready\r\n");
+	while (fake_readline(fd, line, sizeof(line)) == 0) {
+		char *sp = strchr(line, ' ');
+		const char *cmd;
+
+		if (sp == NULL)
+			break;
+		*sp = '\0';
+		util_strlcpy(tag, line, sizeof(tag));
+		cmd = sp + 1;
+		if (strncasecmp(cmd, "LOGIN", 5) == 0) {
+			fake_send(fd, "%s OK logged in\r\n", tag);
+		} else if (strncasecmp(cmd, "CAPABILITY", 10) == 0) {
+			fake_send(fd, "* CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS\r\n%s OK done\r\n", tag);
+		} else if (strncasecmp(cmd, "SELECT", 6) == 0) {
+			fake_send(fd, "* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 7] v\r\n"
+			    "* OK [UIDNEXT 10] n\r\n%s OK [READ-WRITE] selected\r\n", tag);
+		} else if (strncasecmp(cmd, "NOOP", 4) == 0) {
+			fake_send(fd, "* 3 EXISTS\r\n%s OK noop\r\n", tag);
+		} else if (strncasecmp(cmd, "UID FETCH", 9) == 0 && strstr(cmd, "RFC822.SIZE")) {
+			/* out of order, attributes in any order, unsolicited data */
+			fake_send(fd, "* 3 FETCH (UID 9 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+			    "* 1 FETCH (RFC822.SIZE 5 UID 5 INTERNALDATE \" 2-Jan-2026 00:00:00 +0000\" FLAGS (\\Seen))\r\n"
+			    "* 2 FETCH (UID 7 INTERNALDATE \"03-Jan-2026 00:00:00 +0000\" RFC822.SIZE %zu)\r\n"
+			    "* 2 FETCH (FLAGS (\\Flagged))\r\n* 4 EXISTS\r\n%s OK listed\r\n",
+			    sizeof(fake_body7) - 1, tag);
+		} else if (strncasecmp(cmd, "UID FETCH", 9) == 0) {
+			if (strncmp(cmd, "UID FETCH 5,7,9 (UID BODY.PEEK[]<0.", 35) != 0) {
+				fake_send(fd, "%s BAD unexpected %s\r\n", tag, cmd);
+				continue;
+			}
+			if (scenario == 2) {
+				fake_send(fd, "* 1 FETCH (UID 5 BODY[]<0> {200000}\r\n");
+				continue;          /* and say nothing more */
+			}
+			fake_send(fd, "* 1 FETCH (FLAGS (\\Seen) UID 5 BODY[]<0> {5}\r\nhello)\r\n"
+			    "* 1 FETCH (FLAGS (\\Seen \\Answered))\r\n"
+			    "* 2 FETCH (UID 7 BODY[]<0> {%zu}\r\n%s)\r\n"
+			    "* 3 FETCH (BODY[]<0> \"abc\" UID 9)\r\n"
+			    "* 5 FETCH (UID 99 BODY[]<0> {2}\r\nzz)\r\n"
+			    "%s OK fetched\r\n", sizeof(fake_body7) - 1, fake_body7, tag);
+		} else if (strncasecmp(cmd, "LOGOUT", 6) == 0) {
+			fake_send(fd, "* BYE bye\r\n%s OK bye\r\n", tag);
+			break;
+		} else {
+			fake_send(fd, "%s BAD what\r\n", tag);
+		}
+	}
+	close(fd);
+	_exit(0);
+}
+
+static pid_t
+fake_start(int scenario, int *port_r)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	pid_t pid;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(s >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(s, 4), 0);
+	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+	*port_r = ntohs(sa.sin_port);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		fake_server(s, scenario);
+	close(s);
+	return pid;
+}
+
+/* FETCH responses in odd shapes: order, unsolicited data, quoted bodies,
+ * message bytes that look like protocol, a UID not asked for */
+static void
+test_fetch_odd_responses(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	size_t n;
+	int port, st;
+	pid_t pid;
+
+	(void)state;
+	pid = fake_start(1, &port);
+	cfg_plain(&c, "INBOX", NULL);
+	c.port = port;
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(imap_intake_uidvalidity(ii), 7);
+	if (imap_intake_fetch(ii, 0, 10, &msgs, &n, &err) != 0)
+		fail_msg("fetch: %s", err);
+	assert_int_equal(n, 3);
+	assert_int_equal(msgs[0].uid, 5);
+	assert_int_equal(msgs[0].len, 5);
+	assert_memory_equal(msgs[0].raw, "hello", 5);
+	assert_int_equal((long)msgs[0].internaldate, 1767312000L);
+	assert_int_equal(msgs[1].uid, 7);
+	assert_int_equal(msgs[1].len, sizeof(fake_body7) - 1);
+	assert_memory_equal(msgs[1].raw, fake_body7, sizeof(fake_body7) - 1);
+	assert_int_equal(msgs[1].truncated, 0);
+	assert_int_equal(msgs[2].uid, 9);
+	assert_int_equal(msgs[2].len, 3);
+	assert_string_equal((const char *)msgs[2].raw, "abc");
+	assert_int_equal((long)msgs[2].internaldate, 1767225600L);
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* a literal larger than what was asked for is refused, not allocated */
+static void
+test_fetch_oversized_literal(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	size_t n;
+	int port, st;
+	pid_t pid;
+
+	(void)state;
+	pid = fake_start(2, &port);
+	cfg_plain(&c, "INBOX", NULL);
+	c.port = port;
+	c.max_message_bytes = 1000;
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
+	assert_null(msgs);
+	assert_non_null(strstr(err, "unreadable response"));
+	imap_intake_close(&ii);
+	kill(pid, SIGTERM);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+}
+
 /* a server that accepts and says nothing: an error after the timeout */
 static void
 test_silent_server(void **state)
@@ -836,6 +1026,8 @@ main(void)
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_wrong_password),
+		cmocka_unit_test(test_fetch_odd_responses),
+		cmocka_unit_test(test_fetch_oversized_literal),
 		cmocka_unit_test(test_silent_server),
 		cmocka_unit_test(test_server_stopped),
 	};

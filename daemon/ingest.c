@@ -423,6 +423,7 @@ ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
 	struct ingest_run r;
 	const char *err = NULL;
 	size_t i;
+	int rc;
 
 	*error_r = NULL;
 	memset(&r, 0, sizeof(r));
@@ -438,14 +439,19 @@ ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
 		*error_r = errbuf;
 		return -1;
 	}
+	r.pf = ingest_prefetch_start(ctx->cfg, items, n);
 	for (i = 0; i < n; i++) {
 		err = NULL;
-		if (ingest_one(&r, &items[i], i, &err) < 0) {
+		r.cur = i;
+		rc = ingest_one(&r, &items[i], i, &err);
+		ingest_prefetch_done(r.pf, i);
+		if (rc < 0) {
 			snprintf(errbuf, sizeof(errbuf), "%s: %s", items[i].source_key != NULL ?
 			    items[i].source_key : "(no key)", err != NULL ? err : "storage error");
 			goto fail;
 		}
 	}
+	ingest_prefetch_stop(&r.pf);
 	for (i = 0; i < n_state; i++) {
 		err = NULL;
 		if (store_state_set(ctx->st, state_keys[i], state_values[i], &err) < 0) {
@@ -466,6 +472,7 @@ ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
 	}
 	return 0;
 fail:
+	ingest_prefetch_stop(&r.pf);
 	store_rollback(ctx->st);
 	for (i = 0; i < n; i++) {
 		items[i].outcome = INGEST_DUPLICATE;

@@ -328,14 +328,11 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id
 	const char *sender, *why, *err = NULL;
 	char tok[80], mask[64];
 	char *text = NULL;
-	size_t maxatt = cfg->imap.max_message_bytes > 0 ?
-	    (size_t)cfg->imap.max_message_bytes : (size_t)10485760;
 	long id = 0;
 	int rc = 0;
 
 	mime_init();
-	m = mime_parse(it->raw != NULL ? it->raw : (const unsigned char *)"", it->raw_len,
-	    it->truncated, maxatt);
+	m = ingest_prefetch_take(r->pf, cfg, it, r->cur);
 	sender = usable_address(m->from_addr) ? m->from_addr : NULL;
 	res->sender = xstrdup(m->from_addr != NULL ? m->from_addr : NULL);
 	res->sent_at = m->date > 0 ? m->date : 0;

@@ -12,12 +12,35 @@
 #include "ingest.h"
 #include "tickets.h"
 
+struct ingest_prefetch;
+struct mime_message;
+
 /* State of one ingest_batch() call. */
 struct ingest_run {
 	struct ingest_ctx *ctx;
 	struct tickets_ctx tc;
 	time_t now;
+	size_t cur;                     /* index of the item being decided */
+	struct ingest_prefetch *pf;     /* emails parsed ahead, or NULL */
 };
+
+/*
+ * Emails of a batch parsed ahead on a second thread while the main thread
+ * does the SQL work (mime_parse is a large part of an email's cost, and it
+ * needs no database).  At most a few messages are parsed ahead.
+ * ingest_prefetch_start: NULL when the batch has fewer than two emails (or no
+ * thread could be started); items must stay valid until _stop.
+ * ingest_prefetch_take: item idx's parsed message (parsed now if the thread
+ * has not got to it); the caller owns it.  pf may be NULL.
+ * ingest_prefetch_done: item idx is finished (frees an unused parse).
+ * ingest_prefetch_stop: joins the thread, frees what is left, NULLs *pf.
+ */
+struct ingest_prefetch *ingest_prefetch_start(const struct s48_config *cfg,
+    const struct ingest_item *items, size_t n);
+struct mime_message *ingest_prefetch_take(struct ingest_prefetch *pf, const struct s48_config *cfg,
+    const struct ingest_item *it, size_t idx);
+void ingest_prefetch_done(struct ingest_prefetch *pf, size_t idx);
+void ingest_prefetch_stop(struct ingest_prefetch **pf);
 
 /* What a decision did with one item (strings owned, freed by ingest.c). */
 struct ingest_result {

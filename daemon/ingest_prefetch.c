@@ -1,0 +1,195 @@
+/*
+ * ingest_prefetch.c - parse the emails of a batch ahead of the SQL work.
+ *
+ * mime_parse() needs no database and costs about a third of an email's
+ * ingest time, so a second thread parses the batch's emails in order while
+ * the main thread (the only one that touches SQLite) decides and writes.
+ * The main thread never waits idle for an item nobody has started: it parses
+ * it itself.  The thread runs at most PREFETCH_AHEAD items ahead of the main
+ * thread, so memory stays bounded by a few messages whatever the batch size.
+ * The thread blocks all signals: they keep going to the main thread.
+ */
+#include "ingest_p.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "mime.h"
+#include "util.h"
+
+#define PREFETCH_AHEAD 8
+
+enum pf_state { PF_TODO, PF_BUSY, PF_DONE, PF_GONE };
+
+struct ingest_prefetch {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int stop;
+	const struct ingest_item *items;
+	size_t n;
+	size_t maxatt;
+	unsigned char *state;           /* enum pf_state per item */
+	struct mime_message **msg;      /* PF_DONE: the parse, owned here */
+	size_t next;                    /* the thread's cursor */
+	size_t consumed;                /* items below are finished by the main thread */
+};
+
+static size_t
+max_attachment_bytes(const struct s48_config *cfg)
+{
+	return cfg->imap.max_message_bytes > 0 ? (size_t)cfg->imap.max_message_bytes :
+	    (size_t)10485760;
+}
+
+static struct mime_message *
+parse_item(const struct ingest_item *it, size_t maxatt)
+{
+	return mime_parse(it->raw != NULL ? it->raw : (const unsigned char *)"", it->raw_len,
+	    it->truncated, maxatt);
+}
+
+static void *
+prefetch_main(void *arg)
+{
+	struct ingest_prefetch *p = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct mime_message *m;
+		size_t i;
+
+		while (p->next < p->n && (p->items[p->next].channel != INGEST_EMAIL ||
+		    p->state[p->next] != PF_TODO))
+			p->next++;
+		if (p->stop || p->next >= p->n)
+			break;
+		if (p->next >= p->consumed + PREFETCH_AHEAD) {
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		i = p->next++;
+		p->state[i] = PF_BUSY;
+		pthread_mutex_unlock(&p->mu);
+		m = parse_item(&p->items[i], p->maxatt);
+		pthread_mutex_lock(&p->mu);
+		p->msg[i] = m;
+		p->state[i] = PF_DONE;
+		pthread_cond_broadcast(&p->cv);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+struct ingest_prefetch *
+ingest_prefetch_start(const struct s48_config *cfg, const struct ingest_item *items, size_t n)
+{
+	struct ingest_prefetch *p;
+	size_t i, emails = 0;
+
+	for (i = 0; i < n && emails < 2; i++)
+		if (items[i].channel == INGEST_EMAIL)
+			emails++;
+	if (emails < 2)
+		return NULL;
+	mime_init();
+	p = xcalloc(1, sizeof(*p));
+	p->items = items;
+	p->n = n;
+	p->maxatt = max_attachment_bytes(cfg);
+	p->state = xcalloc(n, 1);
+	p->msg = xcalloc(n, sizeof(*p->msg));
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		goto fail_mu;
+	if (pthread_cond_init(&p->cv, NULL) != 0)
+		goto fail_cv;
+	if (pthread_create(&p->thread, NULL, prefetch_main, p) != 0) {
+		log_debug("ingest: no parse thread, parsing inline");
+		goto fail_thread;
+	}
+	return p;
+fail_thread:
+	pthread_cond_destroy(&p->cv);
+fail_cv:
+	pthread_mutex_destroy(&p->mu);
+fail_mu:
+	free(p->state);
+	free(p->msg);
+	free(p);
+	return NULL;
+}
+
+struct mime_message *
+ingest_prefetch_take(struct ingest_prefetch *p, const struct s48_config *cfg,
+    const struct ingest_item *it, size_t idx)
+{
+	struct mime_message *m = NULL;
+
+	if (p == NULL || idx >= p->n)
+		return parse_item(it, max_attachment_bytes(cfg));
+	pthread_mutex_lock(&p->mu);
+	while (p->state[idx] == PF_BUSY)
+		pthread_cond_wait(&p->cv, &p->mu);
+	if (p->state[idx] == PF_DONE) {
+		m = p->msg[idx];
+		p->msg[idx] = NULL;
+	}
+	p->state[idx] = PF_GONE;
+	pthread_mutex_unlock(&p->mu);
+	if (m == NULL)
+		m = parse_item(it, p->maxatt);
+	return m;
+}
+
+void
+ingest_prefetch_done(struct ingest_prefetch *p, size_t idx)
+{
+	struct mime_message *m = NULL;
+
+	if (p == NULL || idx >= p->n)
+		return;
+	pthread_mutex_lock(&p->mu);
+	if (p->state[idx] == PF_DONE) {
+		m = p->msg[idx];
+		p->msg[idx] = NULL;
+		p->state[idx] = PF_GONE;
+	} else if (p->state[idx] == PF_TODO) {
+		p->state[idx] = PF_GONE;
+	}
+	/* PF_BUSY: the thread is parsing it; _stop frees the result. */
+	if (idx + 1 > p->consumed)
+		p->consumed = idx + 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	mime_message_free(&m);
+}
+
+void
+ingest_prefetch_stop(struct ingest_prefetch **pp)
+{
+	struct ingest_prefetch *p = *pp;
+	size_t i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	for (i = 0; i < p->n; i++)
+		mime_message_free(&p->msg[i]);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p->state);
+	free(p->msg);
+	free(p);
+	*pp = NULL;
+}

@@ -861,7 +861,8 @@ imap_uid_set_str(const uint32_t *uids, size_t n)
 	struct buf b;
 	size_t i = 0, j;
 
-	buf_init(&b, (size_t)-1);
+	/* at most "4294967295:4294967295," per UID */
+	buf_init(&b, 32 + n * 22);
 	while (i < n) {
 		j = i;
 		while (j + 1 < n && (uids[j + 1] == uids[j] || uids[j + 1] == uids[j] + 1))

@@ -76,6 +76,22 @@ sim_start(void)
 	return sim_start_args("");
 }
 
+/* Stop the simulator and start it again on the same port (its queue
+ * survives only when it was started with --state). */
+static inline int
+sim_restart(const char *extra)
+{
+	char *cmd;
+	int rc;
+
+	cmd = xasprintf("cd '%s' && sh tests/lib/sms_sim.sh stop '%s' && . tests/lib/sms_sim.sh "
+	    "&& sms_sim_start '%s' --port %d %s", sim_top(), the_sim.dir, the_sim.dir,
+	    the_sim.port, extra);
+	rc = system(cmd);
+	free(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
 static inline void
 sim_stop(void)
 {

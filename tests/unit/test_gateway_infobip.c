@@ -26,18 +26,34 @@ cfg_default(void)
 	cfg.timeout = 5;
 }
 
+static char state_arg[128];
+
 static int
 group_setup(void **state)
 {
+	char dir[64];
+
 	(void)state;
-	return sim_start();
+	/* the queue is kept in a state file so a restart loses nothing */
+	snprintf(dir, sizeof(dir), "/tmp/s48smsstate.XXXXXX");
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	snprintf(state_arg, sizeof(state_arg), "--state %s/queue.json", dir);
+	return sim_start_args(state_arg);
 }
 
 static int
 group_teardown(void **state)
 {
+	char *cmd;
+
 	(void)state;
 	sim_stop();
+	/* state_arg is "--state DIR/queue.json" */
+	cmd = xasprintf("rm -rf \"$(dirname '%s')\"", state_arg + strlen("--state "));
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove the state directory\n");
+	free(cmd);
 	return 0;
 }
 
@@ -397,6 +413,46 @@ test_refused(void **state)
 	sms_gateway_free(&gw);
 }
 
+/* The gateway restarts between two pulls: what was queued is still there,
+ * what was handed out does not come again, and the client reconnects. */
+static void
+test_sim_restart(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m;
+	size_t n;
+	char *cur, *reason = NULL;
+	int more, stopped;
+	const char *err;
+
+	(void)state;
+	assert_int_equal(sim_inject("+381641234567", "Prijava", 150, 0), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 100);
+	assert_int_equal(more, 1);
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_send(gw, "+381641234567", "Potvrda", &reason, &stopped),
+	    NOTIFY_OK);
+	free(reason);
+	assert_int_equal(sim_restart(state_arg), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 50);
+	assert_int_equal(more, 0);
+	assert_string_equal(m[0].text, "Prijava 101");
+	assert_string_equal(m[49].text, "Prijava 150");
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 0);
+	sms_in_free(&m, n);
+	{
+		json_t *sent = sim_sent();
+
+		assert_int_equal(json_array_size(sent), 1);
+		json_decref(sent);
+	}
+	sms_gateway_free(&gw);
+}
+
 static void
 test_config_errors(void **state)
 {
@@ -432,6 +488,7 @@ main(void)
 		cmocka_unit_test_setup(test_send_faults, setup),
 		cmocka_unit_test_setup(test_wrong_key, setup),
 		cmocka_unit_test_setup(test_refused, setup),
+		cmocka_unit_test_setup(test_sim_restart, setup),
 		cmocka_unit_test_setup(test_config_errors, setup),
 	};
 

@@ -5,6 +5,7 @@
  */
 #include "outbox_queue.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -30,33 +31,29 @@ outbox_status_name(enum outbox_status s)
 	return outbox_status_names[s];
 }
 
+/*
+ * Message-IDs: 64 random bits drawn once per process, a per-process counter
+ * and the time, so ids are unique and unguessable without a system call for
+ * each outbox row.
+ */
 void
 outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz)
 {
-	static const char hexd[] = "0123456789abcdef";
-	unsigned char r[16];
-	char hex[33];
+	static uint64_t seed, counter;
 	const char *dom = NULL;
-	size_t i;
 
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
-		/* getrandom on Linux does not fail for 16 bytes once seeded;
-		 * fall back to something unique per process and call */
-		static unsigned long ctr;
-		unsigned long v = (unsigned long)util_now() ^ ((unsigned long)getpid() << 20) ^ ++ctr;
-
-		for (i = 0; i < sizeof(r); i++)
-			r[i] = (unsigned char)(v >> ((i % 8) * 8)) ^ (unsigned char)(i * 37 + ctr);
+	if (seed == 0) {
+		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+			seed = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
+			    (uint64_t)(uintptr_t)&seed;
+		seed |= 1;
 	}
-	for (i = 0; i < sizeof(r); i++) {
-		hex[2 * i] = hexd[r[i] >> 4];
-		hex[2 * i + 1] = hexd[r[i] & 15];
-	}
-	hex[32] = '\0';
+	counter++;
 	if (cfg && cfg->smtp.from_addr)
 		dom = strrchr(cfg->smtp.from_addr, '@');
 	dom = (dom && dom[1]) ? dom + 1 : "localhost";
-	snprintf(out, outsz, "s48.%s@%s", hex, dom);
+	snprintf(out, outsz, "s48.%016llx.%llx.%llx@%s", (unsigned long long)seed,
+	    (unsigned long long)util_now(), (unsigned long long)counter, dom);
 }
 
 /* 1 if number has sent STOP (and not START since). */

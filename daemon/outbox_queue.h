@@ -2,7 +2,8 @@
  * outbox_queue.h - putting a message into the outbox (SPEC section 5).
  *
  * outbox_queue() inserts one row in the caller's transaction with a fresh
- * Message-ID ("s48.<32 hex>@<domain of smtp.from>", stored WITHOUT <>),
+ * Message-ID ("s48.<random>.<time>.<counter>@<domain of smtp.from>", stored
+ * WITHOUT <>),
  * and decides at once what cannot be sent:
  *   suppressed "STOP"                 SMS to a number in sms_optout (except
  *                                     kinds stop_confirm / start_confirm)

@@ -29,15 +29,22 @@ struct store {
 	char err[512];
 };
 
+/*
+ * Cheap hash of an SQL text: its length and its first and last 16 bytes
+ * (statements differ at the start or the end; equal hashes are told apart by
+ * strcmp).  Called for every cached statement use, so no byte-by-byte loop
+ * over the whole text.
+ */
 static uint32_t
 store_hash(const char *s)
 {
-	uint32_t h = 2166136261u;
+	size_t n = strlen(s), i;
+	uint32_t h = 2166136261u ^ (uint32_t)n;
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
+	for (i = 0; i < 16 && i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	for (i = n > 16 ? n - 16 : 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
@@ -164,6 +171,7 @@ store_open(const char *path, struct store **st_r, const char **error_r)
 	    store_exec(st, "PRAGMA synchronous = FULL", &e) < 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", &e) < 0 ||
 	    store_exec(st, "PRAGMA temp_store = MEMORY", &e) < 0 ||
+	    store_exec(st, "PRAGMA cache_size = -32768", &e) < 0 ||
 	    store_migrate(st, &e) < 0) {
 		snprintf(err, sizeof(err), "%s: %s", path, e);
 		goto fail;

@@ -762,6 +762,47 @@ test_limits(void **state)
 	buf_free(&b);
 }
 
+/* File names: RFC 2231 / 2047 decoded, paths and controls removed. */
+static void
+test_attachment_names(void **state)
+{
+	static const struct {
+		const char *params;      /* Content-Disposition parameters */
+		const char *want;
+	} cases[] = {
+		{ "filename=\"slika.jpg\"", "slika.jpg" },
+		{ "filename*=utf-8''C%3A%5CUsers%5Cjovana%5Cslika%20%C4%8D.jpg", "slika č.jpg" },
+		{ "filename*=utf-8''..%2F..%2Fetc%2Fpasswd", "passwd" },
+		{ "filename*=utf-8''a%0D%0ABcc%3A%20x.jpg", "a Bcc: x.jpg" },
+		{ "filename*=iso-8859-2''%E8%E6%B9%BE%F0.pdf", "čćšžđ.pdf" },
+		{ "filename*0*=utf-8''%C5%BEalba; filename*1=\"_1.pdf\"", "žalba_1.pdf" },
+		{ "filename=\"=?UTF-8?B?xb5hbGJhLnBkZg==?=\"", "žalba.pdf" },
+		{ "filename=\"=?windows-1250?Q?=9Ealba.pdf?=\"", "žalba.pdf" },
+		{ "filename=\"..\"", "attachment-1" },
+		{ "filename=\"dir/\"", "attachment-1" },
+		{ "filename=\"\"", "attachment-1" },
+		{ "", "attachment-1" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		char *raw = xasprintf("From: a@b.rs\nSubject: f\nMIME-Version: 1.0\n"
+		    "Content-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/plain\n\n"
+		    "tekst\n--z\nContent-Type: application/octet-stream\n"
+		    "Content-Disposition: attachment%s%s\nContent-Transfer-Encoding: base64\n\n"
+		    "AAEC\n--z--\n", cases[i].params[0] ? "; " : "", cases[i].params);
+		struct mime_message *m = parse_str(raw);
+		assert_int_equal(m->n_att, 1);
+		if (strcmp(m->att[0].filename, cases[i].want) != 0)
+			fail_msg("case %zu: \"%s\", want \"%s\"", i, m->att[0].filename, cases[i].want);
+		assert_string_equal(m->att[0].content_type, "application/octet-stream");
+		assert_int_equal(m->att[0].size, 3);
+		assert_memory_equal(m->att[0].data, "\x00\x01\x02", 3);
+		mime_message_free(&m);
+		free(raw);
+	}
+}
+
 static void
 test_degenerate(void **state)
 {
@@ -969,6 +1010,7 @@ main(void)
 		cmocka_unit_test(test_charsets),
 		cmocka_unit_test(test_auto_detection),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_attachment_names),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_html_to_text),
 		cmocka_unit_test(test_strip_quotes),

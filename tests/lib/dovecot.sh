@@ -3,7 +3,7 @@
 # Sourced by integration scripts, or run as a command:
 #   sh tests/lib/dovecot.sh start DIR        prints DOVECOT_* shell assignments
 #   sh tests/lib/dovecot.sh stop DIR
-#   sh tests/lib/dovecot.sh deliver DIR USER FILE...
+#   sh tests/lib/dovecot.sh deliver DIR USER FILE...   (to $DOVECOT_MAILBOX, default INBOX)
 #   sh tests/lib/dovecot.sh fill DIR USER N [SIZE]
 #   sh tests/lib/dovecot.sh uidnext DIR USER [MAILBOX]
 #   sh tests/lib/dovecot.sh count DIR USER MAILBOX [SEARCH...]
@@ -38,7 +38,7 @@ _dc_doveadm() { # DIR args...
 }
 
 dovecot_start() { # DIR
-	_d=$(cd "$1" && pwd) || return 1
+	mkdir -p "$1" && _d=$(cd "$1" && pwd) || return 1
 	_u=$(_dc_owner); _g=$(_dc_group)
 	_p=$(_dc_free_port); _ps=$(_dc_free_port)
 	while [ "$_ps" = "$_p" ]; do _ps=$(_dc_free_port); done
@@ -200,8 +200,9 @@ dovecot_stop() { # DIR
 	return 0
 }
 
-# Deliver message files to USER's INBOX: doveadm save for a few, a staging
-# maildir and one doveadm import for many.
+# Deliver message files to USER's INBOX: doveadm save for a few (into
+# $DOVECOT_MAILBOX when set, which must exist), a staging maildir and one
+# doveadm import for many (always INBOX).
 dovecot_deliver() { # DIR USER FILE...
 	_d=$1; _user=$2; shift 2
 	if [ $# -le 4 ]; then

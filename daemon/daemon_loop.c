@@ -1,0 +1,412 @@
+/* daemon_loop.c - the scheduler of s48d: sources, SLA clock, health, outbox. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "config.h"
+#include "health.h"
+#include "intake_imap.h"
+#include "log.h"
+#include "notifier_smtp.h"
+#include "outbox_send.h"
+#include "router.h"
+#include "sla.h"
+#include "sla_watch.h"
+#include "sms_gateway.h"
+#include "source.h"
+#include "store.h"
+#include "util.h"
+
+#define IMAP_BATCH 1000
+#define IDLE_MAX (29 * 60)           /* RFC 2177: re-issue IDLE before 30 minutes */
+#define RECONNECT_MAX 300
+
+static volatile sig_atomic_t reload_requested;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	s48_stop_requested = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+static void
+signals_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;        /* no SA_RESTART: sleeps and reads wake up */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+notify_systemd(const char *state)
+{
+#ifdef HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+struct daemon {
+	struct s48_config *cfg;
+	const char *config_path;
+	struct store *st;
+	struct router *rt;
+	struct imap_intake *ii;
+	struct sms_gateway *gw;
+	time_t imap_retry_at, sms_retry_at;
+	time_t outbox_retry_at;         /* a transport was down: wait before trying again */
+	int imap_failures, sms_failures;
+	int unclean_start;              /* the last run did not stop cleanly */
+	int tempfail;                   /* --once: something could not be reached */
+	int lock_fd;
+};
+
+static void
+backoff(int *failures, time_t *retry_at)
+{
+	long d = 5;
+	int i;
+
+	for (i = 0; i < *failures && d < RECONNECT_MAX; i++)
+		d *= 2;
+	if (d > RECONNECT_MAX)
+		d = RECONNECT_MAX;
+	(*failures)++;
+	*retry_at = time(NULL) + d;
+}
+
+static int
+open_gateway(struct daemon *d)
+{
+	const char *err;
+
+	sms_gateway_free(&d->gw);
+	if (!d->cfg->sms.enabled)
+		return 0;
+	if ((d->gw = sms_gateway_new(&d->cfg->sms, &err)) == NULL) {
+		log_warnx("sms: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* SIGHUP: a valid new config replaces the old; an invalid one is reported. */
+static void
+reload(struct daemon *d)
+{
+	struct s48_config *nc = NULL;
+	char *errors = NULL;
+
+	reload_requested = 0;
+	if (config_load(d->config_path, 1, &nc, &errors) < 0 ||
+	    config_load_secrets(nc, &errors) < 0) {
+		log_warnx("reload: %s: invalid, keeping the running configuration:\n%s",
+		    d->config_path, errors ? errors : "");
+		free(errors);
+		config_free(&nc);
+		return;
+	}
+	if (strcmp(nc->database, d->cfg->database) != 0)
+		log_warnx("reload: database path change needs a restart; still using %s",
+		    d->cfg->database);
+	imap_intake_close(&d->ii);
+	sms_gateway_free(&d->gw);
+	router_free(&d->rt);
+	free(nc->database);
+	nc->database = xstrdup(d->cfg->database);
+	config_free(&d->cfg);
+	d->cfg = nc;
+	log_set_level((enum log_level)d->cfg->log_level);
+	sla_use_timezone(d->cfg->sla.timezone);
+	d->rt = router_new(d->cfg);
+	(void)open_gateway(d);
+	d->imap_retry_at = d->sms_retry_at = 0;
+	log_info("reload: %s: %zu departments", d->config_path, d->cfg->n_depts);
+}
+
+static void
+log_stats(const char *what, const struct source_stats *s)
+{
+	if (s->fetched == 0)
+		return;
+	log_info("%s: %zu messages: %zu new tickets, %zu appended, %zu duplicates, %zu other",
+	    what, s->fetched, s->tickets, s->appends, s->duplicates, s->other);
+}
+
+static void
+health(struct daemon *d, enum health_part part, int ok, const char *what)
+{
+	const char *err;
+
+	if (health_report(d->st, d->cfg, part, ok, what, &err) < 0)
+		log_warnx("health: %s", err);
+}
+
+static void
+poll_imap(struct daemon *d)
+{
+	struct source_stats stats;
+	char *err = NULL;
+
+	if (!d->cfg->imap.enabled || time(NULL) < d->imap_retry_at)
+		return;
+	memset(&stats, 0, sizeof(stats));
+	if (source_imap_poll(d->st, d->cfg, d->rt, &d->ii, IMAP_BATCH, &stats, &err) < 0) {
+		log_warnx("%s", err);
+		health(d, HEALTH_IMAP, 0, err);
+		free(err);
+		d->tempfail = 1;
+		if (d->ii == NULL)
+			backoff(&d->imap_failures, &d->imap_retry_at);
+	} else {
+		d->imap_failures = 0;
+		health(d, HEALTH_IMAP, 1, NULL);
+	}
+	log_stats("imap", &stats);
+}
+
+static void
+poll_sms(struct daemon *d)
+{
+	struct source_stats stats;
+	char *err = NULL;
+
+	if (!d->cfg->sms.enabled || time(NULL) < d->sms_retry_at)
+		return;
+	if (d->gw == NULL && open_gateway(d) < 0) {
+		d->tempfail = 1;
+		return;
+	}
+	memset(&stats, 0, sizeof(stats));
+	if (source_sms_poll(d->st, d->cfg, d->rt, d->gw, d->unclean_start, &stats, &err) < 0) {
+		log_warnx("%s", err);
+		health(d, HEALTH_SMS_PULL, 0, err);
+		free(err);
+		d->tempfail = 1;
+		backoff(&d->sms_failures, &d->sms_retry_at);
+	} else {
+		d->unclean_start = 0;
+		d->sms_failures = 0;
+		health(d, HEALTH_SMS_PULL, 1, NULL);
+	}
+	log_stats("sms", &stats);
+}
+
+static void
+run_outbox(struct daemon *d)
+{
+	struct outbox_run run;
+	const char *err;
+
+	if (time(NULL) < d->outbox_retry_at)
+		return;
+	if (outbox_send_due(d->st, d->cfg, d->gw, 0, &run, &err) < 0) {
+		log_warnx("outbox: %s", err);
+		return;
+	}
+	if (run.smtp_unreachable || run.sms_unreachable) {
+		d->tempfail = 1;
+		/* rows of a transport that is down stay due: do not spin on them */
+		d->outbox_retry_at = time(NULL) + 30;
+	}
+	if (run.smtp_unreachable && !run.smtp_ok)
+		health(d, HEALTH_SMTP, 0, "SMTP server not reachable");
+	else if (run.smtp_ok)
+		health(d, HEALTH_SMTP, 1, NULL);
+	if (run.sms_unreachable && !run.sms_ok)
+		health(d, HEALTH_SMS_SEND, 0, "SMS gateway refuses to send");
+	else if (run.sms_ok)
+		health(d, HEALTH_SMS_SEND, 1, NULL);
+	if (run.sent + run.retried + run.failed > 0)
+		log_info("outbox: %d sent, %d to retry, %d failed", run.sent, run.retried,
+		    run.failed);
+}
+
+static void
+run_sla(struct daemon *d)
+{
+	const char *err;
+
+	if (sla_watch_run(d->st, d->cfg, &err) < 0)
+		log_warnx("sla: %s", err);
+}
+
+/* One poller per database (isync's lock file): a second s48d refuses to run. */
+static int
+take_lock(struct daemon *d)
+{
+	char *path = xasprintf("%s.lock", d->cfg->database);
+
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0) {
+		log_warn("%s", path);
+		free(path);
+		return -1;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		log_warnx("%s: another s48d is running on this database", path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	return 0;
+}
+
+/* Sleep until t, the stop flag, or a reload request, in short slices. */
+static void
+sleep_until(time_t t)
+{
+	while (!s48_stop_requested && !reload_requested && time(NULL) < t) {
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void
+wait_for_work(struct daemon *d, time_t next_poll)
+{
+	time_t now = time(NULL), until = next_poll, due = outbox_next_due(d->st);
+	const char *err;
+	int r;
+
+	if (due != 0 && due < d->outbox_retry_at)
+		due = d->outbox_retry_at;
+	if (due != 0 && due < until)
+		until = due;
+	if (until - now > IDLE_MAX)
+		until = now + IDLE_MAX;
+	if (until <= now)
+		return;
+	if (d->ii != NULL && d->cfg->imap.idle && imap_intake_has_idle(d->ii)) {
+		r = imap_intake_idle(d->ii, (int)(until - now), &err);
+		if (r < 0) {
+			log_warnx("imap: idle: %s (reconnecting)", err);
+			imap_intake_close(&d->ii);
+		}
+		if (r != 0)
+			return;         /* new mail (or a broken link): poll IMAP now */
+		sleep_until(until);     /* IDLE ended early for the stop flag */
+		return;
+	}
+	sleep_until(until);
+}
+
+int
+daemon_run(struct s48_config *cfg, const char *config_path, int once)
+{
+	struct daemon d;
+	const char *err;
+	char *running = NULL;
+	time_t next_poll = 0;
+	int n, rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.cfg = cfg;
+	d.config_path = config_path;
+	d.lock_fd = -1;
+	signals_setup();
+	if (take_lock(&d) < 0) {
+		rc = 75;
+		goto out;
+	}
+	if (store_open(cfg->database, &d.st, &err) < 0) {
+		log_warnx("database %s: %s", cfg->database, err);
+		goto out;
+	}
+	if ((n = outbox_recover(d.st, &err)) < 0) {
+		log_warnx("outbox: %s", err);
+		goto out;
+	}
+	if (n > 0)
+		log_info("outbox: %d messages interrupted by the last stop will be sent again", n);
+	if (store_state_get(d.st, "daemon.running", &running, &err) < 0) {
+		log_warnx("database: %s", err);
+		goto out;
+	}
+	d.unclean_start = running != NULL && strcmp(running, "1") == 0;
+	free(running);
+	if (d.unclean_start)
+		log_warnx("the last run did not stop cleanly: reconciling sources");
+	if (store_state_set(d.st, "daemon.running", "1", &err) < 0) {
+		log_warnx("database: %s", err);
+		goto out;
+	}
+	d.rt = router_new(cfg);
+	(void)open_gateway(&d);
+	log_info("s48d started: %zu departments, imap %s, sms %s, smtp %s", cfg->n_depts,
+	    cfg->imap.enabled ? "on" : "off", cfg->sms.enabled ? cfg->sms.profile : "off",
+	    cfg->smtp.enabled ? "on" : "off");
+	notify_systemd("READY=1");
+
+	while (!s48_stop_requested) {
+		int imap_now = 0;
+
+		if (reload_requested) {
+			notify_systemd("RELOADING=1");
+			reload(&d);
+			notify_systemd("READY=1");
+		}
+		if (time(NULL) >= next_poll) {
+			poll_imap(&d);
+			poll_sms(&d);
+			next_poll = time(NULL) + d.cfg->poll_interval;
+		} else {
+			imap_now = 1;
+		}
+		if (imap_now)
+			poll_imap(&d);  /* IDLE said new mail, or the link broke */
+		if (s48_stop_requested)
+			break;
+		run_sla(&d);
+		run_outbox(&d);
+		notify_systemd("WATCHDOG=1");
+		if (once)
+			break;
+		wait_for_work(&d, next_poll);
+	}
+	notify_systemd("STOPPING=1");
+	rc = once && d.tempfail ? 75 : 0;
+	if (store_state_set(d.st, "daemon.running", "0", &err) < 0)
+		log_warnx("database: %s", err);
+	log_info("s48d stopping");
+out:
+	imap_intake_close(&d.ii);
+	sms_gateway_free(&d.gw);
+	router_free(&d.rt);
+	notifier_smtp_close();
+	store_close(&d.st);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd);
+	config_free(&d.cfg);
+	return rc;
+}

@@ -1,0 +1,53 @@
+/*
+ * outbox_send.h - delivering the outbox (SPEC section 5), s48d only.
+ *
+ * Each due row goes pending -> sending (written before the attempt) -> sent,
+ * or back to pending with exponential backoff and jitter (30 s doubling,
+ * capped at 1 h) on a temporary failure, or failed after
+ * outbox.max_attempts or at once on a permanent failure, always with a
+ * reason.  A row left in sending by a crash goes back to pending at start
+ * (outbox_recover), so a kill can cause at most one duplicate per row in
+ * flight: one.
+ *
+ * Status writes during a run use synchronous=NORMAL (WAL): they survive a
+ * crash of the process, and only a power loss could undo one (then one
+ * message is sent twice).  Ingestion commits stay FULL.
+ */
+#ifndef S48_OUTBOX_SEND_H
+#define S48_OUTBOX_SEND_H
+
+#include <time.h>
+
+struct store;
+struct s48_config;
+struct sms_gateway;
+
+struct outbox_run {
+	int sent, retried, failed, suppressed;
+	int smtp_unreachable;       /* a temporary failure of the SMTP transport */
+	int sms_unreachable;        /* a temporary failure of the SMS gateway */
+	int smtp_ok, sms_ok;        /* at least one send succeeded */
+};
+
+/* Rows left in "sending" by a crash -> "pending" (due now).  Returns the
+ * number of rows, or -1 with *error_r. */
+int outbox_recover(struct store *st, const char **error_r);
+
+/*
+ * Try every due row once (next_at <= now), oldest first, at most max_rows
+ * (0 = no limit).  gw may be NULL when SMS is off.  A channel whose
+ * transport failed three times in a row is left for the next run, so a
+ * server that is down does not hold up the loop.  Stops early when
+ * s48_stop_requested is set.  Returns 0, or -1 on a storage error.
+ */
+int outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
+    int max_rows, struct outbox_run *run, const char **error_r);
+
+/* Earliest next_at of a pending row, or 0 if none. */
+time_t outbox_next_due(struct store *st);
+
+/* Backoff after attempt number `attempts` (1-based): 30 s * 2^(attempts-1),
+ * at most 3600 s, with +-10 % jitter. */
+long outbox_backoff(int attempts);
+
+#endif

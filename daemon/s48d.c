@@ -1,0 +1,87 @@
+/* s48d.c - the Sistem 48 daemon: options, configuration, then daemon_run(). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "mime.h"
+#include "sla.h"
+
+#ifndef S48_VERSION
+#define S48_VERSION "0.1.0"
+#endif
+
+#define EX_USAGE 64
+#define EX_CONFIG 78
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: s48d [-c FILE] [--once] [--check-config] [--version]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "once", no_argument, NULL, 'o' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	struct s48_config *cfg = NULL;
+	char *errors = NULL;
+	int c, once = 0, check = 0, rc;
+
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': path = optarg; break;
+		case 'o': once = 1; break;
+		case 'C': check = 1; break;
+		case 'V': printf("s48d %s\n", S48_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (path == NULL)
+		path = config_default_path();
+	if (config_load(path, 1, &cfg, &errors) < 0 ||
+	    (!check && config_load_secrets(cfg, &errors) < 0)) {
+		fprintf(stderr, "%s\n", errors ? errors : "configuration error");
+		free(errors);
+		config_free(&cfg);
+		return EX_CONFIG;
+	}
+	if (check) {
+		char *summary = config_summary(cfg);
+
+		printf("config OK\n%s", summary);
+		if (summary[0] && summary[strlen(summary) - 1] != '\n')
+			printf("\n");
+		free(summary);
+		config_free(&cfg);
+		return 0;
+	}
+	log_init("s48d", (enum log_level)cfg->log_level, cfg->log_syslog);
+	sla_use_timezone(cfg->sla.timezone);
+	mime_init();
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
+	rc = daemon_run(cfg, path, once);
+	curl_global_cleanup();
+	return rc;
+}

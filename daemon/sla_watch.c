@@ -1,0 +1,232 @@
+/* sla_watch.c - warnings before due_at and escalations at due_at. */
+#include "sla_watch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "outbox_queue.h"
+#include "phone.h"
+#include "sla.h"
+#include "store.h"
+#include "util.h"
+
+struct due_ticket {
+	long id;
+	char *department, *subject, *text;
+	time_t created_at, due_at;
+	char *status;
+};
+
+static char *
+dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+
+	return xstrdup(t ? (const char *)t : "");
+}
+
+int
+sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
+    long ticket_id, const char *kind, const char *subject, const char *body,
+    const char *avoid_channel, const char **error_r)
+{
+	struct outbox_msg m;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < cfg->escalation.n; i++) {
+		const char *to = cfg->escalation.v[i];
+		char e164[32];
+		int is_mail = strchr(to, '@') != NULL;
+
+		memset(&m, 0, sizeof(m));
+		m.ticket_id = ticket_id;
+		m.kind = kind;
+		if (is_mail) {
+			m.channel = "email";
+			m.recipient = to;
+			m.subject = subject;
+			m.body = body;
+			m.tag_token = ticket_id > 0;
+		} else {
+			if (phone_normalize(to, cfg->sms.country_code ? cfg->sms.country_code : "381",
+			    e164, sizeof(e164)) != PHONE_MOBILE)
+				continue;
+			m.channel = "sms";
+			m.recipient = e164;
+			m.body = subject;
+		}
+		if (avoid_channel != NULL && strcmp(avoid_channel, m.channel) == 0)
+			continue;
+		if (outbox_queue(st, cfg, &m, NULL, NULL, error_r) < 0)
+			return -1;
+		n++;
+	}
+	return n;
+}
+
+static int
+notify_dept(struct store *st, const struct s48_config *cfg, const struct due_ticket *t,
+    const char *kind, const char *subject, const char *body, const char **error_r)
+{
+	const struct cfg_department *d = config_dept(cfg, t->department, NULL);
+	struct outbox_msg m;
+	size_t i;
+
+	if (d == NULL)
+		return 0;
+	for (i = 0; i < d->email.n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.ticket_id = t->id;
+		m.channel = "email";
+		m.recipient = d->email.v[i];
+		m.kind = kind;
+		m.subject = subject;
+		m.body = body;
+		m.tag_token = 1;
+		if (outbox_queue(st, cfg, &m, NULL, NULL, error_r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+mark(struct store *st, long id, const char *column, const char *event, time_t now)
+{
+	sqlite3_stmt *s;
+
+	s = store_prepare(st, strcmp(column, "warned_at") == 0 ?
+	    "UPDATE tickets SET warned_at = ?2 WHERE id = ?1" :
+	    "UPDATE tickets SET escalated_at = ?2 WHERE id = ?1");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return -1;
+	s = store_prepare(st,
+	    "INSERT INTO events(ticket_id, at, kind, by, public) VALUES (?1, ?2, ?3, 's48d', 0)");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	sqlite3_bind_text(s, 3, event, -1, SQLITE_STATIC);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+collect(struct store *st, const char *sql, time_t now, struct due_ticket **v_r, size_t *n_r)
+{
+	sqlite3_stmt *s = store_prepare(st, sql);
+	struct due_ticket *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 10000) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n].id = (long)sqlite3_column_int64(s, 0);
+		v[n].department = dup_col(s, 1);
+		v[n].subject = dup_col(s, 2);
+		v[n].text = dup_col(s, 3);
+		v[n].created_at = (time_t)sqlite3_column_int64(s, 4);
+		v[n].due_at = (time_t)sqlite3_column_int64(s, 5);
+		v[n].status = dup_col(s, 6);
+		n++;
+	}
+	sqlite3_reset(s);
+	*v_r = v;
+	*n_r = n;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -1;
+}
+
+static void
+free_due(struct due_ticket **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free((*v)[i].department);
+		free((*v)[i].subject);
+		free((*v)[i].text);
+		free((*v)[i].status);
+	}
+	free(*v);
+	*v = NULL;
+}
+
+#define SELECT_COLS "SELECT id, department, subject, text, created_at, due_at, status FROM tickets "
+
+int
+sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error_r)
+{
+	struct due_ticket *warn = NULL, *esc = NULL;
+	size_t n_warn = 0, n_esc = 0, i;
+	time_t now = store_now();
+	int count = -1;
+
+	if (store_begin(st, error_r) < 0)
+		return -1;
+	if (collect(st, SELECT_COLS
+	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND warn_at IS NOT NULL "
+	    "AND warn_at <= ?1 AND due_at > ?1 AND warned_at IS NULL", now, &warn, &n_warn) < 0 ||
+	    collect(st, SELECT_COLS
+	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND due_at <= ?1 "
+	    "AND escalated_at IS NULL", now, &esc, &n_esc) < 0)
+		goto fail;
+	for (i = 0; i < n_warn; i++) {
+		struct due_ticket *t = &warn[i];
+		char due[32], created[32], *subj, *body;
+		int r;
+
+		sla_format_local(t->due_at, due, sizeof(due));
+		sla_format_local(t->created_at, created, sizeof(created));
+		subj = xasprintf("Upozorenje: rok za prijavu br. %ld istice %s", t->id, due);
+		body = xasprintf("Prijava br. %ld (%s) jos nije resena.\nPrimljena: %s\nRok: %s\n"
+		    "Stanje: %s\nPredmet: %s\n\n%s\n", t->id, t->department, created, due,
+		    config_status_label(cfg, t->status), t->subject, t->text);
+		r = notify_dept(st, cfg, t, "warning", subj, body, error_r);
+		free(subj);
+		free(body);
+		if (r < 0 || mark(st, t->id, "warned_at", "warning", now) < 0)
+			goto fail;
+		log_info("ticket %ld: warning to %s, due %s", t->id, t->department, due);
+	}
+	for (i = 0; i < n_esc; i++) {
+		struct due_ticket *t = &esc[i];
+		char due[32], created[32], *subj, *body;
+		int r;
+
+		sla_format_local(t->due_at, due, sizeof(due));
+		sla_format_local(t->created_at, created, sizeof(created));
+		subj = xasprintf("Eskalacija: prijava br. %ld nije resena u roku (%s)", t->id, due);
+		body = xasprintf("Prijava br. %ld, sluzba %s, nije resena u roku.\nPrimljena: %s\n"
+		    "Rok: %s\nStanje: %s\nPredmet: %s\n\n%s\n", t->id, t->department, created, due,
+		    config_status_label(cfg, t->status), t->subject, t->text);
+		r = notify_dept(st, cfg, t, "escalation", subj, body, error_r);
+		if (r == 0 && sla_watch_notify_escalation(st, cfg, t->id, "escalation", subj, body,
+		    NULL, error_r) < 0)
+			r = -1;
+		free(subj);
+		free(body);
+		if (r < 0 || mark(st, t->id, "escalated_at", "escalation", now) < 0)
+			goto fail;
+		log_info("ticket %ld: escalated (%s, due %s)", t->id, t->department, due);
+	}
+	if (store_commit(st, error_r) < 0)
+		goto out;
+	count = (int)(n_warn + n_esc);
+	goto out;
+fail:
+	if (*error_r == NULL)
+		*error_r = store_errmsg(st);
+	store_rollback(st);
+out:
+	free_due(&warn, n_warn);
+	free_due(&esc, n_esc);
+	return count;
+}

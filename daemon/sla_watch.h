@@ -1,0 +1,31 @@
+/*
+ * sla_watch.h - the 48-hour clock at work (SPEC section 5): one warning to
+ * the department warn_hours before due_at, one escalation at due_at to the
+ * department and the escalation addresses.  Tickets remember warned_at /
+ * escalated_at, so nothing is repeated after a restart.  Backlog tickets
+ * (first-run mail) are never warned or escalated.  Escalations are internal:
+ * never sent to citizens.
+ */
+#ifndef S48_SLA_WATCH_H
+#define S48_SLA_WATCH_H
+
+struct store;
+struct s48_config;
+
+/*
+ * One transaction: queue the warnings and escalations that are due now.
+ * Returns the number of notices queued (tickets), or -1 with *error_r.
+ */
+int sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error_r);
+
+/*
+ * Queue a short internal notice (subject + body) to every escalation
+ * address: emails by email, phone numbers by SMS.  avoid_channel
+ * ("email", "sms" or NULL) is skipped (the channel that is down).  Called
+ * inside the caller's transaction.  Returns rows queued, or -1.
+ */
+int sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
+    long ticket_id, const char *kind, const char *subject, const char *body,
+    const char *avoid_channel, const char **error_r);
+
+#endif

@@ -491,15 +491,18 @@ put_display_name(struct w *w, const char *name, size_t *col)
 {
 	const char *p;
 	int atoms = 1;
+	size_t quoted = 2;
 
+	for (p = name; *p; p++) {
+		if (*p != ' ' && !is_atext((unsigned char)*p))
+			atoms = 0;
+		quoted += (*p == '"' || *p == '\\') ? 2 : 1;
+	}
 	if (has_8bit(name) || strstr(name, "=?") != NULL ||
-	    strlen(name) > LINE_MAX_COLS - 20) {
+	    *col + quoted > LINE_MAX_COLS) {
 		put_encoded_words(w, name, col, 0);
 		return;
 	}
-	for (p = name; *p; p++)
-		if (*p != ' ' && !is_atext((unsigned char)*p))
-			atoms = 0;
 	if (atoms) {
 		puts_(w, name);
 		*col += strlen(name);
@@ -721,7 +724,9 @@ clean_content_type(const char *ct)
 		ct++;
 		n--;
 	}
-	if (n == 0 || n > 127)
+	/* RFC 6838 allows 127 + 1 + 127; real ones are short and a header line
+	 * must stay within 78 columns */
+	if (n == 0 || n > 60)
 		return xstrdup("application/octet-stream");
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)ct[i];

@@ -1,19 +1,21 @@
 /*
  * router.c - keyword routing of a report to a department (SPEC section 4).
  *
- * router_new() normalises every keyword once and builds two open-addressing
- * hash tables over the normalised words:
- *   - "heads": whole-word keywords and the first word of phrases;
- *   - "prefixes": the stems of single-word "stem*" keywords.
- * Routing tokenises the normalised subject and text once; per word it does
- * one lookup in "heads" and, for prefixes, one lookup per prefix length
- * that some stem actually has (the hash of the word's prefix is extended
- * byte by byte, so this costs O(word length)).  The cost is O(words in
- * the text), independent of the number of keywords.
- *
- * A keyword ("kw") is stored once per department after normalisation, so
- * "Voda" and "voda" in one department count once; the same keyword in two
- * departments is two kws sharing a hash slot's list.
+ * router_new() normalises every keyword once.  Keywords that normalise to
+ * the same text within a department are one keyword (the first as
+ * written); the same normalised keyword in several departments is one
+ * "term" with several owners, so it is looked up once.  Two
+ * open-addressing hash tables index the terms:
+ *   - heads: single whole words, and the first word of every phrase;
+ *   - stems: single-word "stem*" keywords, by the stem.
+ * Routing normalises the subject and the text once and walks their words:
+ * per word one lookup in heads (a phrase is then confirmed with one memcmp
+ * against the normalised text, whose words are single-spaced), and one
+ * lookup in stems per stem length that exists, extending the hash of the
+ * word's prefix byte by byte.  Found terms are bits in a bitmap (one per
+ * weight), so repeats cost nothing and the result comes out in config
+ * order by scanning the bitmaps.  Cost: O(words in the text), whatever
+ * the number of keywords.
  */
 #include "router.h"
 
@@ -28,33 +30,46 @@
 struct kw {
 	size_t dept;
 	char *orig;             /* as written in the config (a copy) */
-	char *norm;             /* normalised, words separated by one space, no '*' */
-	size_t nwords;
-	int prefix;             /* the last word is a stem */
+	size_t orig_len;        /* strlen(orig) + 1 */
+	size_t term;
 };
 
-/* a hash slot: a key (pointer into a kw's norm) and its list of kws */
+struct term {
+	char *norm;             /* normalised, single-spaced, without the '*' */
+	size_t len;
+	size_t nwords;
+	int prefix;             /* the last word is a stem */
+	size_t first, n_owners; /* range in router->owners (kw indexes, ascending) */
+};
+
+/* a hash slot: a key (pointing into a term's norm) and a range of terms */
 struct slot {
 	const char *key;        /* NULL: empty */
 	size_t keylen;
 	uint64_t hash;
-	size_t first, count;    /* range in the router's kw-index list */
+	size_t first, count;    /* range in the table's list of term indexes */
 };
+
+#define FILTER_BITS 65536    /* 8 kB: stays in L1/L2, most lookups miss */
 
 struct table {
 	struct slot *slots;
-	size_t mask;            /* slots - 1 (power of two) */
-	size_t *list;           /* kw indexes grouped by key */
+	size_t mask;            /* number of slots - 1 (a power of two) */
+	size_t *list;
+	uint64_t *filter;       /* bit (hash >> 48) set for every key */
 };
 
 struct router {
 	struct kw *kws;
 	size_t n_kws;
+	struct term *terms;
+	size_t n_terms;
+	size_t *owners;
 	size_t n_depts;
 	size_t default_dept;
 	struct table heads;
-	struct table prefixes;
-	unsigned char *stem_len;    /* stem_len[L] = 1 if a stem has length L */
+	struct table stems;
+	unsigned char *stem_len;    /* stem_len[L] = 1 if some stem has length L */
 	size_t max_stem;
 };
 
@@ -72,12 +87,14 @@ hash_bytes(const char *s, size_t len)
 	return h;
 }
 
-static const struct slot *
+static inline const struct slot *
 table_find(const struct table *t, const char *key, size_t len, uint64_t h)
 {
 	size_t i;
 
 	if (t->slots == NULL)
+		return NULL;
+	if (((t->filter[(h >> 48) >> 6] >> ((h >> 48) & 63)) & 1) == 0)
 		return NULL;
 	for (i = (size_t)h & t->mask;; i = (i + 1) & t->mask) {
 		const struct slot *s = &t->slots[i];
@@ -89,11 +106,10 @@ table_find(const struct table *t, const char *key, size_t len, uint64_t h)
 	}
 }
 
-/* entries for building: key of kw idx */
 struct entry {
 	const char *key;
 	size_t len;
-	size_t kw;
+	size_t id;
 };
 
 static int
@@ -107,9 +123,10 @@ entry_cmp(const void *a, const void *b)
 		return c;
 	if (x->len != y->len)
 		return x->len < y->len ? -1 : 1;
-	return x->kw < y->kw ? -1 : x->kw > y->kw;
+	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Build t from n entries (sorted here); entries with equal keys share a slot. */
 static void
 table_build(struct table *t, struct entry *e, size_t n)
 {
@@ -128,13 +145,15 @@ table_build(struct table *t, struct entry *e, size_t n)
 	t->slots = xcalloc(size, sizeof(*t->slots));
 	t->mask = size - 1;
 	t->list = xmalloc(n * sizeof(*t->list));
+	t->filter = xcalloc(FILTER_BITS / 64, sizeof(uint64_t));
 	for (i = 0; i < n; i = j) {
 		uint64_t h = hash_bytes(e[i].key, e[i].len);
 		size_t k;
 
+		t->filter[(h >> 48) >> 6] |= (uint64_t)1 << ((h >> 48) & 63);
 		for (j = i; j < n && e[j].len == e[i].len &&
 		    memcmp(e[j].key, e[i].key, e[i].len) == 0; j++)
-			t->list[j] = e[j].kw;
+			t->list[j] = e[j].id;
 		for (k = (size_t)h & t->mask; t->slots[k].key != NULL; k = (k + 1) & t->mask)
 			;
 		t->slots[k].key = e[i].key;
@@ -145,18 +164,22 @@ table_build(struct table *t, struct entry *e, size_t n)
 	}
 }
 
-/* Split a config keyword into its normalised form and prefix flag;
- * returns NULL if nothing remains. */
+/*
+ * A config keyword in matching form: trailing '*' (also after a space,
+ * "rasvet *") makes the last word a stem.  NULL if nothing remains.
+ */
 static char *
-keyword_norm(const char *kw, int *prefix_r, size_t *nwords_r)
+keyword_norm(const char *kw, int *prefix_r)
 {
-	size_t len = strlen(kw), pos = 0, wl;
+	size_t len = strlen(kw);
 	char *n;
 
-	while (len > 0 && (kw[len - 1] == ' ' || kw[len - 1] == '\t'))
-		len--;
 	*prefix_r = 0;
-	while (len > 0 && kw[len - 1] == '*') {
+	for (;;) {
+		while (len > 0 && (kw[len - 1] == ' ' || kw[len - 1] == '\t'))
+			len--;
+		if (len == 0 || kw[len - 1] != '*')
+			break;
 		*prefix_r = 1;
 		len--;
 	}
@@ -165,112 +188,149 @@ keyword_norm(const char *kw, int *prefix_r, size_t *nwords_r)
 		free(n);
 		return NULL;
 	}
-	/* "rasvet *" is a stem too: a star after a space still applies
-	 * to the last word */
-	*nwords_r = 0;
-	while (norm_next_word(n, &pos, &wl) != NULL)
-		(*nwords_r)++;
 	return n;
 }
 
-/* order for finding duplicates: department, kind, text, config position */
-static int
-kw_ptr_cmp(const void *a, const void *b)
-{
-	const struct kw *x = *(const struct kw *const *)a, *y = *(const struct kw *const *)b;
-	int c;
+/* a keyword while building: its normalised form and config position */
+struct pending {
+	size_t kw;
+	char *norm;
+	int prefix;
+};
 
-	if (x->dept != y->dept)
-		return x->dept < y->dept ? -1 : 1;
-	if (x->prefix != y->prefix)
-		return x->prefix - y->prefix;
-	c = strcmp(x->norm, y->norm);
+/* order by text and kind, then department and position */
+static int
+pending_cmp(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+	int c = strcmp(x->norm, y->norm);
+
 	if (c != 0)
 		return c;
-	return x < y ? -1 : x > y;
+	if (x->prefix != y->prefix)
+		return x->prefix - y->prefix;
+	return x->kw < y->kw ? -1 : x->kw > y->kw;
 }
 
-/* Drop keywords that normalise to one already listed for the same
- * department (keeping the first as written), preserving config order. */
-static void
-dedupe(struct router *r)
+static int
+size_cmp(const void *a, const void *b)
 {
-	struct kw **p;
-	size_t i, o = 0;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
 
-	if (r->n_kws < 2)
-		return;
-	p = xmalloc(r->n_kws * sizeof(*p));
-	for (i = 0; i < r->n_kws; i++)
-		p[i] = &r->kws[i];
-	qsort(p, r->n_kws, sizeof(*p), kw_ptr_cmp);
-	for (i = 1; i < r->n_kws; i++) {
-		const struct kw *a = p[i - 1], *b = p[i];
-
-		if (a->dept == b->dept && a->prefix == b->prefix &&
-		    strcmp(a->norm, b->norm) == 0) {
-			free(p[i]->norm);
-			free(p[i]->orig);
-			p[i]->norm = NULL;
-			p[i] = p[i - 1];    /* so a third copy compares too */
-		}
-	}
-	free(p);
-	for (i = 0; i < r->n_kws; i++)
-		if (r->kws[i].norm != NULL)
-			r->kws[o++] = r->kws[i];
-	r->n_kws = o;
+	return x < y ? -1 : x > y;
 }
 
 struct router *
 router_new(const struct s48_config *cfg)
 {
 	struct router *r = xcalloc(1, sizeof(*r));
-	struct entry *heads = NULL, *stems = NULL;
-	size_t n_heads = 0, n_stems = 0, total = 0, d, i;
+	struct pending *pd;
+	struct entry *heads, *stems;
+	size_t n_pd = 0, n_heads = 0, n_stems = 0, total = 0, d, i, j, o;
+	size_t *keep;
 
 	r->n_depts = cfg->n_depts;
 	r->default_dept = cfg->default_dept;
 	for (d = 0; d < cfg->n_depts; d++)
 		total += cfg->depts[d].keywords.n;
+	pd = xcalloc(total ? total : 1, sizeof(*pd));
 	r->kws = xcalloc(total ? total : 1, sizeof(*r->kws));
 	for (d = 0; d < cfg->n_depts; d++) {
 		const struct strlist *kl = &cfg->depts[d].keywords;
 
 		for (i = 0; i < kl->n; i++) {
-			struct kw k = { .dept = d };
+			int prefix;
+			char *n = keyword_norm(kl->v[i], &prefix);
 
-			k.norm = keyword_norm(kl->v[i], &k.prefix, &k.nwords);
-			if (k.norm == NULL)
+			if (n == NULL)
 				continue;
-			k.orig = xstrdup(kl->v[i]);
-			r->kws[r->n_kws++] = k;
+			r->kws[r->n_kws].dept = d;
+			r->kws[r->n_kws].orig = xstrdup(kl->v[i]);
+			r->kws[r->n_kws].orig_len = strlen(kl->v[i]) + 1;
+			pd[n_pd].kw = r->n_kws++;
+			pd[n_pd].norm = n;
+			pd[n_pd].prefix = prefix;
+			n_pd++;
 		}
 	}
-	dedupe(r);
-	heads = xmalloc((r->n_kws ? r->n_kws : 1) * sizeof(*heads));
-	stems = xmalloc((r->n_kws ? r->n_kws : 1) * sizeof(*stems));
+	/* group equal keywords: a term each; drop repeats within a department */
+	qsort(pd, n_pd, sizeof(*pd), pending_cmp);
+	keep = xcalloc(r->n_kws ? r->n_kws : 1, sizeof(*keep));   /* 1 = kept */
+	r->terms = xcalloc(n_pd ? n_pd : 1, sizeof(*r->terms));
+	for (i = 0; i < n_pd; i = j) {
+		struct term *t = &r->terms[r->n_terms];
+		size_t w;
+
+		t->norm = pd[i].norm;
+		t->len = strlen(t->norm);
+		t->prefix = pd[i].prefix;
+		for (t->nwords = 1, w = 0; w < t->len; w++)
+			t->nwords += t->norm[w] == ' ';
+		for (j = i; j < n_pd && pd[j].prefix == pd[i].prefix &&
+		    strcmp(pd[j].norm, pd[i].norm) == 0; j++) {
+			if (j > i)
+				free(pd[j].norm);
+			/* sorted by kw within the group: the first of a
+			 * department is its first as written */
+			if (j > i && r->kws[pd[j].kw].dept == r->kws[pd[j - 1].kw].dept) {
+				keep[pd[j].kw] = 0;
+				continue;
+			}
+			keep[pd[j].kw] = 1;
+			r->kws[pd[j].kw].term = r->n_terms;
+		}
+		r->n_terms++;
+	}
+	free(pd);
+	/* compact the kept keywords, renumbering (config order is kept) */
+	for (i = 0, o = 0; i < r->n_kws; i++) {
+		if (!keep[i]) {
+			free(r->kws[i].orig);
+			continue;
+		}
+		r->kws[o++] = r->kws[i];
+	}
+	r->n_kws = o;
+	free(keep);
+	/* owners of each term, ascending */
+	r->owners = xmalloc((r->n_kws ? r->n_kws : 1) * sizeof(*r->owners));
+	for (i = 0; i < r->n_kws; i++)
+		r->terms[r->kws[i].term].n_owners++;
+	for (i = 0, o = 0; i < r->n_terms; i++) {
+		r->terms[i].first = o;
+		o += r->terms[i].n_owners;
+		r->terms[i].n_owners = 0;
+	}
 	for (i = 0; i < r->n_kws; i++) {
-		struct kw *k = &r->kws[i];
+		struct term *t = &r->terms[r->kws[i].term];
 
-		if (k->nwords == 1 && k->prefix) {
-			size_t len = strlen(k->norm);
+		r->owners[t->first + t->n_owners++] = i;
+	}
+	for (i = 0; i < r->n_terms; i++)
+		qsort(r->owners + r->terms[i].first, r->terms[i].n_owners, sizeof(size_t),
+		    size_cmp);
+	/* the two indexes */
+	heads = xmalloc((r->n_terms ? r->n_terms : 1) * sizeof(*heads));
+	stems = xmalloc((r->n_terms ? r->n_terms : 1) * sizeof(*stems));
+	for (i = 0; i < r->n_terms; i++) {
+		struct term *t = &r->terms[i];
 
-			stems[n_stems++] = (struct entry){ k->norm, len, i };
-			if (len > r->max_stem)
-				r->max_stem = len;
+		if (t->nwords == 1 && t->prefix) {
+			stems[n_stems++] = (struct entry){ t->norm, t->len, i };
+			if (t->len > r->max_stem)
+				r->max_stem = t->len;
 		} else {
-			const char *sp = strchr(k->norm, ' ');
-			size_t len = sp ? (size_t)(sp - k->norm) : strlen(k->norm);
+			const char *sp = strchr(t->norm, ' ');
 
-			heads[n_heads++] = (struct entry){ k->norm, len, i };
+			heads[n_heads++] = (struct entry){ t->norm,
+			    sp ? (size_t)(sp - t->norm) : t->len, i };
 		}
 	}
 	r->stem_len = xcalloc(r->max_stem + 1, 1);
 	for (i = 0; i < n_stems; i++)
 		r->stem_len[stems[i].len] = 1;
 	table_build(&r->heads, heads, n_heads);
-	table_build(&r->prefixes, stems, n_stems);
+	table_build(&r->stems, stems, n_stems);
 	free(heads);
 	free(stems);
 	return r;
@@ -284,214 +344,174 @@ router_free(struct router **rp)
 
 	if (r == NULL)
 		return;
-	for (i = 0; i < r->n_kws; i++) {
-		free(r->kws[i].norm);
+	for (i = 0; i < r->n_kws; i++)
 		free(r->kws[i].orig);
-	}
+	for (i = 0; i < r->n_terms; i++)
+		free(r->terms[i].norm);
 	free(r->kws);
+	free(r->terms);
+	free(r->owners);
 	free(r->heads.slots);
 	free(r->heads.list);
-	free(r->prefixes.slots);
-	free(r->prefixes.list);
+	free(r->heads.filter);
+	free(r->stems.slots);
+	free(r->stems.list);
+	free(r->stems.filter);
 	free(r->stem_len);
 	free(r);
 	*rp = NULL;
 }
 
-struct word {
-	const char *s;
-	size_t len;
-};
+#define BIT_SET(m, i)  ((m)[(i) >> 6] |= (uint64_t)1 << ((i) & 63))
+#define BIT_GET(m, i)  (((m)[(i) >> 6] >> ((i) & 63)) & 1)
 
-struct hit {
-	size_t kw;
-	int weight;
-};
-
-struct scratch {
-	struct word *words;
-	size_t n_words, cap_words;
-	struct hit *hits;
-	size_t n_hits, cap_hits;
-};
-
+/* Mark in hit every term found in raw (a NULL raw finds nothing). */
 static void
-add_hit(struct scratch *sc, size_t kw, int weight)
-{
-	if (sc->n_hits == sc->cap_hits) {
-		sc->cap_hits = sc->cap_hits ? sc->cap_hits * 2 : 32;
-		sc->hits = xrealloc(sc->hits, sc->cap_hits * sizeof(*sc->hits));
-	}
-	sc->hits[sc->n_hits].kw = kw;
-	sc->hits[sc->n_hits].weight = weight;
-	sc->n_hits++;
-}
-
-/* Does phrase kw match the words starting at w[0]? */
-static int
-phrase_match(const struct kw *k, const struct word *w, size_t avail)
-{
-	const char *p = k->norm;
-	size_t i;
-
-	if (k->nwords > avail)
-		return 0;
-	for (i = 0; i < k->nwords; i++) {
-		const char *sp = strchr(p, ' ');
-		size_t len = sp ? (size_t)(sp - p) : strlen(p);
-
-		if (i + 1 == k->nwords && k->prefix) {
-			if (w[i].len < len || memcmp(w[i].s, p, len) != 0)
-				return 0;
-		} else if (w[i].len != len || memcmp(w[i].s, p, len) != 0) {
-			return 0;
-		}
-		p += len + 1;
-	}
-	return 1;
-}
-
-static void
-scan(const struct router *r, const char *raw, int weight, struct scratch *sc)
+scan(const struct router *r, const char *raw, uint64_t *hit)
 {
 	char *n;
-	size_t pos = 0, len, i;
-	const char *w;
+	const char *w, *end;
+	size_t pos = 0, len;
 
 	if (raw == NULL)
 		return;
 	n = norm_text(raw, strlen(raw));
-	sc->n_words = 0;
+	end = n + strlen(n);
 	while ((w = norm_next_word(n, &pos, &len)) != NULL) {
-		if (sc->n_words == sc->cap_words) {
-			sc->cap_words = sc->cap_words ? sc->cap_words * 2 : 256;
-			sc->words = xrealloc(sc->words, sc->cap_words * sizeof(*sc->words));
-		}
-		sc->words[sc->n_words].s = w;
-		sc->words[sc->n_words].len = len;
-		sc->n_words++;
-	}
-	for (i = 0; i < sc->n_words; i++) {
-		const struct word *wd = &sc->words[i];
 		const struct slot *s;
 		size_t j, l, lmax;
 		uint64_t h;
 
-		s = table_find(&r->heads, wd->s, wd->len, hash_bytes(wd->s, wd->len));
+		s = table_find(&r->heads, w, len, hash_bytes(w, len));
 		if (s != NULL) {
 			for (j = 0; j < s->count; j++) {
-				size_t kid = r->heads.list[s->first + j];
-				const struct kw *k = &r->kws[kid];
+				size_t tid = r->heads.list[s->first + j];
+				const struct term *t = &r->terms[tid];
 
-				if ((k->nwords == 1 && !k->prefix) ||
-				    phrase_match(k, wd, sc->n_words - i))
-					add_hit(sc, kid, weight);
+				/* a phrase: the normalised text is single-spaced,
+				 * so it is one comparison from this word on */
+				if (t->nwords > 1 && ((size_t)(end - w) < t->len ||
+				    memcmp(w, t->norm, t->len) != 0 ||
+				    (!t->prefix && w[t->len] != ' ' && w[t->len] != '\0')))
+					continue;
+				BIT_SET(hit, tid);
 			}
 		}
-		if (r->prefixes.slots == NULL)
+		if (r->stems.slots == NULL)
 			continue;
-		lmax = wd->len < r->max_stem ? wd->len : r->max_stem;
+		lmax = len < r->max_stem ? len : r->max_stem;
 		h = FNV_OFFSET;
 		for (l = 1; l <= lmax; l++) {
-			h = (h ^ (unsigned char)wd->s[l - 1]) * FNV_PRIME;
+			h = (h ^ (unsigned char)w[l - 1]) * FNV_PRIME;
 			if (!r->stem_len[l])
 				continue;
-			s = table_find(&r->prefixes, wd->s, l, h);
-			if (s == NULL)
-				continue;
-			for (j = 0; j < s->count; j++)
-				add_hit(sc, r->prefixes.list[s->first + j], weight);
+			s = table_find(&r->stems, w, l, h);
+			if (s != NULL)
+				BIT_SET(hit, r->stems.list[s->first]);
 		}
 	}
 	free(n);
-}
-
-static int
-hit_cmp(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-
-	if (x->kw != y->kw)
-		return x->kw < y->kw ? -1 : 1;
-	return y->weight - x->weight;       /* heavier first */
 }
 
 void
 router_route(const struct router *r, const char *subject, const char *text,
     struct router_result *res)
 {
-	struct scratch sc = { 0 };
-	size_t i, d, best_dept = 0;
+	size_t tw = (r->n_terms + 63) / 64, kwords = (r->n_kws + 63) / 64;
+	uint64_t *bits, *hit_subj, *hit_text, *kwhit;
+	int *score;
+	size_t *nmatch, *slot;
+	size_t i, d, k, total = 0, strbytes = 0, best_dept = r->default_dept;
 	int best = 0;
-	int *score = NULL;
-	size_t *nmatch = NULL;
+	char **ptrs;
+	char *strs;
 
 	memset(res, 0, sizeof(*res));
-	scan(r, subject, 2, &sc);
-	scan(r, text, 1, &sc);
-	if (sc.n_hits > 1)
-		qsort(sc.hits, sc.n_hits, sizeof(*sc.hits), hit_cmp);
-	/* kws are ordered by department, so distinct hits are too */
-	if (sc.n_hits > 0) {
-		score = xcalloc(r->n_depts, sizeof(*score));
-		nmatch = xcalloc(r->n_depts, sizeof(*nmatch));
-	}
-	for (i = 0; i < sc.n_hits; i++) {
-		const struct kw *k;
+	res->dept = r->default_dept;
+	if (r->n_terms == 0)
+		return;
+	bits = xcalloc(2 * tw + kwords, sizeof(uint64_t));
+	hit_subj = bits;
+	hit_text = bits + tw;
+	kwhit = bits + 2 * tw;
+	scan(r, subject, hit_subj);
+	scan(r, text, hit_text);
+	/* terms found -> their owners (keywords), weight 2 in the subject */
+	for (i = 0; i < tw; i++) {
+		uint64_t m = hit_subj[i] | hit_text[i];
 
-		if (i > 0 && sc.hits[i].kw == sc.hits[i - 1].kw)
+		while (m != 0) {
+			size_t tid = i * 64 + (size_t)__builtin_ctzll(m);
+			const struct term *t = &r->terms[tid];
+
+			m &= m - 1;
+			for (k = 0; k < t->n_owners; k++)
+				BIT_SET(kwhit, r->owners[t->first + k]);
+		}
+	}
+	score = xcalloc(r->n_depts, sizeof(*score));
+	nmatch = xcalloc(2 * r->n_depts, sizeof(*nmatch));
+	slot = nmatch + r->n_depts;
+	for (i = 0; i < kwords; i++) {
+		uint64_t m = kwhit[i];
+
+		while (m != 0) {
+			const struct kw *kw = &r->kws[i * 64 + (size_t)__builtin_ctzll(m)];
+
+			m &= m - 1;
+			if (score[kw->dept] == 0)
+				res->n_scores++;
+			score[kw->dept] += BIT_GET(hit_subj, kw->term) ? 2 : 1;
+			nmatch[kw->dept]++;
+			total++;
+			strbytes += kw->orig_len;
+		}
+	}
+	if (res->n_scores == 0)
+		goto done;
+	/* one block for every matched list and its strings, owned by the result */
+	res->scores = xcalloc(res->n_scores, sizeof(*res->scores));
+	ptrs = xmalloc(total * sizeof(char *) + strbytes);
+	strs = (char *)(ptrs + total);
+	for (d = 0, i = 0; d < r->n_depts; d++) {
+		if (score[d] == 0)
 			continue;
-		k = &r->kws[sc.hits[i].kw];
-		if (score[k->dept] == 0)
-			res->n_scores++;
-		score[k->dept] += sc.hits[i].weight;
-		nmatch[k->dept]++;
-	}
-	if (res->n_scores > 0) {
-		size_t si = 0;
-
-		res->scores = xcalloc(res->n_scores, sizeof(*res->scores));
-		for (d = 0; d < r->n_depts; d++) {
-			if (score[d] == 0)
-				continue;
-			res->scores[si].dept = d;
-			res->scores[si].score = score[d];
-			res->scores[si].matched = xcalloc(nmatch[d], sizeof(char *));
-			if (score[d] > best) {
-				best = score[d];
-				best_dept = d;
-			}
-			nmatch[d] = si++;   /* reuse: index into scores */
+		res->scores[i].dept = d;
+		res->scores[i].score = score[d];
+		res->scores[i].matched = ptrs;
+		ptrs += nmatch[d];
+		if (score[d] > best) {
+			best = score[d];
+			best_dept = d;
 		}
-		for (i = 0; i < sc.n_hits; i++) {
-			const struct kw *k;
-			struct router_dept_score *ds;
+		slot[d] = i++;
+	}
+	for (i = 0; i < kwords; i++) {
+		uint64_t m = kwhit[i];
 
-			if (i > 0 && sc.hits[i].kw == sc.hits[i - 1].kw)
-				continue;
-			k = &r->kws[sc.hits[i].kw];
-			ds = &res->scores[nmatch[k->dept]];
-			ds->matched[ds->n_matched++] = xstrdup(k->orig);
+		while (m != 0) {
+			const struct kw *kw = &r->kws[i * 64 + (size_t)__builtin_ctzll(m)];
+			struct router_dept_score *ds = &res->scores[slot[kw->dept]];
+			m &= m - 1;
+			memcpy(strs, kw->orig, kw->orig_len);
+			ds->matched[ds->n_matched++] = strs;
+			strs += kw->orig_len;
 		}
 	}
-	res->dept = best > 0 ? best_dept : r->default_dept;
+	res->dept = best_dept;
 	res->score = best;
+done:
 	free(score);
 	free(nmatch);
-	free(sc.words);
-	free(sc.hits);
+	free(bits);
 }
 
 void
 router_result_free(struct router_result *res)
 {
-	size_t i, j;
-
-	for (i = 0; i < res->n_scores; i++) {
-		for (j = 0; j < res->scores[i].n_matched; j++)
-			free(res->scores[i].matched[j]);
-		free(res->scores[i].matched);
-	}
+	/* scores[0].matched heads the single block of lists and strings */
+	if (res->n_scores > 0)
+		free(res->scores[0].matched);
 	free(res->scores);
 	res->scores = NULL;
 	res->n_scores = 0;

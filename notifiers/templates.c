@@ -132,7 +132,8 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 			if (alone && (*q == '\n' || *q == '\0') && (ls > 0 || *q == '\n')) {
 				/* the placeholder was the whole line: drop the line */
 				b.len = ls;
-				b.data[b.len] = '\0';
+				if (b.data != NULL)
+					b.data[b.len] = '\0';
 				p = *q == '\n' ? q + 1 : q;
 				continue;
 			}
@@ -173,6 +174,8 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 			(void)buf_appends(&b, val);
 		}
 	}
+	if (b.data == NULL)
+		return xstrdup("");
 	/* trim the whole result */
 	for (s = 0; s < b.len && (is_blank(b.data[s]) || b.data[s] == '\n' || b.data[s] == '\r'); s++)
 		;

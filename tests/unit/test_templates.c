@@ -53,6 +53,9 @@ test_render(void **state)
 		  "Poruka:\n> Ne radi rasveta\n> u ulici Đure Đakovića\nKraj" },
 		{ "{text}", 0, "Ne radi rasveta\nu ulici Đure Đakovića" },
 		{ "", 0, "" },
+		{ "{note}", 1, "" },
+		{ "{note}\nX", 1, "X" },
+		{ "\n{note}\n", 1, "" },
 	};
 	size_t i;
 

@@ -724,9 +724,8 @@ clean_content_type(const char *ct)
 		ct++;
 		n--;
 	}
-	/* RFC 6838 allows 127 + 1 + 127; real ones are short and a header line
-	 * must stay within 78 columns */
-	if (n == 0 || n > 60)
+	/* RFC 6838 allows 127 + 1 + 127; real ones fit a folded line (docx is 71) */
+	if (n == 0 || n > LINE_MAX_COLS - 2)
 		return xstrdup("application/octet-stream");
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)ct[i];
@@ -844,7 +843,8 @@ put_attachment(struct w *w, const char *boundary, const struct mail_attachment *
 	/* the CRLF before a delimiter belongs to it, not to the part */
 	puts_(w, "\r\n--");
 	puts_(w, boundary);
-	puts_(w, "\r\nContent-Type: ");
+	/* a long type goes on a line of its own */
+	puts_(w, strlen(ct) + 15 > LINE_MAX_COLS ? "\r\nContent-Type:\r\n " : "\r\nContent-Type: ");
 	puts_(w, ct);
 	if (simple) {
 		puts_(w, ";\r\n name=\"");

@@ -272,7 +272,7 @@ test_headers(void **state)
 	InternetAddressList *l;
 	InternetAddress *a;
 	GDateTime *dt;
-	size_t len;
+	size_t len, i;
 	char *data;
 
 	(void)state;
@@ -307,6 +307,33 @@ test_headers(void **state)
 	assert_non_null(strstr(data, "Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n"));
 	g_object_unref(msg);
 	free(data);
+
+	/* a display name that needs many escapes stays within 78 columns */
+	{
+		struct buf to, name;
+		buf_init(&to, 4096);
+		buf_init(&name, 4096);
+		buf_appends(&to, "\"");
+		for (i = 0; i < 45; i++) {
+			buf_appends(&to, "\\\"");
+			buf_appends(&name, "\"");
+		}
+		buf_appends(&to, " x\" <jovana@example.net>");
+		buf_appends(&name, " x");
+		m = base_mail();
+		m.to = to.data;
+		data = compose_ok(&m, &len);
+		check_lines(data, len);
+		msg = parse(data, len);
+		a = internet_address_list_get_address(g_mime_message_get_to(msg), 0);
+		assert_string_equal(internet_address_get_name(a), name.data);
+		assert_string_equal(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)),
+		    "jovana@example.net");
+		g_object_unref(msg);
+		free(data);
+		buf_free(&to);
+		buf_free(&name);
+	}
 
 	/* department notification: auto-generated, no In-Reply-To */
 	m = base_mail();
@@ -568,6 +595,10 @@ test_attachments(void **state)
 		  "x Content-Type: text_html <b>.txt", "application/octet-stream" },
 		{ NULL, NULL, "attachment", "application/octet-stream" },
 		{ "a \"quoted\"; name.txt", "bogus", "a \"quoted\"; name.txt", "application/octet-stream" },
+		{ "zapisnik.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		  "zapisnik.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
+		{ "x.bin", "application/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "x.bin", "application/octet-stream" },
 	};
 	enum { N = sizeof(cases) / sizeof(cases[0]) };
 	struct mail_attachment att[N];

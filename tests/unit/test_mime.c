@@ -225,6 +225,10 @@ static const struct corpus_case corpus_cases[] = {
 	  "prepun, sme\xef\xbf\xbd" "e svuda", 0, NULL },
 	{ "51-report-ordinary-sender.eml", "Delivery Status Notification (Failure)",
 	  "mail-gateway@example.org", "delivery-status report", 1, "failed", 0, NULL },
+	{ "52-unknown-charset-animals.eml", "Zmija u vrticu", "gordana.ilic@example.rs", NULL, 0,
+	  "U dvorištu vrtića „Čuperak“ deca", 0, NULL },
+	{ "53-apple-split-text-water.eml", "Izliva se voda", "luka.j@icloud.example.com", NULL, 1,
+	  "na Trifkovićevom trgu.\n\nPoslato sa mog iPhone-a", 0, NULL },
 };
 
 static const struct corpus_case *

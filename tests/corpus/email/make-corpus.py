@@ -612,6 +612,27 @@ add("51-report-ordinary-sender.eml", multipart(
     ], "b51"),
     "ignore", "-", "-")
 
+# 52 a charset name nobody knows, holding windows-1250 bytes
+add("52-unknown-charset-animals.eml", text_msg(
+    "Gordana Ilić <gordana.ilic@example.rs>", "Zmija u vrticu",
+    "Wed, 25 Nov 2026 12:40:00 +0100", "c52.gordana@example.rs",
+    "U dvorištu vrtića „Čuperak“ deca su videla zmiju ispod klupe.\n".encode("cp1250"),
+    charset="x-serbian-unknown", cte="quoted-printable"),
+    "ticket", "animals", "dvorištu vrtića „Čuperak“")
+
+# 53 Apple Mail style: text, an inline photo, more text (both texts kept)
+add("53-apple-split-text-water.eml", multipart(
+    hdr("Luka Jovanović <luka.j@icloud.example.com>", "Izliva se voda",
+        "Wed, 25 Nov 2026 12:50:00 +0100", "c53.luka@icloud.example.com"),
+    "mixed", [
+        part("text/plain; charset=utf-8", "Evo slike, voda se izliva iz šahta na Trifkovićevom trgu.\n",
+             "quoted-printable"),
+        part("image/jpeg; name=IMG_0042.jpeg", JPEG, "base64",
+             "Content-Disposition: inline; filename=IMG_0042.jpeg\n"),
+        part("text/plain; charset=utf-8", "\nPoslato sa mog iPhone-a\n", "7bit"),
+    ], "Apple-Mail=_53"),
+    "ticket", "water", "Trifkovićevom trgu")
+
 
 def main():
     for name, data in files:

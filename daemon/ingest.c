@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "mime.h"
 #include "normalize.h"
 #include "outbox_queue.h"
 #include "store.h"
@@ -25,6 +26,7 @@
 #include "util.h"
 
 int ingest_test_fail_at = -1;
+int ingest_test_refuse_at = -1;
 
 static const char *const outcome_names[] = {
 	[INGEST_DUPLICATE] = "duplicate",
@@ -300,6 +302,7 @@ fallback_ticket(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 {
 	const struct s48_config *cfg = r->ctx->cfg;
 	struct tickets_input in;
+	struct mime_message *m = NULL;
 	char *text = NULL;
 	long id = 0;
 	int rc;
@@ -310,8 +313,13 @@ fallback_ticket(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 		text = it->sms_text != NULL ?
 		    norm_utf8_repair(it->sms_text, strlen(it->sms_text)) : xstrdup("");
 	} else {
+		/* What could be read: subject and text, not the attachments. */
 		in.channel = "email";
-		text = xasprintf("(message could not be processed: %s)", why);
+		m = mime_parse(it->raw != NULL ? it->raw : (const unsigned char *)"", it->raw_len,
+		    it->truncated, 0);
+		text = xstrdup(m->text != NULL ? m->text : "");
+		in.subject = m->subject;
+		in.message_id = m->message_id;
 	}
 	in.reporter = res->sender != NULL ? res->sender :
 	    (it->channel == INGEST_SMS ? "unknown" : "unknown@invalid");
@@ -322,6 +330,7 @@ fallback_ticket(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 	in.flags = TICKETS_F_NO_ACK | (it->backlog ? TICKETS_F_BACKLOG : 0);
 	rc = tickets_create(&r->tc, &in, &id, error_r);
 	free(text);
+	mime_message_free(&m);
 	if (rc != 0)
 		return rc == -1 ? -1 : 1;
 	res->outcome = INGEST_TICKET;
@@ -370,6 +379,10 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 	if (rc < 0) {
 		*error_r = why;
 		goto fail;
+	}
+	if (rc == 0 && ingest_test_refuse_at >= 0 && (size_t)ingest_test_refuse_at == idx) {
+		rc = 1;
+		why = "refused (ingest_test_refuse_at)";
 	}
 	if (rc > 0) {
 		/* Undo the partial decision, keep the raw bytes, make a ticket. */

@@ -98,5 +98,10 @@ const char *ingest_outcome_name(int outcome);
  * next batches fails as an SQLite error would (the whole batch is rolled
  * back).  -1 (default) disables it. */
 extern int ingest_test_fail_at;
+/* Test hook: when >= 0, the decision for item number ingest_test_refuse_at
+ * fails after it wrote its rows, as a message-caused refusal would: the
+ * item's rows are undone and it becomes a plain ticket (default department,
+ * no reply).  -1 (default) disables it. */
+extern int ingest_test_refuse_at;
 
 #endif

@@ -116,6 +116,7 @@ setup(void **state)
 	setenv("S48_NOW", "1795514400", 1);
 	mime_init();
 	ingest_test_fail_at = -1;
+	ingest_test_refuse_at = -1;
 	*state = f;
 	return 0;
 }
@@ -134,6 +135,7 @@ teardown(void **state)
 		return -1;
 	free(f);
 	ingest_test_fail_at = -1;
+	ingest_test_refuse_at = -1;
 	return 0;
 }
 
@@ -492,6 +494,51 @@ test_record_only_sms(void **state)
 	    NULL, NULL), 1);
 }
 
+static const char *attach_mail_fwd(void);
+
+static void
+test_refused_decision_becomes_plain_ticket(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it[3];
+	const char *err = NULL;
+	char *v, *s;
+	size_t i;
+
+	it[0] = sms(f, CITIZEN_A, "Pukla cev kod skole", T0);
+	it[1] = mail(f, attach_mail_fwd(), T0);
+	it[2] = sms(f, CITIZEN_B, "Ne radi rasveta", T0);
+	ingest_test_refuse_at = 1;
+	assert_int_equal(ingest_batch(&f->ctx, it, 3, NULL, NULL, 0, &err), 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(it[i].outcome, INGEST_TICKET);
+	s = lstr(it[1].ticket_id);
+	/* what the decision wrote is gone: no routing, no attachment, no replies */
+	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "dispatch");
+	free(v);
+	assert_int_equal(qint(f, "SELECT count(*) FROM attachments", NULL, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1",
+	    "milan@example.net", NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets", NULL, NULL), 3);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 3);
+	v = qstr(f, "SELECT note FROM raw_messages WHERE ticket_id = ?1", s, NULL);
+	assert_contains(v, "refused");
+	free(v);
+	v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
+	assert_string_equal(v, "milan@example.net");
+	free(v);
+	v = qstr(f, "SELECT subject || ' / ' || text FROM tickets WHERE id = ?1", s, NULL);
+	assert_contains(v, "Ne radi javna rasveta / Ulica je u mraku");
+	free(v);
+	/* the neighbours are untouched */
+	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
+	assert_int_equal(n_out(f, CITIZEN_B, "sms_ack"), 1);
+	free(s);
+	for (i = 0; i < 3; i++)
+		item_free(&it[i]);
+}
+
 /* ---- SMS ------------------------------------------------------------------- */
 
 static void
@@ -802,6 +849,12 @@ static const char attach_mail[] =
     "aGVsbG8gd29ybGQ=\r\n"
     "--XX--\r\n";
 
+static const char *
+attach_mail_fwd(void)
+{
+	return attach_mail;
+}
+
 static void
 test_email_new_ticket_with_attachment(void **state)
 {
@@ -1075,6 +1128,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cursor_only_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_email, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_only_sms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_decision_becomes_plain_ticket, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_sms_new_ticket, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_status, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_stop_start, setup, teardown),

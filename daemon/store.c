@@ -108,6 +108,10 @@ store_schema_version(struct store *st)
 static int
 store_migrate(struct store *st, const char **error_r)
 {
+	/* up to date (the usual case): no write lock, so s48ctl's readers never
+	 * wait for a batch s48d is committing */
+	if (store_schema_version(st) == (int)schema_migrations_count)
+		return 0;
 	for (;;) {
 		int v;
 		char pragma[64];

@@ -213,7 +213,16 @@ tk_attachments(const struct tickets_ctx *c, long id, int64_t raw_id,
 		sqlite3_bind_text(s, 5, a->content_type && a->content_type[0] ? a->content_type :
 		    "application/octet-stream", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 6, (sqlite3_int64)a->size);
-		sqlite3_bind_text(s, 7, omitted ? "" : a->sha256, -1, SQLITE_STATIC);
+		if (omitted) {
+			sqlite3_bind_text(s, 7, "", -1, SQLITE_STATIC);
+		} else if (a->sha256[0] == '\0') {
+			char hex[65];
+
+			util_sha256_hex(a->data, a->size, hex);
+			sqlite3_bind_text(s, 7, hex, -1, SQLITE_TRANSIENT);
+		} else {
+			sqlite3_bind_text(s, 7, a->sha256, -1, SQLITE_STATIC);
+		}
 		if (omitted)
 			sqlite3_bind_null(s, 8);
 		else
@@ -745,7 +754,7 @@ tickets_append(const struct tickets_ctx *c, long id, const struct tickets_input 
 		goto fail_db;
 	if (!(in->flags & TICKETS_F_QUIET) &&
 	    tk_notify_dept(c, t, t->department, "dept_append", "Nova poruka uz prijavu",
-	    in->text, NULL, 0, 0, error_r) < 0)
+	    in->text, NULL, in->n_att > 0, 0, error_r) < 0)
 		goto out;
 	rc = 0;
 	goto out;

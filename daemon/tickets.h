@@ -87,7 +87,9 @@ int tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, 
 /*
  * Add an inbound message to ticket id (messages, attachments, event
  * "message") and, unless TICKETS_F_QUIET, tell the department (email rows of
- * kind dept_append).  in->reporter/subject/department are ignored.
+ * kind dept_append; with_attachments when the message brought any).
+ * in->reporter/subject/department are ignored.  Attachments without a
+ * sha256 get one computed here.
  * Returns 0, TICKETS_ENOENT or -1.
  */
 int tickets_append(const struct tickets_ctx *c, long id, const struct tickets_input *in,

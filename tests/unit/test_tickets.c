@@ -588,6 +588,17 @@ test_append(void **state)
 	    "kind = 'message'", id, NULL), 1);
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
 	    "kind = 'dept_append' AND channel = 'email'", id, NULL), 2);
+	/* the sha256 is computed when the caller left it empty */
+	{
+		char *v = qtext(f, "SELECT sha256 FROM attachments WHERE ticket_id = ?1", id, NULL);
+		char hex[65];
+
+		util_sha256_hex("PNG", 3, hex);
+		assert_string_equal(v, hex);
+		free(v);
+	}
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "kind = 'dept_append' AND with_attachments = 1", id, NULL), 2);
 	/* appended attachments continue the ticket's index */
 	assert_int_equal(tickets_append(&f->c, id, &in, &err), 0);
 	assert_int_equal(qint(f, "SELECT max(idx) FROM attachments WHERE ticket_id = ?1", id, NULL),

@@ -430,6 +430,12 @@ add_text(struct walk *w, GMimeObject *obj, struct buf *to, int *count)
 	}
 	text = text_to_utf8((const char *)data, len, charset, MIME_MAX_TEXT);
 	free(data);
+	w->last_leaf_att = -1;
+	if (text[strspn(text, " \t\r\n")] == '\0') {
+		/* an empty plain part (some mobile clients) must not hide the HTML one */
+		free(text);
+		return;
+	}
 	if (*count > 0 && to->len > 0)
 		(void)buf_appendc(to, '\n');
 	if (buf_appends(to, text) < 0) {
@@ -440,7 +446,6 @@ add_text(struct walk *w, GMimeObject *obj, struct buf *to, int *count)
 	}
 	free(text);
 	(*count)++;
-	w->last_leaf_att = -1;
 }
 
 static int
@@ -854,6 +859,15 @@ mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attac
 		m->text = xstrdup("");
 	}
 	unix_newlines(m->text);
+	{
+		/* no blank lines or white space around the text */
+		size_t l = strlen(m->text), lead = strspn(m->text, "\n");
+		while (l > lead && (m->text[l - 1] == '\n' || m->text[l - 1] == ' ' ||
+		    m->text[l - 1] == '\t'))
+			l--;
+		memmove(m->text, m->text + lead, l - lead);
+		m->text[l - lead] = '\0';
+	}
 	if (w.errors.len > 0)
 		m->parse_error = buf_steal(&w.errors, NULL);
 

@@ -766,6 +766,54 @@ test_limits(void **state)
 	buf_free(&b);
 }
 
+/* Which part becomes the text. */
+static void
+test_body_choice(void **state)
+{
+	static const struct {
+		const char *body;          /* after the top-level headers */
+		const char *want;
+		int from_html;
+		size_t n_att;
+	} cases[] = {
+		{ "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nP\n"
+		  "--a\nContent-Type: text/html\n\n<p>H</p>\n--a--\n", "P", 0, 0 },
+		{ "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/html\n\n<p>H</p>\n"
+		  "--a\nContent-Type: text/plain\n\nP\n--a--\n", "P", 0, 0 },
+		{ "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\n \n\n"
+		  "--a\nContent-Type: text/html\n\n<p>H</p>\n--a--\n", "H", 1, 0 },
+		{ "Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: text/html\n\n<b>H</b>\n"
+		  "--a\nContent-Type: text/plain\nContent-Disposition: attachment; filename=a.txt\n\nA\n"
+		  "--a--\n", "H", 1, 1 },
+		{ "Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: text/plain\n\nA\n"
+		  "--a\nContent-Type: text/plain\n\nB\n--a--\n", "A\nB", 0, 0 },
+		{ "Content-Type: multipart/related; boundary=a\n\n--a\nContent-Type: text/html\n\n<p>H</p>\n"
+		  "--a\nContent-Type: image/png\nContent-ID: <i>\n\nPNG\n--a--\n", "H", 1, 1 },
+		{ "Content-Type: multipart/signed; boundary=a; protocol=\"application/pgp-signature\"\n\n"
+		  "--a\nContent-Type: text/plain\n\nsigned\n--a\nContent-Type: application/pgp-signature\n\n"
+		  "-----BEGIN PGP SIGNATURE-----\n--a--\n", "signed", 0, 0 },
+		{ "Content-Type: text/html; charset=utf-8\n\n<p>only &scaron;</p>\n", "only š", 1, 0 },
+		{ "Content-Type: text/html\n\n<meta charset=\"windows-1250\"><p>\x9a</p>\n", "š", 1, 0 },
+		{ "Content-Type: image/jpeg\nContent-Transfer-Encoding: base64\n\n/9j/\n", "", 0, 1 },
+		{ "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nP\n"
+		  "--a\nContent-Type: multipart/related; boundary=b\n\n--b\nContent-Type: text/html\n\nH\n"
+		  "--b\nContent-Type: image/gif\n\nGIF\n--b--\n--a--\n", "P", 0, 1 },
+		{ "\nplain body without MIME headers\n", "plain body without MIME headers", 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		char *raw = xasprintf("From: a@b.rs\nSubject: c\nMIME-Version: 1.0\n%s", cases[i].body);
+		struct mime_message *m = parse_str(raw);
+		if (strcmp(m->text, cases[i].want) != 0 || m->text_from_html != cases[i].from_html ||
+		    m->n_att != cases[i].n_att)
+			fail_msg("case %zu: text \"%s\" html %d att %zu", i, m->text, m->text_from_html,
+			    m->n_att);
+		mime_message_free(&m);
+		free(raw);
+	}
+}
+
 /* File names: RFC 2231 / 2047 decoded, paths and controls removed. */
 static void
 test_attachment_names(void **state)
@@ -1014,6 +1062,7 @@ main(void)
 		cmocka_unit_test(test_charsets),
 		cmocka_unit_test(test_auto_detection),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_body_choice),
 		cmocka_unit_test(test_attachment_names),
 		cmocka_unit_test(test_degenerate),
 		cmocka_unit_test(test_html_to_text),

@@ -33,72 +33,72 @@ _dc_group() {
 
 # doveadm as the right user, with our config
 _dc_doveadm() { # DIR args...
-	_d=$1; shift
-	doveadm -c "$_d/dovecot.conf" "$@"
+	_dc_d=$1; shift
+	doveadm -c "$_dc_d/dovecot.conf" "$@"
 }
 
 dovecot_start() { # DIR
-	mkdir -p "$1" && _d=$(cd "$1" && pwd) || return 1
-	_u=$(_dc_owner); _g=$(_dc_group)
-	_p=$(_dc_free_port); _ps=$(_dc_free_port)
-	while [ "$_ps" = "$_p" ]; do _ps=$(_dc_free_port); done
-	mkdir -p "$_d/run" "$_d/state" "$_d/mail" "$_d/home" || return 1
-	chmod 755 "$_d"
+	mkdir -p "$1" && _dc_d=$(cd "$1" && pwd) || return 1
+	_dc_u=$(_dc_owner); _dc_g=$(_dc_group)
+	_dc_p=$(_dc_free_port); _dc_ps=$(_dc_free_port)
+	while [ "$_dc_ps" = "$_dc_p" ]; do _dc_ps=$(_dc_free_port); done
+	mkdir -p "$_dc_d/run" "$_dc_d/state" "$_dc_d/mail" "$_dc_d/home" || return 1
+	chmod 755 "$_dc_d"
 	# self-signed certificates: "localhost" (the server's) and an unrelated one
-	if [ ! -f "$_d/cert.pem" ]; then
+	if [ ! -f "$_dc_d/cert.pem" ]; then
 		openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=localhost" \
 			-addext "subjectAltName=DNS:localhost" \
-			-keyout "$_d/key.pem" -out "$_d/cert.pem" >/dev/null 2>&1 || return 1
+			-keyout "$_dc_d/key.pem" -out "$_dc_d/cert.pem" >/dev/null 2>&1 || return 1
 		openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=wrong.example" \
 			-addext "subjectAltName=DNS:wrong.example" \
-			-keyout "$_d/wrong-key.pem" -out "$_d/wrong-cert.pem" >/dev/null 2>&1 || return 1
+			-keyout "$_dc_d/wrong-key.pem" -out "$_dc_d/wrong-cert.pem" >/dev/null 2>&1 || return 1
 	fi
-	chmod 644 "$_d/cert.pem" "$_d/wrong-cert.pem"
-	chmod 600 "$_d/key.pem"
-	cat >"$_d/passwd" <<EOF
+	chmod 644 "$_dc_d/cert.pem" "$_dc_d/wrong-cert.pem"
+	chmod 600 "$_dc_d/key.pem"
+	cat >"$_dc_d/passwd" <<EOF
 citizen:{PLAIN}citizen-pass
 prijave:{PLAIN}prijave-pass
 EOF
-	cat >"$_d/dovecot.conf" <<EOF
+	cat >"$_dc_d/dovecot.conf" <<EOF
 # private test instance (tests/lib/dovecot.sh)
-instance_name = s48test-$_p
-base_dir = $_d/run
-state_dir = $_d/state
-log_path = $_d/dovecot.log
+instance_name = s48test-$_dc_p
+base_dir = $_dc_d/run
+state_dir = $_dc_d/state
+log_path = $_dc_d/dovecot.log
 listen = 127.0.0.1
 protocols = imap
 ssl = yes
-ssl_cert = <$_d/cert.pem
-ssl_key = <$_d/key.pem
+ssl_cert = <$_dc_d/cert.pem
+ssl_key = <$_dc_d/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
-mail_location = maildir:$_d/mail/%u
-mail_home = $_d/home/%u
-default_internal_user = $_u
-default_internal_group = $_g
-default_login_user = $_u
+mail_location = maildir:$_dc_d/mail/%u
+mail_home = $_dc_d/home/%u
+default_internal_user = $_dc_u
+default_internal_group = $_dc_g
+default_login_user = $_dc_u
 first_valid_uid = 0
 first_valid_gid = 0
 mailbox_idle_check_interval = 1 secs
 imap_idle_notify_interval = 1 mins
 passdb {
   driver = passwd-file
-  args = $_d/passwd
+  args = $_dc_d/passwd
 }
 userdb {
   driver = static
-  args = uid=$_u gid=$_g home=$_d/home/%u
+  args = uid=$_dc_u gid=$_dc_g home=$_dc_d/home/%u
 }
 service imap-login {
   chroot =
   inet_listener imap {
     address = 127.0.0.1
-    port = $_p
+    port = $_dc_p
   }
   inet_listener imaps {
     address = 127.0.0.1
-    port = $_ps
+    port = $_dc_ps
     ssl = yes
   }
 }
@@ -116,87 +116,87 @@ service ipc {
 }
 EOF
 	if [ "$(id -u)" = 0 ]; then
-		chown -R "$_u:$_g" "$_d/mail" "$_d/home"
+		chown -R "$_dc_u:$_dc_g" "$_dc_d/mail" "$_dc_d/home"
 	fi
-	rm -f "$_d/run/master.pid"
-	if ! dovecot -c "$_d/dovecot.conf" 2>>"$_d/dovecot.log"; then
-		echo "dovecot_start: dovecot failed, see $_d/dovecot.log" >&2
+	rm -f "$_dc_d/run/master.pid"
+	if ! dovecot -c "$_dc_d/dovecot.conf" 2>>"$_dc_d/dovecot.log"; then
+		echo "dovecot_start: dovecot failed, see $_dc_d/dovecot.log" >&2
 		return 1
 	fi
 	# wait until both ports accept connections
-	_i=0
-	while [ $_i -lt 100 ]; do
-		if python3 - "$_p" "$_ps" <<'EOF' 2>/dev/null
+	_dc_i=0
+	while [ $_dc_i -lt 100 ]; do
+		if python3 - "$_dc_p" "$_dc_ps" <<'EOF' 2>/dev/null
 import socket, sys
 for p in sys.argv[1:]:
     socket.create_connection(("127.0.0.1", int(p)), 1).close()
 EOF
 		then break; fi
-		_i=$((_i + 1)); sleep 0.1
+		_dc_i=$((_dc_i + 1)); sleep 0.1
 	done
-	if [ $_i -ge 100 ]; then
-		echo "dovecot_start: not listening, see $_d/dovecot.log" >&2
-		dovecot_stop "$_d"
+	if [ $_dc_i -ge 100 ]; then
+		echo "dovecot_start: not listening, see $_dc_d/dovecot.log" >&2
+		dovecot_stop "$_dc_d"
 		return 1
 	fi
-	DOVECOT_DIR=$_d
-	DOVECOT_PORT=$_p
-	DOVECOT_IMAPS_PORT=$_ps
-	DOVECOT_CA=$_d/cert.pem
-	DOVECOT_CA_WRONG=$_d/wrong-cert.pem
+	DOVECOT_DIR=$_dc_d
+	DOVECOT_PORT=$_dc_p
+	DOVECOT_IMAPS_PORT=$_dc_ps
+	DOVECOT_CA=$_dc_d/cert.pem
+	DOVECOT_CA_WRONG=$_dc_d/wrong-cert.pem
 	DOVECOT_USER=prijave
 	DOVECOT_PASS=prijave-pass
 	DOVECOT_USER2=citizen
 	DOVECOT_PASS2=citizen-pass
-	DOVECOT_PIDFILE=$_d/run/master.pid
-	DOVECOT_CONF=$_d/dovecot.conf
+	DOVECOT_PIDFILE=$_dc_d/run/master.pid
+	DOVECOT_CONF=$_dc_d/dovecot.conf
 	export DOVECOT_DIR DOVECOT_PORT DOVECOT_IMAPS_PORT DOVECOT_CA DOVECOT_CA_WRONG \
 		DOVECOT_USER DOVECOT_PASS DOVECOT_USER2 DOVECOT_PASS2 DOVECOT_PIDFILE DOVECOT_CONF
-	for _v in DOVECOT_DIR DOVECOT_PORT DOVECOT_IMAPS_PORT DOVECOT_CA DOVECOT_CA_WRONG \
+	for _dc_v in DOVECOT_DIR DOVECOT_PORT DOVECOT_IMAPS_PORT DOVECOT_CA DOVECOT_CA_WRONG \
 		DOVECOT_USER DOVECOT_PASS DOVECOT_USER2 DOVECOT_PASS2 DOVECOT_PIDFILE DOVECOT_CONF; do
-		eval "echo \"$_v='\$$_v'\""
-	done >"$_d/dovecot.env"
+		eval "echo \"$_dc_v='\$$_dc_v'\""
+	done >"$_dc_d/dovecot.env"
 	return 0
 }
 
 # Is PID alive (and not a zombie waiting for a late reaper)?
 _dc_alive() {
 	[ -d "/proc/$1" ] || return 1
-	_st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
-	[ -n "$_st" ] && [ "$_st" != Z ]
+	_dc_st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)
+	[ -n "$_dc_st" ] && [ "$_dc_st" != Z ]
 }
 
 dovecot_stop() { # DIR
-	_d=$1
-	_pf=$_d/run/master.pid
-	[ -f "$_pf" ] || return 0
-	_pid=$(cat "$_pf")
-	case "$_pid" in ''|*[!0-9]*) return 0 ;; esac
+	_dc_d=$1
+	_dc_pf=$_dc_d/run/master.pid
+	[ -f "$_dc_pf" ] || return 0
+	_dc_pid=$(cat "$_dc_pf")
+	case "$_dc_pid" in ''|*[!0-9]*) return 0 ;; esac
 	# its children (imap sessions) outlive the master otherwise
-	_kids=""
-	for _s in /proc/[0-9]*/stat; do
-		_pp=$(sed 's/^.*) //' "$_s" 2>/dev/null | cut -d' ' -f2)
-		[ "$_pp" = "$_pid" ] && _kids="$_kids ${_s#/proc/}" 
+	_dc_kids=""
+	for _dc_s in /proc/[0-9]*/stat; do
+		_dc_pp=$(sed 's/^.*) //' "$_dc_s" 2>/dev/null | cut -d' ' -f2)
+		[ "$_dc_pp" = "$_dc_pid" ] && _dc_kids="$_dc_kids ${_dc_s#/proc/}" 
 	done
-	_kids=$(echo "$_kids" | sed 's|/stat||g')
-	kill -TERM "$_pid" 2>/dev/null
-	_i=0
-	while _dc_alive "$_pid" && [ $_i -lt 100 ]; do
-		_i=$((_i + 1)); sleep 0.05
+	_dc_kids=$(echo "$_dc_kids" | sed 's|/stat||g')
+	kill -TERM "$_dc_pid" 2>/dev/null
+	_dc_i=0
+	while _dc_alive "$_dc_pid" && [ $_dc_i -lt 100 ]; do
+		_dc_i=$((_dc_i + 1)); sleep 0.05
 	done
-	if _dc_alive "$_pid"; then
-		kill -KILL "$_pid" 2>/dev/null
+	if _dc_alive "$_dc_pid"; then
+		kill -KILL "$_dc_pid" 2>/dev/null
 	fi
-	for _k in $_kids; do
-		_dc_alive "$_k" && kill -TERM "$_k" 2>/dev/null
+	for _dc_k in $_dc_kids; do
+		_dc_alive "$_dc_k" && kill -TERM "$_dc_k" 2>/dev/null
 	done
-	for _k in $_kids; do
-		_i=0
-		while _dc_alive "$_k" && [ $_i -lt 40 ]; do
-			_i=$((_i + 1)); sleep 0.05
+	for _dc_k in $_dc_kids; do
+		_dc_i=0
+		while _dc_alive "$_dc_k" && [ $_dc_i -lt 40 ]; do
+			_dc_i=$((_dc_i + 1)); sleep 0.05
 		done
 	done
-	rm -f "$_pf"
+	rm -f "$_dc_pf"
 	return 0
 }
 
@@ -204,33 +204,33 @@ dovecot_stop() { # DIR
 # $DOVECOT_MAILBOX when set, which must exist), a staging maildir and one
 # doveadm import for many (always INBOX).
 dovecot_deliver() { # DIR USER FILE...
-	_d=$1; _user=$2; shift 2
+	_dc_d=$1; _dc_user=$2; shift 2
 	if [ $# -le 4 ]; then
-		for _f in "$@"; do
-			_dc_doveadm "$_d" save -u "$_user" -m "${DOVECOT_MAILBOX:-INBOX}" <"$_f" || return 1
+		for _dc_f in "$@"; do
+			_dc_doveadm "$_dc_d" save -u "$_dc_user" -m "${DOVECOT_MAILBOX:-INBOX}" <"$_dc_f" || return 1
 		done
 		return 0
 	fi
-	_st=$_d/staging.$$
-	rm -rf "$_st"; mkdir -p "$_st/cur" "$_st/new" "$_st/tmp"
-	_n=0
-	for _f in "$@"; do
-		_n=$((_n + 1))
-		cp "$_f" "$_st/cur/$(date +%s).M${_n}P$$.s48deliver:2," || return 1
+	_dc_st=$_dc_d/staging.$$
+	rm -rf "$_dc_st"; mkdir -p "$_dc_st/cur" "$_dc_st/new" "$_dc_st/tmp"
+	_dc_n=0
+	for _dc_f in "$@"; do
+		_dc_n=$((_dc_n + 1))
+		cp "$_dc_f" "$_dc_st/cur/$(date +%s).M${_dc_n}P$$.s48deliver:2," || return 1
 	done
-	[ "$(id -u)" = 0 ] && chown -R "$(_dc_owner):$(_dc_group)" "$_st"
-	chmod -R a+rX "$_st"
-	_dc_doveadm "$_d" import -u "$_user" "maildir:$_st" "" all || { rm -rf "$_st"; return 1; }
-	rm -rf "$_st"
+	[ "$(id -u)" = 0 ] && chown -R "$(_dc_owner):$(_dc_group)" "$_dc_st"
+	chmod -R a+rX "$_dc_st"
+	_dc_doveadm "$_dc_d" import -u "$_dc_user" "maildir:$_dc_st" "" all || { rm -rf "$_dc_st"; return 1; }
+	rm -rf "$_dc_st"
 }
 
 # N generated ~SIZE-byte (default 1200) messages straight into USER's INBOX
 # maildir, then a resync so that every one has a UID.
 dovecot_fill() { # DIR USER N [SIZE]
-	_d=$1; _user=$2; _n=$3; _size=${4:-1200}
-	_md=$_d/mail/$_user
-	mkdir -p "$_md/cur" "$_md/new" "$_md/tmp"
-	python3 - "$_md/new" "$_n" "$_size" <<'EOF' || return 1
+	_dc_d=$1; _dc_user=$2; _dc_n=$3; _dc_size=${4:-1200}
+	_dc_md=$_dc_d/mail/$_dc_user
+	mkdir -p "$_dc_md/cur" "$_dc_md/new" "$_dc_md/tmp"
+	python3 - "$_dc_md/new" "$_dc_n" "$_dc_size" <<'EOF' || return 1
 import os, sys, time
 d, n, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 now = int(time.time())
@@ -258,9 +258,9 @@ for i in range(1, n + 1):
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
 EOF
-	[ "$(id -u)" = 0 ] && chown -R "$(_dc_owner):$(_dc_group)" "$_md"
-	_dc_doveadm "$_d" force-resync -u "$_user" INBOX || return 1
-	dovecot_uidnext "$_d" "$_user" INBOX >/dev/null
+	[ "$(id -u)" = 0 ] && chown -R "$(_dc_owner):$(_dc_group)" "$_dc_md"
+	_dc_doveadm "$_dc_d" force-resync -u "$_dc_user" INBOX || return 1
+	dovecot_uidnext "$_dc_d" "$_dc_user" INBOX >/dev/null
 }
 
 # Print the mailbox's UIDNEXT (also forces Dovecot to assign UIDs).
@@ -271,17 +271,17 @@ dovecot_uidnext() { # DIR USER [MAILBOX]
 
 # Count messages in MAILBOX matching a doveadm search query (default all).
 dovecot_count() { # DIR USER MAILBOX [QUERY...]
-	_d=$1; _user=$2; _mb=$3; shift 3
+	_dc_d=$1; _dc_user=$2; _dc_mb=$3; shift 3
 	[ $# -eq 0 ] && set -- all
-	_dc_doveadm "$_d" search -u "$_user" mailbox "$_mb" "$@" 2>/dev/null | wc -l
+	_dc_doveadm "$_dc_d" search -u "$_dc_user" mailbox "$_dc_mb" "$@" 2>/dev/null | wc -l
 }
 
 # Run as a command?
 case "$(basename -- "$0")" in
 dovecot.sh)
-	_cmd=${1:-}
+	_dc_cmd=${1:-}
 	[ $# -gt 0 ] && shift
-	case "$_cmd" in
+	case "$_dc_cmd" in
 	start)
 		dovecot_start "$@" >/dev/null || exit 1
 		cat "$DOVECOT_DIR/dovecot.env"

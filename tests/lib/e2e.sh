@@ -6,6 +6,8 @@
 #                             smtp tls none, sms PROFILE default infobip);
 #                             exports S48D S48CTL CONF; registers cleanup
 #                             with at_exit (tests/lib/tap.sh) when present.
+#                             E2E_DEPARTMENTS=example: the departments of
+#                             conf/s48.conf.example.
 #   e2e_mail DIR FROM SUBJECT BODY [HEADERS]   deliver one plain UTF-8 mail
 #   e2e_sms FROM TEXT                          inject one inbound SMS
 #   e2e_sent_sms                               JSON list the simulator sent
@@ -46,6 +48,17 @@ imap = { host = "127.0.0.1"; port = $DOVECOT_PORT; tls = "none"; user = "$DOVECO
 sms = { $_smsconf base_url = "$SMS_SIM_URL"; api_key_file = "sms.key";
   number = "+381601234567"; ascii = true; max_segments = 2; first_run_days = 2; timeout = 5; };
 CONF
+	if [ "${E2E_DEPARTMENTS:-}" = example ]; then
+		# the departments of conf/s48.conf.example instead of mkconf's three
+		python3 - "$_e/s48.conf" "$S48_TOP/conf/s48.conf.example" <<'PY'
+import re, sys
+conf, example = sys.argv[1], sys.argv[2]
+block = re.search(r"^departments = \(.*?^\);", open(example).read(), re.S | re.M).group(0)
+text = open(conf).read()
+text = re.sub(r"^departments = \(.*?^\);", lambda m: block, text, flags=re.S | re.M)
+open(conf, "w").write(text)
+PY
+	fi
 	CONF=$_e/s48.conf
 	S48D="$S48_BIN/s48d"; S48CTL="$S48_BIN/s48ctl"
 	export CONF S48D S48CTL

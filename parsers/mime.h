@@ -35,7 +35,10 @@ struct mime_message {
 	size_t n_references;
 	time_t date;             /* Date header, 0 if none/unparseable */
 	char *text;              /* body: text/plain preferred, else HTML as
-	                            text; all parts' charsets/encodings decoded */
+	                            text; all parts' charsets/encodings decoded;
+	                            never NULL ("" when none); "\n" line ends,
+	                            no blank lines around; inline text/plain
+	                            parts joined by "\n"; <= MIME_MAX_TEXT */
 	int text_from_html;
 	/* Automatic mail (SPEC section 3), reason like "Auto-Submitted: auto-replied";
 	 * NULL when not automatic.  "our own address" is checked by the caller. */
@@ -43,7 +46,9 @@ struct mime_message {
 	int has_s48_loop;        /* X-S48-Loop header present (our own mail) */
 	struct mime_attachment *att;
 	size_t n_att;
-	char *parse_error;       /* NULL, or what could not be parsed */
+	char *parse_error;       /* NULL, or what could not be parsed, e.g.
+	                            "multipart without boundary; boundary guessed"
+	                            (never contains message content) */
 };
 
 /* Limits on hostile structure. */
@@ -59,6 +64,10 @@ struct mime_message {
  * larger message (the caller fetched <0.N>); parts cut off are listed as
  * omitted attachments when their headers were seen.  max_attachment_bytes
  * bounds the total kept attachment content (the rest omitted).
+ * Charsets: a declared one is used (lossy: undefined bytes become U+FFFD);
+ * UTF-8, us-ascii, missing or unknown labels take the text as UTF-8 when it
+ * is valid, else as windows-1250 (the local default).
+ * raw need not be NUL-terminated; NULL with len 0 is allowed.
  * Returns a message (never NULL); free with mime_message_free().
  */
 struct mime_message *mime_parse(const unsigned char *raw, size_t len, int truncated,

@@ -44,11 +44,14 @@ struct mail_out {
  */
 int mail_compose(const struct mail_out *m, struct buf *out, const char **error_r);
 
-/* 1 if s is an addr-spec we accept: dot-atom local part, ASCII LDH
- * domain with a dot (or a [IPv4] literal), at most 254 octets. */
+/* 1 if s is an addr-spec we accept: dot-atom local part of at most 64
+ * octets, '@', an ASCII LDH domain (labels of 1-63, "localhost" allowed;
+ * no IP literals, no UTF-8), at most 254 octets in all. */
 int mail_addr_ok(const char *s);
-/* 1 if s is a msg-id (without <>) we accept: dot-atom-ish "left@right",
- * printable ASCII from a strict set, at most 250 octets. */
+/* 1 if s is a msg-id (without <>) we accept: "left@right", each side a
+ * dot-atom (RFC 5322 atext and single dots), at most 250 octets.  Callers
+ * that store a citizen's Message-ID for In-Reply-To should check it with
+ * this first: mail_compose() refuses a message whose ids fail. */
 int mail_msgid_ok(const char *s);
 /*
  * The addr-spec of "Name <addr>" or of a bare address, lower-cased, if it

@@ -19,13 +19,16 @@
 #include "util.h"
 
 #define CONNECT_TIMEOUT   10L
-#define TOTAL_TIMEOUT     60L
+#define TOTAL_TIMEOUT     60L     /* plus one second per RATE_FLOOR bytes */
+#define RATE_FLOOR        50000L  /* bytes/s a relay is assumed to take at least */
 #define LOW_SPEED_BYTES   10L     /* bytes/s below which ... */
 #define LOW_SPEED_SECONDS 30L     /* ... for this long, the transfer is dropped */
 #define REASON_MAX        200
 
 static CURL *smtp_curl;
 static int smtp_global_init;
+static long timeout_connect = CONNECT_TIMEOUT, timeout_total = TOTAL_TIMEOUT,
+    timeout_stall = LOW_SPEED_SECONDS;
 
 enum stage { ST_CONNECT, ST_EHLO, ST_STARTTLS, ST_AUTH, ST_MAIL, ST_RCPT, ST_DATA, ST_BODY, ST_QUIT };
 
@@ -130,6 +133,14 @@ handle_get(void)
 	}
 	smtp_curl = curl_easy_init();
 	return smtp_curl != NULL ? 0 : -1;
+}
+
+void
+notifier_smtp_set_timeouts(long connect_s, long total_s, long stall_s)
+{
+	timeout_connect = connect_s > 0 ? connect_s : CONNECT_TIMEOUT;
+	timeout_total = total_s > 0 ? total_s : TOTAL_TIMEOUT;
+	timeout_stall = stall_s > 0 ? stall_s : LOW_SPEED_SECONDS;
 }
 
 void
@@ -325,10 +336,11 @@ notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *dat
 		curl_easy_setopt(smtp_curl, CURLOPT_PASSWORD,
 		    cfg->password != NULL ? cfg->password : "");
 	}
-	curl_easy_setopt(smtp_curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(smtp_curl, CURLOPT_TIMEOUT, TOTAL_TIMEOUT);
+	curl_easy_setopt(smtp_curl, CURLOPT_CONNECTTIMEOUT, timeout_connect);
+	/* a 10 MB report with photos must not hit a limit made for text */
+	curl_easy_setopt(smtp_curl, CURLOPT_TIMEOUT, timeout_total + (long)(len / RATE_FLOOR));
 	curl_easy_setopt(smtp_curl, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
-	curl_easy_setopt(smtp_curl, CURLOPT_LOW_SPEED_TIME, LOW_SPEED_SECONDS);
+	curl_easy_setopt(smtp_curl, CURLOPT_LOW_SPEED_TIME, timeout_stall);
 	curl_easy_setopt(smtp_curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(smtp_curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(smtp_curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);

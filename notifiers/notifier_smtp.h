@@ -39,6 +39,9 @@ enum notify_result {
  * on success, the server's reply or the transport error otherwise; any
  * address the server quoted is masked like log_mask() does ("j***@...").
  *
+ * Timeouts: 10 s to connect, 60 s plus 1 s per 50 kB for the whole
+ * transaction, and a stall of 30 s aborts.
+ *
  * Classification: an SMTP 5xx reply to MAIL, RCPT, DATA or the message
  * itself -> PERMFAIL; 4xx -> TEMPFAIL; connection, timeout, TLS (including
  * certificate verification), AUTH failures and server errors before MAIL
@@ -55,6 +58,9 @@ int notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char 
  * Used for reasons; caller frees.
  */
 char *notifier_smtp_mask(const char *s);
+
+/* Override the timeouts above (seconds; 0 = the default).  For tests. */
+void notifier_smtp_set_timeouts(long connect_s, long total_s, long stall_s);
 
 /* Release the kept connection and handle (safe to call when none). */
 void notifier_smtp_close(void);

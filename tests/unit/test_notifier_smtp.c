@@ -568,6 +568,31 @@ test_stop_requested(void **state)
 	free(data);
 }
 
+/* a server that stops answering: TEMPFAIL "timeout" when the limit hits */
+static void
+test_timeout(void **state)
+{
+	int port = sink_start("stall", "-w 30", 0);
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+	char *data, *reason = NULL;
+	size_t len;
+	double t0, el;
+
+	(void)state;
+	data = compose("x", "y\n", &len);
+	notifier_smtp_set_timeouts(0, 2, 0);
+	t0 = now_s();
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	el = now_s() - t0;
+	notifier_smtp_set_timeouts(0, 0, 0);
+	assert_true(el >= 1.5 && el < 5.0);
+	assert_non_null(strstr(reason, "timeout"));
+	free(reason);
+	sink_stop("stall");
+	free(data);
+}
+
 static void
 test_mask(void **state)
 {
@@ -606,6 +631,7 @@ main(void)
 		cmocka_unit_test(test_auth_refused),
 		cmocka_unit_test(test_refused_inputs),
 		cmocka_unit_test(test_stop_requested),
+		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_mask),
 	};
 

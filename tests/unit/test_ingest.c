@@ -962,8 +962,7 @@ test_email_automatic_ignored(void **state)
 {
 	struct fx *f = *state;
 	static const char *const autos[] = {
-	    "From: someone@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Odsutan\r\n\r\n"
-	    "Nisam tu.\r\n",
+	    "From: someone@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Odsutan\r\n\r\nNisam tu.\r\n",
 	    "From: MAILER-DAEMON@mx.example.com\r\nSubject: Undelivered Mail\r\n\r\nbounce\r\n",
 	    "From: postmaster@example.com\r\nSubject: Delivery failure\r\n\r\nbounce\r\n",
 	    "Return-Path: <>\r\nFrom: someone@example.com\r\nSubject: x\r\n\r\nvoda\r\n",

@@ -45,6 +45,7 @@ struct imap_intake {
 	size_t n_entries, pos;
 	uint32_t list_after;
 	MMAPString *line;        /* FETCH response lines */
+	int broken;              /* a command failed: no more commands, no LOGOUT */
 };
 
 static char imap_err[1024];
@@ -1056,6 +1057,10 @@ imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
 
 	*msgs_r = NULL;
 	*n_r = 0;
+	if (ii->broken) {
+		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
+		return -1;
+	}
 	if (max_batch == 0)
 		return 0;
 	/* a batch that vanished entirely (moved by a clerk) left the cache:
@@ -1063,6 +1068,8 @@ imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
 	do {
 		r = imap_fetch_once(ii, after_uid, max_batch, msgs_r, n_r, &asked, error_r);
 	} while (r == 0 && *n_r == 0 && asked > 0);
+	if (r != 0)
+		ii->broken = 1;
 	return r;
 }
 
@@ -1076,6 +1083,10 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 	uint32_t *sorted;
 	int r, ret = -1;
 
+	if (ii->broken) {
+		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
+		return -1;
+	}
 	if (n == 0)
 		return 0;
 	sorted = xmalloc(n * sizeof(*sorted));
@@ -1145,11 +1156,13 @@ fail:
 	if (set != NULL)
 		mailimap_set_free(set);
 	free(sorted);
+	if (ret != 0)
+		ii->broken = 1;
 	return ret;
 }
 
-int
-imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
+static int
+imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 {
 	mailstream *s = ii->imap->imap_stream;
 	time_t end = time(NULL) + (timeout_s > 0 ? timeout_s : 0);
@@ -1206,6 +1219,21 @@ imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 	return news;
 }
 
+int
+imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
+{
+	int r;
+
+	if (ii->broken) {
+		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
+		return -1;
+	}
+	r = imap_idle(ii, timeout_s, error_r);
+	if (r < 0)
+		ii->broken = 1;
+	return r;
+}
+
 void
 imap_intake_free_msgs(struct imap_msg **msgs, size_t n)
 {
@@ -1227,7 +1255,8 @@ imap_intake_close(struct imap_intake **iip)
 	if (iip == NULL || *iip == NULL)
 		return;
 	ii = *iip;
-	if (ii->imap != NULL && ii->imap->imap_stream != NULL)
+	/* a failed session may hang or be gone: no LOGOUT to wait for */
+	if (!ii->broken && ii->imap != NULL && ii->imap->imap_stream != NULL)
 		(void)mailimap_logout(ii->imap);
 	imap_intake_free(ii);
 	*iip = NULL;

@@ -937,7 +937,15 @@ test_fetch_oversized_literal(void **state)
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
 	assert_null(msgs);
 	assert_non_null(strstr(err, "unreadable response"));
-	imap_intake_close(&ii);
+	/* the session is done with: no more commands, a prompt close */
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
+	assert_non_null(strstr(err, "reconnect"));
+	{
+		double t0 = now_s();
+
+		imap_intake_close(&ii);
+		assert_true(now_s() - t0 < 1.0);
+	}
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 }
@@ -1006,6 +1014,8 @@ test_server_stopped(void **state)
 	assert_true(now_s() - t0 < 6.0);
 	assert_non_null(strstr(err, "imap 127.0.0.1:"));
 	assert_int_equal(imap_intake_ack(ii, &uid, 1, &err), -1);
+	assert_non_null(strstr(err, "reconnect"));
+	assert_int_equal(imap_intake_idle(ii, 5, &err), -1);
 	imap_intake_close(&ii);
 	assert_null(ii);
 	t0 = now_s();

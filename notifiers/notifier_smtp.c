@@ -100,9 +100,9 @@ debug_cb(CURL *h, curl_infotype type, char *p, size_t n, void *userp)
 			st->stage = ST_DATA;
 		else if (starts(p, n, "QUIT"))
 			st->stage = ST_QUIT;
-	} else if (type == CURLINFO_DATA_OUT || type == CURLINFO_SSL_DATA_OUT) {
+	} else if (type == CURLINFO_DATA_OUT) {
 		/* the message itself (and the final ".") */
-		if (type == CURLINFO_DATA_OUT && st->stage == ST_DATA)
+		if (st->stage == ST_DATA)
 			st->stage = ST_BODY;
 	} else if (type == CURLINFO_HEADER_IN) {
 		if (st->stage == ST_QUIT)
@@ -238,8 +238,7 @@ classify(CURLcode rc, const struct send_state *st, const char *errbuf, char **re
 		return NOTIFY_TEMPFAIL;
 	}
 	if (rc == CURLE_USE_SSL_FAILED) {
-		*reason_r = xasprintf("server does not offer STARTTLS and tls is required%s%s",
-		    st->reply[0] ? ": " : "", st->reply);
+		*reason_r = xstrdup("server does not offer STARTTLS and smtp.tls is \"required\"");
 		return NOTIFY_TEMPFAIL;
 	}
 	if (is_tls_error(rc)) {

@@ -431,6 +431,7 @@ test_smtps(void **state)
 	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
 	    NOTIFY_TEMPFAIL);
 	assert_non_null(strstr(reason, "certificate"));
+	print_message("# no CA: %s\n", reason);
 	free(reason);
 	reason = NULL;
 	assert_int_equal(sink_count("main"), 0);
@@ -442,13 +443,30 @@ test_smtps(void **state)
 	free(reason);
 	reason = NULL;
 
-	/* a host name the certificate does not carry */
-	c = cfg_for("smtps", "127.0.0.2", tls_port, 1, ca_file);
-	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
-	    NOTIFY_TEMPFAIL);
-	free(reason);
-	reason = NULL;
-	assert_int_equal(sink_count("main"), 0);
+	/* a trusted certificate for another name: host verification refuses it */
+	{
+		char dir[4200], ca2[4300];
+		int port2;
+
+		sink_start("othername", "", 0);
+		snprintf(dir, sizeof(dir), "%s/othername", tmpdir);
+		snprintf(ca2, sizeof(ca2), "%s/tls/cert.pem", dir);
+		assert_int_equal(run("mkdir -p '%s/tls' && openssl req -x509 -newkey rsa:2048 -nodes "
+		    "-days 2 -subj /CN=other.example -addext subjectAltName=DNS:other.example "
+		    "-keyout '%s/tls/key.pem' -out '%s' >/dev/null 2>&1", dir, dir, ca2), 0);
+		assert_int_equal(run("sh '%s/tests/lib/smtp_sink.sh' tls '%s' >/dev/null", topdir, dir),
+		    0);
+		port2 = read_port(dir, "tls-relay.port");
+		c = cfg_for("smtps", "localhost", port2, 1, ca2);
+		assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
+		    NOTIFY_TEMPFAIL);
+		print_message("# wrong name: %s\n", reason);
+		assert_non_null(strstr(reason, "certificate"));
+		free(reason);
+		reason = NULL;
+		assert_int_equal(sink_count("othername"), 0);
+		sink_stop("othername");
+	}
 
 	/* with the CA: delivered, both by name and by the IP in subjectAltName */
 	c = cfg_for("smtps", "localhost", tls_port, 1, ca_file);

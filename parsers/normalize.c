@@ -267,6 +267,10 @@ static const char lo_letter[26][2] = {
 	"n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z",
 };
 
+static const char digit_str[10][2] = {
+	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9",
+};
+
 /* k-th code point of a block described as runs "<letter><pairs>..." of
  * upper/lower pairs (single-digit pair counts). */
 static const char *
@@ -303,6 +307,13 @@ latin_form(uint32_t cp)
 		return pair_run(cp - 0x1E00, "a1b3c1d5e5f1g1h5i2k3l4m3n4o4p2r4s5t4u5v2w5x2y1z3");
 	if (cp >= 0x1EA0 && cp < 0x1EFA)
 		return pair_run(cp - 0x1EA0, "a9a3e8i2o9o3u7y4");
+	/* fullwidth forms, as some phone keyboards produce them */
+	if (cp >= 0xFF10 && cp <= 0xFF19)
+		return digit_str[cp - 0xFF10];
+	if (cp >= 0xFF21 && cp <= 0xFF3A)
+		return up_letter[cp - 0xFF21];
+	if (cp >= 0xFF41 && cp <= 0xFF5A)
+		return lo_letter[cp - 0xFF41];
 	return NULL;
 }
 

@@ -47,6 +47,7 @@ test_norm_text(void **state)
 		{ "Café Müller Straße Øre Łódź Ñandú", 0, "cafe muller strasse ore lodz nandu" },
 		{ "Ðorđe", 0, "djordje" },
 		{ "Vũ Hoàng Nguyễn", 0, "vu hoang nguyen" },
+		{ "ＳＴＡＴＵＳ　１２", 0, "status 12" },
 		/* combining marks, soft hyphen and zero width space do not split */
 		{ "c\xcc\x8c" "esma ras\xc2\xad" "veta ne\xe2\x80\x8b" "radi", 0, "cesma rasveta neradi" },
 		/* punctuation, symbols, emoji, Greek act as separators */
@@ -88,6 +89,7 @@ test_translit(void **state)
 		{ "ЊЕГОШ, Његош", 0, "NJEGOS, Njegos" },
 		{ "ДЕЉ. ЏАК Џак", 0, "DELJ. DZAK Dzak" },
 		{ "ĐAK Đak đak", 0, "DJAK Djak djak" },
+		{ "ＳＴＡＴＵＳ １２", 0, "STATUS 12" },
 		{ "Улица 27. марта бр. 5!", 0, "Ulica 27. marta br. 5!" },
 		{ "Prijava: voda (hitno) €5", 0, "Prijava: voda (hitno) €5" },
 		{ "emoji \xf0\x9f\x92\xa7 ok", 0, "emoji \xf0\x9f\x92\xa7 ok" },

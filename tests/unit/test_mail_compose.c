@@ -602,7 +602,7 @@ test_attachments(void **state)
 	};
 	enum { N = sizeof(cases) / sizeof(cases[0]) };
 	struct mail_attachment att[N];
-	unsigned char bin[N][700];
+	unsigned char bin[N][1000];
 	struct mail_out m = base_mail();
 	GMimeMessage *msg;
 	GMimeObject *top;
@@ -617,6 +617,7 @@ test_attachments(void **state)
 		att[i].content_type = cases[i].ctype;
 		att[i].data = bin[i];
 		att[i].size = 100 * i + 1;   /* different sizes, padding variants */
+		assert_true(att[i].size <= sizeof(bin[i]));
 	}
 	m.body = "Nova prijava br. 12.\nPrijavio: jovana@example.net\n--=_s48_ nije granica\n";
 	m.att = att;

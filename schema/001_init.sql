@@ -114,7 +114,6 @@ CREATE INDEX outbox_recipient ON outbox(recipient, created_at);
 -- the daily cap counts these rows only (outbox_queue.c uses the same WHERE)
 CREATE INDEX outbox_auto ON outbox(recipient, created_at) WHERE auto = 1 AND status <> 'suppressed';
 CREATE INDEX outbox_message_id ON outbox(message_id);
-CREATE INDEX outbox_ticket ON outbox(ticket_id);
 
 CREATE TABLE source_state (
 	key TEXT PRIMARY KEY,

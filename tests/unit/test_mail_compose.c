@@ -524,6 +524,11 @@ static const char serbian_body[] =
     "tab na kraju\t\n"
     "Ћирилица: Ђорђе, Љубица, Њива, Џеп, Ћуп, Жаба, Шума, Чаша.\r"
     "a=b =3D ?=\n"
+    "1234567890123456789012345678901234567890123456789012345678901234567890123456\n"
+    "12345678901234567890123456789012345678901234567890123456789012345678901234567\n"
+    "123456789012345678901234567890123456789012345678901234567890123456789012345 \n"
+    "12345678901234567890123456789012345678901234567890123456789012345678901234č\n"
+    "1234567890123456789012345678901234567890123456789012345678901234567890123=\n"
     "\n"
     "\n";
 
@@ -550,10 +555,13 @@ test_qp_body(void **state)
 	check_lines(data, len);
 	assert_non_null(strstr(data, "Content-Transfer-Encoding: quoted-printable\r\n"));
 	assert_non_null(strstr(data, "charset=UTF-8"));
-	/* no body line starts with '.' or "From " */
+	/* no body line starts with '.' or "From ", none passes 76 columns (RFC 2045) */
 	for (p = strstr(data, "\r\n\r\n"); p != NULL; p = strstr(p + 1, "\r\n")) {
+		const char *e = strstr(p + 2, "\r\n");
 		assert_false(p[2] == '.');
 		assert_false(strncmp(p + 2, "From ", 5) == 0);
+		if (e != NULL && e - (p + 2) > 76)
+			fail_msg("QP line of %d columns", (int)(e - (p + 2)));
 	}
 	msg = parse(data, len);
 	body = g_mime_message_get_mime_part(msg);

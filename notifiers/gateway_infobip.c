@@ -175,9 +175,12 @@ infobip_send(struct sms_gateway *gw, const char *to, const char *text, char **re
 	int rc;
 
 	(void)stopped_r;
-	body = json_pack("{s:[{s:s, s:[{s:s}], s:s}]}", "messages",
-	    "from", no_plus(gw->cfg->number != NULL ? gw->cfg->number : ""),
+	body = json_pack("{s:[{s:[{s:s}], s:s}]}", "messages",
 	    "destinations", "to", no_plus(to), "text", text);
+	/* without our number Infobip uses the account's default sender */
+	if (body != NULL && gw->cfg->number != NULL && gw->cfg->number[0] != '\0')
+		json_object_set_new(json_array_get(json_object_get(body, "messages"), 0), "from",
+		    json_string(no_plus(gw->cfg->number)));
 	if (body == NULL) {
 		/* json_pack refuses invalid UTF-8: the text was not prepared */
 		*reason_r = xstrdup("infobip: text or number is not valid UTF-8");

@@ -116,16 +116,31 @@ classify(CURLcode rc, int toobig)
 	}
 }
 
-/* The URL without its query string, for error messages (no keys in logs). */
+/* The URL without user info and query string, for error messages: no
+ * credentials or citizen numbers in logs. */
 static void
 url_for_log(const char *url, char *out, size_t outsz)
 {
-	size_t n = strcspn(url, "?#");
+	const char *host = strstr(url, "://"), *at, *end;
+	size_t n, pre = 0;
 
-	if (n >= outsz)
-		n = outsz - 1;
-	memcpy(out, url, n);
-	out[n] = '\0';
+	if (host != NULL) {
+		host += 3;
+		end = host + strcspn(host, "/?#");
+		at = memchr(host, '@', (size_t)(end - host));
+		if (at != NULL) {
+			pre = (size_t)(host - url);
+			if (pre >= outsz)
+				pre = outsz - 1;
+			memcpy(out, url, pre);
+			url = at + 1;
+		}
+	}
+	n = strcspn(url, "?#");
+	if (n >= outsz - pre)
+		n = outsz - pre - 1;
+	memcpy(out + pre, url, n);
+	out[pre + n] = '\0';
 }
 
 int

@@ -156,10 +156,14 @@ test_refused(void **state)
 
 	(void)state;
 	hc = http_client_new(&err);
-	req.url = "http://127.0.0.1:1/x?key=secret";
+	req.url = "http://gwuser:hunter2@127.0.0.1:1/x?key=secret";
 	assert_int_equal(http_client_do(hc, &req, &resp, &err), -1);
 	assert_int_equal(resp.error, HTTP_ERR_CONNECT);
-	assert_null(strstr(err, "secret"));   /* no query strings in messages */
+	/* no credentials or query strings in messages */
+	assert_null(strstr(err, "secret"));
+	assert_null(strstr(err, "hunter2"));
+	assert_null(strstr(err, "gwuser"));
+	assert_non_null(strstr(err, "(http://127.0.0.1:1/x)"));
 	http_response_clear(&resp);
 	req.url = "ftp://127.0.0.1/x";
 	assert_int_equal(http_client_do(hc, &req, &resp, &err), -1);

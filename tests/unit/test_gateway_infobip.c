@@ -325,6 +325,19 @@ test_send(void **state)
 	    "Prijava br. 12 primljena");
 	json_decref(sent);
 	sms_gateway_free(&gw);
+	/* without our number: no "from", the account's default sender */
+	cfg.number = "";
+	gw = gw_new();
+	assert_int_equal(sms_gateway_send(gw, "381641234567", "Druga", &reason, &stopped),
+	    NOTIFY_OK);
+	free(reason);
+	sent = sim_sent();
+	assert_int_equal(json_array_size(sent), 2);
+	assert_true(json_is_null(json_object_get(json_array_get(sent, 1), "from")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 1), "to")),
+	    "381641234567");
+	json_decref(sent);
+	sms_gateway_free(&gw);
 }
 
 static void

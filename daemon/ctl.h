@@ -45,6 +45,8 @@ const struct router *ctl_router(struct ctl *c);
 long ctl_parse_id(const char *s);
 /* The name recorded as "by" when --by is not given ($SUDO_USER, $USER, "s48ctl"). */
 const char *ctl_default_by(void);
+/* JSON string of s, invalid UTF-8 repaired (U+FFFD); JSON null for NULL. */
+json_t *ctl_json_text(const char *s);
 /* UTC ISO 8601 string, or JSON null for 0. */
 json_t *ctl_json_time(time_t t);
 /* Print j (indented, UTF-8) and a newline to stdout; frees j. */

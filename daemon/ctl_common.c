@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "normalize.h"
 #include "router.h"
 #include "sla.h"
 #include "store.h"
@@ -112,6 +113,23 @@ ctl_default_by(void)
 	if (u == NULL || *u == '\0')
 		u = "s48ctl";
 	return u;
+}
+
+json_t *
+ctl_json_text(const char *s)
+{
+	json_t *j;
+	char *fixed;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	/* not valid UTF-8 (an old row, a gateway's bytes): repaired, never dropped */
+	fixed = norm_utf8_repair(s, strlen(s));
+	j = json_string(fixed);
+	free(fixed);
+	return j ? j : json_string("");
 }
 
 json_t *

@@ -89,9 +89,9 @@ ctl_stat_json(struct ctl_stat *s)
 	json_t *o = json_object();
 
 	if (s->id)
-		json_object_set_new(o, "id", json_string(s->id));
+		json_object_set_new(o, "id", ctl_json_text(s->id));
 	if (s->name)
-		json_object_set_new(o, "name", json_string(s->name));
+		json_object_set_new(o, "name", ctl_json_text(s->name));
 	json_object_set_new(o, "received", json_integer(s->received));
 	json_object_set_new(o, "open", json_integer(s->open));
 	json_object_set_new(o, "in_progress", json_integer(s->in_progress));
@@ -217,8 +217,8 @@ ctl_cmd_stats(struct ctl *c, int argc, char **argv)
 		json_array_append_new(arr, ctl_stat_json(&st[i]));
 	json_object_set_new(root, "departments", arr);
 	json_object_set_new(root, "total", ctl_stat_json(&total));
-	json_object_set_new(root, "since", since_s ? json_string(since_s) : json_null());
-	json_object_set_new(root, "until", until_s ? json_string(until_s) : json_null());
+	json_object_set_new(root, "since", since_s ? ctl_json_text(since_s) : json_null());
+	json_object_set_new(root, "until", until_s ? ctl_json_text(until_s) : json_null());
 	if (as_json) {
 		code = ctl_json_print(root);
 	} else {
@@ -343,15 +343,15 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 			json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
 			json_object_set_new(o, "ticket", has_ticket ?
 			    json_integer(sqlite3_column_int64(s, 1)) : json_null());
-			json_object_set_new(o, "channel", json_string(ctl_col(s, 2)));
-			json_object_set_new(o, "to", json_string(ctl_col(s, 3)));
-			json_object_set_new(o, "kind", json_string(ctl_col(s, 4)));
-			json_object_set_new(o, "status", json_string(ctl_col(s, 5)));
+			json_object_set_new(o, "channel", ctl_json_text(ctl_col(s, 2)));
+			json_object_set_new(o, "to", ctl_json_text(ctl_col(s, 3)));
+			json_object_set_new(o, "kind", ctl_json_text(ctl_col(s, 4)));
+			json_object_set_new(o, "status", ctl_json_text(ctl_col(s, 5)));
 			json_object_set_new(o, "attempts", json_integer(sqlite3_column_int(s, 6)));
 			json_object_set_new(o, "next_at",
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 7)));
 			json_object_set_new(o, "reason", sqlite3_column_type(s, 8) == SQLITE_NULL ?
-			    json_null() : json_string(ctl_col(s, 8)));
+			    json_null() : ctl_json_text(ctl_col(s, 8)));
 			json_object_set_new(o, "created_at",
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 9)));
 			json_object_set_new(o, "sent_at",
@@ -473,7 +473,7 @@ ctl_cmd_export(struct ctl *c, int argc, char **argv)
 
 			json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
 			for (i = 1; i <= 6; i++)
-				json_object_set_new(o, cols[i], json_string(ctl_col(s, (int)i)));
+				json_object_set_new(o, cols[i], ctl_json_text(ctl_col(s, (int)i)));
 			for (i = 7; i <= 10; i++)
 				json_object_set_new(o, cols[i],
 				    ctl_json_time((time_t)sqlite3_column_int64(s, (int)i)));

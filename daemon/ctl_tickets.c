@@ -133,11 +133,11 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 			json_t *o = json_object();
 
 			json_object_set_new(o, "id", json_integer(sqlite3_column_int64(s, 0)));
-			json_object_set_new(o, "status", json_string(st));
-			json_object_set_new(o, "channel", json_string(ctl_col(s, 2)));
-			json_object_set_new(o, "department", json_string(ctl_col(s, 3)));
-			json_object_set_new(o, "subject", json_string(ctl_col(s, 4)));
-			json_object_set_new(o, "reporter", json_string(ctl_col(s, 7)));
+			json_object_set_new(o, "status", ctl_json_text(st));
+			json_object_set_new(o, "channel", ctl_json_text(ctl_col(s, 2)));
+			json_object_set_new(o, "department", ctl_json_text(ctl_col(s, 3)));
+			json_object_set_new(o, "subject", ctl_json_text(ctl_col(s, 4)));
+			json_object_set_new(o, "reporter", ctl_json_text(ctl_col(s, 7)));
 			json_object_set_new(o, "created_at",
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 5)));
 			json_object_set_new(o, "due_at", ctl_json_time(due));
@@ -172,7 +172,7 @@ ctl_json_str_or_null(sqlite3_stmt *s, int i)
 {
 	if (sqlite3_column_type(s, i) == SQLITE_NULL)
 		return json_null();
-	return json_string(ctl_col(s, i));
+	return ctl_json_text(ctl_col(s, i));
 }
 
 json_t *
@@ -193,20 +193,20 @@ ctl_ticket_json(struct ctl *c, long id, int *rc_r)
 	d = config_dept(c->cfg, t->department, NULL);
 	o = json_object();
 	json_object_set_new(o, "id", json_integer(t->id));
-	json_object_set_new(o, "status", json_string(t->status));
-	json_object_set_new(o, "channel", json_string(t->channel));
-	json_object_set_new(o, "reporter", json_string(t->reporter));
-	json_object_set_new(o, "department", json_string(t->department));
-	json_object_set_new(o, "department_name", json_string(d ? d->name : t->department));
-	json_object_set_new(o, "subject", json_string(t->subject));
-	json_object_set_new(o, "text", json_string(t->text));
+	json_object_set_new(o, "status", ctl_json_text(t->status));
+	json_object_set_new(o, "channel", ctl_json_text(t->channel));
+	json_object_set_new(o, "reporter", ctl_json_text(t->reporter));
+	json_object_set_new(o, "department", ctl_json_text(t->department));
+	json_object_set_new(o, "department_name", ctl_json_text(d ? d->name : t->department));
+	json_object_set_new(o, "subject", ctl_json_text(t->subject));
+	json_object_set_new(o, "text", ctl_json_text(t->text));
 	json_object_set_new(o, "created_at", ctl_json_time(t->created_at));
 	json_object_set_new(o, "due_at", ctl_json_time(t->due_at));
 	json_object_set_new(o, "updated_at", ctl_json_time(t->updated_at));
 	json_object_set_new(o, "resolved_at", ctl_json_time(t->resolved_at));
 	json_object_set_new(o, "overdue", json_boolean(tickets_is_overdue(t, store_now())));
 	json_object_set_new(o, "backlog", json_boolean(t->backlog));
-	json_object_set_new(o, "message_id", t->message_id ? json_string(t->message_id) :
+	json_object_set_new(o, "message_id", t->message_id ? ctl_json_text(t->message_id) :
 	    json_null());
 	tickets_free(&t);
 
@@ -219,10 +219,10 @@ ctl_ticket_json(struct ctl *c, long id, int *rc_r)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *m = json_object();
 
-		json_object_set_new(m, "direction", json_string(ctl_col(s, 0)));
-		json_object_set_new(m, "channel", json_string(ctl_col(s, 1)));
+		json_object_set_new(m, "direction", ctl_json_text(ctl_col(s, 0)));
+		json_object_set_new(m, "channel", ctl_json_text(ctl_col(s, 1)));
 		json_object_set_new(m, "at", ctl_json_time((time_t)sqlite3_column_int64(s, 2)));
-		json_object_set_new(m, "text", json_string(ctl_col(s, 3)));
+		json_object_set_new(m, "text", ctl_json_text(ctl_col(s, 3)));
 		json_array_append_new(arr, m);
 	}
 	sqlite3_reset(s);
@@ -240,7 +240,7 @@ ctl_ticket_json(struct ctl *c, long id, int *rc_r)
 		json_t *e = json_object();
 
 		json_object_set_new(e, "at", ctl_json_time((time_t)sqlite3_column_int64(s, 0)));
-		json_object_set_new(e, "kind", json_string(ctl_col(s, 1)));
+		json_object_set_new(e, "kind", ctl_json_text(ctl_col(s, 1)));
 		json_object_set_new(e, "from", ctl_json_str_or_null(s, 2));
 		json_object_set_new(e, "to", ctl_json_str_or_null(s, 3));
 		json_object_set_new(e, "by", ctl_json_str_or_null(s, 4));
@@ -263,10 +263,10 @@ ctl_ticket_json(struct ctl *c, long id, int *rc_r)
 		json_t *a = json_object();
 
 		json_object_set_new(a, "index", json_integer(sqlite3_column_int(s, 0)));
-		json_object_set_new(a, "filename", json_string(ctl_col(s, 1)));
-		json_object_set_new(a, "content_type", json_string(ctl_col(s, 2)));
+		json_object_set_new(a, "filename", ctl_json_text(ctl_col(s, 1)));
+		json_object_set_new(a, "content_type", ctl_json_text(ctl_col(s, 2)));
 		json_object_set_new(a, "size", json_integer(sqlite3_column_int64(s, 3)));
-		json_object_set_new(a, "sha256", json_string(ctl_col(s, 4)));
+		json_object_set_new(a, "sha256", ctl_json_text(ctl_col(s, 4)));
 		json_object_set_new(a, "omitted", json_boolean(sqlite3_column_int(s, 5)));
 		json_array_append_new(arr, a);
 	}

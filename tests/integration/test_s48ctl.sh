@@ -168,6 +168,17 @@ is "attachment of a missing ticket: exit 1" "$rc" 1
 run "$CTL" $C attachment 1
 is "attachment without INDEX: exit 64" "$rc" 64
 
+# ---- text that is not valid UTF-8 (e.g. a gateway's raw bytes) still shows --
+python3 - "$T/c/s48.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE messages SET text = CAST(X'4375726920766f6461ff21' AS TEXT) WHERE ticket_id = 2 AND direction = 'in'")
+c.commit()
+PY
+run "$CTL" $C show 2 --json
+is "show with invalid UTF-8: exit 0" "$rc" 0
+is "show with invalid UTF-8: repaired, not dropped" "$(py "j['messages'][0]['text']")" "Curi voda�!"
+
 # ---- route ----------------------------------------------------------------
 run "$CTL" $C route "Pukla cev, ne radi sijalica"
 is "route: exit 0" "$rc" 0

@@ -50,91 +50,91 @@ sys.exit(1)' "$1"
 # stop the process in PIDFILE, waiting (max ~5 s) until it is gone or a zombie
 _smtp_sink_kill() {
 	[ -f "$1" ] || return 0
-	_pid=$(cat "$1")
+	_ss_pid=$(cat "$1")
 	rm -f "$1"
-	[ -n "$_pid" ] || return 0
-	kill "$_pid" 2>/dev/null || return 0
-	_i=0
-	while [ $_i -lt 100 ] && kill -0 "$_pid" 2>/dev/null; do
+	[ -n "$_ss_pid" ] || return 0
+	kill "$_ss_pid" 2>/dev/null || return 0
+	_ss_i=0
+	while [ $_ss_i -lt 100 ] && kill -0 "$_ss_pid" 2>/dev/null; do
 		# PID 1 may reap late: a zombie counts as stopped
-		if [ -r "/proc/$_pid/stat" ] && awk '{ exit !($3 == "Z") }' "/proc/$_pid/stat" 2>/dev/null; then
+		if [ -r "/proc/$_ss_pid/stat" ] && awk '{ exit !($3 == "Z") }' "/proc/$_ss_pid/stat" 2>/dev/null; then
 			break
 		fi
 		sleep 0.05
-		_i=$((_i + 1))
+		_ss_i=$((_ss_i + 1))
 	done
-	if kill -0 "$_pid" 2>/dev/null && ! awk '{ exit !($3 == "Z") }' "/proc/$_pid/stat" 2>/dev/null; then
-		kill -9 "$_pid" 2>/dev/null
+	if kill -0 "$_ss_pid" 2>/dev/null && ! awk '{ exit !($3 == "Z") }' "/proc/$_ss_pid/stat" 2>/dev/null; then
+		kill -9 "$_ss_pid" 2>/dev/null
 	fi
 	return 0
 }
 
 smtp_sink_start() {
-	_dir=$1
+	_ss_dir=$1
 	shift
-	_sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
-	if [ ! -x "$_sink" ]; then
+	_ss_sink=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
+	if [ ! -x "$_ss_sink" ]; then
 		echo "smtp_sink_start: smtp-sink not installed (package postfix)" >&2
 		return 1
 	fi
-	mkdir -p "$_dir/mail" || return 1
-	_auth=-a
-	[ "${SMTP_SINK_AUTH:-0}" = 1 ] && _auth=""
-	_user=""
+	mkdir -p "$_ss_dir/mail" || return 1
+	_ss_auth=-a
+	[ "${SMTP_SINK_AUTH:-0}" = 1 ] && _ss_auth=""
+	_ss_user=""
 	if [ "$(id -u)" = 0 ]; then
 		# the sink writes as nobody: it must reach and write DIR/mail
-		_user="-u nobody"
-		chmod o+x "$_dir"
-		chown nobody "$_dir/mail"
+		_ss_user="-u nobody"
+		chmod o+x "$_ss_dir"
+		chown nobody "$_ss_dir/mail"
 	fi
-	_tries=0
+	_ss_tries=0
 	while :; do
-		_port=$(_smtp_sink_free_port) || return 1
+		_ss_port=$(_smtp_sink_free_port) || return 1
 		# shellcheck disable=SC2086
-		"$_sink" $_auth $_user -d "$_dir/mail/%Y%m%d%H/%M." "$@" "127.0.0.1:$_port" 64 \
-			>>"$_dir/smtp-sink.log" 2>&1 &
-		echo $! >"$_dir/smtp-sink.pid"
-		if _smtp_sink_wait_port "$_port"; then
+		"$_ss_sink" $_ss_auth $_ss_user -d "$_ss_dir/mail/%Y%m%d%H/%M." "$@" "127.0.0.1:$_ss_port" 64 \
+			>>"$_ss_dir/smtp-sink.log" 2>&1 &
+		echo $! >"$_ss_dir/smtp-sink.pid"
+		if _smtp_sink_wait_port "$_ss_port"; then
 			break
 		fi
-		_smtp_sink_kill "$_dir/smtp-sink.pid"
-		_tries=$((_tries + 1))
-		if [ $_tries -ge 3 ]; then
-			echo "smtp_sink_start: smtp-sink did not start, see $_dir/smtp-sink.log" >&2
+		_smtp_sink_kill "$_ss_dir/smtp-sink.pid"
+		_ss_tries=$((_ss_tries + 1))
+		if [ $_ss_tries -ge 3 ]; then
+			echo "smtp_sink_start: smtp-sink did not start, see $_ss_dir/smtp-sink.log" >&2
 			return 1
 		fi
 	done
-	echo "$_port" >"$_dir/smtp-sink.port"
-	SMTP_SINK_PORT=$_port
+	echo "$_ss_port" >"$_ss_dir/smtp-sink.port"
+	SMTP_SINK_PORT=$_ss_port
 	export SMTP_SINK_PORT
 }
 
 smtp_sink_tls_start() {
-	_dir=$1
-	[ -f "$_dir/smtp-sink.port" ] || { echo "smtp_sink_tls_start: start the sink first" >&2; return 1; }
-	mkdir -p "$_dir/tls" || return 1
-	if [ ! -f "$_dir/tls/cert.pem" ]; then
+	_ss_dir=$1
+	[ -f "$_ss_dir/smtp-sink.port" ] || { echo "smtp_sink_tls_start: start the sink first" >&2; return 1; }
+	mkdir -p "$_ss_dir/tls" || return 1
+	if [ ! -f "$_ss_dir/tls/cert.pem" ]; then
 		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
 			-addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
-			-keyout "$_dir/tls/key.pem" -out "$_dir/tls/cert.pem" \
-			>"$_dir/tls/openssl.log" 2>&1 || { cat "$_dir/tls/openssl.log" >&2; return 1; }
+			-keyout "$_ss_dir/tls/key.pem" -out "$_ss_dir/tls/cert.pem" \
+			>"$_ss_dir/tls/openssl.log" 2>&1 || { cat "$_ss_dir/tls/openssl.log" >&2; return 1; }
 	fi
-	rm -f "$_dir/tls-relay.port"
-	"$_smtp_sink_py" "$_smtp_sink_top/tests/sim/tls_relay.py" --cert "$_dir/tls/cert.pem" \
-		--key "$_dir/tls/key.pem" --target-port "$(cat "$_dir/smtp-sink.port")" \
-		--port-file "$_dir/tls-relay.port" >>"$_dir/tls-relay.log" 2>&1 &
-	echo $! >"$_dir/tls-relay.pid"
-	_i=0
-	while [ ! -s "$_dir/tls-relay.port" ]; do
-		_i=$((_i + 1))
-		if [ $_i -gt 100 ] || ! kill -0 "$(cat "$_dir/tls-relay.pid")" 2>/dev/null; then
-			echo "smtp_sink_tls_start: relay did not start, see $_dir/tls-relay.log" >&2
+	rm -f "$_ss_dir/tls-relay.port"
+	"$_smtp_sink_py" "$_smtp_sink_top/tests/sim/tls_relay.py" --cert "$_ss_dir/tls/cert.pem" \
+		--key "$_ss_dir/tls/key.pem" --target-port "$(cat "$_ss_dir/smtp-sink.port")" \
+		--port-file "$_ss_dir/tls-relay.port" >>"$_ss_dir/tls-relay.log" 2>&1 &
+	echo $! >"$_ss_dir/tls-relay.pid"
+	_ss_i=0
+	while [ ! -s "$_ss_dir/tls-relay.port" ]; do
+		_ss_i=$((_ss_i + 1))
+		if [ $_ss_i -gt 100 ] || ! kill -0 "$(cat "$_ss_dir/tls-relay.pid")" 2>/dev/null; then
+			echo "smtp_sink_tls_start: relay did not start, see $_ss_dir/tls-relay.log" >&2
 			return 1
 		fi
 		sleep 0.05
 	done
-	SMTP_TLS_PORT=$(cat "$_dir/tls-relay.port")
-	SMTP_TLS_CA="$_dir/tls/cert.pem"
+	SMTP_TLS_PORT=$(cat "$_ss_dir/tls-relay.port")
+	SMTP_TLS_CA="$_ss_dir/tls/cert.pem"
 	export SMTP_TLS_PORT SMTP_TLS_CA
 }
 
@@ -154,10 +154,10 @@ smtp_sink_count() {
 # standalone use
 case "${0##*/}" in
 smtp_sink.sh)
-	_cmd=${1:-}
+	_ss_cmd=${1:-}
 	[ $# -ge 2 ] || { echo "usage: $0 start|tls|stop|count DIR [smtp-sink args]" >&2; exit 64; }
 	shift
-	case "$_cmd" in
+	case "$_ss_cmd" in
 	start) smtp_sink_start "$@" && echo "$SMTP_SINK_PORT" ;;
 	tls) smtp_sink_tls_start "$1" && echo "$SMTP_TLS_PORT" ;;
 	stop) smtp_sink_stop "$1" ;;

@@ -609,6 +609,57 @@ test_idle(void **state)
 	assert_true(subject_is(&msgs[0], "idle-1"));
 	imap_intake_free_msgs(&msgs, n);
 
+	/* the same over implicit TLS (data may wait in the TLS layer) */
+	{
+		struct cfg_imap ct;
+		struct imap_intake *it = NULL;
+		char host[] = "localhost";
+
+		cfg_plain(&ct, "T5", "T5done");
+		ct.host = host;
+		ct.tls = CFG_TLS_IMPLICIT;
+		ct.port = dc.imaps_port;
+		ct.ca_file = dc.ca;
+		if (imap_intake_connect(&ct, &it, &err) != 0)
+			fail_msg("connect: %s", err);
+		t0 = now_s();
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			usleep(1000000);
+			deliver_file("T5", "idle-2");
+			_exit(0);
+		}
+		r = imap_intake_idle(it, 20, &err);
+		t1 = now_s();
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (r != 1)
+			fail_msg("idle (TLS) returned %d: %s", r, r < 0 ? err : "");
+		if (t1 - (t0 + 1.0) > 2.5)
+			fail_msg("IDLE (TLS) woke %.2f s after the delivery", t1 - t0 - 1.0);
+		assert_int_equal(imap_intake_fetch(it, 0, 10, &msgs, &n, &err), 0);
+		assert_int_equal(n, 2);
+		assert_true(subject_is(&msgs[1], "idle-2"));
+		imap_intake_free_msgs(&msgs, n);
+		imap_intake_close(&it);
+	}
+
+	/* the plain session: idle-1 is done with; the next listing (after a
+	 * NOOP) shows idle-2, so its next IDLE has no news to report */
+	{
+		uint32_t u;
+
+		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+		assert_int_equal(n, 1);
+		u = msgs[0].uid;
+		imap_intake_free_msgs(&msgs, n);
+		assert_int_equal(imap_intake_ack(ii, &u, 1, &err), 0);
+		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+		assert_int_equal(n, 1);
+		assert_true(subject_is(&msgs[0], "idle-2"));
+		imap_intake_free_msgs(&msgs, n);
+	}
+
 	/* a stop request ends a long IDLE within about a second */
 	signal(SIGALRM, on_alarm);
 	alarm(1);
@@ -646,7 +697,7 @@ struct tls_case {
 	const char *name;
 	enum cfg_tls tls;
 	const char *host;
-	int ca;               /* 0 none, 1 the server's, 2 an unrelated one */
+	int ca;               /* 0 none, 1 the server's, 2 an unrelated one, 3 missing */
 	int ok;
 	const char *error_has;
 };
@@ -664,7 +715,9 @@ test_tls(void **state)
 		{ "starttls, ca_file", CFG_TLS_STARTTLS, "localhost", 1, 1, NULL },
 		{ "starttls, wrong name", CFG_TLS_STARTTLS, "127.0.0.1", 1, 0, "not for host 127.0.0.1" },
 		{ "starttls, other CA", CFG_TLS_STARTTLS, "localhost", 2, 0, "not trusted" },
+		{ "imaps, missing ca_file", CFG_TLS_IMPLICIT, "localhost", 3, 0, "ca_file /nonexistent/ca.pem" },
 	};
+	static char missing[] = "/nonexistent/ca.pem";
 	size_t i;
 
 	(void)state;
@@ -690,7 +743,8 @@ test_tls(void **state)
 		c.host = host;
 		c.tls = tc->tls;
 		c.port = tc->tls == CFG_TLS_IMPLICIT ? dc.imaps_port : dc.port;
-		c.ca_file = tc->ca == 1 ? dc.ca : tc->ca == 2 ? dc.ca_wrong : NULL;
+		c.ca_file = tc->ca == 1 ? dc.ca : tc->ca == 2 ? dc.ca_wrong :
+		    tc->ca == 3 ? missing : NULL;
 		before = count_logins();
 		r = imap_intake_connect(&c, &ii, &err);
 		if (tc->ok) {

@@ -231,8 +231,9 @@ static const char *const cyr_tab[0x60] = {
 	/* 458 */ "j", "lj", "nj", "c", "k", "i", "u", "dz",
 };
 
-/* ASCII in the matching form: lower-case letter or digit, 0 = separator */
-static const unsigned char ascii_match[128] = {
+/* ASCII in the matching form: lower-case letter or digit, 0 = separator
+ * (bytes >= 0x80 are 0 too, so a run of letters stops at them) */
+static const unsigned char ascii_match[256] = {
 	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
 	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
 	['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd', ['E'] = 'e',
@@ -325,33 +326,45 @@ norm_text(const char *s, size_t len)
 	size_t i = 0, n;
 	int space = 1;      /* the last output is a separator (or nothing yet) */
 
+	/* o never passes out + i: every byte read yields at most one byte */
 	out = o = xmalloc(len + 1);
 	while (i < len) {
 		unsigned c = p[i];
 		const char *f;
-		int32_t cp;
 
+		if (ascii_match[c] != 0) {
+			/* a run of ASCII letters and digits */
+			do
+				*o++ = (char)ascii_match[p[i++]];
+			while (i < len && ascii_match[p[i]] != 0);
+			space = 0;
+			continue;
+		}
 		if (c < 0x80) {
 			unsigned char m = ascii_match[c];
 
+			/* without branches: a letter or digit is written, a
+			 * separator only as the first space of a run */
+			*o = m != 0 ? (char)m : ' ';
+			o += (m != 0) | !space;
+			space = m == 0;
 			i++;
-			if (m != 0) {
-				*o++ = (char)m;
-				space = 0;
-			} else if (!space) {
-				*o++ = ' ';
-				space = 1;
-			}
 			continue;
 		}
-		cp = utf8_decode(p + i, len - i, &n);
-		i += n;
-		f = cp > 0 ? latin_form((uint32_t)cp) : NULL;
+		if (c >= 0xC2 && c < 0xE0 && i + 1 < len && (p[i + 1] & 0xC0) == 0x80) {
+			/* two bytes: Latin-1, Latin Extended, Cyrillic */
+			f = latin_form(((uint32_t)(c & 0x1F) << 6) | (p[i + 1] & 0x3F));
+			i += 2;
+		} else {
+			int32_t cp = utf8_decode(p + i, len - i, &n);
+
+			i += n;
+			f = cp > 0 ? latin_form((uint32_t)cp) : NULL;
+		}
 		if (f == NULL) {
-			if (!space) {
-				*o++ = ' ';
-				space = 1;
-			}
+			*o = ' ';
+			o += !space;
+			space = 1;
 			continue;
 		}
 		for (; *f != '\0'; f++) {

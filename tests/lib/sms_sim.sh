@@ -13,41 +13,41 @@ _sms_sim_top=${S48_TOP:-$(cd "$(dirname "${0:-.}")/../.." 2>/dev/null && pwd)}
 [ -f "$_sms_sim_top/tests/sim/sms_gateway.py" ] || _sms_sim_top=$(pwd)
 
 sms_sim_start() {
-	_d=$1; shift
-	mkdir -p "$_d"
-	rm -f "$_d/sms_sim.port"
-	python3 "$_sms_sim_top/tests/sim/sms_gateway.py" --port-file "$_d/sms_sim.port" "$@" \
-		>>"$_d/sms_sim.log" 2>&1 &
-	echo $! >"$_d/sms_sim.pid"
-	_i=0
-	while [ ! -s "$_d/sms_sim.port" ]; do
-		_i=$((_i + 1))
-		if [ "$_i" -gt 100 ] || ! kill -0 "$(cat "$_d/sms_sim.pid")" 2>/dev/null; then
-			echo "sms_sim: simulator did not start (see $_d/sms_sim.log)" >&2
+	_smsd=$1; shift
+	mkdir -p "$_smsd"
+	rm -f "$_smsd/sms_sim.port"
+	python3 "$_sms_sim_top/tests/sim/sms_gateway.py" --port-file "$_smsd/sms_sim.port" "$@" \
+		>>"$_smsd/sms_sim.log" 2>&1 &
+	echo $! >"$_smsd/sms_sim.pid"
+	_smsi=0
+	while [ ! -s "$_smsd/sms_sim.port" ]; do
+		_smsi=$((_smsi + 1))
+		if [ "$_smsi" -gt 100 ] || ! kill -0 "$(cat "$_smsd/sms_sim.pid")" 2>/dev/null; then
+			echo "sms_sim: simulator did not start (see $_smsd/sms_sim.log)" >&2
 			return 1
 		fi
 		sleep 0.1
 	done
-	SMS_SIM_PORT=$(cat "$_d/sms_sim.port")
+	SMS_SIM_PORT=$(cat "$_smsd/sms_sim.port")
 	SMS_SIM_URL="http://127.0.0.1:$SMS_SIM_PORT"
 	export SMS_SIM_PORT SMS_SIM_URL
 }
 
 sms_sim_stop() {
-	_d=$1
-	[ -f "$_d/sms_sim.pid" ] || return 0
-	_p=$(cat "$_d/sms_sim.pid")
-	kill "$_p" 2>/dev/null
-	_i=0
+	_smsd=$1
+	[ -f "$_smsd/sms_sim.pid" ] || return 0
+	_smsp=$(cat "$_smsd/sms_sim.pid")
+	kill "$_smsp" 2>/dev/null
+	_smsi=0
 	# PID 1 may reap late: a zombie ("Z") counts as stopped
-	while kill -0 "$_p" 2>/dev/null; do
-		_st=$(awk '{print $3}' "/proc/$_p/stat" 2>/dev/null)
-		[ "$_st" = Z ] && break
-		_i=$((_i + 1))
-		if [ "$_i" -gt 50 ]; then kill -9 "$_p" 2>/dev/null; break; fi
+	while kill -0 "$_smsp" 2>/dev/null; do
+		_smsst=$(awk '{print $3}' "/proc/$_smsp/stat" 2>/dev/null)
+		[ "$_smsst" = Z ] && break
+		_smsi=$((_smsi + 1))
+		if [ "$_smsi" -gt 50 ]; then kill -9 "$_smsp" 2>/dev/null; break; fi
 		sleep 0.1
 	done
-	rm -f "$_d/sms_sim.pid"
+	rm -f "$_smsd/sms_sim.pid"
 }
 
 sms_sim_call() {

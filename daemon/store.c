@@ -12,7 +12,7 @@
 
 #include "util.h"
 
-#define STORE_CACHE_SLOTS 128           /* power of two; open addressing */
+#define STORE_CACHE_INITIAL 128         /* slots; power of two, open addressing */
 #define STORE_BUSY_MS     10000
 
 struct store_cached {
@@ -24,8 +24,8 @@ struct store_cached {
 struct store {
 	sqlite3 *db;
 	char *path;
-	struct store_cached cache[STORE_CACHE_SLOTS];
-	size_t n_cached;
+	struct store_cached *cache;     /* n_slots entries, at most 3/4 used */
+	size_t n_slots, n_cached;
 	char err[512];
 };
 
@@ -198,11 +198,12 @@ store_close(struct store **stp)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < STORE_CACHE_SLOTS; i++) {
+	for (i = 0; i < st->n_slots; i++) {
 		if (st->cache[i].stmt)
 			sqlite3_finalize(st->cache[i].stmt);
 		free(st->cache[i].sql);
 	}
+	free(st->cache);
 	if (st->db) {
 		if (!sqlite3_get_autocommit(st->db))
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
@@ -306,22 +307,51 @@ store_rollback_to(struct store *st, const char *name, const char **error_r)
 	return store_sp(st, "ROLLBACK TO", "RELEASE", name, error_r);
 }
 
+/* Insert an entry into a table known to have a free slot. */
+static void
+store_cache_put(struct store_cached *tab, size_t n_slots, struct store_cached e)
+{
+	size_t i = e.hash & (n_slots - 1);
+
+	while (tab[i].sql != NULL)
+		i = (i + 1) & (n_slots - 1);
+	tab[i] = e;
+}
+
+/* Double the table.  Entries are never evicted: a statement handed out
+ * stays valid until store_close(), even while a caller is stepping it. */
+static void
+store_cache_grow(struct store *st)
+{
+	size_t n = st->n_slots ? st->n_slots * 2 : STORE_CACHE_INITIAL, i;
+	struct store_cached *tab = xcalloc(n, sizeof(*tab));
+
+	for (i = 0; i < st->n_slots; i++)
+		if (st->cache[i].sql != NULL)
+			store_cache_put(tab, n, st->cache[i]);
+	free(st->cache);
+	st->cache = tab;
+	st->n_slots = n;
+}
+
 sqlite3_stmt *
 store_prepare(struct store *st, const char *sql)
 {
 	uint32_t h = store_hash(sql);
-	size_t i = h & (STORE_CACHE_SLOTS - 1), n;
+	struct store_cached e;
 	sqlite3_stmt *s = NULL;
+	size_t i;
 
-	for (n = 0; n < STORE_CACHE_SLOTS; n++, i = (i + 1) & (STORE_CACHE_SLOTS - 1)) {
-		struct store_cached *c = &st->cache[i];
+	if (st->n_slots > 0) {
+		for (i = h & (st->n_slots - 1); st->cache[i].sql != NULL;
+		    i = (i + 1) & (st->n_slots - 1)) {
+			struct store_cached *c = &st->cache[i];
 
-		if (c->sql == NULL)
-			break;
-		if (c->hash == h && strcmp(c->sql, sql) == 0) {
-			sqlite3_reset(c->stmt);
-			sqlite3_clear_bindings(c->stmt);
-			return c->stmt;
+			if (c->hash == h && strcmp(c->sql, sql) == 0) {
+				sqlite3_reset(c->stmt);
+				sqlite3_clear_bindings(c->stmt);
+				return c->stmt;
+			}
 		}
 	}
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
@@ -329,25 +359,13 @@ store_prepare(struct store *st, const char *sql)
 		log_warnx("store: %s in: %.200s", st->err, sql);
 		return NULL;
 	}
-	/* keep the table at most 3/4 full; beyond that, statements are
-	 * still cached but the oldest-found slot is recycled */
-	if (n < STORE_CACHE_SLOTS && st->n_cached < STORE_CACHE_SLOTS * 3 / 4) {
-		st->cache[i].sql = xstrdup(sql);
-		st->cache[i].hash = h;
-		st->cache[i].stmt = s;
-		st->n_cached++;
-		return s;
-	}
-	/* cache full: replace the entry at the home slot (rare; a program
-	 * with that many distinct statements is building SQL dynamically) */
-	i = h & (STORE_CACHE_SLOTS - 1);
-	while (st->cache[i].sql == NULL)
-		i = (i + 1) & (STORE_CACHE_SLOTS - 1);
-	sqlite3_finalize(st->cache[i].stmt);
-	free(st->cache[i].sql);
-	st->cache[i].sql = xstrdup(sql);
-	st->cache[i].hash = store_hash(sql);
-	st->cache[i].stmt = s;
+	if ((st->n_cached + 1) * 4 > st->n_slots * 3)
+		store_cache_grow(st);
+	e.sql = xstrdup(sql);
+	e.hash = h;
+	e.stmt = s;
+	store_cache_put(st->cache, st->n_slots, e);
+	st->n_cached++;
 	return s;
 }
 

@@ -238,7 +238,14 @@ test_prepare_cache(void **state)
 	assert_ptr_not_equal(a, c);
 	assert_null(store_prepare(f->st, "SELEKT nonsense"));
 	assert_non_null(store_errmsg(f->st));
-	/* more distinct statements than cache slots still work */
+	/* a statement being stepped stays valid while hundreds of others are
+	 * prepared (the cache grows, it never evicts) */
+	a = store_prepare(f->st, "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL "
+	    "SELECT value + 1 FROM n WHERE value < 3) SELECT value FROM n");
+	assert_non_null(a);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 1);
+	/* more distinct statements than the initial cache slots */
 	for (i = 0; i < 300; i++) {
 		sqlite3_stmt *s;
 
@@ -249,6 +256,9 @@ test_prepare_cache(void **state)
 		assert_int_equal(sqlite3_column_int(s, 0), i);
 		sqlite3_reset(s);
 	}
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 2);
+	sqlite3_reset(a);
 	a = store_prepare(f->st, "SELECT ?1 + 1");
 	sqlite3_bind_int(a, 1, 1);
 	assert_int_equal(sqlite3_step(a), SQLITE_ROW);

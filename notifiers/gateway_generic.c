@@ -111,8 +111,10 @@ generic_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r,
 	if (sms_gw_json_answer(gw, &resp, &root, error_r) < 0)
 		goto fail;
 	arr = gateway_json_path(root, gpath(g->messages_path, "messages"));
-	if (arr != NULL && !json_is_array(arr) && !json_is_null(arr)) {
-		*error_r = sms_gw_error(gw, "generic: \"%s\" is not an array",
+	/* a missing array is more likely a wrong messages_path than an empty
+	 * inbox: say so on every poll rather than read nothing for ever */
+	if (arr == NULL || (!json_is_array(arr) && !json_is_null(arr))) {
+		*error_r = sms_gw_error(gw, "generic: no array at \"%s\" in the answer",
 		    gpath(g->messages_path, "messages"));
 		goto fail;
 	}

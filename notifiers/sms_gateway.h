@@ -42,8 +42,8 @@
  *  generic  cfg->generic, for Kannel, Android gateway apps and in-house
  *           gateways.  GET pull_url with {cursor} replaced by the last
  *           cursor (URL-encoded, "" the first time); header auth_header
- *           with {key} replaced.  Messages are the array at messages_path;
- *           in each, id_path/from_path/text_path/time_path (time: ISO 8601
+ *           with {key} replaced.  Messages are the array at messages_path
+ *           (null: none; missing: an error, likely a wrong path); in each, id_path/from_path/text_path/time_path (time: ISO 8601
  *           or Unix seconds/milliseconds; a missing id is replaced by
  *           "sha256:<hash of the message's JSON>").  cursor_path (at the
  *           answer's root) gives the next cursor; more_r = a non-empty

@@ -357,6 +357,24 @@ test_config_errors(void **state)
 	assert_non_null(strstr(err, "{key}"));
 	/* no {key}: no key needed */
 	cfg.generic.auth_header = "";
+	/* a wrong messages_path is an error on every pull, not silence */
+	cfg_default();
+	cfg.generic.messages_path = "data.msgs";
+	{
+		struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
+		struct sms_in *m = NULL;
+		size_t n;
+		char *cur = NULL;
+		int more;
+
+		assert_non_null(gw);
+		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+		assert_non_null(strstr(err, "data.msgs"));
+		assert_null(m);
+		sms_gateway_free(&gw);
+	}
+	cfg.api_key = NULL;
+	cfg.generic.auth_header = "";
 	{
 		struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
 

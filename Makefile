@@ -42,6 +42,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all check check-only asan deps demo fuzz bench install clean
+# keep objects of test and tool programs between runs
+.SECONDARY:
 all: $(BUILD)/s48d $(BUILD)/s48ctl
 
 $(BUILD)/obj/%.o: %.c

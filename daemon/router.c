@@ -212,14 +212,6 @@ pending_cmp(const void *a, const void *b)
 	return x->kw < y->kw ? -1 : x->kw > y->kw;
 }
 
-static int
-size_cmp(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 struct router *
 router_new(const struct s48_config *cfg)
 {
@@ -292,7 +284,7 @@ router_new(const struct s48_config *cfg)
 	}
 	r->n_kws = o;
 	free(keep);
-	/* owners of each term, ascending */
+	/* owners of each term, ascending (filled in keyword order) */
 	r->owners = xmalloc((r->n_kws ? r->n_kws : 1) * sizeof(*r->owners));
 	for (i = 0; i < r->n_kws; i++)
 		r->terms[r->kws[i].term].n_owners++;
@@ -306,9 +298,6 @@ router_new(const struct s48_config *cfg)
 
 		r->owners[t->first + t->n_owners++] = i;
 	}
-	for (i = 0; i < r->n_terms; i++)
-		qsort(r->owners + r->terms[i].first, r->terms[i].n_owners, sizeof(size_t),
-		    size_cmp);
 	/* the two indexes */
 	heads = xmalloc((r->n_terms ? r->n_terms : 1) * sizeof(*heads));
 	stems = xmalloc((r->n_terms ? r->n_terms : 1) * sizeof(*stems));

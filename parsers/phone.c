@@ -85,7 +85,9 @@ phone_normalize(const char *in, const char *country_code, char *out, size_t outs
 		return PHONE_INVALID;
 	digits[nd] = '\0';
 
-	if (!plus && nd >= 3 && nd <= 6) {
+	/* short codes never start with the trunk prefix 0 ("064123" is a
+	 * mistyped mobile, not a short code) */
+	if (!plus && nd >= 3 && nd <= 6 && digits[0] != '0') {
 		set_out(out, outsz, digits);
 		return PHONE_SHORTCODE;
 	}

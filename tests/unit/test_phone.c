@@ -40,6 +40,8 @@ test_phone_table(void **state)
 		{ "1234", "381", PHONE_SHORTCODE, "1234" },
 		{ "192", "381", PHONE_SHORTCODE, "192" },
 		{ "123456", "381", PHONE_SHORTCODE, "123456" },
+		{ "064123", "381", PHONE_INVALID, "" },
+		{ "0800", "381", PHONE_INVALID, "" },
 		/* alphanumeric senders */
 		{ "Telenor", "381", PHONE_ALPHA, "Telenor" },
 		{ "BANKA", "381", PHONE_ALPHA, "BANKA" },

@@ -193,6 +193,103 @@ imap_mailbox_exists(struct imap_intake *ii, const char *name, int *exists_r,
 	return 0;
 }
 
+static const char imap_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+/* flush UTF-16 units u[0..n) as modified base64 between '&' and '-' */
+static void
+imap_utf7_run(struct buf *b, const uint16_t *u, size_t n)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t i;
+
+	buf_appendc(b, '&');
+	for (i = 0; i < n; i++) {
+		acc = (acc << 16) | u[i];
+		bits += 16;
+		while (bits >= 6) {
+			bits -= 6;
+			buf_appendc(b, imap_b64[(acc >> bits) & 0x3f]);
+		}
+	}
+	if (bits > 0)
+		buf_appendc(b, imap_b64[(acc << (6 - bits)) & 0x3f]);
+	buf_appendc(b, '-');
+}
+
+/*
+ * A UTF-8 mailbox name in IMAP's modified UTF-7 (RFC 3501 5.1.3):
+ * "Obrađeno" -> "Obra&ARE-eno".  NULL if name is not valid UTF-8.
+ * Caller frees.
+ */
+char *
+imap_mailbox_utf7(const char *name)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t len = strlen(name), nu = 0;
+	uint16_t *u = xmalloc((len + 1) * 2 * sizeof(*u));
+	struct buf b;
+
+	buf_init(&b, 16 + len * 4);
+	while (*p != '\0') {
+		uint32_t c;
+		int k, i;
+
+		if (*p >= 0x20 && *p < 0x7f) {
+			if (nu > 0) {
+				imap_utf7_run(&b, u, nu);
+				nu = 0;
+			}
+			if (*p == '&')
+				buf_appends(&b, "&-");
+			else
+				buf_appendc(&b, (char)*p);
+			p++;
+			continue;
+		}
+		if (*p < 0x80) {
+			c = *p;
+			k = 0;
+		} else if ((*p & 0xe0) == 0xc0) {
+			c = *p & 0x1f;
+			k = 1;
+		} else if ((*p & 0xf0) == 0xe0) {
+			c = *p & 0x0f;
+			k = 2;
+		} else if ((*p & 0xf8) == 0xf0) {
+			c = *p & 0x07;
+			k = 3;
+		} else {
+			goto bad;
+		}
+		for (i = 1; i <= k; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				goto bad;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if ((k == 1 && c < 0x80) || (k == 2 && c < 0x800) || (k == 3 && c < 0x10000) ||
+		    c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			goto bad;
+		p += k + 1;
+		if (c >= 0x10000) {
+			c -= 0x10000;
+			u[nu++] = (uint16_t)(0xd800 | (c >> 10));
+			u[nu++] = (uint16_t)(0xdc00 | (c & 0x3ff));
+		} else {
+			u[nu++] = (uint16_t)c;
+		}
+	}
+	if (nu > 0)
+		imap_utf7_run(&b, u, nu);
+	free(u);
+	return buf_steal(&b, NULL);
+bad:
+	free(u);
+	buf_free(&b);
+	return NULL;
+}
+
 static void
 imap_intake_free(struct imap_intake *ii)
 {
@@ -234,9 +331,19 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 	ii->host = xstrdup(cfg->host);
 	ii->ca_file = cfg->ca_file != NULL && cfg->ca_file[0] ? xstrdup(cfg->ca_file) : NULL;
 	ii->label = xasprintf("imap %s:%d", cfg->host, port);
-	ii->mailbox = xstrdup(cfg->mailbox != NULL ? cfg->mailbox : "INBOX");
-	ii->processed = cfg->processed_mailbox != NULL && cfg->processed_mailbox[0] ?
-	    xstrdup(cfg->processed_mailbox) : NULL;
+	/* on the wire, mailbox names are modified UTF-7 */
+	ii->mailbox = imap_mailbox_utf7(cfg->mailbox != NULL ? cfg->mailbox : "INBOX");
+	if (cfg->processed_mailbox != NULL && cfg->processed_mailbox[0] != '\0') {
+		ii->processed = imap_mailbox_utf7(cfg->processed_mailbox);
+		if (ii->processed == NULL) {
+			imap_seterr(error_r, "%s: processed_mailbox is not UTF-8", ii->label);
+			goto fail;
+		}
+	}
+	if (ii->mailbox == NULL) {
+		imap_seterr(error_r, "%s: mailbox is not UTF-8", ii->label);
+		goto fail;
+	}
 	ii->max_bytes = cfg->max_message_bytes > 0 ? cfg->max_message_bytes : 10485760;
 	if (ii->max_bytes > (long)UINT32_MAX - 1)
 		ii->max_bytes = (long)UINT32_MAX - 1;

@@ -97,6 +97,11 @@ void imap_intake_free_msgs(struct imap_msg **msgs, size_t n);
 /* LOGOUT (best effort), close, free; *ii becomes NULL.  NULL is fine. */
 void imap_intake_close(struct imap_intake **ii);
 
+/* A UTF-8 mailbox name in IMAP's modified UTF-7 ("Obrađeno" ->
+ * "Obra&ARE-eno"), as sent on the wire; NULL if not valid UTF-8.  Caller
+ * frees.  (imap_intake_connect applies it to mailbox and processed_mailbox.) */
+char *imap_mailbox_utf7(const char *name);
+
 /* Network timeout in seconds for connect and every read/write of sessions
  * connected afterwards (default 60). */
 void imap_intake_set_timeout(int seconds);

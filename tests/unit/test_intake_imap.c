@@ -807,6 +807,73 @@ test_wrong_password(void **state)
 }
 
 
+/* mailbox names go out in modified UTF-7 */
+static void
+test_mailbox_utf7(void **state)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "INBOX", "INBOX" },
+		{ "Obrađeno", "Obra&ARE-eno" },
+		{ "Обрађено", "&BB4EMQRABDAEUgQ1BD0EPg-" },
+		{ "~peter/mail/台北/日本語", "~peter/mail/&U,BTFw-/&ZeVnLIqe-" },   /* RFC 3501 */
+		{ "a&b", "a&-b" },
+		{ "😀x", "&2D3eAA-x" },
+		{ "Prijave/Obrađene ✓", "Prijave/Obra&ARE-ene &JxM-" },
+		{ "", "" },
+		{ "bad\xff", NULL },
+		{ "bad\xc3", NULL },
+		{ "overlong\xc0\xaf", NULL },
+		{ "surrogate\xed\xa0\x80", NULL },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = imap_mailbox_utf7(cases[i].in);
+
+		if (cases[i].out == NULL) {
+			if (got != NULL)
+				fail_msg("case %zu: \"%s\" for invalid UTF-8", i, got);
+		} else {
+			if (got == NULL || strcmp(got, cases[i].out) != 0)
+				fail_msg("case %zu: got \"%s\", want \"%s\"", i, got ? got : "(null)",
+				    cases[i].out);
+		}
+		free(got);
+	}
+}
+
+/* a Serbian processed_mailbox name is created and used */
+static void
+test_utf8_processed_mailbox(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	uint32_t uid;
+	size_t n;
+	char processed[] = "Prijave obrađene";
+	mailimap *h = helper_open();
+
+	(void)state;
+	helper_create(h, "T8");
+	helper_append(h, "T8", "utf7-1", 100, NULL);
+	cfg_plain(&c, "T8", processed);
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	assert_int_equal(helper_exists(h, "Prijave obra&ARE-ene"), 1);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	uid = msgs[0].uid;
+	imap_intake_free_msgs(&msgs, n);
+	assert_int_equal(imap_intake_ack(ii, &uid, 1, &err), 0);
+	imap_intake_close(&ii);
+	assert_int_equal(helper_count(h, "Prijave obra&ARE-ene", NULL), 1);
+	assert_int_equal(helper_count(h, "T8", NULL), 0);
+	helper_close(h);
+}
+
 /* ---- a scripted server for FETCH responses Dovecot would not send ---- */
 
 static int
@@ -1090,6 +1157,8 @@ main(void)
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_wrong_password),
+		cmocka_unit_test(test_mailbox_utf7),
+		cmocka_unit_test(test_utf8_processed_mailbox),
 		cmocka_unit_test(test_fetch_odd_responses),
 		cmocka_unit_test(test_fetch_oversized_literal),
 		cmocka_unit_test(test_silent_server),

@@ -136,6 +136,21 @@ generic_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r,
 		*more_r = l.n > 0 && next != NULL && (cursor == NULL || strcmp(next, cursor) != 0);
 		if (next == NULL && cursor != NULL)
 			next = xstrdup(cursor);
+	} else if (set(g->ack_url) && l.n > 0) {
+		/* ack mode: pull again after the ack, unless the ack failed or
+		 * the gateway handed out the very same batch again */
+		char hex[65];
+		struct buf ids;
+
+		buf_init(&ids, SIZE_MAX / 2);
+		for (i = 0; i < l.n; i++) {
+			buf_appends(&ids, l.v[i].id);
+			buf_appendc(&ids, '\n');
+		}
+		util_sha256_hex(ids.data, ids.len, hex);
+		buf_free(&ids);
+		*more_r = !gw->ack_failed && strcmp(hex, gw->last_batch) != 0;
+		memcpy(gw->last_batch, hex, sizeof(hex));
 	}
 	*cursor_r = next;
 	next = NULL;
@@ -197,6 +212,7 @@ generic_ack(struct sms_gateway *gw, const struct sms_in *msgs, size_t n, const c
 	}
 	rc = 0;
 fail:
+	gw->ack_failed = rc < 0;
 	http_response_clear(&resp);
 	free(auth);
 	free(jbody);

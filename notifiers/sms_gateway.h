@@ -47,8 +47,10 @@
  *           or Unix seconds/milliseconds; a missing id is replaced by
  *           "sha256:<hash of the message's JSON>").  cursor_path (at the
  *           answer's root) gives the next cursor; more_r = a non-empty
- *           batch came with a cursor.  ack_url: POST {"ids": [...]} after
- *           the batch is committed.  Send: POST send_url with send_body,
+ *           batch came with a new cursor.  ack_url: POST {"ids": [...]}
+ *           after the batch is committed; without cursor_path, more_r = a
+ *           non-empty batch unless the last ack failed or the batch is the
+ *           same as the one before (a gateway that does not forget).  Send: POST send_url with send_body,
  *           {to} and {text} replaced by JSON strings; any 2xx is OK.
  *
  *   Worked example, an Android SMS gateway app on the office phone that

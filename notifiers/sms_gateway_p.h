@@ -36,6 +36,10 @@ struct sms_gateway {
 	const struct sms_profile *prof;
 	struct http_client *http;
 	int reconcile_wanted;
+	/* generic ack mode: the last ack failed / sha256 of the last batch's
+	 * ids, so a gateway that does not forget is not pulled in a loop */
+	int ack_failed;
+	char last_batch[65];
 	char err[1024];
 };
 

@@ -141,24 +141,38 @@ test_ack_mode(void **state)
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 100);
 	assert_null(cur);
-	assert_int_equal(more, 0);
+	assert_int_equal(more, 1);
 	assert_int_equal(sms_gateway_ack(gw, m, n, &err), 0);
 	sms_in_free(&m, n);
 	assert_int_equal(sim_stat("acked"), 100);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 50);
+	assert_int_equal(more, 1);
 	assert_string_equal(m[0].id, "101");
-	/* an ack that fails: the messages come again (duplicates for ingestion) */
+	/* an ack that fails: the messages come again (duplicates for
+	 * ingestion), but not in a loop within one poll */
 	assert_int_equal(sim_fault("500", 1, 0), 0);
 	assert_int_equal(sms_gateway_ack(gw, m, n, &err), -1);
 	assert_non_null(strstr(err, "HTTP 500"));
 	sms_in_free(&m, n);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 50);
+	assert_int_equal(more, 0);
 	assert_int_equal(sms_gateway_ack(gw, m, n, &err), 0);
 	sms_in_free(&m, n);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 0);
+	assert_int_equal(more, 0);
+	sms_in_free(&m, n);
+	/* a gateway that hands out the same batch again (acks ignored) */
+	assert_int_equal(sim_inject("+381641234567", "Opet", 10, 0), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(more, 1);
+	sms_in_free(&m, n);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+	assert_int_equal(n, 10);
+	assert_int_equal(more, 0);
 	sms_in_free(&m, n);
 	sms_gateway_free(&gw);
 }

@@ -18,7 +18,8 @@ Control API (no auth):
                        (text_b64 lets a test inject bytes that are not UTF-8)
   GET  /_sim/sent     what was sent, in order
   POST /_sim/fault    {"mode": "none"|"500"|"429"|"timeout"|"garbage"|
-                       "every_other"|"reject"|"stop21610", "count"?: N
+                       "every_other"|"reject"|"stop21610"|"bad_next"
+                       (twilio: next_page_uri on another host), "count"?: N
                        requests then back to none, "delay"?: seconds}
   GET  /_sim/stats    request counters;  POST /_sim/reset;  GET /_sim/messages
 Faults apply to the gateway paths only.  "timeout" does the work, then
@@ -40,7 +41,8 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MODES = ("none", "500", "429", "timeout", "garbage", "every_other", "reject", "stop21610")
+MODES = ("none", "500", "429", "timeout", "garbage", "every_other", "reject", "stop21610",
+         "bad_next")
 
 
 def jenc(v):
@@ -414,6 +416,8 @@ class Handler(BaseHTTPRequestHandler):
             "PageSize=%d" % size
         nxt = "%s?%s&Page=%d&PageToken=PA%s" % (base, qs, page + 1, chunk[-1]["sid"]) \
             if more and chunk else None
+        if nxt and mode == "bad_next":
+            nxt = "https://evil.example" + nxt    # a page elsewhere: credentials would follow
         return 200, {"messages": res, "next_page_uri": nxt, "page": page, "page_size": size,
                      "first_page_uri": "%s?%s&Page=0" % (base, qs), "previous_page_uri": None,
                      "start": start, "end": start + len(res) - 1 if res else start,

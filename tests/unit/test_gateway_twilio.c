@@ -287,6 +287,28 @@ test_pull_faults(void **state)
 	sms_gateway_free(&gw);
 }
 
+/* A next_page_uri off base_url is refused: the credentials go with it. */
+static void
+test_bad_next_page(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m = NULL;
+	size_t n;
+	char *cur = NULL;
+	int more;
+	const char *err = NULL;
+
+	(void)state;
+	inject_series(150, (long)time(NULL), "Kvar", 0);
+	assert_int_equal(sim_fault("bad_next", 0, 0), 0);
+	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+	assert_non_null(strstr(err, "next_page_uri"));
+	assert_null(m);
+	assert_null(cur);
+	assert_int_equal(sim_fault("none", 0, 0), 0);
+	sms_gateway_free(&gw);
+}
+
 static void
 test_invalid_utf8(void **state)
 {
@@ -429,6 +451,7 @@ main(void)
 		cmocka_unit_test_setup(test_cursor_round_trip, setup),
 		cmocka_unit_test_setup(test_same_second, setup),
 		cmocka_unit_test_setup(test_pull_faults, setup),
+		cmocka_unit_test_setup(test_bad_next_page, setup),
 		cmocka_unit_test_setup(test_invalid_utf8, setup),
 		cmocka_unit_test_setup(test_send, setup),
 		cmocka_unit_test_setup(test_send_faults, setup),

@@ -4,12 +4,14 @@
  * counter, what the server can hand out), then the rate of the intake
  * (imap_intake_fetch batches, \Seen mode with a cursor, nothing acked).
  *
- *   imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] HOST PORT USER PASSWORD
+ *   imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] [-s CAFILE] HOST PORT USER PASSWORD
  *     -r   raw fetch only
+ *     -s   the intake only, over implicit TLS (PORT is the imaps port,
+ *          HOST must match the certificate)
  * Prints:
  *   imap raw fetch: N msgs in X s = Y msgs/s
  *   imap intake fetch: N msgs in X s = Y msgs/s (batch B)
- * Plain IMAP (no TLS): for a local test server.
+ * The raw fetch is plain IMAP (no TLS): for a local test server.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -181,7 +183,7 @@ fail:
 
 static int
 intake_fetch(const char *host, int port, char *user, char *pass, char *mailbox,
-    size_t batch, size_t *n_r)
+    char *ca_file, size_t batch, size_t *n_r)
 {
 	struct cfg_imap cfg;
 	struct imap_intake *ii = NULL;
@@ -195,7 +197,8 @@ intake_fetch(const char *host, int port, char *user, char *pass, char *mailbox,
 	util_strlcpy(hostbuf, host, sizeof(hostbuf));
 	cfg.host = hostbuf;
 	cfg.port = port;
-	cfg.tls = CFG_TLS_NONE;
+	cfg.tls = ca_file != NULL ? CFG_TLS_IMPLICIT : CFG_TLS_NONE;
+	cfg.ca_file = ca_file;
 	cfg.user = user;
 	cfg.password = pass;
 	cfg.mailbox = mailbox;
@@ -225,11 +228,11 @@ int
 main(int argc, char **argv)
 {
 	size_t batch = 1000, n, bytes;
-	char *mailbox = xstrdup("INBOX");
+	char *mailbox = xstrdup("INBOX"), *ca_file = NULL;
 	int opt, raw_only = 0;
 	double t0, t;
 
-	while ((opt = getopt(argc, argv, "b:m:r")) != -1) {
+	while ((opt = getopt(argc, argv, "b:m:rs:")) != -1) {
 		switch (opt) {
 		case 'b':
 			batch = strtoul(optarg, NULL, 10);
@@ -241,6 +244,9 @@ main(int argc, char **argv)
 		case 'r':
 			raw_only = 1;
 			break;
+		case 's':
+			ca_file = optarg;
+			break;
 		default:
 			goto usage;
 		}
@@ -249,6 +255,8 @@ main(int argc, char **argv)
 		goto usage;
 	log_init("imap_fetch_bench", LOG_LEVEL_WARN, 0);
 
+	if (ca_file != NULL)
+		goto intake;
 	t0 = now_s();
 	if (raw_fetch(argv[optind], argv[optind + 1], argv[optind + 2], argv[optind + 3],
 	    mailbox, &n, &bytes) != 0) {
@@ -258,18 +266,20 @@ main(int argc, char **argv)
 	t = now_s() - t0;
 	printf("imap raw fetch: %zu msgs in %.3f s = %.0f msgs/s (%.1f MB)\n", n, t,
 	    t > 0 ? n / t : 0.0, bytes / 1e6);
+intake:
 	if (!raw_only) {
 		t0 = now_s();
 		if (intake_fetch(argv[optind], atoi(argv[optind + 1]), argv[optind + 2],
-		    argv[optind + 3], mailbox, batch, &n) != 0)
+		    argv[optind + 3], mailbox, ca_file, batch, &n) != 0)
 			return 1;
 		t = now_s() - t0;
-		printf("imap intake fetch: %zu msgs in %.3f s = %.0f msgs/s (batch %zu)\n", n, t,
-		    t > 0 ? n / t : 0.0, batch);
+		printf("imap intake fetch%s: %zu msgs in %.3f s = %.0f msgs/s (batch %zu)\n",
+		    ca_file != NULL ? " (TLS)" : "", n, t, t > 0 ? n / t : 0.0, batch);
 	}
 	free(mailbox);
 	return 0;
 usage:
-	fprintf(stderr, "usage: imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] HOST PORT USER PASSWORD\n");
+	fprintf(stderr, "usage: imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] [-s CAFILE] "
+	    "HOST PORT USER PASSWORD\n");
 	return 64;
 }

@@ -19,6 +19,7 @@
 
 #define LINE_MAX_COLS   78      /* RFC 5322 2.1.1 SHOULD */
 #define QP_MAX_COLS     76      /* RFC 2045 6.7 (5) */
+#define ENCODED_WORD_MAX 75     /* RFC 2047 2 */
 #define B64_LINE        76
 #define MAX_REFERENCES  20
 #define MAX_FILENAME    200     /* octets, after cleaning */
@@ -382,6 +383,8 @@ put_encoded_words(struct w *w, const char *s, size_t *col, int sep)
 			(*col)++;
 		}
 		room = LINE_MAX_COLS > *col + overhead ? LINE_MAX_COLS - *col - overhead : 12;
+		if (room > ENCODED_WORD_MAX - overhead)
+			room = ENCODED_WORD_MAX - overhead;
 		puts_(w, "=?UTF-8?Q?");
 		while (k < n) {
 			size_t cost = 0;
@@ -766,7 +769,8 @@ clean_filename(const char *name)
 static int
 filename_simple(const char *s)
 {
-	if (strlen(s) > 60)
+	/* many readers decode RFC 2047 words even inside a quoted filename */
+	if (strlen(s) > 60 || strstr(s, "=?") != NULL)
 		return 0;
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;

@@ -2,7 +2,7 @@
  * fuzz_mail_compose.c - libFuzzer target for mail_compose: hostile
  * subject, body, file name, content type and display name must never
  * produce a header the composer did not write, a bare CR or LF, an 8-bit
- * byte, or a header line over 78 columns.
+ * byte, a header line over 78 columns or an encoded word over 75.
  *
  *   clang-14 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE \
  *       -Idaemon -Inotifiers tests/fuzz/fuzz_mail_compose.c \
@@ -79,6 +79,16 @@ check(const char *m, size_t len)
 	}
 	if (start != len || subjects != 1 || tos != 1)
 		abort();
+	/* RFC 2047: an encoded word is at most 75 characters */
+	{
+		const char *p = m, *e;
+		while ((p = strstr(p, "=?UTF-8?Q?")) != NULL) {
+			e = strstr(p + 10, "?=");
+			if (e == NULL || e + 2 - p > 75)
+				abort();
+			p = e + 2;
+		}
+	}
 }
 
 int

@@ -209,6 +209,8 @@ static const struct {
 	  "Re: [S48 #99] Veoma dugacak naslov prijave koji svakako prelazi sedamdeset i osam znakova u jednom redu zaglavlja poruke" },
 	{ "Re: [S48 #100] Веома дугачак наслов пријаве који свакако прелази седамдесет и осам знакова у једном реду заглавља поруке, чак и више пута",
 	  "Re: [S48 #100] Веома дугачак наслов пријаве који свакако прелази седамдесет и осам знакова у једном реду заглавља поруке, чак и више пута" },
+	{ "čćž-https://example.org/a/very/long/url/without/any/spaces/that/cannot/be/folded/at/all/anywhere/and/goes/on/and/on/x",
+	  "čćž-https://example.org/a/very/long/url/without/any/spaces/that/cannot/be/folded/at/all/anywhere/and/goes/on/and/on/x" },
 	{ "https://example.org/a/very/long/url/without/any/spaces/that/cannot/be/folded/at/all/anywhere/x",
 	  "https://example.org/a/very/long/url/without/any/spaces/that/cannot/be/folded/at/all/anywhere/x" },
 };
@@ -603,6 +605,7 @@ test_attachments(void **state)
 		  "x Content-Type: text_html <b>.txt", "application/octet-stream" },
 		{ NULL, NULL, "attachment", "application/octet-stream" },
 		{ "a \"quoted\"; name.txt", "bogus", "a \"quoted\"; name.txt", "application/octet-stream" },
+		{ "=?UTF-8?Q?la=C5=BE?=.txt", "text/plain", "=?UTF-8?Q?la=C5=BE?=.txt", "text/plain" },
 		{ "zapisnik.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 		  "zapisnik.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document" },
 		{ "x.bin", "application/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

@@ -354,9 +354,32 @@ router_free(struct router **rp)
 #define BIT_SET(m, i)  ((m)[(i) >> 6] |= (uint64_t)1 << ((i) & 63))
 #define BIT_GET(m, i)  (((m)[(i) >> 6] >> ((i) & 63)) & 1)
 
-/* Mark in hit every term found in raw (a NULL raw finds nothing). */
+/* per call: terms found (each once, in a list) and which were in the subject */
+struct hits {
+	uint64_t *seen;         /* bitmap over terms */
+	uint64_t *subj;         /* bitmap over terms: found in the subject */
+	size_t *list;
+	size_t n, cap;
+};
+
 static void
-scan(const struct router *r, const char *raw, uint64_t *hit)
+hit(struct hits *h, size_t tid, int in_subject)
+{
+	if (in_subject)
+		BIT_SET(h->subj, tid);
+	if (BIT_GET(h->seen, tid))
+		return;
+	BIT_SET(h->seen, tid);
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 64;
+		h->list = xrealloc(h->list, h->cap * sizeof(*h->list));
+	}
+	h->list[h->n++] = tid;
+}
+
+/* Record every term found in raw (a NULL raw finds nothing). */
+static void
+scan(const struct router *r, const char *raw, int in_subject, struct hits *hs)
 {
 	char *n;
 	const char *w, *end;
@@ -383,7 +406,7 @@ scan(const struct router *r, const char *raw, uint64_t *hit)
 				    memcmp(w, t->norm, t->len) != 0 ||
 				    (!t->prefix && w[t->len] != ' ' && w[t->len] != '\0')))
 					continue;
-				BIT_SET(hit, tid);
+				hit(hs, tid, in_subject);
 			}
 		}
 		if (r->stems.slots == NULL)
@@ -396,7 +419,7 @@ scan(const struct router *r, const char *raw, uint64_t *hit)
 				continue;
 			s = table_find(&r->stems, w, l, h);
 			if (s != NULL)
-				BIT_SET(hit, r->stems.list[s->first]);
+				hit(hs, r->stems.list[s->first], in_subject);
 		}
 	}
 	free(n);
@@ -407,10 +430,11 @@ router_route(const struct router *r, const char *subject, const char *text,
     struct router_result *res)
 {
 	size_t tw = (r->n_terms + 63) / 64, kwords = (r->n_kws + 63) / 64;
-	uint64_t *bits, *hit_subj, *hit_text, *kwhit;
-	int *score;
-	size_t *nmatch, *slot;
-	size_t i, d, k, total = 0, strbytes = 0, best_dept = r->default_dept;
+	uint64_t *kwbits = NULL;
+	struct hits hs = { 0 };
+	size_t *kws = NULL, n_kws = 0, *slot = NULL;
+	int *score = NULL;
+	size_t i, k, strbytes = 0, best_dept = r->default_dept;
 	int best = 0;
 	char **ptrs;
 	char *strs;
@@ -419,80 +443,73 @@ router_route(const struct router *r, const char *subject, const char *text,
 	res->dept = r->default_dept;
 	if (r->n_terms == 0)
 		return;
-	bits = xcalloc(2 * tw + kwords, sizeof(uint64_t));
-	hit_subj = bits;
-	hit_text = bits + tw;
-	kwhit = bits + 2 * tw;
-	scan(r, subject, hit_subj);
-	scan(r, text, hit_text);
-	/* terms found -> their owners (keywords), weight 2 in the subject */
-	for (i = 0; i < tw; i++) {
-		uint64_t m = hit_subj[i] | hit_text[i];
+	hs.seen = xcalloc(2 * tw, sizeof(uint64_t));
+	hs.subj = hs.seen + tw;
+	scan(r, subject, 1, &hs);
+	scan(r, text, 0, &hs);
+	if (hs.n == 0)
+		goto done;
+	/* terms found -> their keywords, in config order: a bitmap over
+	 * keywords read back in order costs less than sorting them */
+	kwbits = xcalloc(kwords, sizeof(uint64_t));
+	for (i = 0; i < hs.n; i++) {
+		const struct term *t = &r->terms[hs.list[i]];
+
+		for (k = 0; k < t->n_owners; k++)
+			BIT_SET(kwbits, r->owners[t->first + k]);
+		n_kws += t->n_owners;
+	}
+	kws = xmalloc(n_kws * sizeof(*kws));
+	for (i = 0, k = 0; i < kwords; i++) {
+		uint64_t m = kwbits[i];
 
 		while (m != 0) {
-			size_t tid = i * 64 + (size_t)__builtin_ctzll(m);
-			const struct term *t = &r->terms[tid];
-
+			kws[k++] = i * 64 + (size_t)__builtin_ctzll(m);
 			m &= m - 1;
-			for (k = 0; k < t->n_owners; k++)
-				BIT_SET(kwhit, r->owners[t->first + k]);
 		}
 	}
 	score = xcalloc(r->n_depts, sizeof(*score));
-	nmatch = xcalloc(2 * r->n_depts, sizeof(*nmatch));
-	slot = nmatch + r->n_depts;
-	for (i = 0; i < kwords; i++) {
-		uint64_t m = kwhit[i];
+	slot = xmalloc(r->n_depts * sizeof(*slot));
+	for (i = 0; i < n_kws; i++) {
+		const struct kw *kw = &r->kws[kws[i]];
 
-		while (m != 0) {
-			const struct kw *kw = &r->kws[i * 64 + (size_t)__builtin_ctzll(m)];
-
-			m &= m - 1;
-			if (score[kw->dept] == 0)
-				res->n_scores++;
-			score[kw->dept] += BIT_GET(hit_subj, kw->term) ? 2 : 1;
-			nmatch[kw->dept]++;
-			total++;
-			strbytes += kw->orig_len;
-		}
+		if (score[kw->dept] == 0)
+			slot[kw->dept] = res->n_scores++;
+		score[kw->dept] += BIT_GET(hs.subj, kw->term) ? 2 : 1;
+		strbytes += kw->orig_len;
 	}
-	if (res->n_scores == 0)
-		goto done;
-	/* one block for every matched list and its strings, owned by the result */
+	/* one block for every matched list and its strings, owned by the
+	 * result; departments come out in config order as keywords do */
 	res->scores = xcalloc(res->n_scores, sizeof(*res->scores));
-	ptrs = xmalloc(total * sizeof(char *) + strbytes);
-	strs = (char *)(ptrs + total);
-	for (d = 0, i = 0; d < r->n_depts; d++) {
-		if (score[d] == 0)
-			continue;
-		res->scores[i].dept = d;
-		res->scores[i].score = score[d];
-		res->scores[i].matched = ptrs;
-		ptrs += nmatch[d];
-		if (score[d] > best) {
-			best = score[d];
-			best_dept = d;
-		}
-		slot[d] = i++;
-	}
-	for (i = 0; i < kwords; i++) {
-		uint64_t m = kwhit[i];
+	ptrs = xmalloc(n_kws * sizeof(char *) + strbytes);
+	strs = (char *)(ptrs + n_kws);
+	for (i = 0; i < n_kws; i++) {
+		const struct kw *kw = &r->kws[kws[i]];
+		struct router_dept_score *ds = &res->scores[slot[kw->dept]];
 
-		while (m != 0) {
-			const struct kw *kw = &r->kws[i * 64 + (size_t)__builtin_ctzll(m)];
-			struct router_dept_score *ds = &res->scores[slot[kw->dept]];
-			m &= m - 1;
-			memcpy(strs, kw->orig, kw->orig_len);
-			ds->matched[ds->n_matched++] = strs;
-			strs += kw->orig_len;
+		if (ds->matched == NULL) {
+			ds->dept = kw->dept;
+			ds->score = score[kw->dept];
+			ds->matched = ptrs;
+			if (ds->score > best) {
+				best = ds->score;
+				best_dept = kw->dept;
+			}
 		}
+		memcpy(strs, kw->orig, kw->orig_len);
+		*ptrs++ = strs;
+		ds->n_matched++;
+		strs += kw->orig_len;
 	}
 	res->dept = best_dept;
 	res->score = best;
 done:
+	free(kwbits);
+	free(kws);
 	free(score);
-	free(nmatch);
-	free(bits);
+	free(slot);
+	free(hs.list);
+	free(hs.seen);
 }
 
 void

@@ -208,6 +208,15 @@ cmd_parse_sms(const char *text, struct sms_cmd *out)
 				rest -= k;
 			}
 			trim(&p, &rest);
+			if (rest > 0) {
+				/* "#12 STATUS" is a question too */
+				char *tn = norm_text(p, rest);
+				int q = word_in(tn, strlen(tn), status_words);
+
+				free(tn);
+				if (q)
+					rest = 0;
+			}
 			if (rest == 0) {
 				/* "#12" alone asks about ticket 12 */
 				out->kind = SMS_CMD_STATUS;

@@ -50,6 +50,9 @@ test_sms_commands(void **state)
 		{ "СТАЊЕ", SMS_CMD_STATUS, 0, NULL },
 		{ "stanje prijave", SMS_CMD_STATUS, 0, NULL },
 		{ "#12", SMS_CMD_STATUS, 12, NULL },
+		{ "#12 STATUS", SMS_CMD_STATUS, 12, NULL },
+		{ "#12 стање?", SMS_CMD_STATUS, 12, NULL },
+		{ "#12 status ulice je los", SMS_CMD_APPEND, 12, "status ulice je los" },
 		/* a report that starts with a status word is a report */
 		{ "Stanje ulice je lose", SMS_CMD_TEXT, 0, "Stanje ulice je lose" },
 		{ "status 12 i 13", SMS_CMD_TEXT, 0, "status 12 i 13" },

@@ -295,8 +295,15 @@ imap_intake_free(struct imap_intake *ii)
 {
 	if (ii == NULL)
 		return;
-	if (ii->imap != NULL)
+	if (ii->imap != NULL) {
+		/* mailimap_free() would send LOGOUT and wait for the answer, also
+		 * to a server that failed verification or stopped answering */
+		if (ii->imap->imap_stream != NULL) {
+			mailstream_close(ii->imap->imap_stream);
+			ii->imap->imap_stream = NULL;
+		}
 		mailimap_free(ii->imap);
+	}
 	free(ii->host);
 	free(ii->ca_file);
 	free(ii->label);
@@ -801,31 +808,19 @@ rd_fetch_atts(struct imap_rd *rd, struct imap_fetched *f)
 static unsigned imap_tagno;
 
 /*
- * Send "TAG UID FETCH <set> <items>" and read the whole response, calling
- * cb for every FETCH response that carries a UID.  0 on a tagged OK.
+ * Read the response to the command tagged tag, calling cb for every FETCH
+ * response that carries a UID.  0 on a tagged OK.
  */
 static int
-imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
-    imap_fetch_cb *cb, void *ctx, const char **error_r)
+imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void *ctx,
+    const char **error_r)
 {
-	mailstream *s = ii->imap->imap_stream;
 	struct imap_rd rd;
 	struct imap_fetched f;
-	char tag[32], *cmd;
-	size_t tl;
-	int ret = -1;
+	size_t tl = strlen(tag);
 
 	memset(&f, 0, sizeof(f));
 	rd.ii = ii;
-	snprintf(tag, sizeof(tag), "s48f%u", ++imap_tagno);
-	tl = strlen(tag);
-	cmd = xasprintf("%s UID FETCH %s %s\r\n", tag, set, items);
-	if (mailstream_write(s, cmd, strlen(cmd)) < 0 || mailstream_flush(s) != 0) {
-		free(cmd);
-		imap_seterr(error_r, "%s: UID FETCH: connection lost", ii->label);
-		return -1;
-	}
-	free(cmd);
 	for (;;) {
 		uint32_t seq;
 		size_t n;
@@ -836,16 +831,14 @@ imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
 		if ((size_t)(rd.end - rd.p) > tl && strncmp(rd.p, tag, tl) == 0 &&
 		    rd.p[tl] == ' ') {
 			rd.p += tl + 1;
-			if (rd.end - rd.p >= 2 && strncasecmp(rd.p, "OK", 2) == 0) {
-				ret = 0;
-				break;
-			}
+			if (rd.end - rd.p >= 2 && strncasecmp(rd.p, "OK", 2) == 0)
+				return 0;
 			imap_seterr(error_r, "%s: UID FETCH refused: %.200s", ii->label, rd.p);
-			goto fail;
+			return -1;
 		}
 		if (rd.end - rd.p >= 5 && strncasecmp(rd.p, "* BYE", 5) == 0) {
 			imap_seterr(error_r, "%s: UID FETCH: server said %.200s", ii->label, rd.p);
-			goto fail;
+			return -1;
 		}
 		if (rd.end - rd.p >= 2 && rd.p[0] == '*' && rd.p[1] == ' ') {
 			rd.p += 2;
@@ -876,9 +869,6 @@ imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
 				goto lost;
 		}
 	}
-fail:
-	free(f.body);
-	return ret;
 lost:
 	free(f.body);
 	imap_seterr(error_r, "%s: UID FETCH: connection lost or timed out", ii->label);
@@ -887,6 +877,142 @@ parse:
 	free(f.body);
 	imap_seterr(error_r, "%s: UID FETCH: unreadable response", ii->label);
 	return -1;
+}
+
+/* send "TAG UID FETCH <set> <items>" and read its response */
+static int
+imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
+    imap_fetch_cb *cb, void *ctx, const char **error_r)
+{
+	mailstream *s = ii->imap->imap_stream;
+	char tag[32], *cmd;
+	int bad;
+
+	snprintf(tag, sizeof(tag), "s48f%u", ++imap_tagno);
+	cmd = xasprintf("%s UID FETCH %s %s\r\n", tag, set, items);
+	bad = mailstream_write(s, cmd, strlen(cmd)) < 0 || mailstream_flush(s) != 0;
+	free(cmd);
+	if (bad) {
+		imap_seterr(error_r, "%s: UID FETCH: connection lost", ii->label);
+		return -1;
+	}
+	return imap_fetch_read(ii, tag, cb, ctx, error_r);
+}
+
+/* ---- the reader on a buffer, for the fuzzer ---- */
+
+struct imap_mem {
+	const unsigned char *p;
+	size_t left;
+};
+
+static ssize_t
+imap_mem_read(mailstream_low *s, void *buf, size_t n)
+{
+	struct imap_mem *m = s->data;
+
+	if (n > m->left)
+		n = m->left;
+	memcpy(buf, m->p, n);
+	m->p += n;
+	m->left -= n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+imap_mem_write(mailstream_low *s, const void *buf, size_t n)
+{
+	(void)s;
+	(void)buf;
+	return (ssize_t)n;
+}
+
+static int
+imap_mem_close(mailstream_low *s)
+{
+	(void)s;
+	return 0;
+}
+
+static int
+imap_mem_fd(mailstream_low *s)
+{
+	(void)s;
+	return -1;
+}
+
+static void
+imap_mem_free(mailstream_low *s)
+{
+	free(s);
+}
+
+static mailstream_low_driver imap_mem_driver = {
+	imap_mem_read, imap_mem_write, imap_mem_close, imap_mem_fd, imap_mem_free,
+	NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+struct imap_parse_ctx {
+	size_t n;
+	long max_bytes;
+};
+
+static void
+imap_parse_cb(struct imap_intake *ii, struct imap_fetched *f, void *ctx)
+{
+	struct imap_parse_ctx *pc = ctx;
+
+	(void)ii;
+	if (f->have_body) {
+		/* what callers rely on: bounded and NUL-terminated */
+		if (f->body_len > (size_t)pc->max_bytes || f->body[f->body_len] != '\0')
+			abort();
+		pc->n++;
+	}
+}
+
+int
+imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t *n_r)
+{
+	struct imap_intake ii;
+	struct imap_mem mem;
+	struct imap_parse_ctx pc;
+	mailstream_low *low;
+	const char *err;
+	int r = -1;
+
+	memset(&ii, 0, sizeof(ii));
+	mem.p = data;
+	mem.left = len;
+	pc.n = 0;
+	pc.max_bytes = max_bytes;
+	*n_r = 0;
+	ii.label = xstrdup("imap fuzz");
+	ii.max_bytes = max_bytes;
+	ii.line = mmap_string_new("");
+	ii.imap = mailimap_new(0, NULL);
+	low = mailstream_low_new(&mem, &imap_mem_driver);
+	if (ii.line == NULL || ii.imap == NULL || low == NULL)
+		goto fail;
+	ii.imap->imap_stream = mailstream_new(low, 8192);
+	if (ii.imap->imap_stream == NULL) {
+		mailstream_low_free(low);
+		goto fail;
+	}
+	r = imap_fetch_read(&ii, "s48f0", imap_parse_cb, &pc, &err);
+	*n_r = pc.n;
+fail:
+	if (ii.imap != NULL) {
+		if (ii.imap->imap_stream != NULL) {
+			mailstream_close(ii.imap->imap_stream);
+			ii.imap->imap_stream = NULL;
+		}
+		mailimap_free(ii.imap);
+	}
+	if (ii.line != NULL)
+		mmap_string_free(ii.line);
+	free(ii.label);
+	return r;
 }
 
 static int

@@ -102,6 +102,11 @@ void imap_intake_close(struct imap_intake **ii);
  * frees.  (imap_intake_connect applies it to mailbox and processed_mailbox.) */
 char *imap_mailbox_utf7(const char *name);
 
+/* For the fuzzer: read a FETCH response to the command tagged "s48f0"
+ * from data as imap_intake_fetch does (message literals bounded by
+ * max_bytes).  0 on a tagged OK, -1 otherwise; *n_r: messages with a body. */
+int imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t *n_r);
+
 /* Network timeout in seconds for connect and every read/write of sessions
  * connected afterwards (default 60). */
 void imap_intake_set_timeout(int seconds);

@@ -312,10 +312,12 @@ split(const char *text, char ***words_r)
 static void
 test_route_big_config(void **state)
 {
-	enum { NDEPT = 50, PER = 200, NTEXT = 150 };
+	enum { NDEPT = 50, PER = 200, NTEXT = 250 };
 	struct s48_config *cfg = xcalloc(1, sizeof(*cfg));
 	struct router *r;
 	size_t d, i, t, matched = 0;
+	char **knorm;
+	int *kpre;
 
 	(void)state;
 	cfg->n_depts = NDEPT;
@@ -347,11 +349,32 @@ test_route_big_config(void **state)
 		}
 	}
 	r = router_new(cfg);
+	/* the naive side: each department's distinct normalised keywords */
+	knorm = xcalloc(NDEPT * PER, sizeof(char *));
+	kpre = xcalloc(NDEPT * PER, sizeof(int));
+	for (d = 0; d < NDEPT; d++)
+		for (i = 0; i < PER; i++) {
+			const char *kwr = cfg->depts[d].keywords.v[i];
+			size_t kl = strlen(kwr), j;
+			int prefix = kwr[kl - 1] == '*', dup = 0;
+			char *k = norm_text(kwr, prefix ? kl - 1 : kl);
+
+			for (j = 0; j < i && !dup; j++)
+				dup = knorm[d * PER + j] != NULL && kpre[d * PER + j] == prefix &&
+				    strcmp(knorm[d * PER + j], k) == 0;
+			if (dup) {
+				free(k);
+				continue;
+			}
+			knorm[d * PER + i] = k;
+			kpre[d * PER + i] = prefix;
+		}
 	for (t = 0; t < NTEXT; t++) {
 		char text[2048] = "", subj[256] = "";
 		char **tw, **sw;
 		size_t ntw, nsw, n = 5 + rnd(60);
 		int want[NDEPT] = { 0 }, best = 0;
+		size_t nwant[NDEPT] = { 0 };
 		size_t bestd = cfg->default_dept;
 		struct router_result res;
 
@@ -372,34 +395,19 @@ test_route_big_config(void **state)
 		ntw = split(text, &tw);
 		nsw = split(subj, &sw);
 		for (d = 0; d < NDEPT; d++) {
-			/* distinct normalised keywords of d */
-			char **seen = xcalloc(PER, sizeof(char *));
-			size_t nseen = 0, s;
-
 			for (i = 0; i < PER; i++) {
-				const char *kwr = cfg->depts[d].keywords.v[i];
-				size_t kl = strlen(kwr);
-				int prefix = kwr[kl - 1] == '*';
-				char *k = norm_text(kwr, prefix ? kl - 1 : kl);
-				char *key = xasprintf("%d%s", prefix, k);
-				int dup = 0;
+				const char *k = knorm[d * PER + i];
 
-				for (s = 0; s < nseen && !dup; s++)
-					dup = strcmp(seen[s], key) == 0;
-				if (dup) {
-					free(key);
-				} else {
-					seen[nseen++] = key;
-					if (naive_match(sw, nsw, k, prefix))
-						want[d] += 2;
-					else if (naive_match(tw, ntw, k, prefix))
-						want[d] += 1;
-				}
-				free(k);
+				if (k == NULL)
+					continue;
+				if (naive_match(sw, nsw, k, kpre[d * PER + i]))
+					want[d] += 2;
+				else if (naive_match(tw, ntw, k, kpre[d * PER + i]))
+					want[d] += 1;
+				else
+					continue;
+				nwant[d]++;
 			}
-			for (s = 0; s < nseen; s++)
-				free(seen[s]);
-			free(seen);
 			if (want[d] > best) {
 				best = want[d];
 				bestd = d;
@@ -410,8 +418,10 @@ test_route_big_config(void **state)
 		if (res.dept != bestd || res.score != best)
 			fail_msg("text %zu: got d%zu/%d want d%zu/%d", t, res.dept, res.score,
 			    bestd, best);
-		for (i = 0; i < res.n_scores; i++)
+		for (i = 0; i < res.n_scores; i++) {
 			assert_int_equal(res.scores[i].score, want[res.scores[i].dept]);
+			assert_int_equal(res.scores[i].n_matched, nwant[res.scores[i].dept]);
+		}
 		for (d = 0, i = 0; d < NDEPT; d++)
 			i += want[d] > 0;
 		assert_int_equal(i, res.n_scores);
@@ -425,6 +435,10 @@ test_route_big_config(void **state)
 	}
 	/* the generator must produce real matches for this to mean anything */
 	assert_true(matched > NTEXT / 2);
+	for (i = 0; i < NDEPT * PER; i++)
+		free(knorm[i]);
+	free(knorm);
+	free(kpre);
 	router_free(&r);
 	for (d = 0; d < NDEPT; d++) {
 		for (i = 0; i < PER; i++)

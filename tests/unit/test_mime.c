@@ -714,6 +714,32 @@ test_limits(void **state)
 	mime_message_free(&m);
 	buf_free(&b);
 
+	/* 3000 messages nested as message/rfc822 */
+	buf_init(&b, 1 << 22);
+	buf_appends(&b, "From: a@b.rs\nSubject: nest\n");
+	for (int i = 0; i < 3000; i++)
+		buf_appendf(&b, "Content-Type: message/rfc822\n\nFrom: x%d@b.rs\nSubject: n%d\n", i, i);
+	buf_appends(&b, "\nbody\n");
+	m = mime_parse((const unsigned char *)b.data, b.len, 0, BIG);
+	assert_sane(m);
+	assert_string_equal(m->subject, "nest");
+	assert_non_null(m->parse_error);
+	mime_message_free(&m);
+	buf_free(&b);
+
+	/* 50,000 header fields */
+	buf_init(&b, 1 << 22);
+	buf_appends(&b, "From: a@b.rs\nSubject: many\n");
+	for (int i = 0; i < 50000; i++)
+		buf_appendf(&b, "X-H%d: v\n", i);
+	buf_appends(&b, "List-Id: <late.example.org>\n\nbody\n");
+	m = mime_parse((const unsigned char *)b.data, b.len, 0, BIG);
+	assert_sane(m);
+	assert_string_equal(m->text, "body");
+	assert_string_equal(m->auto_reason, "List-Id");
+	mime_message_free(&m);
+	buf_free(&b);
+
 	/* 2000 sibling parts: at most MIME_MAX_PARTS looked at */
 	buf_init(&b, 1 << 22);
 	buf_appends(&b, "From: a@b.rs\nSubject: wide\nContent-Type: multipart/mixed; boundary=w\n\n"

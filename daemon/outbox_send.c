@@ -177,6 +177,42 @@ is_citizen_reply(const char *kind)
 	    strcmp(kind, "escalation") != 0 && strcmp(kind, "alert") != 0;
 }
 
+/*
+ * Threading ids come from citizens' mail clients: keep only those the
+ * composer accepts, so a broken Message-ID costs the threading, not the
+ * reply.  Returns a new string (caller frees) or NULL when none is left.
+ */
+static char *
+valid_ids(const char *ids)
+{
+	struct buf b;
+	char *copy, *tok, *save = NULL;
+
+	if (ids == NULL)
+		return NULL;
+	buf_init(&b, 64 * 1024);
+	copy = xstrdup(ids);
+	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL; tok = strtok_r(NULL, " ,\t", &save)) {
+		size_t l = strlen(tok);
+
+		if (tok[0] == '<' && l > 2 && tok[l - 1] == '>') {
+			tok[l - 1] = '\0';
+			tok++;
+		}
+		if (!mail_msgid_ok(tok))
+			continue;
+		if (b.len > 0)
+			buf_appendc(&b, ' ');
+		buf_appends(&b, tok);
+	}
+	free(copy);
+	if (b.len == 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return buf_steal(&b, NULL);
+}
+
 static int
 send_email(struct store *st, const struct s48_config *cfg, const struct row *r, char **reason_r)
 {
@@ -185,7 +221,7 @@ send_email(struct store *st, const struct s48_config *cfg, const struct row *r, 
 	unsigned char **blobs = NULL;
 	size_t n_att = 0, i;
 	struct buf out;
-	char *subject = NULL;
+	char *subject = NULL, *irt = valid_ids(r->in_reply_to), *refs = valid_ids(r->references);
 	const char *err;
 	int res;
 
@@ -208,8 +244,8 @@ send_email(struct store *st, const struct s48_config *cfg, const struct row *r, 
 	m.subject = subject ? subject : r->subject;
 	m.body = r->body;
 	m.message_id = r->message_id;
-	m.in_reply_to = r->in_reply_to;
-	m.references = r->references;
+	m.in_reply_to = irt;
+	m.references = refs;
 	m.auto_replied = is_citizen_reply(r->kind);
 	m.att = att;
 	m.n_att = n_att;
@@ -228,6 +264,8 @@ done:
 	free(blobs);
 	free(att);
 	free(subject);
+	free(irt);
+	free(refs);
 	return res;
 }
 

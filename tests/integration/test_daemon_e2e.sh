@@ -83,3 +83,10 @@ e2e_mail "$T/e2e" "jovana@example.net" "Re: [S48 #1] Ne radi rasveta" "I dalje n
 is "reply appended, no new ticket" "$("$S48CTL" -c "$CONF" list --json | json 'len(d)')" 4
 is "ticket 1 has two inbound messages" \
 	"$("$S48CTL" -c "$CONF" show 1 --json | json 'len([m for m in d["messages"] if m["direction"]=="in"])')" 2
+
+# a mail client's broken Message-ID costs the threading, not the acknowledgement
+E2E_MSGID='<broken id with spaces>' e2e_mail "$T/e2e" "nikola@example.net" "Rupa na putu" \
+	"Velika rupa na kolovozu u Cara Dusana."
+"$S48D" -c "$CONF" --once 2>"$T/run5.log"
+is "acknowledgement to a citizen whose Message-ID is broken is sent" \
+	"$("$S48CTL" -c "$CONF" outbox --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(r["status"] for r in d if r["to"]=="nikola@example.net"))')" "sent"

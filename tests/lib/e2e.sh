@@ -9,6 +9,7 @@
 #                             E2E_DEPARTMENTS=example: the departments of
 #                             conf/s48.conf.example.
 #   e2e_mail DIR FROM SUBJECT BODY [HEADERS]   deliver one plain UTF-8 mail
+#                             (E2E_MSGID: its Message-ID header value)
 #   e2e_sms FROM TEXT                          inject one inbound SMS
 #   e2e_sent_sms                               JSON list the simulator sent
 #   e2e_sink_files DIR                         the files smtp-sink saved
@@ -72,7 +73,8 @@ e2e_mail() { # DIR FROM SUBJECT BODY [EXTRA-HEADER-LINES]
 		printf 'From: %s\r\nTo: prijave@example.org\r\n' "$2"
 		printf 'Subject: %s\r\n' "$3"
 		printf 'Date: %s\r\n' "$(LC_ALL=C date -R)"
-		printf 'Message-ID: <e2e.%s.%s@citizen.example>\r\n' "$_e2e_n" "$$"
+		if [ -n "${E2E_MSGID:-}" ]; then printf 'Message-ID: %s\r\n' "$E2E_MSGID"
+		else printf 'Message-ID: <e2e.%s.%s@citizen.example>\r\n' "$_e2e_n" "$$"; fi
 		printf 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n'
 		printf 'Content-Transfer-Encoding: 8bit\r\n'
 		[ -n "${5:-}" ] && printf '%s\r\n' "$5"

@@ -340,7 +340,12 @@ fallback_ticket(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 	return 0;
 }
 
-/* One item inside its savepoint: 0, or -1 (storage error: batch fails). */
+/*
+ * One item.  With r->savepoints, inside its own savepoint; without (the fast
+ * path), a decision refused for a reason in the message returns 1 and the
+ * caller redoes the batch with savepoints.  0, 1, or -1 (storage error: the
+ * batch fails).
+ */
 static int
 ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char **error_r)
 {
@@ -364,7 +369,7 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 	    (rc = raw_seen(r, SQL_FIND_ALT, it->alt_key, error_r)) != 0)
 		return rc < 0 ? -1 : 0;
 
-	if (item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
+	if (r->savepoints && item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
 		return -1;
 	if (raw_insert(r, it, &raw_id, error_r) < 0)
 		goto fail;
@@ -383,6 +388,12 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 	if (rc == 0 && ingest_test_refuse_at >= 0 && (size_t)ingest_test_refuse_at == idx) {
 		rc = 1;
 		why = "refused (ingest_test_refuse_at)";
+	}
+	if (rc > 0 && !r->savepoints) {
+		log_debug("ingest %s: %s; batch redone with savepoints", it->source_key,
+		    why != NULL ? why : "refused");
+		result_clear(&res);
+		return 1;
 	}
 	if (rc > 0) {
 		/* Undo the partial decision, keep the raw bytes, make a ticket. */
@@ -410,7 +421,7 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 	}
 	if (raw_update(r, raw_id, &res, error_r) < 0)
 		goto fail;
-	if (item_sp(r, ITEM_RELEASE, error_r) < 0)
+	if (r->savepoints && item_sp(r, ITEM_RELEASE, error_r) < 0)
 		goto fail;
 	it->outcome = res.outcome;
 	it->ticket_id = res.ticket_id;
@@ -447,6 +458,16 @@ ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
 	r.now = store_now();
 	if (n == 0 && n_state == 0)
 		return 0;
+	/*
+	 * Fast path first: no per-item savepoints (they cost about a fifth of
+	 * the batch: every page an item touches is copied to the statement
+	 * journal).  Only a decision refused for a reason in the message needs
+	 * its rows undone; then the whole transaction is rolled back and the
+	 * batch redone with a savepoint per item, giving exactly what the
+	 * savepoint-per-item run would have given from the start.
+	 */
+	r.savepoints = 0;
+again:
 	if (store_begin(ctx->st, &err) < 0) {
 		snprintf(errbuf, sizeof(errbuf), "begin: %s", err != NULL ? err : "?");
 		*error_r = errbuf;
@@ -458,6 +479,12 @@ ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
 		r.cur = i;
 		rc = ingest_one(&r, &items[i], i, &err);
 		ingest_prefetch_done(r.pf, i);
+		if (rc > 0 && !r.savepoints) {
+			ingest_prefetch_stop(&r.pf);
+			store_rollback(ctx->st);
+			r.savepoints = 1;
+			goto again;
+		}
 		if (rc < 0) {
 			snprintf(errbuf, sizeof(errbuf), "%s: %s", items[i].source_key != NULL ?
 			    items[i].source_key : "(no key)", err != NULL ? err : "storage error");

@@ -78,7 +78,10 @@ struct ingest_ctx {
 };
 
 /*
- * One transaction for the whole batch, a savepoint per item; state_keys /
+ * One transaction for the whole batch; each item's decision is isolated: if
+ * one is refused for a reason in the message after writing rows, the batch
+ * is redone with a savepoint per item and that item becomes a plain ticket
+ * (the common case runs without savepoints, which cost ~20%).  state_keys /
  * state_values (n_state may be 0) are written to source_state in the same
  * transaction (cursors).  Fills each item's outcome and ticket_id.
  * Returns 0 (committed, durable), or -1 with *error_r (static or valid until

@@ -21,6 +21,7 @@ struct ingest_run {
 	struct tickets_ctx tc;
 	time_t now;
 	size_t cur;                     /* index of the item being decided */
+	int savepoints;                 /* a savepoint per item (see ingest_batch) */
 	struct ingest_prefetch *pf;     /* emails parsed ahead, or NULL */
 };
 

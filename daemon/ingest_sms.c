@@ -27,9 +27,11 @@
  * the same report. */
 #define SMS_DUP_WINDOW 600
 
+/* max() picks the newest match's row (SQLite's bare-column rule) without the
+ * temporary B-tree an ORDER BY would need; no match gives one row of NULLs. */
 static const char SQL_DUP[] =
-    "SELECT ticket_id FROM messages WHERE norm_hash = ?1 AND direction = 'in'"
-    " AND at BETWEEN ?2 AND ?3 ORDER BY at DESC, id DESC LIMIT 1";
+    "SELECT ticket_id, max(at) FROM messages WHERE norm_hash = ?1 AND direction = 'in'"
+    " AND at BETWEEN ?2 AND ?3";
 static const char SQL_OPTOUT_ADD[] =
     "INSERT OR IGNORE INTO sms_optout (number, at) VALUES (?1, ?2)";
 static const char SQL_OPTOUT_DEL[] =
@@ -76,13 +78,15 @@ find_dup(struct ingest_run *r, const char *hash, time_t at, long *id_r, const ch
 	sqlite3_bind_int64(s, 2, at - SMS_DUP_WINDOW);
 	sqlite3_bind_int64(s, 3, at + SMS_DUP_WINDOW);
 	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
 		*id_r = (long)sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return 1;
+	}
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sql_fail(r, error_r);
 	return 0;
 }

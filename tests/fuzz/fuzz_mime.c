@@ -5,7 +5,10 @@
  *   clang-14 -fsanitize=fuzzer,address,undefined ... tests/fuzz/fuzz_mime.c \
  *       parsers/mime.c parsers/html_text.c parsers/quote_strip.c \
  *       parsers/normalize.c daemon/util.c daemon/log.c $(pkg-config --libs gmime-3.0 gnutls)
- *   ./fuzz_mime -max_len=65536 tests/corpus/email
+ *   mkdir -p build-fuzz/mime && ./fuzz_mime -max_len=65536 \
+ *       -dict=tests/fuzz/fuzz_mime.dict build-fuzz/mime tests/corpus/email
+ * (libFuzzer writes new inputs into the FIRST directory: never name the
+ * corpus first.)
  *
  * The first input byte chooses the flags (truncated, attachment budget) so
  * both code paths are explored.

@@ -199,6 +199,7 @@ poll_sms(struct daemon *d)
 {
 	struct source_stats stats;
 	char *err = NULL;
+	int pending = 0;
 
 	if (!d->cfg->sms.enabled || time(NULL) < d->sms_retry_at)
 		return;
@@ -207,14 +208,15 @@ poll_sms(struct daemon *d)
 		return;
 	}
 	memset(&stats, 0, sizeof(stats));
-	if (source_sms_poll(d->st, d->cfg, d->rt, d->gw, d->unclean_start, &stats, &err) < 0) {
+	if (source_sms_poll(d->st, d->cfg, d->rt, d->gw, &pending, &stats, &err) < 0) {
 		log_warnx("%s", err);
 		health(d, HEALTH_SMS_PULL, 0, err);
 		free(err);
 		d->tempfail = 1;
 		backoff(&d->sms_failures, &d->sms_retry_at);
 	} else {
-		d->unclean_start = 0;
+		if (pending)
+			d->tempfail = 1;        /* the gateway's log could not be read */
 		d->sms_failures = 0;
 		health(d, HEALTH_SMS_PULL, 1, NULL);
 	}
@@ -355,8 +357,13 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	}
 	d.unclean_start = running != NULL && strcmp(running, "1") == 0;
 	free(running);
-	if (d.unclean_start)
+	if (d.unclean_start) {
 		log_warnx("the last run did not stop cleanly: reconciling sources");
+		if (cfg->sms.enabled && store_state_set(d.st, "sms.reconcile", "1", &err) < 0) {
+			log_warnx("database: %s", err);
+			goto out;
+		}
+	}
 	if (store_state_set(d.st, "daemon.running", "1", &err) < 0) {
 		log_warnx("database: %s", err);
 		goto out;

@@ -35,12 +35,16 @@ int source_imap_poll(struct store *st, const struct s48_config *cfg, const struc
 
 /*
  * Drain the gateway: pull, ingest with the cursor in the same transaction,
- * acknowledge, while it says more is waiting.  reconcile: first record
- * what the gateway's non-destructive log holds for the last 48 hours
- * (after an unclean stop, or when the gateway asks for it).
+ * acknowledge, while it says more is waiting.  First, when source_state
+ * "sms.reconcile" is set (s48d sets it after an unclean stop) or the gateway
+ * asks for it, record what the gateway's non-destructive log holds for the
+ * last 48 hours; the key is removed once that worked.  A failing log
+ * endpoint is logged and the pull goes on; *reconcile_pending_r = 1 then
+ * (the reconciliation is tried again next poll, also after a restart).
  * Returns 0, or -1 with *error_r (caller frees).
  */
 int source_sms_poll(struct store *st, const struct s48_config *cfg, const struct router *rt,
-    struct sms_gateway *gw, int reconcile, struct source_stats *stats, char **error_r);
+    struct sms_gateway *gw, int *reconcile_pending_r, struct source_stats *stats,
+    char **error_r);
 
 #endif

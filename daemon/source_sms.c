@@ -67,11 +67,12 @@ ingest_sms(struct store *st, const struct s48_config *cfg, const struct router *
 
 int
 source_sms_poll(struct store *st, const struct s48_config *cfg, const struct router *rt,
-    struct sms_gateway *gw, int reconcile, struct source_stats *stats, char **error_r)
+    struct sms_gateway *gw, int *reconcile_pending_r, struct source_stats *stats,
+    char **error_r)
 {
 	char *cursor = NULL, *v = NULL;
 	const char *err = NULL;
-	int first_run, rc = -1;
+	int first_run, reconcile, rc = -1;
 
 	if (store_state_get(st, "sms.first_run_done", &v, &err) < 0) {
 		*error_r = xstrdup(err);
@@ -83,24 +84,41 @@ source_sms_poll(struct store *st, const struct s48_config *cfg, const struct rou
 		*error_r = xstrdup(err);
 		return -1;
 	}
+	*reconcile_pending_r = 0;
+	if (store_state_get(st, "sms.reconcile", &v, &err) < 0) {
+		*error_r = xstrdup(err);
+		goto out;
+	}
+	reconcile = v != NULL;
+	free(v);
 
 	if (reconcile || sms_gateway_reconcile_wanted(gw)) {
 		struct sms_in *msgs = NULL;
 		size_t n = 0;
 
 		if (sms_gateway_reconcile(gw, store_now() - RECONCILE_WINDOW, &msgs, &n, &err) < 0) {
-			*error_r = xasprintf("sms: reconciliation: %s", err);
-			goto out;
-		}
-		if (n > 0) {
+			/* Pull anyway: new reports must not wait for the log endpoint. */
+			log_warnx("sms: reconciliation failed, will retry next poll: %s", err);
+			*reconcile_pending_r = 1;
+			if (!reconcile && store_state_set(st, "sms.reconcile", "1", &err) < 0) {
+				*error_r = xstrdup(err);
+				goto out;
+			}
+		} else {
 			size_t before = stats->duplicates;
 
-			if (ingest_sms(st, cfg, rt, gw, msgs, n, NULL, first_run, stats, error_r) < 0) {
+			if (n > 0 && ingest_sms(st, cfg, rt, gw, msgs, n, NULL, first_run, stats,
+			    error_r) < 0) {
 				sms_in_free(&msgs, n);
 				goto out;
 			}
 			log_info("sms: reconciliation: %zu in the gateway's log, %zu recovered", n,
 			    n - (stats->duplicates - before));
+			if (store_state_del(st, "sms.reconcile", &err) < 0) {
+				sms_in_free(&msgs, n);
+				*error_r = xstrdup(err);
+				goto out;
+			}
 		}
 		sms_in_free(&msgs, n);
 	}

@@ -17,7 +17,8 @@ Control API (no auth):
                        "count"?} or {"messages": [...]}: inject inbound SMS
                        (text_b64 lets a test inject bytes that are not UTF-8)
   GET  /_sim/sent     what was sent, in order
-  POST /_sim/fault    {"mode": "none"|"500"|"429"|"timeout"|"garbage"|
+  POST /_sim/fault    {"only"?: one endpoint kind (e.g. "infobip_logs"),
+                       "mode": "none"|"500"|"429"|"timeout"|"garbage"|
                        "every_other"|"reject"|"stop21610"|"bad_next"
                        (twilio: next_page_uri on another host), "count"?: N
                        requests then back to none, "delay"?: seconds}
@@ -231,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
             with sim.lock:
                 mode = sim.fault["mode"]
                 delay = sim.fault["delay"]
+                if sim.fault.get("only") and sim.fault["only"] != kind:
+                    mode = "none"       # the fault is for another endpoint
                 if mode != "none":
                     sim.fault_n += 1
                     n = sim.fault_n
@@ -310,7 +313,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(400, {"error": "mode must be one of %s" % ",".join(MODES)})
             with sim.lock:
                 sim.fault = {"mode": d["mode"], "count": d.get("count"),
-                             "delay": float(d.get("delay", 30))}
+                             "delay": float(d.get("delay", 30)), "only": d.get("only")}
                 sim.fault_n = 0
             return self.reply(200, {"mode": d["mode"]})
         if p == "/_sim/stats" and method == "GET":

@@ -442,6 +442,51 @@ test_failure_mid_batch_keeps_nothing(void **state)
 		item_free(&it[i]);
 }
 
+/* Many emails: parsed ahead on the second thread; a failure, a retry, a replay. */
+static void
+test_email_batch_parsed_ahead(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it[40];
+	char *raws[40];
+	const char *err = NULL;
+	size_t i;
+
+	for (i = 0; i < 40; i++) {
+		raws[i] = xasprintf("From: gradjanin%zu@example.net\r\nSubject: Prijava %zu\r\n"
+		    "Message-ID: <many.%zu@example.net>\r\n\r\n%s %zu\r\n", i % 7, i, i,
+		    i % 2 ? "Pukla cev, curi voda" : "Ne radi rasveta", i);
+		it[i] = mail(f, raws[i], T0);
+	}
+	ingest_test_fail_at = 25;
+	assert_int_equal(ingest_batch(&f->ctx, it, 40, NULL, NULL, 0, &err), -1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 0);
+	ingest_test_fail_at = -1;
+	assert_int_equal(ingest_batch(&f->ctx, it, 40, NULL, NULL, 0, &err), 0);
+	for (i = 0; i < 40; i++) {
+		char *s = lstr(it[i].ticket_id), *v;
+
+		assert_int_equal(it[i].outcome, INGEST_TICKET);
+		v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
+		assert_string_equal(v, i % 2 ? "water" : "lighting");
+		free(v);
+		v = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL);
+		free(s);
+		s = xasprintf("Prijava %zu", i);
+		assert_string_equal(v, s);
+		free(v);
+		free(s);
+	}
+	/* replayed: every one a duplicate (parsed ahead, never used) */
+	assert_int_equal(ingest_batch(&f->ctx, it, 40, NULL, NULL, 0, &err), 0);
+	for (i = 0; i < 40; i++) {
+		assert_int_equal(it[i].outcome, INGEST_DUPLICATE);
+		item_free(&it[i]);
+		free(raws[i]);
+	}
+	assert_int_equal(n_tickets(f), 40);
+}
+
 static void
 test_cursor_only_batch(void **state)
 {
@@ -1125,6 +1170,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_alt_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_mid_batch_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_only_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_batch_parsed_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_email, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_only_sms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_decision_becomes_plain_ticket, setup,

@@ -1,0 +1,81 @@
+# tests/lib/s48d.sh - run s48d in the background for integration tests (sourced
+# after tests/lib/e2e.sh).
+#   s48d_start LOG [ENV=VALUE...]  s48d -c $CONF in loop mode, stderr to LOG;
+#                                  S48D_PID is its PID (stopped at exit)
+#   s48d_kill9                     SIGKILL it and reap it
+#   s48d_term [SECONDS]            SIGTERM; waits; returns s48d's exit status
+#                                  (124 if it did not stop in time: then killed)
+#   s48d_alive                     is it running (not a zombie)?
+#   wait_until SECONDS CMD...      poll CMD every 0.05 s until true; 1 on timeout
+#   sql QUERY                      sqlite3 on the test database (busy timeout)
+#   sink_count                     files captured by smtp-sink so far
+#   sms_sent_count                 messages the simulator has sent
+#   s48_free_port                  a port nobody listens on right now
+S48D_PID=""
+
+s48d_alive() {
+	[ -n "$S48D_PID" ] && [ -d "/proc/$S48D_PID" ] || return 1
+	_s48d_st=$(sed 's/^.*) //' "/proc/$S48D_PID/stat" 2>/dev/null | cut -c1)
+	[ -n "$_s48d_st" ] && [ "$_s48d_st" != Z ]
+}
+
+s48d_start() { # LOG [VAR=VALUE...]
+	_s48d_log=$1; shift
+	env "$@" "$S48D" -c "$CONF" 2>>"$_s48d_log" &
+	S48D_PID=$!
+	if [ -z "${_s48d_exit_set:-}" ]; then
+		_s48d_exit_set=1
+		at_exit 's48d_kill9'
+	fi
+}
+
+s48d_kill9() {
+	[ -n "$S48D_PID" ] || return 0
+	kill -KILL "$S48D_PID" 2>/dev/null
+	wait "$S48D_PID" 2>/dev/null
+	S48D_PID=""
+	return 0
+}
+
+s48d_term() { # [SECONDS]
+	[ -n "$S48D_PID" ] || return 0
+	kill -TERM "$S48D_PID" 2>/dev/null
+	_s48d_i=0; _s48d_max=$(( ${1:-5} * 20 ))
+	while s48d_alive && [ $_s48d_i -lt $_s48d_max ]; do
+		sleep 0.05; _s48d_i=$((_s48d_i + 1))
+	done
+	if s48d_alive; then
+		s48d_kill9
+		return 124
+	fi
+	wait "$S48D_PID"
+	_s48d_rc=$?
+	S48D_PID=""
+	return $_s48d_rc
+}
+
+wait_until() { # SECONDS CMD...
+	_wu_max=$(( $1 * 20 )); shift
+	_wu_i=0
+	while ! "$@"; do
+		_wu_i=$((_wu_i + 1))
+		[ $_wu_i -ge $_wu_max ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+sql() {
+	sqlite3 -cmd '.timeout 5000' "$(dirname "$CONF")/s48.db" "$@"
+}
+
+sink_count() { find "$(dirname "$CONF")/smtp/mail" -type f 2>/dev/null | wc -l | tr -d ' '; }
+
+sms_sent_count() {
+	sms_sim_call GET /_sim/stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["sent"])'
+}
+
+s48_free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}

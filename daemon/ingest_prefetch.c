@@ -23,7 +23,7 @@
 
 #define PREFETCH_AHEAD 8
 
-enum pf_state { PF_TODO, PF_BUSY, PF_DONE, PF_GONE };
+enum pf_state { PF_QUEUED, PF_BUSY, PF_DONE, PF_GONE };
 
 struct ingest_prefetch {
 	pthread_mutex_t mu;
@@ -67,7 +67,7 @@ prefetch_main(void *arg)
 		size_t i;
 
 		while (p->next < p->n && (p->items[p->next].channel != INGEST_EMAIL ||
-		    p->state[p->next] != PF_TODO))
+		    p->state[p->next] != PF_QUEUED))
 			p->next++;
 		if (p->stop || p->next >= p->n)
 			break;
@@ -160,7 +160,7 @@ ingest_prefetch_done(struct ingest_prefetch *p, size_t idx)
 		m = p->msg[idx];
 		p->msg[idx] = NULL;
 		p->state[idx] = PF_GONE;
-	} else if (p->state[idx] == PF_TODO) {
+	} else if (p->state[idx] == PF_QUEUED) {
 		p->state[idx] = PF_GONE;
 	}
 	/* PF_BUSY: the thread is parsing it; _stop frees the result. */

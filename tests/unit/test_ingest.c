@@ -1132,6 +1132,36 @@ test_email_staff_reply(void **state)
 	free(s);
 }
 
+/* Fetched partially (over imap.max_message_bytes): a ticket from what came,
+ * the full size recorded, the cut attachment listed as omitted. */
+static void
+test_email_truncated(void **state)
+{
+	struct fx *f = *state;
+	size_t cut = strlen(attach_mail) - 30;
+	struct ingest_item it = mail(f, attach_mail, T0);
+	char *s, *v;
+	long id;
+
+	it.raw_len = cut;
+	it.truncated = 1;
+	it.full_size = 5 * 1024 * 1024;
+	assert_int_equal(run1(f, it, &id), INGEST_TICKET);
+	s = lstr(id);
+	assert_int_equal(qint(f, "SELECT size FROM raw_messages WHERE ticket_id = ?1", s, NULL),
+	    5 * 1024 * 1024);
+	assert_int_equal(qint(f, "SELECT truncated FROM raw_messages WHERE ticket_id = ?1", s,
+	    NULL), 1);
+	assert_int_equal(qint(f, "SELECT length(bytes) FROM raw_messages WHERE ticket_id = ?1", s,
+	    NULL), (long)cut);
+	v = qstr(f, "SELECT text FROM tickets WHERE id = ?1", s, NULL);
+	assert_contains(v, "pregorela sijalica");
+	free(v);
+	assert_int_equal(qint(f, "SELECT count(*) FROM attachments WHERE ticket_id = ?1 AND "
+	    "content IS NULL AND omitted = 1", s, NULL), 1);
+	free(s);
+}
+
 static void
 test_email_without_from(void **state)
 {
@@ -1188,6 +1218,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_email_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_automatic_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_staff_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_without_from, setup, teardown),
 	};
 

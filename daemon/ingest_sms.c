@@ -155,7 +155,7 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 		res->note = xasprintf("staff command refused: %s",
 		    sc->arg != NULL ? sc->arg : "no ticket number");
 		return reply(r, 0, num, "staff_reply", 1, error_r,
-		    "Sistem 48: komanda nije prepoznata (%s). Primer: #12 resolved napomena",
+		    "Sistem 48: komanda nije prepoznata (%.60s). Primer: #12 resolved napomena",
 		    sc->arg != NULL ? sc->arg : "nema broja prijave");
 	}
 	rc = tickets_get(r->ctx->st, id, &t, &err);
@@ -190,7 +190,7 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 		res->note = xasprintf("staff command refused: %s", err);
 		tickets_free(&t);
 		return reply(r, id, num, "staff_reply", 1, error_r,
-		    "Sistem 48: prijava br. %ld nije promenjena: %s", id, err);
+		    "Sistem 48: prijava br. %ld nije promenjena: %.80s", id, err);
 	}
 	log_info("ingest: staff SMS from %s: ticket %ld %s %s",
 	    log_mask(num, mask, sizeof(mask)), id,
@@ -205,7 +205,7 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 	case STAFF_CMD_ASSIGN:
 		d = config_dept(cfg, sc->arg, NULL);
 		return reply(r, id, num, "staff_reply", 0, error_r,
-		    "Sistem 48: prijava br. %ld premestena: %s.", id, d != NULL ? d->name : sc->arg);
+		    "Sistem 48: prijava br. %ld premestena: %.60s.", id, d != NULL ? d->name : sc->arg);
 	default:
 		return reply(r, id, num, "staff_reply", 0, error_r,
 		    "Sistem 48: prijava br. %ld: napomena zabelezena.", id);

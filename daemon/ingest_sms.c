@@ -125,14 +125,17 @@ reply(struct ingest_run *r, long ticket_id, const char *to, const char *kind, in
     const char **error_r, const char *fmt, ...)
 {
 	va_list ap;
-	char *text;
+	char *text, *fixed;
 	int rc;
 
 	va_start(ap, fmt);
 	if (vasprintf(&text, fmt, ap) < 0)
 		fatalx("out of memory");
 	va_end(ap);
-	rc = ingest_queue_sms(r, ticket_id, to, kind, text, 0, is_auto, error_r);
+	/* a bounded %.Ns may have cut a UTF-8 sequence */
+	fixed = norm_utf8_repair(text, strlen(text));
+	rc = ingest_queue_sms(r, ticket_id, to, kind, fixed, 0, is_auto, error_r);
+	free(fixed);
 	free(text);
 	return rc;
 }
@@ -205,7 +208,7 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 	case STAFF_CMD_ASSIGN:
 		d = config_dept(cfg, sc->arg, NULL);
 		return reply(r, id, num, "staff_reply", 0, error_r,
-		    "Sistem 48: prijava br. %ld premestena: %.60s.", id, d != NULL ? d->name : sc->arg);
+		    "Sistem 48: prijava br. %ld premestena: %s.", id, d != NULL ? d->name : sc->arg);
 	default:
 		return reply(r, id, num, "staff_reply", 0, error_r,
 		    "Sistem 48: prijava br. %ld: napomena zabelezena.", id);

@@ -62,7 +62,19 @@ lookup(const char *name, size_t len, const struct tmpl_vars *v, char idbuf[32])
 {
 #define IS(lit) (len == sizeof(lit) - 1 && memcmp(name, lit, len) == 0)
 	if (IS("id")) {
-		snprintf(idbuf, 32, "%ld", v->id);
+		/* by hand: snprintf costs more than the rest of a render */
+		char tmp[24];
+		size_t n = 0, o = 0;
+		unsigned long u = v->id < 0 ? 0UL - (unsigned long)v->id : (unsigned long)v->id;
+
+		do
+			tmp[n++] = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (v->id < 0)
+			idbuf[o++] = '-';
+		while (n > 0)
+			idbuf[o++] = tmp[--n];
+		idbuf[o] = '\0';
 		return idbuf;
 	}
 	if (IS("status"))
@@ -114,7 +126,16 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 		size_t ls, i;
 		int prefix_ok;
 
-		if (*p != '{' || (close = strchr(p + 1, '}')) == NULL ||
+		if (*p != '{') {
+			/* literal text up to the next brace, in one piece */
+			const char *brace = strchr(p, '{');
+			size_t run = brace ? (size_t)(brace - p) : strlen(p);
+
+			(void)buf_append(&b, p, run);
+			p += run;
+			continue;
+		}
+		if ((close = strchr(p + 1, '}')) == NULL ||
 		    (val = lookup(p + 1, (size_t)(close - p - 1), v, idbuf)) == NULL) {
 			(void)buf_appendc(&b, *p++);
 			continue;
@@ -161,13 +182,18 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 
 			while (plt > 0 && is_blank(prefix[plt - 1]))
 				plt--;
-			for (q = val; *q != '\0'; q++) {
-				(void)buf_appendc(&b, *q);
-				if (*q != '\n')
-					continue;
+			for (q = val; *q != '\0';) {
+				const char *nl = strchr(q, '\n');
+
+				if (nl == NULL) {
+					(void)buf_appends(&b, q);
+					break;
+				}
+				(void)buf_append(&b, q, (size_t)(nl - q) + 1);
+				q = nl + 1;
 				/* "> " before text, ">" on an empty line */
 				(void)buf_append(&b, prefix,
-				    q[1] == '\n' || q[1] == '\r' || q[1] == '\0' ? plt : pl);
+				    *q == '\n' || *q == '\r' || *q == '\0' ? plt : pl);
 			}
 			free(prefix);
 		} else {
@@ -193,7 +219,7 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 /* ---- GSM-7 ---- */
 
 /* Cost in septets of a code point in GSM-7: 1 basic, 2 extension, 0 none. */
-static int
+static inline int
 gsm_cost(uint32_t cp)
 {
 	if (cp < 0x80) {
@@ -223,7 +249,7 @@ gsm_cost(uint32_t cp)
 }
 
 /* Decode one code point (invalid bytes give U+FFFD, one byte each). */
-static uint32_t
+static inline uint32_t
 next_cp(const unsigned char **pp)
 {
 	const unsigned char *p = *pp;
@@ -270,7 +296,7 @@ sms_measure(const char *utf8, int allow_ucs2, struct sms_measure *m)
 	 * message would: 153 septets (an escape pair never split) or 67
 	 * UTF-16 units (a surrogate pair never split) */
 	while (*p != '\0') {
-		uint32_t cp = next_cp(&p);
+		uint32_t cp = *p < 0x80 ? *p++ : next_cp(&p);
 		int c = gsm_cost(cp);
 		size_t u = cp >= 0x10000 ? 2 : 1;
 
@@ -343,8 +369,14 @@ sms_prepare(const char *utf8, int ascii)
 	p = (const unsigned char *)t;
 	while (*p != '\0') {
 		const unsigned char *start = p;
-		uint32_t cp = next_cp(&p);
+		uint32_t cp;
 		const char *sub;
+
+		if (*p >= 0x20 && *p < 0x7F && *p != '`') {
+			*o++ = (char)*p++;      /* printable ASCII is GSM-7 */
+			continue;
+		}
+		cp = next_cp(&p);
 
 		if (gsm_cost(cp) > 0) {
 			memcpy(o, start, (size_t)(p - start));

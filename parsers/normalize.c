@@ -416,23 +416,38 @@ char *
 norm_translit(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	struct buf b;
+	char *out, *o;
 	size_t i = 0, n;
 	const char *prev = NULL;     /* Latin form of the previous letter */
 
-	/* worst case: every byte invalid, each becoming U+FFFD (3 bytes) */
-	buf_init(&b, len * 3 + 16);
+	/* worst case: every byte invalid, each becoming U+FFFD (3 bytes);
+	 * valid sequences never grow (2 bytes give at most 2 letters) */
+	if (len > (SIZE_MAX - 1) / 3)
+		fatalx("norm_translit: input too large");
+	out = o = xmalloc(len * 3 + 1);
 	while (i < len) {
 		uint32_t cp;
-		const char *f = form_at(p, i, len, &n, &cp);
+		const char *f;
 
+		if (p[i] != 0 && p[i] < 0x80) {
+			/* ASCII is copied; letters are remembered for digraphs */
+			unsigned char c = p[i++];
+
+			*o++ = (char)c;
+			if (c >= 'A' && c <= 'Z')
+				prev = up_letter[c - 'A'];
+			else if (c >= 'a' && c <= 'z')
+				prev = lo_letter[c - 'a'];
+			else
+				prev = NULL;
+			continue;
+		}
+		f = form_at(p, i, len, &n, &cp);
 		i += n;
 		if (f == NULL) {
-			char enc[4];
-
 			if (cp == 0)
 				cp = REPLACEMENT;
-			(void)buf_append(&b, enc, utf8_encode(cp, enc));
+			o += utf8_encode(cp, o);
 			prev = NULL;
 			continue;
 		}
@@ -451,15 +466,19 @@ norm_translit(const char *s, size_t len)
 				caps = 0;
 			else
 				caps = is_upper_latin(prev);
-			(void)buf_appendc(&b, f[0]);
-			(void)buf_appendc(&b, caps ? (char)(f[1] - 'a' + 'A') : f[1]);
+			*o++ = f[0];
+			*o++ = caps ? (char)(f[1] - 'a' + 'A') : f[1];
 		} else {
-			(void)buf_appends(&b, f);
+			size_t fl = strlen(f);
+
+			memcpy(o, f, fl);
+			o += fl;
 		}
 		if (f[0] != '\0')
 			prev = f;
 	}
-	return buf_steal(&b, NULL);
+	*o = '\0';
+	return xrealloc(out, (size_t)(o - out) + 1);
 }
 
 const char *

@@ -82,6 +82,14 @@ test_render(void **state)
 		got = tmpl_render("[{status}|{department}|{created}] {id}\n> {text}", &v);
 		assert_string_equal(got, "[||] 0\n> a\n>\n> b");
 		free(got);
+		v.id = 9223372036854775807L;
+		got = tmpl_render("{id}", &v);
+		assert_string_equal(got, "9223372036854775807");
+		free(got);
+		v.id = -12;
+		got = tmpl_render("{id}", &v);
+		assert_string_equal(got, "-12");
+		free(got);
 	}
 }
 

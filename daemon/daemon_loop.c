@@ -33,12 +33,18 @@
 #define IDLE_MAX (29 * 60)           /* RFC 2177: re-issue IDLE before 30 minutes */
 #define RECONNECT_MAX 300
 
-static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t reload_requested, term_requested;
+/* Loop mode: SIGHUP also raises s48_stop_requested, the one flag that IMAP
+ * IDLE, sleeps and batches watch, so a reload is not held up until mail
+ * arrives or poll_interval ends.  The loop lowers it again (hup_wake_clear)
+ * unless SIGTERM/SIGINT came too (term_requested, always set first). */
+static volatile sig_atomic_t hup_wakes;
 
 static void
 on_stop(int sig)
 {
 	(void)sig;
+	term_requested = 1;
 	s48_stop_requested = 1;
 }
 
@@ -47,6 +53,16 @@ on_hup(int sig)
 {
 	(void)sig;
 	reload_requested = 1;
+	if (hup_wakes)
+		s48_stop_requested = 1;
+}
+
+static void
+hup_wake_clear(void)
+{
+	s48_stop_requested = 0;
+	if (term_requested)
+		s48_stop_requested = 1;     /* a stop that raced with the clear */
 }
 
 static void
@@ -375,10 +391,12 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	    cfg->smtp.enabled ? "on" : "off");
 	notify_systemd("READY=1");
 
-	while (!s48_stop_requested) {
+	hup_wakes = !once;
+	while (!term_requested) {
 		int imap_now = 0;
 
 		if (reload_requested) {
+			hup_wake_clear();
 			notify_systemd("RELOADING=1");
 			reload(&d);
 			notify_systemd("READY=1");
@@ -392,7 +410,7 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		}
 		if (imap_now)
 			poll_imap(&d);  /* IDLE said new mail, or the link broke */
-		if (s48_stop_requested)
+		if (term_requested)
 			break;
 		run_sla(&d);
 		run_outbox(&d);

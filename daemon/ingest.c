@@ -1,6 +1,7 @@
 /*
- * ingest.c - the batch pipeline: one transaction per batch, a savepoint per
- * item; each item is looked up by its source key (and alt key), its raw
+ * ingest.c - the batch pipeline: one transaction per batch (a savepoint per
+ * item only when a decision has to be undone, see ingest_batch); each item
+ * is looked up by its source key (and alt key), its raw
  * bytes recorded first, then the channel's decision (ingest_email.c,
  * ingest_sms.c) runs and raw_messages gets the outcome.  Cursors given by
  * the intake are written in the same transaction, so acknowledging the

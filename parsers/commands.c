@@ -340,8 +340,13 @@ parse_staff_word(const char *s, size_t len, struct staff_cmd *out)
 		}
 	}
 	if (kind == SW_UNKNOWN) {
-		char *why = xasprintf("unknown command #%.*s: %s", (int)(wl > 40 ? 40 : wl), s,
-		    usage);
+		/* at most 40 bytes of the word, never half a UTF-8 character */
+		size_t cut = wl > 40 ? 40 : wl;
+		char *why;
+
+		while (cut < wl && cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+			cut--;
+		why = xasprintf("unknown command #%.*s: %s", (int)cut, s, usage);
 
 		staff_invalid(out, why);
 		free(why);

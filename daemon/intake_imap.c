@@ -531,10 +531,15 @@ rd_line(struct imap_rd *rd)
 {
 	MMAPString *l = rd->ii->line;
 
-	if (mailstream_read_line_remove_eol(rd->ii->imap->imap_stream, l) == NULL)
+	/* libetpan returns what it has at end of stream, "" forever after:
+	 * a line without its LF is a lost connection */
+	if (mailstream_read_line(rd->ii->imap->imap_stream, l) == NULL)
 		return -1;
-	if (l->len > IMAP_MAX_LINE)
+	if (l->len == 0 || l->str[l->len - 1] != '\n' || l->len > IMAP_MAX_LINE)
 		return -1;
+	l->str[--l->len] = '\0';
+	if (l->len > 0 && l->str[l->len - 1] == '\r')
+		l->str[--l->len] = '\0';
 	rd->p = l->str;
 	rd->end = l->str + l->len;
 	return 0;
@@ -791,12 +796,17 @@ rd_fetch_atts(struct imap_rd *rd, struct imap_fetched *f)
 			} else if (rd->end - rd->p >= 3 && strncasecmp(rd->p, "NIL", 3) == 0) {
 				rd->p += 3;
 			} else {
-				char tmp[1024];
+				/* a quoted body fits in the rest of the line */
+				size_t room = (size_t)(rd->end - rd->p) + 1;
+				char *q = xmalloc(room);
 
-				if (rd_quoted(rd, tmp, sizeof(tmp)) != 0)
+				if (rd_quoted(rd, q, room) != 0 ||
+				    strlen(q) > (size_t)rd->ii->max_bytes) {
+					free(q);
 					return -1;
-				f->body_len = strlen(tmp);
-				f->body = (unsigned char *)xstrdup(tmp);
+				}
+				f->body_len = strlen(q);
+				f->body = (unsigned char *)q;
 				f->have_body = 1;
 			}
 		} else if (rd_skip_value(rd) != 0) {

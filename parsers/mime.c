@@ -27,15 +27,17 @@
 #define MIME_MAX_FILENAME   200
 #define MIME_LOCAL_CHARSET  "windows-1250"
 
-static int mime_initialised;
-
+/* Thread-safe once (ingest parses on a second thread); GMime itself locks
+ * its iconv and charset caches. */
 void
 mime_init(void)
 {
-	if (mime_initialised)
-		return;
-	g_mime_init();
-	mime_initialised = 1;
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		g_mime_init();
+		g_once_init_leave(&done, 1);
+	}
 }
 
 /* ---- strings ---------------------------------------------------------- */

@@ -74,7 +74,9 @@ struct mime_message *mime_parse(const unsigned char *raw, size_t len, int trunca
     size_t max_attachment_bytes);
 void mime_message_free(struct mime_message **m);
 
-/* Call once per process before mime_parse (g_mime_init); idempotent. */
+/* g_mime_init, once per process; idempotent and thread-safe (mime_parse
+ * calls it too).  mime_parse may run on several threads at once: it keeps
+ * no state of its own between calls. */
 void mime_init(void);
 
 /*

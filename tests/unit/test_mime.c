@@ -6,6 +6,7 @@
  * current directory).  Every .eml there must have a row in corpus_cases.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -1068,6 +1069,57 @@ test_corpus_replies_stripped(void **state)
 	}
 }
 
+/* ingest parses on a second thread: several threads at once give the same results */
+struct thread_arg {
+	int failures;
+};
+
+static void *
+parse_corpus_thread(void *p)
+{
+	struct thread_arg *a = p;
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < N(corpus_cases); i++) {
+			size_t len;
+			char *path = corpus_path(corpus_cases[i].file), *data;
+			const char *err;
+			struct mime_message *m;
+
+			if (util_read_file(path, BIG, &data, &len, &err) < 0) {
+				a->failures++;
+				free(path);
+				continue;
+			}
+			m = mime_parse((const unsigned char *)data, len, 0, BIG);
+			if (strcmp(m->subject, corpus_cases[i].subject) != 0 ||
+			    strstr(m->text, corpus_cases[i].text) == NULL ||
+			    m->n_att != corpus_cases[i].n_att)
+				a->failures++;
+			mime_message_free(&m);
+			free(data);
+			free(path);
+		}
+	}
+	return NULL;
+}
+
+static void
+test_threads(void **state)
+{
+	pthread_t t[4];
+	struct thread_arg a[4];
+
+	(void)state;
+	memset(a, 0, sizeof(a));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, parse_corpus_thread, &a[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+		assert_int_equal(a[i].failures, 0);
+	}
+}
+
 static int
 setup(void **state)
 {
@@ -1094,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_html_to_text),
 		cmocka_unit_test(test_strip_quotes),
 		cmocka_unit_test(test_corpus_replies_stripped),
+		cmocka_unit_test(test_threads),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -874,6 +874,49 @@ test_utf8_processed_mailbox(void **state)
 	helper_close(h);
 }
 
+/* the FETCH reader on fixed inputs (what the fuzzer found included) */
+static void
+test_parse_fetch_table(void **state)
+{
+	static const struct {
+		const char *in;
+		long max;
+		int r;
+		size_t n;
+	} cases[] = {
+		{ "* 1 FETCH (UID 5 BODY[]<0> {5}\r\nhello)\r\ns48f0 OK done\r\n", 100, 0, 1 },
+		{ "* 1 FETCH (UID 5 BODY[]<0> \"abc\")\r\ns48f0 OK done\r\n", 100, 0, 1 },
+		/* a quoted body longer than asked for is refused like a literal */
+		{ "* 1 FETCH (BODY[]<0> \"abc\" UID 9)\r\ns48f0 OK done\r\n", 1, -1, 0 },
+		{ "* 1 FETCH (UID 5 BODY[]<0> {5}\r\nhello)\r\ns48f0 OK done\r\n", 4, -1, 0 },
+		/* the stream ends mid-line, or with nothing: an error, not a loop */
+		{ "* 1 FETCH (UID 5 RFC8", 100, -1, 0 },
+		{ "* 1 FETCH (UID 5 BODY[]<0> {5}\r\nhel", 100, -1, 0 },
+		{ "", 100, -1, 0 },
+		{ "* 1 FETCH (UID 5 BODY[]<0> {5}\r\nhello)\r\n", 100, -1, 1 },
+		/* other untagged data with literals, unknown attributes */
+		{ "* OK [ALERT] {3}\r\nabc\r\n* 2 FETCH (MODSEQ (7) X-A (\"q\" {2}\r\nzz) UID 6 "
+		  "BODY[] {2}\r\nhi)\r\ns48f0 OK\r\n", 100, 0, 1 },
+		{ "* 1 FETCH (UID 5 BODY[]<0> NIL)\r\ns48f0 OK\r\n", 100, 0, 0 },
+		{ "s48f0 NO [SERVERBUG] oops\r\n", 100, -1, 0 },
+		{ "* BYE going away\r\n", 100, -1, 0 },
+		{ "* 1 FETCH (UID 99999999999 BODY[] {1}\r\nx)\r\ns48f0 OK\r\n", 100, -1, 0 },
+	};
+	size_t i, n;
+	int r;
+
+	(void)state;
+	signal(SIGALRM, SIG_DFL);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		alarm(10);     /* a loop would end the run, not hang it */
+		r = imap_intake_parse_fetch(cases[i].in, strlen(cases[i].in), cases[i].max, &n);
+		alarm(0);
+		if (r != cases[i].r || n != cases[i].n)
+			fail_msg("case %zu: r %d n %zu, want r %d n %zu", i, r, n, cases[i].r,
+			    cases[i].n);
+	}
+}
+
 /* ---- a scripted server for FETCH responses Dovecot would not send ---- */
 
 static int
@@ -1196,6 +1239,7 @@ main(void)
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_mailbox_utf7),
 		cmocka_unit_test(test_utf8_processed_mailbox),
+		cmocka_unit_test(test_parse_fetch_table),
 		cmocka_unit_test(test_fetch_odd_responses),
 		cmocka_unit_test(test_fetch_oversized_literal),
 		cmocka_unit_test(test_hung_server),

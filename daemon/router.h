@@ -3,9 +3,10 @@
  *
  * router_new() compiles every department's keywords once (normalised with
  * norm_text) into an index: a hash of whole words / phrase first words, and
- * a sorted table for '*' prefixes, so routing costs O(words in the text),
- * not O(words x keywords).  A router is immutable after creation and may be
- * replaced on SIGHUP.
+ * a hash of '*' stems probed once per stem length that exists (behind an
+ * 8 kB bit filter), so routing costs O(words in the text), not
+ * O(words x keywords).  A router is immutable after creation (router_route
+ * may run in several threads at once) and may be replaced on SIGHUP.
  */
 #ifndef S48_ROUTER_H
 #define S48_ROUTER_H
@@ -18,7 +19,9 @@ struct router;
 struct router_dept_score {
 	size_t dept;             /* index into cfg->depts */
 	int score;               /* distinct keywords found; subject hits count twice */
-	char **matched;          /* the keywords (as written in the config) found */
+	char **matched;          /* the keywords (as written in the config) found,
+	                            in config order; owned by the result (valid
+	                            after router_free), freed by router_result_free */
 	size_t n_matched;
 };
 

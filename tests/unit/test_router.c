@@ -213,9 +213,17 @@ test_route_all_scores(void **state)
 	assert_int_equal(res.scores[2].score, 2);
 	assert_int_equal(res.dept, 1);
 	assert_int_equal(res.score, 3);
-	router_result_free(&res);
+	/* the result owns its keywords: they outlive the router and config */
 	router_free(&r);
 	free_cfg(&cfg);
+	assert_string_equal(res.scores[0].matched[0], "voda");
+	assert_string_equal(res.scores[1].matched[0], "rasvet*");
+	assert_string_equal(res.scores[1].matched[1], "lampa");
+	assert_int_equal(res.scores[2].n_matched, 2);
+	assert_string_equal(res.scores[2].matched[0], "rupa");
+	assert_string_equal(res.scores[2].matched[1], "asfalt*");
+	router_result_free(&res);
+	assert_int_equal(res.n_scores, 0);
 }
 
 static void

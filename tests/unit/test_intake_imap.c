@@ -7,6 +7,7 @@
  * Run from the repository root (or with S48_TOP set).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,6 +72,51 @@ env_get(const char *env, const char *key, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
+/*
+ * If this process dies without its teardown (a crash, a sanitizer abort),
+ * a watchdog child notices the pipe closing and stops Dovecot, so no server
+ * outlives the run.
+ */
+static pid_t watchdog_pid = -1;
+static int watchdog_fd = -1;
+
+static void
+watchdog_start(void)
+{
+	int p[2];
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	watchdog_pid = fork();
+	if (watchdog_pid == 0) {
+		char cmd[512];
+
+		close(p[1]);
+		while (read(p[0], &c, 1) > 0)
+			;
+		snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s; rm -rf %s",
+		    top(), dc.dir, dc.dir);
+		_exit(system(cmd) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	watchdog_fd = p[1];
+}
+
+static void
+watchdog_stop(void)
+{
+	if (watchdog_pid > 0) {
+		kill(watchdog_pid, SIGKILL);
+		waitpid(watchdog_pid, NULL, 0);
+		watchdog_pid = -1;
+	}
+	if (watchdog_fd >= 0) {
+		close(watchdog_fd);
+		watchdog_fd = -1;
+	}
+}
+
 static int
 group_setup(void **state)
 {
@@ -88,6 +134,7 @@ group_setup(void **state)
 		fprintf(stderr, "# cannot start dovecot (see %s/dovecot.log)\n", dc.dir);
 		return -1;
 	}
+	watchdog_start();
 	snprintf(path, sizeof(path), "%s/dovecot.env", dc.dir);
 	if (util_read_file(path, 65536, &env, &len, &err) != 0)
 		return -1;
@@ -122,6 +169,7 @@ group_teardown(void **state)
 	char cmd[512];
 
 	(void)state;
+	watchdog_stop();
 	dovecot_stop();
 	if (getenv("S48_KEEP") == NULL) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dc.dir);

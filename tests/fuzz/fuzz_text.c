@@ -69,8 +69,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sms_cmd_free(&sc);
 	cmd_parse_staff_email(rep, &st);
 	check(st.kind == STAFF_CMD_NONE || st.kind == STAFF_CMD_STATUS || st.arg != NULL);
+	check(st.arg == NULL || norm_utf8_valid(st.arg, strlen(st.arg)));
 	staff_cmd_free(&st);
 	cmd_parse_staff_sms(rep, &st);
+	check(st.arg == NULL || norm_utf8_valid(st.arg, strlen(st.arg)));
 	staff_cmd_free(&st);
 
 	(void)phone_normalize(rep, "381", num, sizeof(num));

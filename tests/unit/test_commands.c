@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "commands.h"
+#include "normalize.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -215,6 +216,34 @@ test_staff_sms(void **state)
 	check_staff(cases, N(cases), 1);
 }
 
+/* a long unknown command word is cut in its error text, never inside a
+ * UTF-8 character (the text is mailed back to the sender) */
+static void
+test_staff_unknown_long_word(void **state)
+{
+	static const char *const words[] = {
+		"#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaažžžžž",
+		"#aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaažžžžž",
+		"#ččččččččččččččččččččččččččččččččččččččččččč",
+		"#ð§ð§ð§ð§ð§"
+		    "ð§ð§ð§ð§ð§"
+		    "ð§ð§",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(words); i++) {
+		struct staff_cmd c;
+
+		cmd_parse_staff_email(words[i], &c);
+		assert_int_equal(c.kind, STAFF_CMD_INVALID);
+		assert_non_null(strstr(c.arg, "unknown command #"));
+		if (!norm_utf8_valid(c.arg, strlen(c.arg)))
+			fail_msg("case %zu: invalid UTF-8 in \"%s\"", i, c.arg);
+		staff_cmd_free(&c);
+	}
+}
+
 int
 main(void)
 {
@@ -222,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_sms_commands),
 		cmocka_unit_test(test_staff_email),
 		cmocka_unit_test(test_staff_sms),
+		cmocka_unit_test(test_staff_unknown_long_word),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

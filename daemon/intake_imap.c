@@ -320,7 +320,6 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
     const char **error_r)
 {
 	struct imap_intake *ii;
-	struct mailimap_capability_data *cap = NULL;
 	int port, r, exists = 0;
 
 	*ii_r = NULL;
@@ -404,6 +403,10 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 		}
 		break;
 	}
+	if (imap_intake_guard_eof(ii->imap) != 0) {
+		imap_seterr(error_r, "%s: out of memory", ii->label);
+		goto fail;
+	}
 
 	r = mailimap_login(ii->imap, cfg->user, cfg->password);
 	if (r != MAILIMAP_NO_ERROR) {
@@ -414,12 +417,11 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 		goto fail;
 	}
 	/* capabilities change after LOGIN (and after STARTTLS): ask again */
-	r = mailimap_capability(ii->imap, &cap);
+	r = imap_intake_capability(ii->imap);
 	if (r != MAILIMAP_NO_ERROR) {
 		imap_fail(ii, error_r, "CAPABILITY", r);
 		goto fail;
 	}
-	mailimap_capability_data_free(cap);
 	ii->has_move = mailimap_has_extension(ii->imap, "MOVE");
 	ii->has_uidplus = mailimap_has_extension(ii->imap, "UIDPLUS");
 	ii->has_idle = mailimap_has_idle(ii->imap);
@@ -907,6 +909,82 @@ imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
 		return -1;
 	}
 	return imap_fetch_read(ii, tag, cb, ctx, error_r);
+}
+
+/* A stream driver like the session's own, whose read turns end of stream
+ * into an error.  libetpan (1.9.4) reads a literal ({n} in LIST, SELECT,
+ * FETCH...) until it has n bytes and takes a read of 0 bytes for "nothing
+ * yet": a server closing the connection inside a literal made it spin at
+ * 100% CPU forever.  One per original driver (socket, TLS), kept for the
+ * life of the process (streams point to them). */
+struct imap_eof_driver {
+	mailstream_low_driver drv;      /* first: what the stream points to */
+	mailstream_low_driver *orig;
+};
+
+static struct imap_eof_driver imap_eof_drivers[4];
+
+static ssize_t
+imap_eof_read(mailstream_low *s, void *buf, size_t n)
+{
+	const struct imap_eof_driver *d = (const struct imap_eof_driver *)(void *)s->driver;
+	ssize_t r = d->orig->mailstream_read(s, buf, n);
+
+	return r == 0 && n > 0 ? -1 : r;
+}
+
+int
+imap_intake_guard_eof(struct mailimap *imap)
+{
+	mailstream_low *low;
+	size_t i;
+
+	if (imap->imap_stream == NULL || (low = mailstream_get_low(imap->imap_stream)) == NULL)
+		return -1;
+	if (low->driver->mailstream_read == imap_eof_read)
+		return 0;
+	for (i = 0; i < sizeof(imap_eof_drivers) / sizeof(imap_eof_drivers[0]); i++) {
+		struct imap_eof_driver *d = &imap_eof_drivers[i];
+
+		if (d->orig == NULL) {
+			d->orig = low->driver;
+			d->drv = *low->driver;
+			d->drv.mailstream_read = imap_eof_read;
+		}
+		if (d->orig == low->driver) {
+			low->driver = &d->drv;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+imap_intake_capability(struct mailimap *imap)
+{
+	struct mailimap_capability_data *cap = NULL;
+	clist *empty;
+	int r;
+
+	/* libetpan 1.9.4 copies the stored capability list after the tagged
+	 * OK without looking: a server that never sent any (no CAPABILITY
+	 * response code, no untagged CAPABILITY) would make it read NULL.
+	 * Start from an empty list; what the server sends replaces it. */
+	if (imap->imap_connection_info == NULL)
+		return MAILIMAP_ERROR_MEMORY;
+	if (imap->imap_connection_info->imap_capability == NULL) {
+		if ((empty = clist_new()) == NULL)
+			return MAILIMAP_ERROR_MEMORY;
+		imap->imap_connection_info->imap_capability = mailimap_capability_data_new(empty);
+		if (imap->imap_connection_info->imap_capability == NULL) {
+			clist_free(empty);
+			return MAILIMAP_ERROR_MEMORY;
+		}
+	}
+	r = mailimap_capability(imap, &cap);
+	if (r == MAILIMAP_NO_ERROR)
+		mailimap_capability_data_free(cap);
+	return r;
 }
 
 /* ---- the reader on a buffer, for the fuzzer ---- */

@@ -107,6 +107,19 @@ char *imap_mailbox_utf7(const char *name);
  * max_bytes).  0 on a tagged OK, -1 otherwise; *n_r: messages with a body. */
 int imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t *n_r);
 
+struct mailimap;
+/* Make end of stream an error on the session's stream (libetpan 1.9.4 spins
+ * forever on a connection closed inside a literal); imap_intake_connect
+ * does it before LOGIN.  0, or -1 (no stream, or too many kinds of stream
+ * driver).  Public for the fuzzer (tests/fuzz/fuzz_imap_response.c). */
+int imap_intake_guard_eof(struct mailimap *imap);
+/* CAPABILITY on a libetpan session, as imap_intake_connect sends it after
+ * LOGIN: safe against a server that answers OK without any capability data
+ * (libetpan 1.9.4 would dereference NULL); the result stays in the session
+ * (mailimap_has_extension).  MAILIMAP_NO_ERROR or a MAILIMAP_ERROR_* code.
+ * Public for the fuzzer (tests/fuzz/fuzz_imap_response.c). */
+int imap_intake_capability(struct mailimap *imap);
+
 /* Network timeout in seconds for connect and every read/write of sessions
  * connected afterwards (default 60). */
 void imap_intake_set_timeout(int seconds);

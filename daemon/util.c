@@ -98,14 +98,20 @@ buf_grow(struct buf *b, size_t need)
 {
 	size_t cap;
 
-	if (need > b->max)
+	/* need + 1 for the NUL must not wrap, whatever max is (SIZE_MAX too) */
+	if (need > b->max || need == SIZE_MAX)
 		return -1;
-	if (need + 1 <= b->cap)
+	if (need < b->cap)
 		return 0;
 	cap = b->cap ? b->cap : 64;
-	while (cap < need + 1)
+	while (cap < need + 1) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need + 1;
+			break;
+		}
 		cap *= 2;
-	if (cap > b->max + 1)
+	}
+	if (b->max < SIZE_MAX && cap > b->max + 1)
 		cap = b->max + 1;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;

@@ -38,7 +38,7 @@ struct term {
 	char *norm;             /* normalised, single-spaced, without the '*' */
 	size_t len;
 	size_t nwords;
-	int prefix;             /* the last word is a stem */
+	uint64_t stems;         /* bit i: word i is a stem ("udarn* rupa": bit 0) */
 	size_t first, n_owners; /* range in router->owners (kw indexes, ascending) */
 };
 
@@ -165,37 +165,65 @@ table_build(struct table *t, struct entry *e, size_t n)
 }
 
 /*
- * A config keyword in matching form: trailing '*' (also after a space,
- * "rasvet *") makes the last word a stem.  NULL if nothing remains.
+ * A config keyword in matching form.  A '*' ending a word (also after a
+ * space, "rasvet *") makes that word a stem: "udarn* rupa" matches
+ * "udarna rupa".  Sets bit i of *stems_r for stem word i (words past the
+ * 64th are whole words).  NULL if nothing remains.
  */
 static char *
-keyword_norm(const char *kw, int *prefix_r)
+keyword_norm(const char *kw, uint64_t *stems_r)
 {
-	size_t len = strlen(kw);
-	char *n;
+	struct buf b;
+	const char *p = kw;
+	size_t nwords = 0;
 
-	*prefix_r = 0;
-	for (;;) {
-		while (len > 0 && (kw[len - 1] == ' ' || kw[len - 1] == '\t'))
-			len--;
-		if (len == 0 || kw[len - 1] != '*')
-			break;
-		*prefix_r = 1;
-		len--;
-	}
-	n = norm_text(kw, len);
-	if (n[0] == '\0') {
+	*stems_r = 0;
+	buf_init(&b, 64 * 1024);
+	while (*p != '\0') {
+		const char *start, *e;
+		char *n;
+		size_t k;
+		int star = 0;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		start = p;
+		while (*p != '\0' && *p != ' ' && *p != '\t')
+			p++;
+		e = p;
+		while (e > start && e[-1] == '*') {
+			star = 1;
+			e--;
+		}
+		if (star && e == start && nwords > 0) {
+			/* a lone '*' after a space: the previous word is the stem */
+			*stems_r |= nwords <= 64 ? (uint64_t)1 << (nwords - 1) : 0;
+			continue;
+		}
+		n = norm_text(start, (size_t)(e - start));
+		if (n[0] != '\0') {
+			if (b.len > 0)
+				buf_appendc(&b, ' ');
+			buf_appends(&b, n);
+			for (k = 0, nwords++; n[k]; k++)
+				nwords += n[k] == ' ';
+			if (star && nwords <= 64)
+				*stems_r |= (uint64_t)1 << (nwords - 1);
+		}
 		free(n);
+	}
+	if (b.len == 0) {
+		buf_free(&b);
 		return NULL;
 	}
-	return n;
+	return buf_steal(&b, NULL);
 }
 
 /* a keyword while building: its normalised form and config position */
 struct pending {
 	size_t kw;
 	char *norm;
-	int prefix;
+	uint64_t stems;
 };
 
 /* order by text and kind, then department and position */
@@ -207,8 +235,8 @@ pending_cmp(const void *a, const void *b)
 
 	if (c != 0)
 		return c;
-	if (x->prefix != y->prefix)
-		return x->prefix - y->prefix;
+	if (x->stems != y->stems)
+		return x->stems < y->stems ? -1 : 1;
 	return x->kw < y->kw ? -1 : x->kw > y->kw;
 }
 
@@ -231,8 +259,8 @@ router_new(const struct s48_config *cfg)
 		const struct strlist *kl = &cfg->depts[d].keywords;
 
 		for (i = 0; i < kl->n; i++) {
-			int prefix;
-			char *n = keyword_norm(kl->v[i], &prefix);
+			uint64_t mask;
+			char *n = keyword_norm(kl->v[i], &mask);
 
 			if (n == NULL)
 				continue;
@@ -241,7 +269,7 @@ router_new(const struct s48_config *cfg)
 			r->kws[r->n_kws].orig_len = strlen(kl->v[i]) + 1;
 			pd[n_pd].kw = r->n_kws++;
 			pd[n_pd].norm = n;
-			pd[n_pd].prefix = prefix;
+			pd[n_pd].stems = mask;
 			n_pd++;
 		}
 	}
@@ -255,10 +283,10 @@ router_new(const struct s48_config *cfg)
 
 		t->norm = pd[i].norm;
 		t->len = strlen(t->norm);
-		t->prefix = pd[i].prefix;
+		t->stems = pd[i].stems;
 		for (t->nwords = 1, w = 0; w < t->len; w++)
 			t->nwords += t->norm[w] == ' ';
-		for (j = i; j < n_pd && pd[j].prefix == pd[i].prefix &&
+		for (j = i; j < n_pd && pd[j].stems == pd[i].stems &&
 		    strcmp(pd[j].norm, pd[i].norm) == 0; j++) {
 			if (j > i)
 				free(pd[j].norm);
@@ -304,15 +332,16 @@ router_new(const struct s48_config *cfg)
 	for (i = 0; i < r->n_terms; i++) {
 		struct term *t = &r->terms[i];
 
-		if (t->nwords == 1 && t->prefix) {
-			stems[n_stems++] = (struct entry){ t->norm, t->len, i };
-			if (t->len > r->max_stem)
-				r->max_stem = t->len;
-		} else {
-			const char *sp = strchr(t->norm, ' ');
+		const char *sp = strchr(t->norm, ' ');
+		size_t first = sp ? (size_t)(sp - t->norm) : t->len;
 
-			heads[n_heads++] = (struct entry){ t->norm,
-			    sp ? (size_t)(sp - t->norm) : t->len, i };
+		/* indexed by the first word: a stem, or a whole word */
+		if (t->stems & 1) {
+			stems[n_stems++] = (struct entry){ t->norm, first, i };
+			if (first > r->max_stem)
+				r->max_stem = first;
+		} else {
+			heads[n_heads++] = (struct entry){ t->norm, first, i };
 		}
 	}
 	r->stem_len = xcalloc(r->max_stem + 1, 1);
@@ -377,6 +406,43 @@ hit(struct hits *h, size_t tid, int in_subject)
 	h->list[h->n++] = tid;
 }
 
+/*
+ * 1 if the phrase t matches the normalised text from word w on (end: the
+ * text's end): word by word, a stem word as a prefix, others whole.
+ */
+static int
+phrase_match(const struct term *t, const char *w, const char *end)
+{
+	const char *k = t->norm, *kend = t->norm + t->len;
+	size_t i = 0;
+
+	for (;;) {
+		const char *ke = memchr(k, ' ', (size_t)(kend - k)), *we;
+		size_t kl, wl;
+
+		if (ke == NULL)
+			ke = kend;
+		we = memchr(w, ' ', (size_t)(end - w));
+		if (we == NULL)
+			we = end;
+		kl = (size_t)(ke - k);
+		wl = (size_t)(we - w);
+		if (i < 64 && (t->stems >> i) & 1) {
+			if (wl < kl || memcmp(w, k, kl) != 0)
+				return 0;
+		} else if (wl != kl || memcmp(w, k, kl) != 0) {
+			return 0;
+		}
+		if (ke == kend)
+			return 1;
+		if (we == end)
+			return 0;       /* the text ends before the phrase */
+		k = ke + 1;
+		w = we + 1;
+		i++;
+	}
+}
+
 /* Record every term found in raw (a NULL raw finds nothing). */
 static void
 scan(const struct router *r, const char *raw, int in_subject, struct hits *hs)
@@ -400,11 +466,7 @@ scan(const struct router *r, const char *raw, int in_subject, struct hits *hs)
 				size_t tid = r->heads.list[s->first + j];
 				const struct term *t = &r->terms[tid];
 
-				/* a phrase: the normalised text is single-spaced,
-				 * so it is one comparison from this word on */
-				if (t->nwords > 1 && ((size_t)(end - w) < t->len ||
-				    memcmp(w, t->norm, t->len) != 0 ||
-				    (!t->prefix && w[t->len] != ' ' && w[t->len] != '\0')))
+				if (t->nwords > 1 && !phrase_match(t, w, end))
 					continue;
 				hit(hs, tid, in_subject);
 			}
@@ -418,8 +480,16 @@ scan(const struct router *r, const char *raw, int in_subject, struct hits *hs)
 			if (!r->stem_len[l])
 				continue;
 			s = table_find(&r->stems, w, l, h);
-			if (s != NULL)
-				hit(hs, r->stems.list[s->first], in_subject);
+			if (s == NULL)
+				continue;
+			for (j = 0; j < s->count; j++) {
+				size_t tid = r->stems.list[s->first + j];
+
+				if (r->terms[tid].nwords > 1 &&
+				    !phrase_match(&r->terms[tid], w, end))
+					continue;
+				hit(hs, tid, in_subject);
+			}
 		}
 	}
 	free(n);

@@ -195,6 +195,31 @@ test_route_keyword_forms(void **state)
 }
 
 static void
+test_route_stem_words_in_phrases(void **state)
+{
+	/* a '*' may end any word of a phrase (the example config's
+	 * "udarn* rupa"); it used to work only on the last word */
+	static const struct dept_def defs[] = {
+		{ "roads", { "udarn* rupa", "rupa", NULL } },
+		{ "waste", { "nije odnet*", "smec* kontejner*", NULL } },
+		{ "dispatch", { NULL } },
+	};
+	static const struct route_case cases[] = {
+		{ NULL, "velika udarna rupa na putu", "roads", 2, "udarn* rupa,rupa" },
+		{ NULL, "УДАРНИ РУПА", "roads", 2, "udarn* rupa,rupa" },
+		{ NULL, "udarna rupe", "dispatch", 0, "" },
+		{ NULL, "udar rupa", "roads", 1, "rupa" },
+		{ NULL, "smece nije odneto", "waste", 1, "nije odnet*" },
+		{ NULL, "smecara kontejneri puni", "waste", 1, "smec* kontejner*" },
+		{ NULL, "smece je u kontejneru", "dispatch", 0, "" },
+		{ NULL, "kraj teksta udarna", "dispatch", 0, "" },
+	};
+
+	(void)state;
+	check_cases(defs, N(defs), 2, cases, N(cases));
+}
+
+static void
 test_route_all_scores(void **state)
 {
 	struct s48_config *cfg = make_cfg(base_depts, N(base_depts), 3);
@@ -464,6 +489,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_route_basic),
 		cmocka_unit_test(test_route_keyword_forms),
+		cmocka_unit_test(test_route_stem_words_in_phrases),
 		cmocka_unit_test(test_route_all_scores),
 		cmocka_unit_test(test_route_empty_config),
 		cmocka_unit_test(test_route_big_config),

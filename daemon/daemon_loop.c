@@ -116,8 +116,9 @@ backoff(int *failures, time_t *retry_at)
 		d *= 2;
 	if (d > RECONNECT_MAX)
 		d = RECONNECT_MAX;
+	d = (long)((double)d * outbox_backoff_scale());
 	(*failures)++;
-	*retry_at = time(NULL) + d;
+	*retry_at = time(NULL) + (d < 1 ? 1 : d);
 }
 
 static int
@@ -252,9 +253,11 @@ run_outbox(struct daemon *d)
 		return;
 	}
 	if (run.smtp_unreachable || run.sms_unreachable) {
-		d->tempfail = 1;
 		/* rows of a transport that is down stay due: do not spin on them */
-		d->outbox_retry_at = time(NULL) + 30;
+		long hold = (long)(30 * outbox_backoff_scale());
+
+		d->tempfail = 1;
+		d->outbox_retry_at = time(NULL) + (hold < 1 ? 1 : hold);
 	}
 	if (run.smtp_unreachable && !run.smtp_ok)
 		health(d, HEALTH_SMTP, 0, "SMTP server not reachable");

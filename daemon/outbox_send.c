@@ -45,6 +45,20 @@ row_free(struct row *r)
 	memset(r, 0, sizeof(*r));
 }
 
+double
+outbox_backoff_scale(void)
+{
+	static double scale = -1;
+
+	if (scale < 0) {
+		const char *e = getenv("S48_BACKOFF_SCALE");
+		double v = e != NULL && *e != '\0' ? strtod(e, NULL) : 1.0;
+
+		scale = v > 0 && v <= 1 ? v : 1.0;
+	}
+	return scale;
+}
+
 long
 outbox_backoff(int attempts)
 {
@@ -57,6 +71,7 @@ outbox_backoff(int attempts)
 		d = 3600;
 	/* +-10 % jitter so rows that failed together do not retry together */
 	d += (long)(((double)random() / RAND_MAX - 0.5) * 0.2 * (double)d);
+	d = (long)((double)d * outbox_backoff_scale());
 	return d < 1 ? 1 : d;
 }
 

@@ -47,7 +47,16 @@ int outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_g
 time_t outbox_next_due(struct store *st);
 
 /* Backoff after attempt number `attempts` (1-based): 30 s * 2^(attempts-1),
- * at most 3600 s, with +-10 % jitter. */
+ * at most 3600 s, with +-10 % jitter, times outbox_backoff_scale(), at
+ * least 1 s. */
 long outbox_backoff(int attempts);
+
+/*
+ * Test knob: the factor in (0, 1] from the environment variable
+ * S48_BACKOFF_SCALE (e.g. 0.01), 1 when unset or invalid.  It shortens every
+ * retry wait of s48d (outbox backoff, the pause after a transport failed,
+ * source reconnects) so fault tests run in seconds; not for production use.
+ */
+double outbox_backoff_scale(void);
 
 #endif

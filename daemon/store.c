@@ -39,13 +39,26 @@ static uint32_t
 store_hash(const char *s)
 {
 	size_t n = strlen(s), i;
-	uint32_t h = 2166136261u ^ (uint32_t)n;
+	uint64_t a, b, h;
 
-	for (i = 0; i < 16 && i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	for (i = n > 16 ? n - 16 : 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
+	if (n < 32) {
+		uint32_t f = 2166136261u ^ (uint32_t)n;
+
+		for (i = 0; i < n; i++)
+			f = (f ^ (unsigned char)s[i]) * 16777619u;
+		return f;
+	}
+	/* four words, no byte loop: this runs for every statement a message uses */
+	h = (uint64_t)n * 0x9e3779b97f4a7c15u;
+	memcpy(&a, s, 8);
+	memcpy(&b, s + 8, 8);
+	h = (h ^ a) * 0xff51afd7ed558ccdu;
+	h = (h ^ b) * 0xc4ceb9fe1a85ec53u;
+	memcpy(&a, s + n - 16, 8);
+	memcpy(&b, s + n - 8, 8);
+	h = (h ^ a) * 0xff51afd7ed558ccdu;
+	h = (h ^ b) * 0xc4ceb9fe1a85ec53u;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* Record "what: sqlite message" in st->err and point *error_r at it. */
@@ -175,7 +188,7 @@ store_open(const char *path, struct store **st_r, const char **error_r)
 	    store_exec(st, "PRAGMA synchronous = FULL", &e) < 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", &e) < 0 ||
 	    store_exec(st, "PRAGMA temp_store = MEMORY", &e) < 0 ||
-	    store_exec(st, "PRAGMA cache_size = -32768", &e) < 0 ||
+	    store_exec(st, "PRAGMA cache_size = -2048", &e) < 0 ||
 	    store_migrate(st, &e) < 0) {
 		snprintf(err, sizeof(err), "%s: %s", path, e);
 		goto fail;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "util.h"
 
 /* A calendar with no working minute at all (every day a holiday) would
  * loop forever: after this many days fall back to wall time. */
@@ -242,19 +243,81 @@ sla_warn_at(const struct cfg_sla *sla, time_t created, time_t due)
 	return calendar_add(sla, created, secs);
 }
 
+/*
+ * Local time by the minute, remembered: a batch formats the same few
+ * minutes (created, due) for every ticket, and localtime_r() takes a lock
+ * and costs thousands of instructions.  The answer is the same for every
+ * second of a UTC minute when the zone's offset is whole minutes (checked;
+ * otherwise nothing is remembered).  Per thread, dropped when the time
+ * zone changes.
+ */
+struct sla_minute {
+	unsigned generation;
+	int valid;
+	time_t minute;                  /* t / 60 */
+	struct tm tm;
+};
+
+static int
+sla_local_tm(time_t t, struct tm *tm_r)
+{
+	static _Thread_local struct sla_minute c;
+	time_t minute = t / 60;
+
+	if (t >= 0 && c.valid && c.generation == sla_tz_generation && c.minute == minute) {
+		*tm_r = c.tm;
+		tm_r->tm_sec = (int)(t % 60);
+		return 0;
+	}
+	if (localtime_r(&t, tm_r) == NULL)
+		return -1;
+	c.valid = t >= 0 && tm_r->tm_gmtoff % 60 == 0;
+	c.generation = sla_tz_generation;
+	c.minute = minute;
+	c.tm = *tm_r;
+	return 0;
+}
+
+/* two digits of v (0..99) into p */
+static char *
+sla_put2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10 % 10);
+	p[1] = (char)('0' + v % 10);
+	return p + 2;
+}
+
 void
 sla_format_local(time_t t, char *out, size_t outsz)
 {
 	struct tm tm;
+	char buf[32], *p = buf;
 
 	if (outsz == 0)
 		return;
-	if (localtime_r(&t, &tm) == NULL) {
+	if (sla_local_tm(t, &tm) < 0) {
 		out[0] = '\0';
 		return;
 	}
-	snprintf(out, outsz, "%02d.%02d.%04d. %02d:%02d", tm.tm_mday, tm.tm_mon + 1,
-	    tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+	if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+		snprintf(out, outsz, "%02d.%02d.%04d. %02d:%02d", tm.tm_mday, tm.tm_mon + 1,
+		    tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
+		return;
+	}
+	/* "%02d.%02d.%04d. %02d:%02d" without snprintf */
+	p = sla_put2(p, tm.tm_mday);
+	*p++ = '.';
+	p = sla_put2(p, tm.tm_mon + 1);
+	*p++ = '.';
+	p = sla_put2(p, (tm.tm_year + 1900) / 100);
+	p = sla_put2(p, (tm.tm_year + 1900) % 100);
+	*p++ = '.';
+	*p++ = ' ';
+	p = sla_put2(p, tm.tm_hour);
+	*p++ = ':';
+	p = sla_put2(p, tm.tm_min);
+	*p = '\0';
+	util_strlcpy(out, buf, outsz);
 }
 
 /* Strict "YYYY-MM-DD" with a real calendar date; 0 or -1. */
@@ -290,15 +353,31 @@ sla_date_valid(const char *ymd)
 int
 sla_local_day(const char *ymd, time_t *start_r, time_t *next_r)
 {
+	/* the last day asked for (the daily cap asks for today on every reply) */
+	static _Thread_local struct {
+		unsigned generation;
+		char ymd[11];
+		time_t a, b;
+	} c;
 	int y, m, d;
 	time_t a, b;
 
+	if (c.ymd[0] != '\0' && c.generation == sla_tz_generation && strcmp(c.ymd, ymd) == 0) {
+		*start_r = c.a;
+		*next_r = c.b;
+		return 0;
+	}
 	if (parse_ymd(ymd, &y, &m, &d) < 0)
 		return -1;
 	a = local_at(y, m, d, 0);
 	b = local_at(y, m, d + 1, 0);
 	if (a == (time_t)-1 || b == (time_t)-1 || b <= a)
 		return -1;
+	memcpy(c.ymd, ymd, 10);
+	c.ymd[10] = '\0';
+	c.generation = sla_tz_generation;
+	c.a = a;
+	c.b = b;
 	*start_r = a;
 	*next_r = b;
 	return 0;
@@ -311,7 +390,7 @@ sla_local_date(time_t t, char *out, size_t outsz)
 
 	if (outsz == 0)
 		return;
-	if (localtime_r(&t, &tm) == NULL) {
+	if (sla_local_tm(t, &tm) < 0) {
 		out[0] = '\0';
 		return;
 	}

@@ -1,0 +1,256 @@
+#!/bin/sh
+# tests/bench/run-bench.sh - `make bench`: s48's figures in one run, against
+# private servers on 127.0.0.1 (Dovecot, smtp-sink, the SMS simulator):
+#
+#   email ingest     N generated citizen mails (tests/bench/gen_mail.py) in
+#                    a private Dovecot, `s48d --once` without smtp/sms:
+#                    messages/s; again end to end with an smtp-sink (the
+#                    acknowledgements and department mails sent)
+#   raw limit        UID FETCH 1:* BODY.PEEK[] of the same mailbox
+#                    (tests/tools/imap_fetch_bench -r), best of 3; the
+#                    ratio ingest / raw
+#   SMS ingest       N inbound SMS from the simulator through `s48d --once`
+#                    (sending refused by the simulator, so this is ingest
+#                    alone): messages/s and HTTP requests
+#   instructions     per message, callgrind on bench_instr (a fixed corpus
+#                    of 1,000 generated mails and 1,000 SMS)
+#   peak RSS         of s48d --once for N and for NBIG mails
+#   router           10,000 keywords (bench_router)
+#   IDLE latency     mail arrival -> acknowledgement at the SMTP sink,
+#                    p50/p99 over 200 mails, s48d running with IMAP IDLE
+#
+# Environment: S48_BUILD (default build), BENCH_N (10000), BENCH_NBIG
+# (100000; 0 skips it), BENCH_IDLE_N (200; 0 skips), BENCH_KEEP=1 keeps the
+# temporary directory.  Output: one "name: value" line per figure, then the
+# same as key=value lines under "# summary" for BENCHMARKS.md.
+set -u
+S48_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${S48_BUILD:-build}
+case "$BUILD" in /*) S48_BIN=$BUILD ;; *) S48_BIN=$S48_TOP/$BUILD ;; esac
+export S48_TOP S48_BIN
+N=${BENCH_N:-10000}
+NBIG=${BENCH_NBIG:-100000}
+IDLE_N=${BENCH_IDLE_N:-200}
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+
+for f in "$S48_BIN/s48d" "$S48_BIN/tools/imap_fetch_bench" "$S48_BIN/bench/bench_router" \
+    "$S48_BIN/bench/bench_instr"; do
+	[ -x "$f" ] || { echo "run-bench: $f missing (make bench-build)" >&2; exit 1; }
+done
+
+. "$S48_TOP/tests/lib/dovecot.sh"
+. "$S48_TOP/tests/lib/sms_sim.sh"
+. "$S48_TOP/tests/lib/mkconf.sh"
+
+T=$(mktemp -d /tmp/s48bench.XXXXXX)
+chmod 755 "$T"
+SINK_PID=""
+S48D_BG=""
+cleanup() {
+	[ -n "$S48D_BG" ] && kill -KILL "$S48D_BG" 2>/dev/null
+	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
+	dovecot_stop "$T/dc" >/dev/null 2>&1
+	sms_sim_stop "$T/sms" >/dev/null 2>&1
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SUMMARY=""
+fig() { # KEY "human line"
+	printf '%s\n' "$2"
+	SUMMARY="$SUMMARY$1=$3
+"
+}
+now_ns() { date +%s%N; }
+rate() { # COUNT NS
+	awk -v n="$1" -v ns="$2" 'BEGIN { printf "%.0f", (ns > 0 ? n / (ns / 1e9) : 0) }'
+}
+secs() { awk -v ns="$1" 'BEGIN { printf "%.3f", ns / 1e9 }'; }
+die() { echo "run-bench: $*" >&2; exit 1; }
+
+# ---- the machine -------------------------------------------------------
+echo "# s48 bench $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n)"
+echo "# cpu: $(nproc) x $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
+	"mem $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)," \
+	"load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1), sqlite $(sqlite3 --version 2>/dev/null | cut -d' ' -f1), build $BUILD"
+
+# ---- a private Dovecot, the corpus -------------------------------------
+dovecot_start "$T/dc" >/dev/null || die "dovecot did not start"
+# Fill USER's INBOX with N generated mails (message numbers from START) and
+# let Dovecot give them UIDs.
+fill() { # USER N START
+	_md=$DOVECOT_DIR/mail/$1
+	$PY "$S48_TOP/tests/bench/gen_mail.py" --start "$3" "$_md" "$2" >/dev/null || return 1
+	[ "$(id -u)" = 0 ] && chown -R "$(_dc_owner):$(_dc_group)" "$_md"
+	_dc_doveadm "$DOVECOT_DIR" force-resync -u "$1" INBOX || return 1
+	dovecot_uidnext "$DOVECOT_DIR" "$1" INBOX >/dev/null
+}
+fill "$DOVECOT_USER" "$N" 1 || die "filling the mailbox failed"
+printf '%s\n' "$DOVECOT_PASS" >"$T/imap.pass"; chmod 600 "$T/imap.pass"
+printf '%s\n' "$DOVECOT_PASS2" >"$T/imap2.pass"; chmod 600 "$T/imap2.pass"
+
+# ---- raw limit ------------------------------------------------------------
+best=0
+for i in 1 2 3; do
+	r=$("$S48_BIN/tools/imap_fetch_bench" -r 127.0.0.1 "$DOVECOT_PORT" "$DOVECOT_USER" \
+	    "$DOVECOT_PASS" | sed -n 's/.* = \([0-9]*\) msgs\/s.*/\1/p')
+	[ -n "$r" ] && [ "$r" -gt "$best" ] && best=$r
+done
+RAW=$best
+fig raw_fetch "imap raw fetch (UID FETCH 1:* BODY.PEEK[], best of 3): $RAW msgs/s" "$RAW"
+
+# a config for s48d in DIR reading USER's INBOX (password file PASSFILE)
+imap_conf() { # DIR USER PASSFILE [MKCONF env...]
+	_d=$1 _u=$2 _p=$3; shift 3
+	mkdir -p "$_d"
+	env "$@" sh -c '. "$S48_TOP/tests/lib/mkconf.sh"; mkconf "$0"' "$_d"
+	sed -i 's/level = "info"/level = "warn"/' "$_d/s48.conf"
+	cat >>"$_d/s48.conf" <<CONF
+imap = { host = "127.0.0.1"; port = $DOVECOT_PORT; tls = "none"; user = "$_u";
+  password_file = "$_p"; mailbox = "INBOX"; processed_mailbox = "Processed";
+  idle = true; ack_max_age_days = 7; };
+CONF
+}
+tickets() { sqlite3 -cmd '.timeout 5000' "$1/s48.db" "SELECT count(*) FROM tickets"; }
+# s48d --once on DIR/s48.conf; sets ELAPSED (ns) and RSS (kB).  Exit codes
+# other than 0 and OKRC are reported.
+once() { # DIR [OKRC]
+	_t0=$(now_ns)
+	/usr/bin/time -f '%M' -o "$1/rss" "$S48_BIN/s48d" -c "$1/s48.conf" --once 2>"$1/s48d.log"
+	_rc=$?
+	ELAPSED=$(( $(now_ns) - _t0 ))
+	RSS=$(tail -1 "$1/rss")
+	[ $_rc = 0 ] || [ $_rc = "${2:-0}" ] || echo "# s48d --once exited $_rc (see $1/s48d.log)" >&2
+}
+
+# ---- email ingest alone ---------------------------------------------------
+imap_conf "$T/mail1" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
+once "$T/mail1"
+got=$(tickets "$T/mail1")
+[ "$got" = "$N" ] || echo "# email ingest: $got tickets for $N mails" >&2
+ING=$(rate "$N" "$ELAPSED")
+RSS_N=$RSS
+fig email_ingest "email ingest (s48d --once, no smtp/sms): $N mails in $(secs "$ELAPSED") s = $ING msgs/s, $got tickets" "$ING"
+fig ingest_raw_ratio "email ingest / raw fetch: $(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+	"$(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+
+# ---- email end to end with an SMTP sink ------------------------------------
+# Our own sink without -d: writing 2N files would measure the disk, not s48.
+SINK_PORT=$(_dc_free_port)
+sink_user=""
+[ "$(id -u)" = 0 ] && sink_user="-u nobody"
+# shellcheck disable=SC2086
+/usr/sbin/smtp-sink -a $sink_user "127.0.0.1:$SINK_PORT" 256 >"$T/sink.log" 2>&1 &
+SINK_PID=$!
+$PY -c 'import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2).close(); sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)' "$SINK_PORT" || die "smtp-sink did not start"
+fill "$DOVECOT_USER2" "$N" 1 || die "filling the second mailbox failed"
+imap_conf "$T/mail2" "$DOVECOT_USER2" "$T/imap2.pass" MKCONF_SMS=0 \
+	MKCONF_SMTP_URL="smtp://127.0.0.1:$SINK_PORT"
+once "$T/mail2"
+sent=$(sqlite3 -cmd '.timeout 5000' "$T/mail2/s48.db" \
+	"SELECT count(*) FROM outbox WHERE status = 'sent' AND channel = 'email'")
+E2E=$(rate "$N" "$ELAPSED")
+fig email_e2e "email end to end (ingest + $sent mails sent to smtp-sink): $N mails in $(secs "$ELAPSED") s = $E2E msgs/s" "$E2E"
+
+# ---- SMS ingest -----------------------------------------------------------
+sms_sim_start "$T/sms" >/dev/null || die "SMS simulator did not start"
+$PY - "$N" >"$T/sms.json" <<'EOF'
+import json, sys
+n = int(sys.argv[1])
+texts = ["Pukla cev u ulici Kneza Milosa broj %d, voda curi", "Ne radi rasveta u Takovskoj %d",
+         "Велика рупа на коловозу код броја %d", "Zapušen slivnik ispred broja %d",
+         "Kontejner nije ispražnjen, Dunavska %d"]
+print(json.dumps({"messages": [{"from": "38164%07d" % i, "text": texts[i % 5] % i}
+                               for i in range(n)]}))
+EOF
+sms_sim_call POST /_sim/inbound "@$T/sms.json" >/dev/null || die "SMS injection failed"
+# sending refused: every reply stays pending, this run is the ingest alone
+sms_sim_call POST /_sim/fault '{"mode": "500", "only": "infobip_send"}' >/dev/null
+mkdir -p "$T/sms1"
+MKCONF_SMTP=0 MKCONF_SMS=0 mkconf "$T/sms1"
+sed -i 's/level = "info"/level = "warn"/' "$T/sms1/s48.conf"
+printf 's48-test-key\n' >"$T/sms1/sms.key"; chmod 600 "$T/sms1/sms.key"
+cat >>"$T/sms1/s48.conf" <<CONF
+sms = { profile = "infobip"; base_url = "$SMS_SIM_URL"; api_key_file = "sms.key";
+  number = "+381601234567"; ascii = true; max_segments = 2; first_run_days = 2; timeout = 10; };
+CONF
+once "$T/sms1" 75
+got=$(tickets "$T/sms1")
+stats=$(sms_sim_call GET /_sim/stats)
+pulls=$(printf '%s' "$stats" | $PY -c 'import json,sys; print(json.load(sys.stdin).get("infobip_pull", 0))')
+reqs=$(printf '%s' "$stats" | $PY -c 'import json,sys; print(json.load(sys.stdin).get("requests", 0))')
+SMS=$(rate "$N" "$ELAPSED")
+fig sms_ingest "SMS ingest (s48d --once, infobip pull, batch 100): $N SMS in $(secs "$ELAPSED") s = $SMS msgs/s, $got tickets, $reqs HTTP requests ($pulls pulls)" "$SMS"
+fig sms_requests "SMS HTTP requests for $N messages: $reqs" "$reqs"
+
+# ---- instructions per message (callgrind) -----------------------------------
+if command -v valgrind >/dev/null 2>&1; then
+	$PY "$S48_TOP/tests/bench/gen_mail.py" --eml "$T/corpus" 1000 >/dev/null
+	(cd "$T" && valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" \
+	    "$S48_BIN/bench/bench_instr" "$T/corpus" 1000 >"$T/instr.log" 2>&1)
+	ism=$(sed -n 's/^totals: //p' "$T/cg.out.1" 2>/dev/null)
+	iem=$(sed -n 's/^totals: //p' "$T/cg.out.2" 2>/dev/null)
+	ISMS=$(awk -v t="${ism:-0}" 'BEGIN { printf "%.0f", t / 1000 }')
+	IEM=$(awk -v t="${iem:-0}" 'BEGIN { printf "%.0f", t / 1000 }')
+	fig instr_sms "instructions per SMS (parse + route + store, callgrind, 1,000 SMS): $ISMS" "$ISMS"
+	fig instr_email "instructions per email (parse + route + store, callgrind, 1,000 mails): $IEM" "$IEM"
+else
+	echo "instructions per message: valgrind not installed (scripts/deps.sh)"
+fi
+
+# ---- peak RSS -----------------------------------------------------------------
+fig rss_n "peak RSS of s48d --once, $N mails: $RSS_N kB" "$RSS_N"
+if [ "$NBIG" -gt 0 ]; then
+	fill "$DOVECOT_USER" "$NBIG" $((N + 1)) || die "filling $NBIG mails failed"
+	imap_conf "$T/big" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
+	once "$T/big"
+	got=$(tickets "$T/big")
+	fig rss_big "peak RSS of s48d --once, $NBIG mails: $RSS kB ($got tickets, $(rate "$NBIG" "$ELAPSED") msgs/s)" "$RSS"
+	fig email_ingest_big "email ingest, $NBIG mails: $(rate "$NBIG" "$ELAPSED") msgs/s" "$(rate "$NBIG" "$ELAPSED")"
+fi
+
+# ---- router ---------------------------------------------------------------------
+"$S48_BIN/bench/bench_router" 2>&1 | sed -n 's/^router: /router: /p' | while IFS= read -r l; do echo "$l"; done
+ROUTER=$("$S48_BIN/bench/bench_router" 20000 2>&1 | sed -n 's/.*1 kB message: \([0-9]*\) routes.*/\1/p')
+SUMMARY="${SUMMARY}router_routes=$ROUTER
+"
+
+# ---- IDLE: arrival -> acknowledgement ------------------------------------------------
+if [ "$IDLE_N" -gt 0 ]; then
+	kill "$SINK_PID" 2>/dev/null
+	SINK_PID=""
+	mkdir -p "$T/idlesink"
+	[ "$(id -u)" = 0 ] && { chmod o+x "$T"; chown nobody "$T/idlesink"; }
+	SINK_PORT=$(_dc_free_port)
+	# shellcheck disable=SC2086
+	/usr/sbin/smtp-sink -a $sink_user -d "$T/idlesink/%M." "127.0.0.1:$SINK_PORT" 64 \
+		>"$T/sink2.log" 2>&1 &
+	SINK_PID=$!
+	imap_conf "$T/idle" "$DOVECOT_USER2" "$T/imap2.pass" MKCONF_SMS=0 \
+		MKCONF_SMTP_URL="smtp://127.0.0.1:$SINK_PORT"
+	sed -i 's/^poll_interval = 60;/poll_interval = 300;/' "$T/idle/s48.conf"
+	"$S48_BIN/s48d" -c "$T/idle/s48.conf" 2>"$T/idle/s48d.log" &
+	S48D_BG=$!
+	sleep 1
+	lat=$($PY "$S48_TOP/tests/bench/idle_latency.py" "$DOVECOT_DIR/mail/$DOVECOT_USER2" \
+	    "$T/idlesink" "$IDLE_N" "$(_dc_owner)")
+	kill -TERM "$S48D_BG" 2>/dev/null
+	wait "$S48D_BG" 2>/dev/null
+	S48D_BG=""
+	p50=$(printf '%s\n' "$lat" | sed -n 's/.*p50=\([0-9.]*\).*/\1/p')
+	p99=$(printf '%s\n' "$lat" | sed -n 's/.*p99=\([0-9.]*\).*/\1/p')
+	fig idle_latency "IDLE arrival -> acknowledgement at the sink ($IDLE_N mails one by one): $lat" \
+		"p50=${p50}ms p99=${p99}ms"
+fi
+
+echo "# summary"
+printf '%s' "$SUMMARY"

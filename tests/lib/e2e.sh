@@ -38,7 +38,7 @@ e2e_setup() {
 	if [ "$_profile" = twilio ]; then
 		_smsconf="profile = \"twilio\"; account = \"AC00000000000000000000000000000048\";"
 	elif [ "$_profile" = generic ]; then
-		_smsconf="profile = \"generic\"; generic = { pull_url = \"$SMS_SIM_URL/generic/inbox?after={cursor}\"; auth_header = \"Authorization: Bearer {key}\"; messages_path = \"messages\"; id_path = \"id\"; from_path = \"from\"; text_path = \"text\"; time_path = \"received\"; cursor_path = \"next\"; ack_url = \"\"; send_url = \"$SMS_SIM_URL/generic/send\"; send_body = \"{\\\\\"to\\\\\": {to}, \\\\\"text\\\\\": {text}}\"; };"
+		_smsconf="profile = \"generic\"; generic = { pull_url = \"$SMS_SIM_URL/generic/inbox?after={cursor}\"; auth_header = \"Authorization: Bearer {key}\"; messages_path = \"messages\"; id_path = \"id\"; from_path = \"from\"; text_path = \"text\"; time_path = \"received\"; cursor_path = \"next\"; ack_url = \"\"; send_url = \"$SMS_SIM_URL/generic/send\"; "'send_body = "{\"to\": {to}, \"text\": {text}}"; };'
 	else
 		_smsconf="profile = \"infobip\";"
 	fi

@@ -150,7 +150,10 @@ class Sim:
         return m
 
     def by_seq(self, s):
-        return self.msgs[s - 1]
+        # outbound sends take sequence numbers too, so msgs[s - 1] is not it
+        if not hasattr(self, "_by_seq") or len(self._by_seq) != len(self.msgs):
+            self._by_seq = {m["seq"]: m for m in self.msgs}
+        return self._by_seq[s]
 
 
 class Handler(BaseHTTPRequestHandler):

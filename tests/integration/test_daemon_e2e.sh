@@ -90,3 +90,31 @@ E2E_MSGID='<broken id with spaces>' e2e_mail "$T/e2e" "nikola@example.net" "Rupa
 "$S48D" -c "$CONF" --once 2>"$T/run5.log"
 is "acknowledgement to a citizen whose Message-ID is broken is sent" \
 	"$("$S48CTL" -c "$CONF" outbox --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(r["status"] for r in d if r["to"]=="nikola@example.net"))')" "sent"
+
+# an encoded subject that decodes to CR LF + a header injects nothing
+e2e_mail "$T/e2e" "zoran@example.net" "=?UTF-8?B?$(printf 'Rasveta\r\nBcc: evil@attacker.example' | base64 -w0)?=" \
+	"Ne radi rasveta."
+"$S48D" -c "$CONF" --once 2>"$T/run6.log"
+zack=$(grep -l '^To: zoran@example.net' $(e2e_sink_files "$T/e2e") | head -1)
+ok_if "reply to an injected subject exists" [ -n "$zack" ]
+ok_if "no Bcc header reached the reply" sh -c "! grep -qi '^Bcc:' '$zack'"
+ok_if "no mail went to the injected address" sh -c "! grep -qi '^X-Rcpt-Args: <evil' $(e2e_sink_files "$T/e2e" | tr '\n' ' ')"
+
+# staff reply to the department mail: token from the notification
+tok=$(cat $(e2e_sink_files "$T/e2e") | sed -n 's/^Subject: \[S48 #1\/\([0-9a-f]*\)\].*/\1/p' | head -1)
+ok_if "department token found" [ -n "$tok" ]
+st1() { "$S48CTL" -c "$CONF" show 1 --json | json 'd["status"]'; }
+before=$(st1)
+e2e_mail "$T/e2e" "rasveta@jkp.example.org" "Re: [S48 #1/0000000000000000] Ne radi rasveta" "#resolved forged"
+e2e_mail "$T/e2e" "stranger@example.net" "Re: [S48 #1/$tok] Ne radi rasveta" "#resolved not allowed"
+"$S48D" -c "$CONF" --once 2>"$T/run7.log"
+is "a forged token changes nothing" "$(st1)" "$before"
+ok_if "a sender with a valid token but not allowed is told why" sh -c \
+	"grep -l '^To: stranger@example.net' $(e2e_sink_files "$T/e2e" | tr '\n' ' ') | grep -q ."
+e2e_mail "$T/e2e" "Rasveta <rasveta@jkp.example.org>" "Re: [S48 #1/$tok] Ne radi rasveta" "#resolved zamenjena sijalica
+
+> Prijava br. 1 ..."
+"$S48D" -c "$CONF" --once 2>"$T/run8.log"
+is "a valid staff reply resolves the ticket" "$(st1)" "resolved"
+ok_if "the citizen hears it by email with the note" sh -c \
+	"grep -l '^To: jovana@example.net' $(e2e_sink_files "$T/e2e" | tr '\n' ' ') | xargs grep -l 'zamenjena sijalica' | grep -q ."

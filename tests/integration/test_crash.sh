@@ -157,6 +157,8 @@ settled() {
 	[ "$(sql 'SELECT count(*) FROM raw_messages')" -ge "$expected_raw" ] 2>/dev/null &&
 	[ "$(sql "SELECT count(*) FROM outbox WHERE status IN ('pending','sending')")" -eq 0 ] 2>/dev/null
 }
+wait_until 30 grep -qs 's48d started' "$T/final.log"
+sleep 1   # one full round at least (the database may already be settled)
 wait_until 90 settled || diag "not settled after 90 s"
 s48d_term 5
 is "final run stops cleanly" "$?" 0

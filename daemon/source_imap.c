@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ingest.h"
@@ -130,6 +131,10 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		} else {
 			*error_r = xasprintf("imap: batch of %zu not stored: %s", n, err);
 		}
+		/* Test knob: die between the commit and the acknowledgement, the
+		 * window where a crash must leave no duplicate behind. */
+		if (r == 0 && getenv("S48_TEST_EXIT_BEFORE_ACK") != NULL)
+			_exit(99);
 		/* Acknowledge only what is committed, with one command for the set. */
 		if (r == 0 && imap_intake_ack(*ii, uids, n, &err) < 0) {
 			/* Committed: the messages come again as duplicates and are moved then. */

@@ -34,9 +34,10 @@
 #define RECONNECT_MAX 300
 
 static volatile sig_atomic_t reload_requested, term_requested;
-/* Loop mode: SIGHUP also raises s48_stop_requested, the one flag that IMAP
- * IDLE, sleeps and batches watch, so a reload is not held up until mail
- * arrives or poll_interval ends.  The loop lowers it again (hup_wake_clear)
+/* While the loop waits (IMAP IDLE, sleeps), SIGHUP also raises
+ * s48_stop_requested, the one flag IDLE watches, so a reload is not held up
+ * until mail arrives or poll_interval ends.  Not during work: a send or a
+ * pull would be cut short.  The loop lowers the flag again (hup_wake_clear)
  * unless SIGTERM/SIGINT came too (term_requested, always set first). */
 static volatile sig_atomic_t hup_wakes;
 
@@ -394,7 +395,6 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	    cfg->smtp.enabled ? "on" : "off");
 	notify_systemd("READY=1");
 
-	hup_wakes = !once;
 	while (!term_requested) {
 		int imap_now = 0;
 
@@ -420,7 +420,10 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		notify_systemd("WATCHDOG=1");
 		if (once)
 			break;
-		wait_for_work(&d, next_poll);
+		hup_wakes = 1;
+		if (!reload_requested)
+			wait_for_work(&d, next_poll);
+		hup_wakes = 0;
 	}
 	notify_systemd("STOPPING=1");
 	rc = once && d.tempfail ? 75 : 0;

@@ -122,6 +122,22 @@ backoff(int *failures, time_t *retry_at)
 	*retry_at = time(NULL) + (d < 1 ? 1 : d);
 }
 
+/*
+ * A failed pull of a destructive gateway may have dequeued messages whose
+ * answer never arrived: the wish to reconcile lives in the gateway object,
+ * so write it to source_state before a stop or a reload drops that object
+ * (a clean stop otherwise starts without reconciling and loses them).
+ */
+static void
+keep_reconcile(struct daemon *d)
+{
+	const char *err;
+
+	if (d->gw != NULL && d->st != NULL && sms_gateway_reconcile_wanted(d->gw) &&
+	    store_state_set(d->st, "sms.reconcile", "1", &err) < 0)
+		log_warnx("database: %s", err);
+}
+
 static int
 open_gateway(struct daemon *d)
 {
@@ -157,6 +173,7 @@ reload(struct daemon *d)
 		log_warnx("reload: database path change needs a restart; still using %s",
 		    d->cfg->database);
 	imap_intake_close(&d->ii);
+	keep_reconcile(d);
 	sms_gateway_free(&d->gw);
 	router_free(&d->rt);
 	free(nc->database);
@@ -232,6 +249,7 @@ poll_sms(struct daemon *d)
 		free(err);
 		d->tempfail = 1;
 		backoff(&d->sms_failures, &d->sms_retry_at);
+		keep_reconcile(d);
 	} else {
 		if (pending)
 			d->tempfail = 1;        /* the gateway's log could not be read */

@@ -127,6 +127,30 @@ wait "$S48D_PID"
 is "SIGINT: exit status 0" "$?" 0
 S48D_PID=""
 
+# SIGTERM while the gateway holds a pull's answer (it has dequeued the SMS):
+# s48d still stops within 5 s, and the SMS is recovered on the next start
+sed -i -e 's/ timeout = 5; };/ timeout = 20; };/' -e 's/^poll_interval = 60;/poll_interval = 1;/' "$CONF"
+s48d_start "$T/term-pull.log"
+wait_until 10 grep -qs 's48d started' "$T/term-pull.log"
+sleep 1
+sms_sim_call POST /_sim/fault '{"mode": "timeout", "delay": 15}' >/dev/null
+e2e_sms 381641119999 "Rupa na putu kod pijace"
+pull_held() {
+	sms_sim_call GET /_sim/stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
+sys.exit(0 if d.get("faulted", 0) >= 1 and d["queued"] == 0 else 1)'
+}
+ok_if "the gateway handed out the SMS and holds the answer" wait_until 10 pull_held
+t0=$(date +%s%N)
+s48d_term 5
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "SIGTERM during a held pull: exit 0" "$rc" 0
+ok_if "SIGTERM during a held pull: stopped within 5 s ($ms ms)" [ "$ms" -le 5000 ]
+sms_sim_call POST /_sim/fault '{"mode": "none"}' >/dev/null
+"$S48D" -c "$CONF" --once 2>"$T/after-pull.log"
+is "the SMS of the interrupted pull is recovered on the next start" \
+	"$(sql "SELECT count(*) FROM raw_messages WHERE sender = '+381641119999' OR source_key IN (SELECT source_key FROM raw_messages r JOIN tickets t ON t.id = r.ticket_id WHERE t.reporter = '+381641119999')")" 1
+
 # --- a row left "sending" by a crash is sent again after a restart ---
 tid=$(sql "SELECT id FROM tickets WHERE reporter = 'hup1@example.net'")
 "$S48CTL" -c "$CONF" note "$tid" --public --by test "Ekipa je na terenu." >/dev/null

@@ -165,3 +165,30 @@ once 87 health87
 sms_sim_call POST /_sim/fault '{"mode": "none"}' >/dev/null
 S48_NOW=$((NOW0 + 87 * H + 600)) "$S48D" -c "$CONF" --once 2>>"$T/health87b.log"
 is "a 10-minute failure: no alert, no recovery notice" "$(alerts)" 2
+
+# --- SMTP down for over an hour: the alert takes the channel that works ---
+sed -i 's/^escalation = \["direktor@jkp.example.org"\];/escalation = ["direktor@jkp.example.org", "+381641234999"];/' "$CONF"
+ok_if "escalation has a phone number too" grep -q '"+381641234999"' "$CONF"
+smtp_sink_stop "$E/smtp"
+e2e_mail "$E" "kasno@example.net" "Curi voda" "Curi voda u podrumu."
+once 90 smtp90
+is "SMTP down: --once exits 75" "$?" 75
+S48_NOW=$((NOW0 + 90 * H + 3700)) "$S48D" -c "$CONF" --once 2>>"$T/smtp91.log"
+is "SMTP down over an hour: one alert, by SMS only" \
+	"$(sql "SELECT channel || ' ' || recipient FROM outbox WHERE kind = 'alert' AND id > (SELECT max(id) FROM outbox WHERE kind = 'alert' AND channel = 'email')")" \
+	"sms +381641234999"
+S48_NOW=$((NOW0 + 92 * H)) "$S48D" -c "$CONF" --once 2>>"$T/smtp92.log"
+e2e_sent_sms >"$T/sent2.json"
+ok_if "the SMS alert reached the director's phone (queued after the outbox run, sent by the next)" python3 -c 'import json,sys
+sys.exit(0 if any(m["to"].lstrip("+") == "381641234999" and "smtp ne radi" in m["text"] for m in json.load(open(sys.argv[1]))) else 1)' "$T/sent2.json"
+is "SMTP still down: no second alert" "$(rows "kind = 'alert' AND channel = 'sms'")" 1
+
+# --- IMAP down for over an hour ---
+dovecot_stop "$E/dovecot"
+base=$(alerts)
+once 100 imap100
+S48_NOW=$((NOW0 + 100 * H + 3700)) "$S48D" -c "$CONF" --once 2>>"$T/imap101.log"
+is "IMAP down over an hour: alerts queued (email and SMS)" "$(alerts)" $((base + 2))
+ok_if "the IMAP alert names imap" sh -c "[ \"\$(sqlite3 '$E/s48.db' \"SELECT count(*) FROM outbox WHERE kind = 'alert' AND subject LIKE '%imap ne radi%'\")\" -ge 1 ]"
+S48_NOW=$((NOW0 + 102 * H)) "$S48D" -c "$CONF" --once 2>>"$T/imap102.log"
+is "IMAP still down: no more alerts" "$(alerts)" $((base + 2))

@@ -100,7 +100,6 @@ struct daemon {
 	struct imap_intake *ii;
 	struct sms_gateway *gw;
 	time_t imap_retry_at, sms_retry_at;
-	time_t outbox_retry_at;         /* a transport was down: wait before trying again */
 	int imap_failures, sms_failures;
 	int unclean_start;              /* the last run did not stop cleanly */
 	int tempfail;                   /* --once: something could not be reached */
@@ -265,19 +264,14 @@ run_outbox(struct daemon *d)
 	struct outbox_run run;
 	const char *err;
 
-	if (time(NULL) < d->outbox_retry_at)
-		return;
 	if (outbox_send_due(d->st, d->cfg, d->gw, 0, &run, &err) < 0) {
 		log_warnx("outbox: %s", err);
 		return;
 	}
-	if (run.smtp_unreachable || run.sms_unreachable) {
-		/* rows of a transport that is down stay due: do not spin on them */
-		long hold = (long)(30 * outbox_backoff_scale());
-
+	/* rows of a transport that is down wait with next_at (outbox_send_due):
+	 * no hold here, which would delay the channel that works as well */
+	if (run.smtp_unreachable || run.sms_unreachable)
 		d->tempfail = 1;
-		d->outbox_retry_at = time(NULL) + (hold < 1 ? 1 : hold);
-	}
 	if (run.smtp_unreachable && !run.smtp_ok)
 		health(d, HEALTH_SMTP, 0, "SMTP server not reachable");
 	else if (run.smtp_ok)
@@ -339,8 +333,6 @@ wait_for_work(struct daemon *d, time_t next_poll)
 	const char *err;
 	int r;
 
-	if (due != 0 && due < d->outbox_retry_at)
-		due = d->outbox_retry_at;
 	if (due != 0 && due < until)
 		until = due;
 	if (until - now > IDLE_MAX)

@@ -284,6 +284,28 @@ done:
 	return res;
 }
 
+/*
+ * The transport of channel failed TRANSPORT_GIVE_UP times in a row: the rows
+ * of that channel not tried in this run wait one backoff step (not counted as
+ * an attempt), so the loop neither spins on them nor holds up the other
+ * channel.  0 or -1.
+ */
+static int
+defer_channel(struct store *st, const char *channel)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET next_at = ?2 WHERE status = 'pending' AND channel = ?1 "
+	    "AND next_at <= ?3");
+	time_t now = store_now();
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)(now + outbox_backoff(1)));
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)now);
+	return sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+}
+
 static void
 optout(struct store *st, const char *number)
 {
@@ -422,6 +444,9 @@ fail_reason:
 		free(reason);
 		goto fail;
 	}
+	if ((smtp_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "email") < 0) ||
+	    (sms_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "sms") < 0))
+		goto fail;
 	rc = 0;
 	goto done;
 fail:

@@ -36,8 +36,10 @@ int outbox_recover(struct store *st, const char **error_r);
 /*
  * Try every due row once (next_at <= now), oldest first, at most max_rows
  * (0 = no limit).  gw may be NULL when SMS is off.  A channel whose
- * transport failed three times in a row is left for the next run, so a
- * server that is down does not hold up the loop.  Stops early when
+ * transport failed three times in a row is left for the next run: its
+ * untried due rows wait one backoff step (next_at moved, attempts and
+ * reason unchanged), so a server that is down neither holds up the loop
+ * nor the other channel, and the loop does not spin on it.  Stops early when
  * s48_stop_requested is set.  Returns 0, or -1 on a storage error.
  */
 int outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,

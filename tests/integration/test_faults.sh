@@ -153,6 +153,26 @@ no_dups "SMTP outage"
 s48d_term 5
 is "s48d stops cleanly after all faults" "$?" 0
 
+# --- SMTP down does not hold up SMS replies (real backoff here) ---
+smtp_sink_stop "$E/smtp"
+s48d_start "$T/hold.log" S48_BACKOFF_SCALE=1
+mail 3
+email_failing() {
+	[ "$(sql "SELECT count(*) FROM outbox WHERE channel = 'email' AND status = 'pending' AND attempts >= 1 AND next_at > strftime('%s', 'now')")" -ge 3 ]
+}
+ok_if "SMTP down: email rows wait (real backoff)" wait_until 20 email_failing
+sms 1
+num=+38165$(printf %07d "$n_sms")
+t0=$(date +%s)
+sms_acked() { [ "$(sql "SELECT count(*) FROM outbox WHERE recipient = '$num' AND kind = 'sms_ack' AND status = 'sent'")" = 1 ]; }
+wait_until 25 sms_acked
+el=$(( $(date +%s) - t0 ))
+ok_if "SMTP down: an SMS report is still acknowledged within 5 s (${el}s)" [ "$el" -le 5 ]
+is "SMTP down: no email row failed for good" "$(sql "SELECT count(*) FROM outbox WHERE status = 'failed'")" 0
+is "SMTP down: untried email rows were not counted as attempts" \
+	"$(sql "SELECT count(*) FROM outbox WHERE channel = 'email' AND status = 'pending' AND attempts > 1")" 0
+s48d_term 5
+
 # --- --once: exit 75 when something is unreachable, the rest processed ---
 smtp_sink_stop "$E/smtp"
 mail 2; sms 2

@@ -4,8 +4,9 @@
 #
 #   email ingest     N generated citizen mails (tests/bench/gen_mail.py) in
 #                    a private Dovecot, `s48d --once` without smtp/sms:
-#                    messages/s; again end to end with an smtp-sink (the
-#                    acknowledgements and department mails sent)
+#                    messages/s, moving them to Processed, and again in
+#                    \Seen mode (no processed_mailbox); then end to end with
+#                    an smtp-sink (acknowledgements and department mails sent)
 #   raw limit        UID FETCH 1:* BODY.PEEK[] of the same mailbox
 #                    (tests/tools/imap_fetch_bench -r), best of 3; the
 #                    ratio ingest / raw
@@ -126,6 +127,18 @@ once() { # DIR [OKRC]
 	[ $_rc = 0 ] || [ $_rc = "${2:-0}" ] || echo "# s48d --once exited $_rc (see $1/s48d.log)" >&2
 }
 
+# ---- email ingest in \Seen mode: no processed_mailbox -----------------------
+# Messages stay in INBOX (flagged \Seen, a UID cursor), so the run below,
+# on a new database, ingests the same mailbox again, moving it to Processed:
+# the difference between the two is Dovecot's MOVE.
+imap_conf "$T/mail3" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
+sed -i 's/ processed_mailbox = "Processed";//' "$T/mail3/s48.conf"
+once "$T/mail3"
+got=$(tickets "$T/mail3")
+SEEN=$(rate "$N" "$ELAPSED")
+ELAPSED_SEEN=$ELAPSED
+got_seen=$got
+
 # ---- email ingest alone ---------------------------------------------------
 imap_conf "$T/mail1" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
 once "$T/mail1"
@@ -133,9 +146,10 @@ got=$(tickets "$T/mail1")
 [ "$got" = "$N" ] || echo "# email ingest: $got tickets for $N mails" >&2
 ING=$(rate "$N" "$ELAPSED")
 RSS_N=$RSS
-fig email_ingest "email ingest (s48d --once, no smtp/sms): $N mails in $(secs "$ELAPSED") s = $ING msgs/s, $got tickets" "$ING"
+fig email_ingest "email ingest (s48d --once, no smtp/sms, moved to Processed): $N mails in $(secs "$ELAPSED") s = $ING msgs/s, $got tickets" "$ING"
 fig ingest_raw_ratio "email ingest / raw fetch: $(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 	"$(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+fig email_ingest_seen "email ingest, \\Seen mode (no processed_mailbox, nothing moved): $N mails in $(secs "$ELAPSED_SEEN") s = $SEEN msgs/s, $got_seen tickets (ingest / raw $(awk -v a="$SEEN" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))" "$SEEN"
 
 # ---- email end to end with an SMTP sink ------------------------------------
 # Our own sink without -d: writing 2N files would measure the disk, not s48.
@@ -160,6 +174,7 @@ sent=$(sqlite3 -cmd '.timeout 5000' "$T/mail2/s48.db" \
 	"SELECT count(*) FROM outbox WHERE status = 'sent' AND channel = 'email'")
 E2E=$(rate "$N" "$ELAPSED")
 fig email_e2e "email end to end (ingest + $sent mails sent to smtp-sink): $N mails in $(secs "$ELAPSED") s = $E2E msgs/s" "$E2E"
+RSS_E2E=$RSS
 
 # ---- SMS ingest -----------------------------------------------------------
 sms_sim_start "$T/sms" >/dev/null || die "SMS simulator did not start"
@@ -209,6 +224,7 @@ fi
 
 # ---- peak RSS -----------------------------------------------------------------
 fig rss_n "peak RSS of s48d --once, $N mails: $RSS_N kB" "$RSS_N"
+fig rss_e2e "peak RSS of s48d --once end to end (also sending $sent mails): $RSS_E2E kB" "$RSS_E2E"
 if [ "$NBIG" -gt 0 ]; then
 	fill "$DOVECOT_USER" "$NBIG" $((N + 1)) || die "filling $NBIG mails failed"
 	imap_conf "$T/big" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0

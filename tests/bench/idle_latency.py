@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """idle_latency.py - mail arrival to acknowledgement sent, for `make bench`.
 
-    idle_latency.py MAILDIR SINKDIR N [OWNER]
+    idle_latency.py MAILDIR SINKDIR N [OWNER [GAP]]
 
 With s48d running (IMAP IDLE on the mailbox whose maildir is MAILDIR, SMTP
 to an smtp-sink writing one file per message into SINKDIR), delivers N
 generated citizen mails one at a time the way a local delivery agent does
 (write into tmp/, rename into new/, files owned by OWNER) and waits for the
-acknowledgement to that citizen to arrive at the sink.  Prints
+acknowledgement to that citizen to arrive at the sink, then waits GAP seconds (default 0.25) so that the
+next mail finds s48d idle again, as real mail does.  Prints
 "p50=X ms p90=Y ms p99=Z ms max=W ms (N mails)"; exits 1 if an
 acknowledgement did not arrive within 15 s.
 """
@@ -32,6 +33,7 @@ def main():
         return 64
     maildir, sink, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     uid = gid = None
+    gap = float(sys.argv[5]) if len(sys.argv) > 5 else 0.25
     if len(sys.argv) > 4 and os.geteuid() == 0:
         pw = pwd.getpwnam(sys.argv[4])
         uid, gid = pw.pw_uid, pw.pw_gid
@@ -78,6 +80,7 @@ def main():
             if not found:
                 time.sleep(0.001)
         lat.append((time.monotonic() - t0) * 1000.0)
+        time.sleep(gap)
     print("p50=%.1f ms p90=%.1f ms p99=%.1f ms max=%.1f ms (%d mails)" % (
         pct(lat, 50), pct(lat, 90), pct(lat, 99), max(lat), len(lat)))
     return 0

@@ -17,7 +17,7 @@
 #                    of 1,000 generated mails and 1,000 SMS)
 #   peak RSS         of s48d --once for N and for NBIG mails
 #   router           10,000 keywords (bench_router)
-#   IDLE latency     mail arrival -> acknowledgement at the SMTP sink,
+#   IDLE latency     mail arrival (s48d idle) -> acknowledgement at the sink,
 #                    p50/p99 over 200 mails, s48d running with IMAP IDLE
 #
 # Environment: S48_BUILD (default build), BENCH_N (10000), BENCH_NBIG
@@ -264,7 +264,7 @@ if [ "$IDLE_N" -gt 0 ]; then
 	S48D_BG=""
 	p50=$(printf '%s\n' "$lat" | sed -n 's/.*p50=\([0-9.]*\).*/\1/p')
 	p99=$(printf '%s\n' "$lat" | sed -n 's/.*p99=\([0-9.]*\).*/\1/p')
-	fig idle_latency "IDLE arrival -> acknowledgement at the sink ($IDLE_N mails one by one): $lat" \
+	fig idle_latency "IDLE arrival -> acknowledgement at the sink ($IDLE_N mails one by one, s48d idle at each arrival): $lat" \
 		"p50=${p50}ms p99=${p99}ms"
 fi
 

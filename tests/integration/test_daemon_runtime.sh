@@ -151,6 +151,41 @@ sms_sim_call POST /_sim/fault '{"mode": "none"}' >/dev/null
 is "the SMS of the interrupted pull is recovered on the next start" \
 	"$(sql "SELECT count(*) FROM raw_messages WHERE sender = '+381641119999' OR source_key IN (SELECT source_key FROM raw_messages r JOIN tickets t ON t.id = r.ticket_id WHERE t.reporter = '+381641119999')")" 1
 
+# SIGTERM while the SMTP server delays its answer to DATA: s48d still stops
+# within 5 s, the interrupted row waits as pending and is sent later
+sink_port=$(cat "$E/smtp/smtp-sink.port")
+restart_sink() { # [smtp-sink options]: the sink again on its port
+	smtp_sink_stop "$E/smtp"
+	(
+		u=""; [ "$(id -u)" = 0 ] && u="-u nobody"
+		# shellcheck disable=SC2086
+		exec /usr/sbin/smtp-sink -a $u "$@" -d "$E/smtp/mail/%Y%m%d%H/%M." \
+			"127.0.0.1:$sink_port" 64 >>"$E/smtp/smtp-sink.log" 2>&1
+	) &
+	echo $! >"$E/smtp/smtp-sink.pid"
+	wait_until 5 sh -c "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $sink_port), 1).close()' 2>/dev/null"
+}
+restart_sink -w 30
+s48d_start "$T/term-smtp.log"
+wait_until 10 grep -qs 's48d started' "$T/term-smtp.log"
+e2e_mail "$E" "spor@example.net" "Ne radi rasveta" "Rasveta ne radi ni danas."
+claimed() { [ "$(sql "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.reporter = 'spor@example.net' AND o.status = 'sending'")" -ge 1 ]; }
+ok_if "an email to the slow server is in flight" wait_until 15 claimed
+sleep 1
+t0=$(date +%s%N)
+s48d_term 5
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "SIGTERM during a slow SMTP send: exit 0" "$rc" 0
+ok_if "SIGTERM during a slow SMTP send: stopped within 5 s ($ms ms)" [ "$ms" -le 5000 ]
+is "the interrupted row is pending again, none left sending" \
+	"$(sql "SELECT count(*) FROM outbox WHERE status = 'sending'")" 0
+ok_if "its reason is recorded" [ -n "$(sql "SELECT reason FROM outbox o JOIN tickets t ON t.id = o.ticket_id WHERE t.reporter = 'spor@example.net' AND o.attempts >= 1 AND o.status = 'pending' LIMIT 1")" ]
+restart_sink
+# its backoff (30 s) has passed
+S48_NOW=$(( $(date +%s) + 60 )) "$S48D" -c "$CONF" --once 2>"$T/after-smtp.log"
+ok_if "the citizen's acknowledgement is sent after its backoff" sh -c "grep -rqs '^To: spor@example.net' '$E/smtp/mail'"
+
 # --- a row left "sending" by a crash is sent again after a restart ---
 tid=$(sql "SELECT id FROM tickets WHERE reporter = 'hup1@example.net'")
 "$S48CTL" -c "$CONF" note "$tid" --public --by test "Ekipa je na terenu." >/dev/null

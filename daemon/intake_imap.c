@@ -962,29 +962,51 @@ imap_intake_guard_eof(struct mailimap *imap)
 int
 imap_intake_capability(struct mailimap *imap)
 {
-	struct mailimap_capability_data *cap = NULL;
-	clist *empty;
-	int r;
+	struct mailimap_response *resp = NULL;
+	struct mailimap_connection_info *ci = imap->imap_connection_info;
+	int r, ok;
 
-	/* libetpan 1.9.4 copies the stored capability list after the tagged
-	 * OK without looking: a server that never sent any (no CAPABILITY
-	 * response code, no untagged CAPABILITY) would make it read NULL.
-	 * Start from an empty list; what the server sends replaces it. */
-	if (imap->imap_connection_info == NULL)
+	/* Not mailimap_capability(): libetpan 1.9.4 copies the stored list
+	 * after the tagged OK without looking, and a server that never sent
+	 * one, or sent "[CAPABILITY]" or a bare "* CAPABILITY" (data without
+	 * a list), made it read NULL.  The command is sent here and the
+	 * response parsed (and stored) by libetpan as usual. */
+	if (ci == NULL || imap->imap_stream == NULL)
+		return MAILIMAP_ERROR_STREAM;
+	r = mailimap_send_current_tag(imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	if (mailstream_write(imap->imap_stream, "CAPABILITY\r\n", 12) != 12 ||
+	    mailstream_flush(imap->imap_stream) == -1)
+		return MAILIMAP_ERROR_STREAM;
+	if (mailimap_read_line(imap) == NULL)
+		return MAILIMAP_ERROR_STREAM;
+	r = mailimap_parse_response(imap, &resp);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	ok = resp->rsp_resp_done != NULL &&
+	    resp->rsp_resp_done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+	    resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type ==
+	    MAILIMAP_RESP_COND_STATE_OK;
+	mailimap_response_free(resp);
+	if (!ok)
+		return MAILIMAP_ERROR_CAPABILITY;
+	/* callers then ask mailimap_has_extension(), which reads the list */
+	ci = imap->imap_connection_info;
+	if (ci != NULL && ci->imap_capability != NULL && ci->imap_capability->cap_list == NULL &&
+	    (ci->imap_capability->cap_list = clist_new()) == NULL)
 		return MAILIMAP_ERROR_MEMORY;
-	if (imap->imap_connection_info->imap_capability == NULL) {
-		if ((empty = clist_new()) == NULL)
+	if (ci != NULL && ci->imap_capability == NULL) {
+		clist *empty = clist_new();
+
+		if (empty == NULL)
 			return MAILIMAP_ERROR_MEMORY;
-		imap->imap_connection_info->imap_capability = mailimap_capability_data_new(empty);
-		if (imap->imap_connection_info->imap_capability == NULL) {
+		if ((ci->imap_capability = mailimap_capability_data_new(empty)) == NULL) {
 			clist_free(empty);
 			return MAILIMAP_ERROR_MEMORY;
 		}
 	}
-	r = mailimap_capability(imap, &cap);
-	if (r == MAILIMAP_NO_ERROR)
-		mailimap_capability_data_free(cap);
-	return r;
+	return MAILIMAP_NO_ERROR;
 }
 
 /* ---- the reader on a buffer, for the fuzzer ---- */

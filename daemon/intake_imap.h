@@ -114,10 +114,11 @@ struct mailimap;
  * driver).  Public for the fuzzer (tests/fuzz/fuzz_imap_response.c). */
 int imap_intake_guard_eof(struct mailimap *imap);
 /* CAPABILITY on a libetpan session, as imap_intake_connect sends it after
- * LOGIN: safe against a server that answers OK without any capability data
- * (libetpan 1.9.4 would dereference NULL); the result stays in the session
- * (mailimap_has_extension).  MAILIMAP_NO_ERROR or a MAILIMAP_ERROR_* code.
- * Public for the fuzzer (tests/fuzz/fuzz_imap_response.c). */
+ * LOGIN, without mailimap_capability() (libetpan 1.9.4 dereferences NULL
+ * when the server sent no capability list); the result stays in the
+ * session, always with a list (mailimap_has_extension).  MAILIMAP_NO_ERROR
+ * or a MAILIMAP_ERROR_* code.  Public for the fuzzer
+ * (tests/fuzz/fuzz_imap_response.c). */
 int imap_intake_capability(struct mailimap *imap);
 
 /* Network timeout in seconds for connect and every read/write of sessions

@@ -33,14 +33,26 @@ if ! command -v "$CLANG" >/dev/null 2>&1; then
 	exit 2
 fi
 
-mkdir -p "$RUN/crashes"
+mkdir -p "$RUN/crashes" "$B"
+# One build at a time in $B (two campaigns may run side by side).
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$B/.fuzz-build.lock"
+	lock() { flock 9; }
+	unlock() { flock -u 9; }
+else
+	lock() { :; }
+	unlock() { :; }
+fi
+
 # The library, through the Makefile's own rules (flags, pkg-config, schema).
+lock
 if ! make --no-print-directory -s BUILD="$B" CC="$CLANG" OPT="-g -O1 -fno-omit-frame-pointer" \
 	SAN="-fsanitize=fuzzer-no-link $SAN" "$B/libs48.a" >"$RUN/build.log" 2>&1; then
 	cat "$RUN/build.log" >&2
 	echo "run-fuzz: building $B/libs48.a failed" >&2
 	exit 2
 fi
+unlock
 
 PKG_CFLAGS=$(pkg-config --cflags $PKGS | sed 's/-I/-isystem /g')
 PKG_LIBS=$(pkg-config --libs $PKGS | tr ' ' '\n' | grep -v '^-specs=' | tr '\n' ' ')
@@ -62,6 +74,7 @@ for t in $TARGETS; do
 		status=2
 		continue
 	fi
+	lock
 	if [ ! -x "$bin" ] || [ "$src" -nt "$bin" ] || [ "$B/libs48.a" -nt "$bin" ]; then
 		# shellcheck disable=SC2086
 		if ! $CLANG -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
@@ -69,19 +82,22 @@ for t in $TARGETS; do
 			$PKG_CFLAGS "$src" "$B/libs48.a" $PKG_LIBS $SYSTEMD_LIBS -lm -o "$bin"; then
 			echo "run-fuzz: building $t failed" >&2
 			status=2
+			unlock
 			continue
 		fi
 	fi
+	unlock
 	name=${t#fuzz_}
 	max_len=4096
 	extra=""
 	extra_flags=""
+	asan_opts=${ASAN_OPTIONS:-}
 	case $name in
 	mime|ingest) max_len=65536; extra=tests/corpus/email ;;
 	imap_fetch) max_len=8192 ;;
 	# libetpan (Debian's, uninstrumented) leaks parts of responses on many
 	# parse error paths (lsan.supp has one example): leaks off for it.
-	imap_response) max_len=8192; extra_flags=-detect_leaks=0 ;;
+	imap_response) max_len=8192; extra_flags=-detect_leaks=0; asan_opts=detect_leaks=0 ;;
 	config) max_len=8192 ;;
 	esac
 	dict=""
@@ -95,7 +111,7 @@ for t in $TARGETS; do
 	log=$RUN/$t.log
 	start=$(date +%s)
 	# shellcheck disable=SC2086
-	"$bin" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=20 \
+	ASAN_OPTIONS=$asan_opts "$bin" -max_total_time="$SECONDS_EACH" -max_len=$max_len -timeout=20 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$RUN/crashes/$t-" $dict $extra_flags ${FUZZ_ARGS:-} \
 		"$corpus" >"$log" 2>&1

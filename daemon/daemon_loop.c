@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,25 @@ signals_setup(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+/*
+ * Longest wait between two watchdog pings: half of WatchdogSec when systemd
+ * asked for pings (sd_watchdog_enabled), else IDLE_MAX.
+ */
+static int
+watchdog_interval(void)
+{
+#ifdef HAVE_SYSTEMD
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
+		uint64_t half = usec / 2 / 1000000;
+
+		return half < 1 ? 1 : half > IDLE_MAX ? IDLE_MAX : (int)half;
+	}
+#endif
+	return IDLE_MAX;
+}
+
 static void
 notify_systemd(const char *state)
 {
@@ -104,6 +124,7 @@ struct daemon {
 	int unclean_start;              /* the last run did not stop cleanly */
 	int tempfail;                   /* --once: something could not be reached */
 	int lock_fd;
+	int max_wait;                   /* seconds: IDLE_MAX or half the watchdog */
 };
 
 static void
@@ -335,8 +356,8 @@ wait_for_work(struct daemon *d, time_t next_poll)
 
 	if (due != 0 && due < until)
 		until = due;
-	if (until - now > IDLE_MAX)
-		until = now + IDLE_MAX;
+	if (until - now > d->max_wait)
+		until = now + d->max_wait;   /* IDLE re-issued, watchdog pinged */
 	if (until <= now)
 		return;
 	if (d->ii != NULL && d->cfg->imap.idle && imap_intake_has_idle(d->ii)) {
@@ -366,6 +387,7 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	d.cfg = cfg;
 	d.config_path = config_path;
 	d.lock_fd = -1;
+	d.max_wait = watchdog_interval();
 	signals_setup();
 	if (take_lock(&d) < 0) {
 		rc = 75;

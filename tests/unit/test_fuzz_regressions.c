@@ -82,7 +82,7 @@ const char *__lsan_default_suppressions(void);
 const char *
 __lsan_default_suppressions(void)
 {
-	return "leak:libetpan.so\nleak:strbuf_append\n";
+	return "leak:libetpan.so\nleak:strbuf_append\nleak:libconfig_yylex\n";
 }
 
 typedef int fr_entry(const uint8_t *data, size_t size);

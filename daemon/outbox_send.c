@@ -319,33 +319,37 @@ optout(struct store *st, const char *number)
 	(void)sqlite3_step(s);
 }
 
-int
-outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
-    int max_rows, struct outbox_run *run, const char **error_r)
+/*
+ * Due rows after the key (*next_at, *id) in (next_at, id) order, at most
+ * max; the key moves to the last row loaded.  Rows a run has passed over
+ * (tried, deferred, or skipped for a transport that is down) sort before
+ * the key or are no longer due, so paging this way ends.
+ */
+static int
+load_rows(struct store *st, time_t now, long long *next_at, long long *id, size_t max,
+    struct row **rows_r, size_t *n_r)
 {
-	sqlite3_stmt *s;
-	struct row *rows = NULL;
-	size_t n = 0, i;
-	int smtp_fail = 0, sms_fail = 0, rc = -1;
-	char logbuf[64];
-
-	memset(run, 0, sizeof(*run));
-	s = store_prepare(st,
+	sqlite3_stmt *s = store_prepare(st,
 	    "SELECT id, coalesce(ticket_id, 0), channel, recipient, kind, subject, body, "
-	    "in_reply_to, references_hdr, message_id, tag_token, with_attachments, attempts "
-	    "FROM outbox WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, id "
-	    "LIMIT ?2");
-	if (s == NULL) {
-		*error_r = store_errmsg(st);
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)store_now());
-	sqlite3_bind_int(s, 2, max_rows > 0 ? max_rows : 1000000);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		struct row *r;
+	    "in_reply_to, references_hdr, message_id, tag_token, with_attachments, attempts, "
+	    "next_at FROM outbox WHERE status = 'pending' AND next_at <= ?1 AND next_at >= ?2 "
+	    "AND (next_at > ?2 OR id > ?3) ORDER BY next_at, id LIMIT ?4");
+	struct row *rows;
+	size_t n = 0;
+	int rc = SQLITE_DONE;
 
-		rows = xrealloc(rows, (n + 1) * sizeof(*rows));
-		r = &rows[n++];
+	*rows_r = NULL;
+	*n_r = 0;
+	if (s == NULL)
+		return -1;
+	rows = xcalloc(max, sizeof(*rows));
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)*next_at);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)*id);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)max);
+	while (n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct row *r = &rows[n++];
+
 		r->id = sqlite3_column_int64(s, 0);
 		r->ticket_id = (long)sqlite3_column_int64(s, 1);
 		r->channel = col_text(s, 2);
@@ -359,13 +363,54 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 		r->tag_token = sqlite3_column_int(s, 10);
 		r->with_attachments = sqlite3_column_int(s, 11);
 		r->attempts = sqlite3_column_int(s, 12);
+		*next_at = sqlite3_column_int64(s, 13);
+		*id = r->id;
 	}
 	sqlite3_reset(s);
-	if (n == 0)
-		return 0;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		while (n > 0)
+			row_free(&rows[--n]);
+		free(rows);
+		return -1;
+	}
+	*rows_r = rows;
+	*n_r = n;
+	return 0;
+}
 
-	/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
-	(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
+/* Rows are loaded OUTBOX_CHUNK at a time: memory stays flat whatever the backlog. */
+#define OUTBOX_CHUNK 256
+
+int
+outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
+    int max_rows, struct outbox_run *run, const char **error_r)
+{
+	struct row *rows = NULL;
+	size_t n = 0, i, left = max_rows > 0 ? (size_t)max_rows : (size_t)-1;
+	long long key_next = -1, key_id = 0;
+	time_t now = store_now();
+	int smtp_fail = 0, sms_fail = 0, rc = -1, started = 0;
+	char logbuf[64];
+
+	memset(run, 0, sizeof(*run));
+next_chunk:
+	if (load_rows(st, now, &key_next, &key_id, left < OUTBOX_CHUNK ? left : OUTBOX_CHUNK,
+	    &rows, &n) < 0) {
+		*error_r = store_errmsg(st);
+		if (!started)
+			return -1;
+		goto fail;
+	}
+	if (n == 0 && !started) {
+		free(rows);
+		return 0;
+	}
+	left -= n;
+	if (!started) {
+		/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
+		(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
+		started = 1;
+	}
 	for (i = 0; i < n && !s48_stop_requested; i++) {
 		struct row *r = &rows[i];
 		int is_sms = strcmp(r->channel, "sms") == 0, res, stopped = 0, c;
@@ -443,6 +488,14 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 fail_reason:
 		free(reason);
 		goto fail;
+	}
+	if (n > 0 && left > 0 && !s48_stop_requested) {
+		for (i = 0; i < n; i++)
+			row_free(&rows[i]);
+		free(rows);
+		rows = NULL;
+		n = 0;
+		goto next_chunk;
 	}
 	if ((smtp_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "email") < 0) ||
 	    (sms_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "sms") < 0))

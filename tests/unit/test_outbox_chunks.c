@@ -1,0 +1,232 @@
+/*
+ * test_outbox_chunks.c - outbox_send_due() reads due rows a chunk at a time
+ * (memory flat whatever the backlog): every due row is still tried exactly
+ * once, max_rows still caps a run, and a transport that is down ends the run
+ * with its untried rows deferred, however many chunks they fill.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "outbox_send.h"
+#include "store.h"
+#include "util.h"
+
+struct fx {
+	char dir[64];
+	struct s48_config *cfg;
+	struct store *st;
+};
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+/* smtp: NULL = no smtp group; else its url */
+static void
+open_fx(struct fx *f, const char *smtp_url)
+{
+	char path[128], *conf, *errors = NULL;
+	const char *err = NULL;
+
+	conf = xasprintf("database = \"s48.db\";\nsecret_file = \"secret\";\n"
+	    "log = { level = \"err\"; target = \"stderr\"; };\n%s%s%s"
+	    "departments = ( { id = \"water\"; name = \"Vodovod\"; email = [\"v@example.org\"];"
+	    " keywords = [\"voda\"]; } );\ndefault_department = \"water\";\n",
+	    smtp_url ? "smtp = { url = \"" : "", smtp_url ? smtp_url : "",
+	    smtp_url ? "\"; tls = \"none\"; from = \"S48 <prijave@example.org>\"; };\n" : "");
+	snprintf(path, sizeof(path), "%s/secret", f->dir);
+	write_file(path, "secret\n", 0600);
+	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
+	write_file(path, conf, 0644);
+	free(conf);
+	if (config_load(path, 0, &f->cfg, &errors) < 0)
+		fail_msg("config: %s", errors);
+	if (store_open(f->cfg->database, &f->st, &err) < 0)
+		fail_msg("store: %s", err);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-outchunk.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(&f->st);
+	config_free(&f->cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(f);
+	return 0;
+}
+
+/* n pending email rows, due now, next_at spread over a few seconds */
+static void
+add_rows(struct store *st, int n)
+{
+	sqlite3_stmt *s;
+	time_t now = store_now();
+	int i;
+
+	assert_int_equal(store_begin(st, NULL), 0);
+	s = store_prepare(st,
+	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
+	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 's', 'b', ?2, "
+	    "'pending', ?3, ?3, ?3)");
+	assert_non_null(s);
+	for (i = 0; i < n; i++) {
+		char to[64], id[64];
+
+		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
+		snprintf(id, sizeof(id), "chunk.%d@example.org", i);
+		sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)(now - 5 + i % 5));
+		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+		sqlite3_reset(s);
+	}
+	assert_int_equal(store_commit(st, NULL), 0);
+}
+
+static long long
+count(struct store *st, const char *where)
+{
+	char *q = xasprintf("SELECT count(*) FROM outbox WHERE %s", where);
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), q, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	free(q);
+	return v;
+}
+
+/* No smtp group: each row fails at once ("channel not configured"), so a
+ * run tries every row, in as many chunks as it takes, each exactly once. */
+static void
+test_every_row_once(void **state)
+{
+	static const int sizes[] = { 1, 255, 256, 257, 700 };
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	size_t k;
+	int total = 0;
+
+	open_fx(f, NULL);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		add_rows(f->st, sizes[k]);
+		total += sizes[k];
+		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+		assert_int_equal(run.failed, sizes[k]);
+		assert_int_equal(run.sent + run.retried, 0);
+		assert_int_equal(count(f->st, "status = 'pending'"), 0);
+		assert_int_equal(count(f->st, "status = 'failed' AND attempts = 1 AND reason LIKE "
+		    "'channel not configured%'"), total);
+	}
+	/* nothing due: nothing done */
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.failed + run.sent + run.retried, 0);
+}
+
+static void
+test_max_rows(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+
+	open_fx(f, NULL);
+	add_rows(f->st, 600);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 300, &run, &err), 0);
+	assert_int_equal(run.failed, 300);
+	assert_int_equal(count(f->st, "status = 'pending'"), 300);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 299, &run, &err), 0);
+	assert_int_equal(run.failed, 299);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.failed, 1);
+	assert_int_equal(count(f->st, "status = 'pending'"), 0);
+}
+
+/* SMTP down (nothing listens): three temporary failures, then the run ends
+ * with the other rows of every chunk deferred, none tried. */
+static void
+test_transport_down(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	char *url;
+	int port;
+
+	/* a port nobody listens on: bind one, close it */
+	{
+		char cmd[200];
+		FILE *p;
+
+		snprintf(cmd, sizeof(cmd), "python3 -c 'import socket; s = socket.socket(); "
+		    "s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'");
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		assert_int_equal(fscanf(p, "%d", &port), 1);
+		pclose(p);
+	}
+	url = xasprintf("smtp://127.0.0.1:%d", port);
+	open_fx(f, url);
+	free(url);
+	add_rows(f->st, 600);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.retried, 3);
+	assert_int_equal(run.sent + run.failed, 0);
+	assert_true(run.smtp_unreachable);
+	assert_int_equal(count(f->st, "attempts = 1"), 3);
+	assert_int_equal(count(f->st, "attempts = 0"), 597);
+	/* nothing is due any more: all wait a backoff step */
+	assert_int_equal(count(f->st, "status = 'pending'"), 600);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.retried + run.sent + run.failed, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_every_row_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transport_down, setup, teardown),
+	};
+
+	log_init("test_outbox_chunks", LOG_LEVEL_ERR, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

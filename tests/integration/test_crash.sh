@@ -17,6 +17,8 @@ e2e_setup "$E" || { echo "not ok 1 - servers started"; exit 1; }
 [ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
 
 KILLS=${CRASH_KILLS:-15}
+# the system python starts in 40 ms, a pyenv shim in 300 (the watcher must be quick)
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 MESSAGES=${CRASH_MESSAGES:-300}
 SEED=${CRASH_SEED:-$$}
 diag "kills=$KILLS messages=$MESSAGES seed=$SEED"
@@ -101,12 +103,42 @@ pull_consumed() { # the simulator has handed out its queue and is holding the an
 	sms_sim_call GET /_sim/stats | python3 -c 'import json,sys; d=json.load(sys.stdin)
 sys.exit(0 if d.get("faulted", 0) >= 1 and d["queued"] == 0 else 1)'
 }
+# watch_sending PIDFILE OUT &: SIGKILL the PID written to PIDFILE the moment an
+# outbox row is "sending"; writes "hit" or (after 10 s) "miss" to OUT.
+# Started before s48d so that it does not miss a short outbox run.
+watch_sending() {
+	"$PY" - "$E/s48.db" "$1" >"$2" <<'PY'
+import os, signal, sqlite3, sys, time
+db, pidfile = sys.argv[1], sys.argv[2]
+end = time.time() + 10
+c = sqlite3.connect(db, timeout=5)
+c.execute("SELECT count(*) FROM outbox").fetchone()
+open(pidfile + ".ready", "w").close()
+pid = None
+while time.time() < end:
+    if pid is None:
+        try:
+            pid = int(open(pidfile).read())
+        except (OSError, ValueError):
+            pass
+    try:
+        n = c.execute("SELECT count(*) FROM outbox WHERE status = 'sending'").fetchone()[0]
+    except sqlite3.OperationalError:
+        n = 0
+    if n and pid:
+        os.kill(pid, signal.SIGKILL)
+        print("hit")
+        sys.exit(0)
+print("miss")
+PY
+}
 log_has() { grep -qE "$2" "$1" 2>/dev/null; }
 outbox_sent_in() { # LOG N: at least N "sent" lines
 	[ "$(grep -c 'outbox [0-9]*: .* sent' "$1" 2>/dev/null)" -ge "$2" ]
 }
 
 : >"$T/expected.txt"
+: >"$T/sending-kills.txt"
 kills=0
 modes=""
 k=1
@@ -118,7 +150,15 @@ while [ $k -le "$KILLS" ]; do
 		# the SMS out (destructive) and before they were committed
 		sms_sim_call POST /_sim/fault '{"mode": "timeout", "count": 1, "delay": 4}' >/dev/null
 	fi
+	rm -f "$T/s48d.pid" "$T/s48d.pid.ready"
+	watcher=""
+	if [ $((k % 3)) = 1 ] && [ $k -gt 1 ]; then
+		watch_sending "$T/s48d.pid" "$T/watch.out" &
+		watcher=$!
+		wait_until 10 test -f "$T/s48d.pid.ready"
+	fi
 	s48d_start "$log"
+	echo "$S48D_PID" >"$T/s48d.pid"
 	case $((k % 3)) in
 	0)	# while ingesting or just after: a random moment early in the run
 		sleep "$(rnd 20 600)"; mode=early ;;
@@ -126,14 +166,22 @@ while [ $k -le "$KILLS" ]; do
 			wait_until 20 pull_consumed
 			sleep 0.2; mode=mid-pull
 		else
-		# during the outbox run: after a few deliveries
-		wait_until 20 outbox_sent_in "$log" "$(python3 -c "import random; print(random.Random($SEED+$k).randint(1, 12))")"
+		# during the outbox run, the moment a row is marked "sending"
+		# (the SMTP or gateway call in flight)
+		wait "$watcher"
+		cat "$T/watch.out" >>"$T/sending-kills.txt"
+		if grep -q hit "$T/watch.out"; then
+			s48d_kill9
+			kills=$((kills + 1))
+		fi
 		mode=outbox
 		fi ;;
 	2)	# anywhere, up to two poll intervals
 		sleep "$(rnd 100 2500)"; mode=late ;;
 	esac
-	if s48d_alive; then
+	if [ -z "$S48D_PID" ]; then
+		modes="$modes $mode"  # killed by the watcher
+	elif s48d_alive; then
 		s48d_kill9
 		kills=$((kills + 1))
 		[ "$mode" = mid-pull ] &&
@@ -146,7 +194,9 @@ while [ $k -le "$KILLS" ]; do
 	k=$((k + 1))
 done
 diag "kill moments:$modes"
-diag "runs that found outbox rows left sending: $(grep -l "interrupted by the last stop" "$T"/run.*.log "$T"/final.log 2>/dev/null | wc -l)"
+recovered=$(grep -l "interrupted by the last stop" "$T"/run.*.log "$T"/final.log 2>/dev/null | wc -l)
+diag "outbox kills that saw a row sending: $(grep -c hit "$T/sending-kills.txt") of $(wc -l <"$T/sending-kills.txt"); starts that found rows left sending: $recovered"
+ok_if "some kill left an outbox row \"sending\" and the next start recovered it" [ "$recovered" -ge 1 ]
 ok_if "s48d killed $KILLS times" [ "$kills" -ge "$KILLS" ]
 is "the killed pull had consumed wave 1's SMS without committing them" "${pulled_lost:-x}" 0
 

@@ -231,6 +231,7 @@ staff_email(struct ingest_run *r, const struct ingest_item *it, const struct mim
 	memset(&sc, 0, sizeof(sc));
 	if (cfg->secret == NULL || cfg->secret[0] == '\0') {
 		res->outcome = INGEST_IGNORED;
+		free(res->note);        /* may hold "parse: ..." (a leak found by fuzz_ingest) */
 		res->note = xstrdup("staff token cannot be checked: no secret loaded");
 		log_warnx("ingest %s: staff reply for #%ld: no secret loaded", it->source_key, id);
 		return 0;
@@ -238,6 +239,7 @@ staff_email(struct ingest_run *r, const struct ingest_item *it, const struct mim
 	util_staff_token(cfg->secret, id, expect);
 	if (!ingest_ct_equal(tok, expect)) {
 		res->outcome = INGEST_IGNORED;
+		free(res->note);
 		res->note = xasprintf("bad staff token for ticket %ld", id);
 		log_info("ingest %s: reply for ticket %ld from %s with a bad token ignored",
 		    it->source_key, id, log_mask(sender != NULL ? sender : "?", mask, sizeof(mask)));
@@ -250,6 +252,7 @@ staff_email(struct ingest_run *r, const struct ingest_item *it, const struct mim
 	}
 	if (rc != 0) {
 		res->outcome = INGEST_IGNORED;
+		free(res->note);
 		res->note = xasprintf("staff reply for unknown ticket %ld", id);
 		log_info("ingest %s: staff reply for unknown ticket %ld ignored", it->source_key, id);
 		return 0;
@@ -260,6 +263,7 @@ staff_email(struct ingest_run *r, const struct ingest_item *it, const struct mim
 	subj = reply_subject(m->subject);
 	if (sender == NULL || d == NULL || !(ingest_in_list(d->email.v, d->email.n, sender) ||
 	    ingest_in_list(d->staff_emails.v, d->staff_emails.n, sender))) {
+		free(res->note);
 		res->note = xstrdup("staff reply from an address not allowed");
 		log_info("ingest %s: staff reply for ticket %ld from %s refused: not an address "
 		    "of %s", it->source_key, id, log_mask(sender != NULL ? sender : "?", mask,
@@ -280,6 +284,7 @@ staff_email(struct ingest_run *r, const struct ingest_item *it, const struct mim
 	if (sc.kind == STAFF_CMD_NONE) {
 		note = trim_dup(body);
 		if (note[0] == '\0') {
+			free(res->note);
 			res->note = xstrdup("empty staff reply");
 			rc = 0;
 			goto done;
@@ -295,6 +300,7 @@ staff_email(struct ingest_run *r, const struct ingest_item *it, const struct mim
 		goto done;
 	}
 	if (rc != 0) {
+		free(res->note);
 		res->note = xasprintf("staff command refused: %s", err);
 		log_info("ingest %s: staff command for ticket %ld refused: %s", it->source_key,
 		    id, err);

@@ -107,13 +107,13 @@ asan:
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check-only
 
 demo: deps all
-	@sh tests/demo.sh
+	@S48_BIN=$(CURDIR)/$(BUILD) sh tests/demo.sh
 
 fuzz: deps
 	@sh tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps bench-build
-	@sh tests/bench/run-bench.sh
+	@S48_BUILD=$(BUILD) sh tests/bench/run-bench.sh
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSCONFDIR)/s48

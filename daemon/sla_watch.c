@@ -159,6 +159,41 @@ free_due(struct due_ticket **v, size_t n)
 	*v = NULL;
 }
 
+/*
+ * The warning (escalate = 0) or the escalation of ticket t: to the
+ * department, escalations also to the escalation addresses; then the ticket
+ * remembers it (warned_at / escalated_at) with an event.  0 or -1.
+ */
+static int
+notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *t,
+    int escalate, time_t now, const char **error_r)
+{
+	const char *kind = escalate ? "escalation" : "warning";
+	char due[32], created[32], *subj, *body;
+	int r;
+
+	sla_format_local(t->due_at, due, sizeof(due));
+	sla_format_local(t->created_at, created, sizeof(created));
+	if (escalate)
+		subj = xasprintf("Eskalacija: prijava br. %ld nije resena u roku (%s)", t->id, due);
+	else
+		subj = xasprintf("Upozorenje: rok za prijavu br. %ld istice %s", t->id, due);
+	body = xasprintf("Prijava br. %ld, sluzba %s, %s.\nPrimljena: %s\nRok: %s\n"
+	    "Stanje: %s\nPredmet: %s\n\n%s\n", t->id, t->department,
+	    escalate ? "nije resena u roku" : "jos nije resena", created, due,
+	    config_status_label(cfg, t->status), t->subject, t->text);
+	r = notify_dept(st, cfg, t, kind, subj, body, error_r);
+	if (r == 0 && escalate &&
+	    sla_watch_notify_escalation(st, cfg, t->id, kind, subj, body, NULL, error_r) < 0)
+		r = -1;
+	free(subj);
+	free(body);
+	if (r < 0 || mark(st, t->id, escalate ? "escalated_at" : "warned_at", kind, now) < 0)
+		return -1;
+	log_info("ticket %ld: %s to %s, due %s", t->id, kind, t->department, due);
+	return 0;
+}
+
 #define SELECT_COLS "SELECT id, department, subject, text, created_at, due_at, status FROM tickets "
 
 int
@@ -178,45 +213,12 @@ sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error
 	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND due_at <= ?1 "
 	    "AND escalated_at IS NULL", now, &esc, &n_esc) < 0)
 		goto fail;
-	for (i = 0; i < n_warn; i++) {
-		struct due_ticket *t = &warn[i];
-		char due[32], created[32], *subj, *body;
-		int r;
-
-		sla_format_local(t->due_at, due, sizeof(due));
-		sla_format_local(t->created_at, created, sizeof(created));
-		subj = xasprintf("Upozorenje: rok za prijavu br. %ld istice %s", t->id, due);
-		body = xasprintf("Prijava br. %ld (%s) jos nije resena.\nPrimljena: %s\nRok: %s\n"
-		    "Stanje: %s\nPredmet: %s\n\n%s\n", t->id, t->department, created, due,
-		    config_status_label(cfg, t->status), t->subject, t->text);
-		r = notify_dept(st, cfg, t, "warning", subj, body, error_r);
-		free(subj);
-		free(body);
-		if (r < 0 || mark(st, t->id, "warned_at", "warning", now) < 0)
+	for (i = 0; i < n_warn; i++)
+		if (notice(st, cfg, &warn[i], 0, now, error_r) < 0)
 			goto fail;
-		log_info("ticket %ld: warning to %s, due %s", t->id, t->department, due);
-	}
-	for (i = 0; i < n_esc; i++) {
-		struct due_ticket *t = &esc[i];
-		char due[32], created[32], *subj, *body;
-		int r;
-
-		sla_format_local(t->due_at, due, sizeof(due));
-		sla_format_local(t->created_at, created, sizeof(created));
-		subj = xasprintf("Eskalacija: prijava br. %ld nije resena u roku (%s)", t->id, due);
-		body = xasprintf("Prijava br. %ld, sluzba %s, nije resena u roku.\nPrimljena: %s\n"
-		    "Rok: %s\nStanje: %s\nPredmet: %s\n\n%s\n", t->id, t->department, created, due,
-		    config_status_label(cfg, t->status), t->subject, t->text);
-		r = notify_dept(st, cfg, t, "escalation", subj, body, error_r);
-		if (r == 0 && sla_watch_notify_escalation(st, cfg, t->id, "escalation", subj, body,
-		    NULL, error_r) < 0)
-			r = -1;
-		free(subj);
-		free(body);
-		if (r < 0 || mark(st, t->id, "escalated_at", "escalation", now) < 0)
+	for (i = 0; i < n_esc; i++)
+		if (notice(st, cfg, &esc[i], 1, now, error_r) < 0)
 			goto fail;
-		log_info("ticket %ld: escalated (%s, due %s)", t->id, t->department, due);
-	}
 	if (store_commit(st, error_r) < 0)
 		goto out;
 	count = (int)(n_warn + n_esc);

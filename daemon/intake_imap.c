@@ -1054,6 +1054,7 @@ imap_mem_fd(mailstream_low *s)
 static void
 imap_mem_free(mailstream_low *s)
 {
+	free(s->data);
 	free(s);
 }
 
@@ -1061,6 +1062,24 @@ static mailstream_low_driver imap_mem_driver = {
 	imap_mem_read, imap_mem_write, imap_mem_close, imap_mem_fd, imap_mem_free,
 	NULL, NULL, NULL, NULL, NULL, NULL,
 };
+
+mailstream *
+imap_intake_mem_stream(const void *data, size_t len)
+{
+	struct imap_mem *mem = xmalloc(sizeof(*mem));
+	mailstream_low *low;
+	mailstream *st;
+
+	mem->p = data;
+	mem->left = len;
+	if ((low = mailstream_low_new(mem, &imap_mem_driver)) == NULL) {
+		free(mem);
+		return NULL;
+	}
+	if ((st = mailstream_new(low, 8192)) == NULL)
+		mailstream_low_free(low);        /* frees mem too */
+	return st;
+}
 
 struct imap_parse_ctx {
 	size_t n;
@@ -1085,15 +1104,11 @@ int
 imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t *n_r)
 {
 	struct imap_intake ii;
-	struct imap_mem mem;
 	struct imap_parse_ctx pc;
-	mailstream_low *low;
 	const char *err;
 	int r = -1;
 
 	memset(&ii, 0, sizeof(ii));
-	mem.p = data;
-	mem.left = len;
 	pc.n = 0;
 	pc.max_bytes = max_bytes;
 	*n_r = 0;
@@ -1101,14 +1116,10 @@ imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t *n_
 	ii.max_bytes = max_bytes;
 	ii.line = mmap_string_new("");
 	ii.imap = mailimap_new(0, NULL);
-	low = mailstream_low_new(&mem, &imap_mem_driver);
-	if (ii.line == NULL || ii.imap == NULL || low == NULL)
+	if (ii.line == NULL || ii.imap == NULL)
 		goto fail;
-	ii.imap->imap_stream = mailstream_new(low, 8192);
-	if (ii.imap->imap_stream == NULL) {
-		mailstream_low_free(low);
+	if ((ii.imap->imap_stream = imap_intake_mem_stream(data, len)) == NULL)
 		goto fail;
-	}
 	r = imap_fetch_read(&ii, "s48f0", imap_parse_cb, &pc, &err);
 	*n_r = pc.n;
 fail:

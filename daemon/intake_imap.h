@@ -129,4 +129,13 @@ void imap_intake_set_timeout(int seconds);
  * STORE + UID EXPUNGE). */
 void imap_intake_disable_move(struct imap_intake *ii);
 
+/*
+ * For the fuzzers and parser tests: a libetpan stream whose "server" sends
+ * the len bytes of data (borrowed: must outlive the stream) and then ends;
+ * what is written is discarded.  NULL on allocation failure.  Close with
+ * mailstream_close().
+ */
+struct _mailstream;
+struct _mailstream *imap_intake_mem_stream(const void *data, size_t len);
+
 #endif

@@ -33,57 +33,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct fzir_mem {
-	const uint8_t *p;
-	size_t left;
-};
-
-static ssize_t
-fzir_read(mailstream_low *s, void *buf, size_t n)
-{
-	struct fzir_mem *m = s->data;
-
-	if (n > m->left)
-		n = m->left;
-	memcpy(buf, m->p, n);
-	m->p += n;
-	m->left -= n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-fzir_write(mailstream_low *s, const void *buf, size_t n)
-{
-	(void)s;
-	(void)buf;
-	return (ssize_t)n;
-}
-
-static int
-fzir_close(mailstream_low *s)
-{
-	(void)s;
-	return 0;
-}
-
-static int
-fzir_fd(mailstream_low *s)
-{
-	(void)s;
-	return -1;
-}
-
-static void
-fzir_free(mailstream_low *s)
-{
-	free(s);
-}
-
-static mailstream_low_driver fzir_driver = {
-	fzir_read, fzir_write, fzir_close, fzir_fd, fzir_free,
-	NULL, NULL, NULL, NULL, NULL, NULL,
-};
-
 static void
 fzir_check(int cond)
 {
@@ -284,8 +233,6 @@ fzir_known_bug(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fzir_mem mem;
-	mailstream_low *low;
 	mailstream *s;
 	mailimap *imap;
 	int r;
@@ -294,13 +241,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fzir_known_bug(data, size))
 		return 0;
 #endif
-	mem.p = data;
-	mem.left = size;
 	imap = mailimap_new(0, NULL);
-	low = mailstream_low_new(&mem, &fzir_driver);
-	fzir_check(imap != NULL && low != NULL);
-	s = mailstream_new(low, 8192);
-	fzir_check(s != NULL);
+	s = imap_intake_mem_stream(data, size);
+	fzir_check(imap != NULL && s != NULL);
 	r = mailimap_connect(imap, s);
 	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED || r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
 		/* as the intake: end of stream is an error from here on */

@@ -25,7 +25,7 @@ static const char message[] =
     "Njegoševom. Slivnik na uglu je zapušen lišćem i granama pa se stvorila velika "
     "bara u kojoj automobili prskaju pešake. Pored toga, javna rasveta u celoj ulici "
     "ne radi već nedelju dana, sijalice na tri bandere su pregorele, a jedna "
-    "svetiljka visi sa stuba i može da padne. Деца иду у школу по мраку и плаше се. "
+    "svetiljka visi sa nosaca i može da padne. Деца иду у школу по мраку и плаше се. "
     "Асфалт на коловозу је испуцао и направила се велика рупа у коју су већ упала "
     "два бицикла. Молимо вас да пошаљете екипу што пре, јер је ситуација опасна. "
     "Kontejneri za smeće nisu ispražnjeni od prošle srede, oko njih ima kesa i "
@@ -35,7 +35,7 @@ static const char message[] =
 
 static const char *const vocab[] = {
 	"voda", "vodovod", "cev", "kanalizacija", "slivnik", "hidrant", "rasveta",
-	"sijalica", "svetiljka", "bandera", "stub", "asfalt", "rupa", "kolovoz",
+	"sijalica", "svetiljka", "bandera", "nosac", "asfalt", "rupa", "kolovoz",
 	"trotoar", "ulica", "smece", "kontejner", "otpad", "pas", "lutalica", "park",
 	"igraliste", "ljuljaska", "klupa", "grafit", "drvo", "grana", "saobracaj",
 	"semafor", "znak", "parking", "buka", "dim", "zagadjenje", "grejanje",

@@ -37,6 +37,10 @@ struct ctl {
 /* Print "s48ctl: <msg>\n" to stderr and return code. */
 int ctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Usage error: the message and the verb's synopsis; returns CTL_EXIT_USAGE. */
+/* Reset getopt for a verb's argv (GNU: optind 0 re-initialises). */
+void ctl_getopt_reset(void);
+/* Usage error (64) naming the option getopt refused. */
+int ctl_bad_option(const char *verb, int argc, char **argv);
 int ctl_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the database (once); 0 or an exit code after printing the error. */
 int ctl_store(struct ctl *c);

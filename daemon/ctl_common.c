@@ -183,3 +183,18 @@ ctl_col(sqlite3_stmt *s, int i)
 
 	return v ? v : "";
 }
+
+void
+ctl_getopt_reset(void)
+{
+	optind = 0;
+	opterr = 0;
+}
+
+int
+ctl_bad_option(const char *verb, int argc, char **argv)
+{
+	const char *opt = (optind > 0 && optind <= argc) ? argv[optind - 1] : "?";
+
+	return ctl_usage(verb, "bad option or missing argument: %s", opt);
+}

@@ -16,21 +16,6 @@
 #include "tickets.h"
 #include "util.h"
 
-static void
-ctl_getopt_reset(void)
-{
-	optind = 0;
-	opterr = 0;
-}
-
-static int
-ctl_bad_option(const char *verb, int argc, char **argv)
-{
-	const char *opt = (optind > 0 && optind <= argc) ? argv[optind - 1] : "?";
-
-	return ctl_usage(verb, "bad option or missing argument: %s", opt);
-}
-
 /* ---- stats --------------------------------------------------------------- */
 
 struct ctl_stat {

@@ -21,22 +21,6 @@
 
 #define CTL_TEXT_MAX (1024 * 1024)
 
-/* Reset getopt for a verb's argv (GNU: optind 0 re-initialises). */
-static void
-ctl_getopt_reset(void)
-{
-	optind = 0;
-	opterr = 0;
-}
-
-static int
-ctl_bad_option(const char *verb, int argc, char **argv)
-{
-	const char *opt = (optind > 0 && optind <= argc) ? argv[optind - 1] : "?";
-
-	return ctl_usage(verb, "bad option or missing argument: %s", opt);
-}
-
 /* Join argv[from..argc) with spaces into a new string (NULL if none). */
 static char *
 ctl_join(int argc, char **argv, int from)

@@ -23,14 +23,6 @@ struct row {
 	int tag_token, with_attachments, attempts;
 };
 
-static char *
-col_text(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return t ? xstrdup((const char *)t) : NULL;
-}
-
 static void
 row_free(struct row *r)
 {
@@ -166,8 +158,8 @@ load_attachments(struct store *st, long ticket, struct mail_attachment **att_r, 
 
 		att = xrealloc(att, (n + 1) * sizeof(*att));
 		blobs = xrealloc(blobs, (n + 1) * 3 * sizeof(*blobs));
-		blobs[3 * n] = (unsigned char *)col_text(s, 0);
-		blobs[3 * n + 1] = (unsigned char *)col_text(s, 1);
+		blobs[3 * n] = (unsigned char *)store_col_dup(s, 0);
+		blobs[3 * n + 1] = (unsigned char *)store_col_dup(s, 1);
 		blobs[3 * n + 2] = xmalloc(len ? len : 1);
 		if (len)
 			memcpy(blobs[3 * n + 2], p, len);
@@ -352,14 +344,14 @@ load_rows(struct store *st, time_t now, long long *next_at, long long *id, size_
 
 		r->id = sqlite3_column_int64(s, 0);
 		r->ticket_id = (long)sqlite3_column_int64(s, 1);
-		r->channel = col_text(s, 2);
-		r->recipient = col_text(s, 3);
-		r->kind = col_text(s, 4);
-		r->subject = col_text(s, 5);
-		r->body = col_text(s, 6);
-		r->in_reply_to = col_text(s, 7);
-		r->references = col_text(s, 8);
-		r->message_id = col_text(s, 9);
+		r->channel = store_col_dup(s, 2);
+		r->recipient = store_col_dup(s, 3);
+		r->kind = store_col_dup(s, 4);
+		r->subject = store_col_dup(s, 5);
+		r->body = store_col_dup(s, 6);
+		r->in_reply_to = store_col_dup(s, 7);
+		r->references = store_col_dup(s, 8);
+		r->message_id = store_col_dup(s, 9);
 		r->tag_token = sqlite3_column_int(s, 10);
 		r->with_attachments = sqlite3_column_int(s, 11);
 		r->attempts = sqlite3_column_int(s, 12);

@@ -19,14 +19,6 @@ struct due_ticket {
 	char *status;
 };
 
-static char *
-dup_col(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-
-	return xstrdup(t ? (const char *)t : "");
-}
-
 int
 sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
     long ticket_id, const char *kind, const char *subject, const char *body,
@@ -130,12 +122,12 @@ collect(struct store *st, const char *sql, time_t now, struct due_ticket **v_r, 
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 10000) {
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n].id = (long)sqlite3_column_int64(s, 0);
-		v[n].department = dup_col(s, 1);
-		v[n].subject = dup_col(s, 2);
-		v[n].text = dup_col(s, 3);
+		v[n].department = store_col_dup(s, 1);
+		v[n].subject = store_col_dup(s, 2);
+		v[n].text = store_col_dup(s, 3);
 		v[n].created_at = (time_t)sqlite3_column_int64(s, 4);
 		v[n].due_at = (time_t)sqlite3_column_int64(s, 5);
-		v[n].status = dup_col(s, 6);
+		v[n].status = store_col_dup(s, 6);
 		n++;
 	}
 	sqlite3_reset(s);

@@ -533,3 +533,11 @@ store_now(void)
 {
 	return util_now();
 }
+
+char *
+store_col_dup(sqlite3_stmt *s, int i)
+{
+	const char *v = (const char *)sqlite3_column_text(s, i);
+
+	return v ? xstrdup(v) : NULL;
+}

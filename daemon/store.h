@@ -79,6 +79,10 @@ sqlite3_stmt *store_prepare(struct store *st, const char *sql);
  */
 int store_exec(struct store *st, const char *sql, const char **error_r);
 
+/* Column i of the current row as a new string (caller frees), or NULL when
+ * the value is NULL. */
+char *store_col_dup(sqlite3_stmt *s, int i);
+
 /* sqlite3_last_insert_rowid */
 int64_t store_last_id(struct store *st);
 /* sqlite3_changes */

@@ -438,14 +438,6 @@ out:
 
 /* ---- look-ups ------------------------------------------------------------ */
 
-static char *
-tk_col_dup(sqlite3_stmt *s, int i)
-{
-	const char *v = (const char *)sqlite3_column_text(s, i);
-
-	return v ? xstrdup(v) : NULL;
-}
-
 int
 tickets_get(struct store *st, long id, struct ticket **t_r, const char **error_r)
 {
@@ -474,13 +466,13 @@ tickets_get(struct store *st, long id, struct ticket **t_r, const char **error_r
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->id = (long)sqlite3_column_int64(s, 0);
-	t->status = tk_col_dup(s, 1);
-	t->channel = tk_col_dup(s, 2);
-	t->reporter = tk_col_dup(s, 3);
-	t->department = tk_col_dup(s, 4);
-	t->subject = tk_col_dup(s, 5);
-	t->text = tk_col_dup(s, 6);
-	t->message_id = tk_col_dup(s, 7);
+	t->status = store_col_dup(s, 1);
+	t->channel = store_col_dup(s, 2);
+	t->reporter = store_col_dup(s, 3);
+	t->department = store_col_dup(s, 4);
+	t->subject = store_col_dup(s, 5);
+	t->text = store_col_dup(s, 6);
+	t->message_id = store_col_dup(s, 7);
 	t->created_at = (time_t)sqlite3_column_int64(s, 8);
 	t->due_at = (time_t)sqlite3_column_int64(s, 9);
 	t->warn_at = (time_t)sqlite3_column_int64(s, 10);
@@ -600,9 +592,9 @@ tickets_reporter_of(struct store *st, long id, char **reporter_r, char **channel
 	sqlite3_bind_int64(s, 1, id);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		*reporter_r = tk_col_dup(s, 0);
+		*reporter_r = store_col_dup(s, 0);
 		if (channel_r)
-			*channel_r = tk_col_dup(s, 1);
+			*channel_r = store_col_dup(s, 1);
 		sqlite3_reset(s);
 		return 0;
 	}

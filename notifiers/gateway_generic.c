@@ -170,16 +170,41 @@ fail:
 	return rc;
 }
 
+/* POST a JSON body to url with the configured auth header; 0 or -1
+ * (transport error, *error_r).  resp: the caller clears it. */
+static int
+generic_post_json(struct sms_gateway *gw, const char *url, const char *body,
+    struct http_response *resp, const char **error_r)
+{
+	struct http_request req = { 0 };
+	const char *hdrs[3];
+	char *auth = auth_line(gw);
+	size_t nh = 0;
+	int r;
+
+	hdrs[nh++] = "Content-Type: application/json";
+	hdrs[nh++] = "Accept: application/json";
+	if (auth != NULL)
+		hdrs[nh++] = auth;
+	req.method = "POST";
+	req.url = url;
+	req.headers = hdrs;
+	req.n_headers = nh;
+	req.body = body;
+	req.body_len = strlen(body);
+	r = sms_gw_http(gw, &req, resp, error_r);
+	free(auth);
+	return r;
+}
+
 static int
 generic_ack(struct sms_gateway *gw, const struct sms_in *msgs, size_t n, const char **error_r)
 {
 	const struct cfg_sms_generic *g = &gw->cfg->generic;
-	struct http_request req = { 0 };
 	struct http_response resp = { 0 };
-	const char *hdrs[3];
 	json_t *ids, *body;
-	char *auth, *jbody;
-	size_t i, nh = 0;
+	char *jbody;
+	size_t i;
 	int rc = -1;
 
 	if (!set(g->ack_url))
@@ -192,18 +217,7 @@ generic_ack(struct sms_gateway *gw, const struct sms_in *msgs, size_t n, const c
 	json_decref(body);
 	if (jbody == NULL)
 		fatalx("out of memory");
-	auth = auth_line(gw);
-	hdrs[nh++] = "Content-Type: application/json";
-	hdrs[nh++] = "Accept: application/json";
-	if (auth != NULL)
-		hdrs[nh++] = auth;
-	req.method = "POST";
-	req.url = g->ack_url;
-	req.headers = hdrs;
-	req.n_headers = nh;
-	req.body = jbody;
-	req.body_len = strlen(jbody);
-	if (sms_gw_http(gw, &req, &resp, error_r) < 0)
+	if (generic_post_json(gw, g->ack_url, jbody, &resp, error_r) < 0)
 		goto fail;
 	if (resp.status < 200 || resp.status > 299) {
 		*error_r = sms_gw_error(gw, "generic: ack: HTTP %ld %s", resp.status,
@@ -214,7 +228,6 @@ generic_ack(struct sms_gateway *gw, const struct sms_in *msgs, size_t n, const c
 fail:
 	gw->ack_failed = rc < 0;
 	http_response_clear(&resp);
-	free(auth);
 	free(jbody);
 	return rc;
 }
@@ -265,11 +278,9 @@ generic_send(struct sms_gateway *gw, const char *to, const char *text, char **re
     int *stopped_r)
 {
 	const struct cfg_sms_generic *g = &gw->cfg->generic;
-	struct http_request req = { 0 };
 	struct http_response resp = { 0 };
-	const char *hdrs[3], *error = NULL;
-	char *auth = NULL, *jto = NULL, *jtext = NULL, *body = NULL;
-	size_t nh = 0;
+	const char *error = NULL;
+	char *jto = NULL, *jtext = NULL, *body = NULL;
 	int rc;
 
 	(void)stopped_r;
@@ -286,18 +297,7 @@ generic_send(struct sms_gateway *gw, const char *to, const char *text, char **re
 	}
 	body = send_body(set(g->send_body) ? g->send_body : "{\"to\": {to}, \"text\": {text}}",
 	    jto, jtext);
-	auth = auth_line(gw);
-	hdrs[nh++] = "Content-Type: application/json";
-	hdrs[nh++] = "Accept: application/json";
-	if (auth != NULL)
-		hdrs[nh++] = auth;
-	req.method = "POST";
-	req.url = g->send_url;
-	req.headers = hdrs;
-	req.n_headers = nh;
-	req.body = body;
-	req.body_len = strlen(body);
-	if (sms_gw_http(gw, &req, &resp, &error) < 0) {
+	if (generic_post_json(gw, g->send_url, body, &resp, &error) < 0) {
 		rc = sms_gw_send_transport(error, reason_r);
 		goto out;
 	}
@@ -313,7 +313,6 @@ generic_send(struct sms_gateway *gw, const char *to, const char *text, char **re
 	}
 out:
 	http_response_clear(&resp);
-	free(auth);
 	free(jto);
 	free(jtext);
 	free(body);

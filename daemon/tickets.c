@@ -513,6 +513,22 @@ tickets_free(struct ticket **tp)
 }
 
 /* Run s (parameters bound) expecting one integer: 0 / ENOENT / -1. */
+/* A look-up found no row (rc SQLITE_DONE: TICKETS_ENOENT) or failed (-1);
+ * s is reset. */
+static int
+tk_no_row(struct store *st, sqlite3_stmt *s, int rc, const char **error_r)
+{
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		if (error_r)
+			*error_r = "no such ticket";
+		return TICKETS_ENOENT;
+	}
+	if (error_r)
+		*error_r = store_errmsg(st);
+	return -1;
+}
+
 static int
 tk_one_id(struct store *st, sqlite3_stmt *s, long *id_r, const char **error_r)
 {
@@ -523,15 +539,7 @@ tk_one_id(struct store *st, sqlite3_stmt *s, long *id_r, const char **error_r)
 		sqlite3_reset(s);
 		return 0;
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
-		if (error_r)
-			*error_r = "no such ticket";
-		return TICKETS_ENOENT;
-	}
-	if (error_r)
-		*error_r = store_errmsg(st);
-	return -1;
+	return tk_no_row(st, s, rc, error_r);
 }
 
 int
@@ -598,15 +606,7 @@ tickets_reporter_of(struct store *st, long id, char **reporter_r, char **channel
 		sqlite3_reset(s);
 		return 0;
 	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
-		if (error_r)
-			*error_r = "no such ticket";
-		return TICKETS_ENOENT;
-	}
-	if (error_r)
-		*error_r = store_errmsg(st);
-	return -1;
+	return tk_no_row(st, s, rc, error_r);
 }
 
 /* ---- actions ------------------------------------------------------------- */

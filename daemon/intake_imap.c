@@ -495,6 +495,12 @@ imap_intake_has_idle(const struct imap_intake *ii)
 	return ii->has_idle;
 }
 
+size_t
+imap_intake_listed(const struct imap_intake *ii)
+{
+	return ii->pos < ii->n_entries ? ii->n_entries - ii->pos : 0;
+}
+
 void
 imap_intake_disable_move(struct imap_intake *ii)
 {

@@ -58,6 +58,10 @@ uint32_t imap_intake_uidnext(const struct imap_intake *ii);
 /* Capabilities seen after LOGIN: 1 or 0. */
 int imap_intake_has_move(const struct imap_intake *ii);
 int imap_intake_has_idle(const struct imap_intake *ii);
+/* Messages left in the current listing: 0 means the next fetch lists the
+ * mailbox again (NOOP + UID FETCH), so moves still pending must be done
+ * first or their messages are listed a second time. */
+size_t imap_intake_listed(const struct imap_intake *ii);
 
 /*
  * The next batch of at most max_batch messages with UID > after_uid, in UID

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <libetpan/libetpan.h>
 
@@ -499,6 +500,20 @@ size_t
 imap_intake_listed(const struct imap_intake *ii)
 {
 	return ii->pos < ii->n_entries ? ii->n_entries - ii->pos : 0;
+}
+
+void
+imap_intake_abort(struct imap_intake *ii)
+{
+	mailstream_low *low;
+	int fd;
+
+	if (ii == NULL || ii->imap == NULL || ii->imap->imap_stream == NULL)
+		return;
+	low = mailstream_get_low(ii->imap->imap_stream);
+	fd = low != NULL ? mailstream_low_get_fd(low) : -1;
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
 }
 
 void

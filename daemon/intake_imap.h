@@ -62,6 +62,9 @@ int imap_intake_has_idle(const struct imap_intake *ii);
  * mailbox again (NOOP + UID FETCH), so moves still pending must be done
  * first or their messages are listed a second time. */
 size_t imap_intake_listed(const struct imap_intake *ii);
+/* Shut the session's socket down (from another thread) so that a command
+ * blocked on a silent server returns with an error; the session is broken. */
+void imap_intake_abort(struct imap_intake *ii);
 
 /*
  * The next batch of at most max_batch messages with UID > after_uid, in UID

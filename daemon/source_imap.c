@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "ingest.h"
+#include "imap_pump.h"
 #include "intake_imap.h"
 #include "log.h"
 #include "store.h"
@@ -49,6 +50,9 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	const char *mbox = cfg->imap.mailbox, *err = NULL;
 	char k_uv[300], k_last[300], v_uv[16], v_last[16], *v_first = NULL;
 	struct ingest_ctx ctx = { st, cfg, rt };
+	struct imap_pump *pump = NULL;
+	char *ack_err = NULL;
+	int ok = 1, stored = 1;
 	uint32_t uv, last_uid, stored_uv;
 	int first_run, rc = -1;
 	time_t old_before;
@@ -79,23 +83,23 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	free(v_first);
 	old_before = store_now() - (time_t)cfg->imap.ack_max_age_days * 86400;
 
-	while (!s48_stop_requested) {
+	if (imap_pump_start(*ii, cfg->imap.processed_mailbox ? 0 : last_uid, batch_size, &pump,
+	    error_r) < 0)
+		return -1;
+	for (;;) {
 		struct imap_msg *msgs = NULL;
 		struct ingest_item *items;
 		char **keys;
 		uint32_t *uids, max_uid = last_uid;
-		size_t n = 0, i;
+		size_t n = 0, i, bytes = 0;
 		const char *skeys[3], *svals[3];
 		int r;
 
-		if (imap_intake_fetch(*ii, cfg->imap.processed_mailbox ? 0 : last_uid, batch_size,
-		    &msgs, &n, &err) < 0) {
-			*error_r = xstrdup(err);
-			imap_intake_close(ii);
-			return -1;
-		}
-		if (n == 0)
+		r = imap_pump_next(pump, &msgs, &n, error_r);
+		if (r <= 0) {
+			ok = r == 0;
 			break;
+		}
 		items = xcalloc(n, sizeof(*items));
 		keys = xcalloc(2 * n, sizeof(*keys));
 		uids = xcalloc(n, sizeof(*uids));
@@ -116,6 +120,7 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 			items[i].backlog = first_run && msgs[i].internaldate != 0 &&
 			    msgs[i].internaldate < old_before;
 			uids[i] = msgs[i].uid;
+			bytes += msgs[i].len;
 			if (msgs[i].uid > max_uid)
 				max_uid = msgs[i].uid;
 		}
@@ -128,19 +133,17 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 			count(stats, items, n);
 			stats->fetched += n;
 			last_uid = max_uid;
+			/* Test knob: die between the commit and the acknowledgement,
+			 * the window where a crash must leave no duplicate behind. */
+			if (getenv("S48_TEST_EXIT_BEFORE_ACK") != NULL)
+				_exit(99);
+			/* Acknowledge only what is committed, with one command for
+			 * the set (on the pump's thread, while the next batch is
+			 * ingested). */
+			imap_pump_ack(pump, uids, n, bytes);
 		} else {
 			*error_r = xasprintf("imap: batch of %zu not stored: %s", n, err);
-		}
-		/* Test knob: die between the commit and the acknowledgement, the
-		 * window where a crash must leave no duplicate behind. */
-		if (r == 0 && getenv("S48_TEST_EXIT_BEFORE_ACK") != NULL)
-			_exit(99);
-		/* Acknowledge only what is committed, with one command for the set. */
-		if (r == 0 && imap_intake_ack(*ii, uids, n, &err) < 0) {
-			/* Committed: the messages come again as duplicates and are moved then. */
-			*error_r = xstrdup(err);
-			r = -1;
-			imap_intake_close(ii);
+			imap_pump_drop(pump, bytes);
 		}
 		for (i = 0; i < 2 * n; i++)
 			free(keys[i]);
@@ -148,9 +151,22 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		free(items);
 		free(uids);
 		imap_intake_free_msgs(&msgs, n);
-		if (r < 0)
-			return -1;
+		if (r < 0) {
+			stored = 0;
+			break;
+		}
 	}
+	/* the last acknowledgements go out before the poll returns */
+	if (imap_pump_finish(&pump, ok && stored ? error_r : &ack_err) < 0) {
+		if (ok && stored)
+			ok = 0;
+		imap_intake_close(ii);
+	} else if (!ok) {
+		imap_intake_close(ii);
+	}
+	free(ack_err);
+	if (!ok || !stored)
+		return -1;
 	if (first_run && !s48_stop_requested) {
 		if (store_state_set(st, "imap.first_run_done", "1", &err) < 0) {
 			*error_r = xstrdup(err);

@@ -1,0 +1,306 @@
+/*
+ * imap_pump.c - a thread that fetches the next IMAP batch while the caller
+ * ingests the current one, and acknowledges committed batches behind it
+ * (see imap_pump.h for the rules).
+ */
+#include "imap_pump.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+/* after SIGTERM, how long a command in flight may take before its socket is
+ * shut down under it */
+#define PUMP_STOP_GRACE_MS 2000
+
+struct pump_ack {
+	struct pump_ack *next;
+	uint32_t *uids;
+	size_t n, bytes;
+};
+
+struct imap_pump {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	struct imap_intake *ii;
+	uint32_t after;                 /* highest UID fetched (or the caller's cursor) */
+	size_t batch_size;
+
+	struct imap_msg *ready;         /* the batch fetched ahead */
+	size_t n_ready, ready_bytes;
+	int have_ready;
+	struct pump_ack *acks, **acks_tail;
+	size_t out_batches, out_bytes;  /* fetched, not yet acknowledged or dropped */
+	int drained;                    /* a fetch found nothing */
+	int nofetch;                    /* a batch was dropped: fetch no more */
+	int quit;                       /* imap_pump_finish: flush acks and end */
+	int exited;
+	int failed;
+	char *error;
+};
+
+static size_t
+pump_bytes(const struct imap_msg *m, size_t n)
+{
+	size_t i, b = 0;
+
+	for (i = 0; i < n; i++)
+		b += m[i].len;
+	return b;
+}
+
+static void
+pump_fail(struct imap_pump *p, const char *err)
+{
+	if (!p->failed) {
+		p->failed = 1;
+		p->error = xstrdup(err != NULL ? err : "imap: failed");
+	}
+}
+
+static int
+pump_may_fetch(struct imap_pump *p)
+{
+	if (p->failed || p->nofetch || p->quit || p->drained || p->have_ready ||
+	    s48_stop_requested)
+		return 0;
+	if (p->out_batches > 0 && p->out_bytes >= IMAP_PUMP_AHEAD_BYTES)
+		return 0;
+	/* a new listing must not see messages whose MOVE is still queued */
+	if (p->out_batches > 0 && imap_intake_listed(p->ii) == 0)
+		return 0;
+	return 1;
+}
+
+static void *
+pump_main(void *arg)
+{
+	struct imap_pump *p = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct pump_ack *a = p->acks;
+		struct imap_msg *msgs = NULL;
+		const char *err = NULL;
+		size_t n = 0;
+		int r;
+
+		if (a != NULL) {
+			p->acks = a->next;
+			if (p->acks == NULL)
+				p->acks_tail = &p->acks;
+			r = 0;
+			if (!p->failed) {
+				pthread_mutex_unlock(&p->mu);
+				r = imap_intake_ack(p->ii, a->uids, a->n, &err);
+				pthread_mutex_lock(&p->mu);
+			}
+			/* after a failure the session is gone: what was not moved
+			 * comes again next poll and is recognised as a duplicate */
+			if (r < 0)
+				pump_fail(p, err);
+			p->out_batches--;
+			p->out_bytes -= a->bytes;
+			free(a->uids);
+			free(a);
+			pthread_cond_broadcast(&p->cv);
+			continue;
+		}
+		if (p->quit)
+			break;
+		if (!pump_may_fetch(p)) {
+			pthread_cond_wait(&p->cv, &p->mu);
+			continue;
+		}
+		pthread_mutex_unlock(&p->mu);
+		r = imap_intake_fetch(p->ii, p->after, p->batch_size, &msgs, &n, &err);
+		pthread_mutex_lock(&p->mu);
+		if (r < 0) {
+			pump_fail(p, err);
+		} else if (n == 0) {
+			p->drained = 1;
+		} else {
+			p->ready = msgs;
+			p->n_ready = n;
+			p->ready_bytes = pump_bytes(msgs, n);
+			p->have_ready = 1;
+			p->out_batches++;
+			p->out_bytes += p->ready_bytes;
+			if (msgs[n - 1].uid > p->after)
+				p->after = msgs[n - 1].uid;
+		}
+		pthread_cond_broadcast(&p->cv);
+	}
+	p->exited = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int
+imap_pump_start(struct imap_intake *ii, uint32_t after_uid, size_t batch_size,
+    struct imap_pump **p_r, char **error_r)
+{
+	struct imap_pump *p = xcalloc(1, sizeof(*p));
+	pthread_condattr_t ca;
+
+	*p_r = NULL;
+	p->ii = ii;
+	p->after = after_uid;
+	p->batch_size = batch_size;
+	p->acks_tail = &p->acks;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&p->thread, NULL, pump_main, p) != 0) {
+		*error_r = xasprintf("imap: cannot start the fetch thread: %s", strerror(errno));
+		pthread_cond_destroy(&p->cv);
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return -1;
+	}
+	*p_r = p;
+	return 0;
+}
+
+/* wait on the pump's condition for at most ms milliseconds */
+static void
+pump_wait_ms(struct imap_pump *p, long ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+}
+
+int
+imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char **error_r)
+{
+	int r;
+
+	*msgs_r = NULL;
+	*n_r = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->failed) {
+			*error_r = xstrdup(p->error);
+			r = -1;
+			break;
+		}
+		if (s48_stop_requested) {
+			r = 0;
+			break;
+		}
+		if (p->have_ready) {
+			*msgs_r = p->ready;
+			*n_r = p->n_ready;
+			p->ready = NULL;
+			p->have_ready = 0;
+			pthread_cond_broadcast(&p->cv);
+			r = 1;
+			break;
+		}
+		if (p->drained || p->nofetch) {
+			r = 0;
+			break;
+		}
+		/* signals reach this thread only: look at the flag now and then */
+		pump_wait_ms(p, 200);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return r;
+}
+
+void
+imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t bytes)
+{
+	struct pump_ack *a = xcalloc(1, sizeof(*a));
+
+	a->uids = xmalloc((n ? n : 1) * sizeof(*uids));
+	if (n > 0)
+		memcpy(a->uids, uids, n * sizeof(*uids));
+	a->n = n;
+	a->bytes = bytes;
+	pthread_mutex_lock(&p->mu);
+	*p->acks_tail = a;
+	p->acks_tail = &a->next;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+imap_pump_drop(struct imap_pump *p, size_t bytes)
+{
+	pthread_mutex_lock(&p->mu);
+	p->out_batches--;
+	p->out_bytes -= bytes;
+	p->nofetch = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
+int
+imap_pump_finish(struct imap_pump **pp, char **error_r)
+{
+	struct imap_pump *p = *pp;
+	long waited = 0;
+	int aborted = 0, rc = 0;
+
+	if (p == NULL)
+		return 0;
+	*pp = NULL;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->cv);
+	while (!p->exited) {
+		pump_wait_ms(p, 100);
+		waited += 100;
+		/* SIGTERM must not wait for a server that does not answer */
+		if (!p->exited && !aborted && s48_stop_requested && waited >= PUMP_STOP_GRACE_MS) {
+			aborted = 1;
+			imap_intake_abort(p->ii);
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	pthread_join(p->thread, NULL);
+	if (p->failed) {
+		*error_r = p->error;
+		p->error = NULL;
+		rc = -1;
+	} else if (aborted) {
+		*error_r = xstrdup("imap: stopped while a command was in flight");
+		rc = -1;
+	}
+	if (p->have_ready)
+		imap_intake_free_msgs(&p->ready, p->n_ready);
+	while (p->acks != NULL) {
+		struct pump_ack *a = p->acks;
+
+		p->acks = a->next;
+		free(a->uids);
+		free(a);
+	}
+	free(p->error);
+	pthread_cond_destroy(&p->cv);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * imap_pump.h - fetch the next batch while the current one is ingested, and
+ * acknowledge (MOVE or \Seen) committed batches behind it, on a thread that
+ * owns the IMAP session for the length of one poll.
+ *
+ * Without it a poll is FETCH, ingest, commit, MOVE, FETCH... and Dovecot
+ * and s48d wait for each other.  With it, Dovecot hands out batch k+1 and
+ * moves batch k-1 while s48d parses and stores batch k.  The order of the
+ * guarantees is unchanged: a batch is acknowledged only after the caller
+ * says it is committed (imap_pump_ack), and one command acknowledges it.
+ *
+ * One batch is fetched ahead at most, and only while the batches not yet
+ * acknowledged hold less than IMAP_PUMP_AHEAD_BYTES (large mail goes back
+ * to one batch at a time, so memory stays about what it was).  When the
+ * listing of the mailbox is used up, the pump waits until every batch
+ * handed out is acknowledged before it lists again: otherwise messages
+ * still waiting for their MOVE would be listed and fetched a second time.
+ *
+ * The thread blocks all signals; they keep going to the caller's thread.
+ */
+#ifndef S48_IMAP_PUMP_H
+#define S48_IMAP_PUMP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "intake_imap.h"
+
+#define IMAP_PUMP_AHEAD_BYTES (8u * 1024 * 1024)
+
+struct imap_pump;
+
+/*
+ * Start pumping ii (connected, mailbox selected; the pump uses it alone
+ * until imap_pump_finish).  after_uid: fetch messages with a higher UID
+ * (the \Seen mode's cursor; 0 in MOVE mode, where whatever is still in the
+ * mailbox is due).  Each fetch then asks for UIDs above the last one
+ * fetched.  batch_size: messages per FETCH.  Returns 0, or -1 with *error_r
+ * (caller frees).
+ */
+int imap_pump_start(struct imap_intake *ii, uint32_t after_uid, size_t batch_size,
+    struct imap_pump **p_r, char **error_r);
+
+/*
+ * The next batch, in UID order: 1 with *msgs_r and *n_r (the caller owns them:
+ * imap_intake_free_msgs), 0 when the mailbox is drained or
+ * s48_stop_requested is set, -1 on an IMAP error (*error_r, caller frees;
+ * the session is then broken: close it after imap_pump_finish).
+ */
+int imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r,
+    char **error_r);
+
+/*
+ * The batch of n messages (bytes of raw in all) is committed: acknowledge
+ * uids (copied) with one command.  Every batch handed out by imap_pump_next
+ * must come back here or be given up with imap_pump_drop.
+ */
+void imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t bytes);
+
+/* The batch of `bytes` was not committed: fetch no more, acknowledge nothing
+ * of it (its messages come again next poll). */
+void imap_pump_drop(struct imap_pump *p, size_t bytes);
+
+/*
+ * Acknowledge what is still queued, stop the thread, free *p (NULL after).
+ * Returns 0, or -1 with *error_r when an acknowledgement or a fetch failed
+ * (the session is broken: close it).  NULL is fine (returns 0).
+ */
+int imap_pump_finish(struct imap_pump **p, char **error_r);
+
+#endif

@@ -1,0 +1,74 @@
+#!/bin/sh
+# The IMAP pump (daemon/imap_pump.c) fetches the next batch while s48d
+# stores the current one and moves committed batches behind it.  Over
+# several batches (IMAP_BATCH is 1,000) nothing may be fetched twice: the
+# s48d log must count no duplicates, every mail must become exactly one
+# ticket and end up moved (MOVE mode) or \Seen (cursor mode), and SIGTERM in
+# the middle of a long poll must stop s48d quickly without a duplicate
+# ticket afterwards.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+tmpdir_setup
+. "$S48_TOP/tests/lib/e2e.sh"
+e2e_setup "$T/e2e" || { echo "not ok 1 - servers started"; exit 1; }
+. "$S48_TOP/tests/lib/s48d.sh"
+DC=$T/e2e/dovecot
+DB=$T/e2e/s48.db
+q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB" "$1"; }
+# "imap: 2600 messages: 2600 new tickets, 0 appended, 0 duplicates, 0 other"
+stat_of() { # LOG FIELD(messages|new|duplicates)
+	sed -n 's/.*imap: \([0-9]*\) messages: \([0-9]*\) new tickets, [0-9]* appended, \([0-9]*\) duplicates.*/\1 \2 \3/p' "$1" |
+		awk -v f="$2" '{ m += $1; t += $2; d += $3 } END { print (f == "messages" ? m : f == "new" ? t : d) + 0 }'
+}
+cp "$CONF" "$T/e2e/move.conf"
+sed 's/ processed_mailbox = "Processed";//' "$CONF" >"$T/e2e/seen.conf"
+
+# --- cursor (\Seen) mode, 2,600 mails = three batches ---
+dovecot_fill "$DC" "$DOVECOT_USER" 2600 600 || { echo "not ok 1 - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/seen.conf" --once 2>"$T/seen.log"
+is "seen mode: --once exits 0" "$?" 0
+is "seen mode: 2600 tickets" "$(q 'select count(*) from tickets')" 2600
+is "seen mode: the log counts 2600 messages" "$(stat_of "$T/seen.log" messages)" 2600
+is "seen mode: no message fetched twice (0 duplicates)" "$(stat_of "$T/seen.log" duplicates)" 0
+is "seen mode: every mail is \\Seen" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX SEEN)" 2600
+is "seen mode: the cursor is the last UID" \
+	"$(q "select value from source_state where key = 'imap.INBOX.last_uid'")" \
+	"$(( $(dovecot_uidnext "$DC" "$DOVECOT_USER" INBOX) - 1 ))"
+
+# --- MOVE mode: the same mails are known (duplicates) and are moved ---
+"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/move1.log"
+is "move mode: --once exits 0" "$?" 0
+is "move mode: known mails come once each as duplicates" "$(stat_of "$T/move1.log" duplicates)" 2600
+is "move mode: no new ticket for them" "$(q 'select count(*) from tickets')" 2600
+is "move mode: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+is "move mode: Processed holds them" "$(dovecot_count "$DC" "$DOVECOT_USER" Processed)" 2600
+
+dovecot_fill "$DC" "$DOVECOT_USER" 2600 600 || { echo "not ok - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/move2.log"
+is "move mode: --once exits 0 (second fill)" "$?" 0
+is "move mode: 2600 new tickets" "$(stat_of "$T/move2.log" new)" 2600
+is "move mode: no message fetched twice (0 duplicates)" "$(stat_of "$T/move2.log" duplicates)" 0
+is "move mode: INBOX is empty again" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+is "move mode: Processed holds all 5200" "$(dovecot_count "$DC" "$DOVECOT_USER" Processed)" 5200
+"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/move3.log"
+is "a further run finds nothing" "$(stat_of "$T/move3.log" messages)" 0
+
+# --- SIGTERM in the middle of a long poll ---
+dovecot_fill "$DC" "$DOVECOT_USER" 6000 600 || { echo "not ok - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/move.conf" 2>"$T/term.log" &
+pid=$!
+wait_until 20 sh -c "[ \$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from tickets\").fetchone()[0])' '$DB' 2>/dev/null || echo 0) -gt 5400 ]"
+t0=$(date +%s%N)
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "SIGTERM mid-poll: exit status 0" "$rc" 0
+ok_if "SIGTERM mid-poll: stopped within 5 s (${ms} ms)" [ "$ms" -le 5000 ]
+"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/term2.log"
+ok_if "the SIGTERM came mid-poll: the restart found mail left ($(stat_of "$T/term2.log" new) new)" \
+	[ "$(stat_of "$T/term2.log" new)" -gt 0 ]
+is "after the restart: no mail fetched twice" "$(stat_of "$T/term2.log" duplicates)" 0
+is "after the restart: every mail is one ticket" "$(q 'select count(*) from tickets')" 11200
+is "after the restart: one raw row per mail" "$(q 'select count(*) from raw_messages')" 11200
+is "after the restart: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0

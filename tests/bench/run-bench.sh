@@ -116,14 +116,16 @@ imap = { host = "127.0.0.1"; port = $DOVECOT_PORT; tls = "none"; user = "$_u";
 CONF
 }
 tickets() { sqlite3 -cmd '.timeout 5000' "$1/s48.db" "SELECT count(*) FROM tickets"; }
-# s48d --once on DIR/s48.conf; sets ELAPSED (ns) and RSS (kB).  Exit codes
-# other than 0 and OKRC are reported.
+# s48d --once on DIR/s48.conf; sets ELAPSED (ns), RSS (kB) and CPU_US (user +
+# system CPU of s48d, microseconds).  Exit codes other than 0 and OKRC are
+# reported.
 once() { # DIR [OKRC]
 	_t0=$(now_ns)
-	/usr/bin/time -f '%M' -o "$1/rss" "$S48_BIN/s48d" -c "$1/s48.conf" --once 2>"$1/s48d.log"
+	/usr/bin/time -f '%M %U %S' -o "$1/rss" "$S48_BIN/s48d" -c "$1/s48.conf" --once 2>"$1/s48d.log"
 	_rc=$?
 	ELAPSED=$(( $(now_ns) - _t0 ))
-	RSS=$(tail -1 "$1/rss")
+	RSS=$(tail -1 "$1/rss" | cut -d' ' -f1)
+	CPU_US=$(tail -1 "$1/rss" | awk '{ printf "%.0f", ($2 + $3) * 1e6 }')
 	[ $_rc = 0 ] || [ $_rc = "${2:-0}" ] || echo "# s48d --once exited $_rc (see $1/s48d.log)" >&2
 }
 
@@ -146,9 +148,11 @@ got=$(tickets "$T/mail1")
 [ "$got" = "$N" ] || echo "# email ingest: $got tickets for $N mails" >&2
 ING=$(rate "$N" "$ELAPSED")
 RSS_N=$RSS
+CPU_ING=$(awk -v c="$CPU_US" -v n="$N" 'BEGIN { printf "%.1f", c / n }')
 fig email_ingest "email ingest (s48d --once, no smtp/sms, moved to Processed): $N mails in $(secs "$ELAPSED") s = $ING msgs/s, $got tickets" "$ING"
 fig ingest_raw_ratio "email ingest / raw fetch: $(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 	"$(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+fig email_cpu "CPU of s48d per mail in that run (user + system, all threads): $CPU_ING us" "$CPU_ING"
 fig email_ingest_seen "email ingest, \\Seen mode (no processed_mailbox, nothing moved): $N mails in $(secs "$ELAPSED_SEEN") s = $SEEN msgs/s, $got_seen tickets (ingest / raw $(awk -v a="$SEEN" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))" "$SEEN"
 
 # ---- email end to end with an SMTP sink ------------------------------------

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <iconv.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +21,9 @@
 
 #include <gmime/gmime.h>
 
+#include "mime_internal.h"
 #include "normalize.h"
 #include "util.h"
-
-#define MIME_MAX_ERROR      512
-#define MIME_MAX_HEADER_STR 2000
-#define MIME_MAX_FILENAME   200
-#define MIME_LOCAL_CHARSET  "windows-1250"
 
 /* Thread-safe once (ingest parses on a second thread); GMime itself locks
  * its iconv and charset caches. */
@@ -72,8 +70,8 @@ utf8_truncate(char *s, size_t *len, size_t max)
  * Returns NULL for NULL input, and NULL for an empty result if
  * null_if_empty.
  */
-static char *
-header_clean(const char *s, int null_if_empty)
+char *
+mime_header_clean(const char *s, int null_if_empty)
 {
 	char *u, *out, *q;
 	const unsigned char *p;
@@ -129,6 +127,62 @@ is_ascii_name(const char *cs)
 }
 
 /*
+ * iconv descriptors kept for reuse: opening one costs about as much as
+ * parsing a short mail.  A descriptor is taken out of the pool while in use
+ * (threads never share one) and reset to its initial state when taken, so
+ * it converts exactly as a fresh g_mime_iconv_open() one would.
+ */
+#define MIME_ICONV_POOL 16
+#define MIME_ICONV_NAME 40
+
+static pthread_mutex_t iconv_pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char name[MIME_ICONV_NAME];
+	iconv_t cd;
+} iconv_pool[MIME_ICONV_POOL];
+static size_t iconv_pool_n;
+
+static iconv_t
+iconv_get(const char *charset)
+{
+	iconv_t cd = (iconv_t)-1;
+
+	if (strlen(charset) < MIME_ICONV_NAME) {
+		pthread_mutex_lock(&iconv_pool_mu);
+		for (size_t i = 0; i < iconv_pool_n; i++) {
+			if (strcasecmp(iconv_pool[i].name, charset) == 0) {
+				cd = iconv_pool[i].cd;
+				iconv_pool[i] = iconv_pool[--iconv_pool_n];
+				break;
+			}
+		}
+		pthread_mutex_unlock(&iconv_pool_mu);
+	}
+	if (cd != (iconv_t)-1) {
+		(void)iconv(cd, NULL, NULL, NULL, NULL);
+		return cd;
+	}
+	return g_mime_iconv_open("UTF-8", charset);
+}
+
+static void
+iconv_put(const char *charset, iconv_t cd)
+{
+	if (strlen(charset) < MIME_ICONV_NAME) {
+		pthread_mutex_lock(&iconv_pool_mu);
+		if (iconv_pool_n < MIME_ICONV_POOL) {
+			strcpy(iconv_pool[iconv_pool_n].name, charset);
+			iconv_pool[iconv_pool_n].cd = cd;
+			iconv_pool_n++;
+			cd = (iconv_t)-1;
+		}
+		pthread_mutex_unlock(&iconv_pool_mu);
+	}
+	if (cd != (iconv_t)-1)
+		g_mime_iconv_close(cd);
+}
+
+/*
  * Convert in[0..inlen) from charset to UTF-8 with iconv, lossy: a byte the
  * charset does not define becomes U+FFFD.  At most max bytes of output.
  * Returns NULL when the charset is unknown to iconv.
@@ -140,7 +194,7 @@ iconv_lossy(const char *in, size_t inlen, const char *charset, size_t max, size_
 	struct buf b;
 	char chunk[4096];
 
-	cd = g_mime_iconv_open("UTF-8", charset);
+	cd = iconv_get(charset);
 	if (cd == (iconv_t)-1)
 		return NULL;
 	buf_init(&b, max);
@@ -173,8 +227,36 @@ iconv_lossy(const char *in, size_t inlen, const char *charset, size_t max, size_
 		(void)iconv(cd, NULL, NULL, &outp, &room);
 		(void)buf_append(&b, chunk, sizeof(chunk) - room);
 	}
-	g_mime_iconv_close(cd);
+	iconv_put(charset, cd);
 	return buf_steal(&b, outlen);
+}
+
+int
+mime_iconv_strict(const char *in, size_t inlen, const char *charset, char **out, size_t *outlen)
+{
+	iconv_t cd;
+	char *o, *outp, *inp = (char *)(uintptr_t)in;
+	size_t left = inlen, room, cap = inlen * 4 + 16;
+	int ok;
+
+	if (strcasecmp(charset, "x-unknown") == 0)
+		return -1;
+	cd = iconv_get(charset);
+	if (cd == (iconv_t)-1)
+		return -1;
+	o = outp = xmalloc(cap + 1);
+	room = cap;
+	ok = iconv(cd, &inp, &left, &outp, &room) != (size_t)-1 && left == 0 &&
+	    iconv(cd, NULL, NULL, &outp, &room) != (size_t)-1;
+	iconv_put(charset, cd);
+	if (!ok) {
+		free(o);
+		return -1;
+	}
+	*outp = '\0';
+	*out = o;
+	*outlen = (size_t)(outp - o);
+	return 0;
 }
 
 /*
@@ -182,8 +264,8 @@ iconv_lossy(const char *in, size_t inlen, const char *charset, size_t max, size_
  * charset iconv knows is used; UTF-8 and unlabelled or ASCII-labelled text
  * is taken as UTF-8 when valid; unlabelled 8-bit text is windows-1250.
  */
-static char *
-text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
+char *
+mime_text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 {
 	char *out = NULL;
 	size_t outlen = 0;
@@ -224,8 +306,8 @@ text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 }
 
 /* CR LF and lone CR to LF, in place: stored text has one line-end form. */
-static void
-unix_newlines(char *s)
+void
+mime_unix_newlines(char *s)
 {
 	char *q = s;
 
@@ -241,105 +323,30 @@ unix_newlines(char *s)
 	*q = '\0';
 }
 
-/* ---- parse state ------------------------------------------------------- */
+/* ---- the accumulator both paths feed ---------------------------------- */
 
-struct walk {
-	struct mime_message *m;
-	GMimeParserOptions *opts;
-	struct buf plain;        /* text/plain parts, UTF-8 */
-	int n_plain;
-	struct buf html;         /* text/html parts, UTF-8 */
-	int n_html;
-	struct buf errors;       /* for parse_error */
-	unsigned warned;         /* bit set of GMime warnings already noted */
-	int parts;
-	size_t att_cap;
-	size_t att_bytes;
-	size_t max_att_bytes;
-	int truncated;
-	long last_leaf_att;      /* index of the attachment of the last leaf, or -1 */
-	int is_report;
-};
-
-static void
-note_error(struct walk *w, const char *what)
+void
+mime_acc_init(struct mime_acc *a, struct mime_message *m, int truncated,
+    size_t max_attachment_bytes)
 {
-	if (strstr(w->errors.data ? w->errors.data : "", what) != NULL)
+	memset(a, 0, sizeof(*a));
+	a->m = m;
+	a->truncated = truncated;
+	a->max_att_bytes = max_attachment_bytes;
+	a->last_leaf_att = -1;
+	buf_init(&a->plain, MIME_MAX_TEXT);
+	buf_init(&a->html, MIME_MAX_TEXT);
+	buf_init(&a->errors, MIME_MAX_ERROR);
+}
+
+void
+mime_acc_note(struct mime_acc *a, const char *what)
+{
+	if (strstr(a->errors.data ? a->errors.data : "", what) != NULL)
 		return;
-	if (w->errors.len > 0)
-		(void)buf_appends(&w->errors, "; ");
-	(void)buf_appends(&w->errors, what);
-}
-
-static void
-parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
-{
-	struct walk *w = data;
-	const char *what = NULL;
-
-	(void)offset;
-	(void)item;   /* may hold citizen data: never copied into errors */
-	switch (code) {
-	case GMIME_WARN_INVALID_CONTENT_TYPE: what = "invalid Content-Type"; break;
-	case GMIME_WARN_MALFORMED_MULTIPART: what = "malformed multipart"; break;
-	case GMIME_WARN_TRUNCATED_MESSAGE: what = "truncated message"; break;
-	case GMIME_WARN_MALFORMED_MESSAGE: what = "malformed message"; break;
-	case GMIME_CRIT_INVALID_HEADER_NAME: what = "invalid header name"; break;
-	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: what = "multipart without boundary"; break;
-	case GMIME_CRIT_NESTING_OVERFLOW: what = "MIME nesting too deep"; break;
-	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: what = "part without headers or content"; break;
-	case GMIME_WARN_INVALID_ADDRESS_LIST: what = "invalid address list"; break;
-	case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: what = "invalid RFC 2047 header"; break;
-	default: return;
-	}
-	if ((unsigned)code < 32) {
-		if (w->warned & (1u << code))
-			return;
-		w->warned |= 1u << code;
-	}
-	note_error(w, what);
-}
-
-/* "type/subtype" lower case, no parameters; "application/octet-stream" if unknown. */
-static char *
-content_type_of(GMimeObject *obj)
-{
-	GMimeContentType *ct = g_mime_object_get_content_type(obj);
-	char *s, *r;
-
-	if (ct == NULL)
-		return xstrdup("application/octet-stream");
-	s = g_mime_content_type_get_mime_type(ct);
-	r = header_clean(s, 1);
-	g_free(s);
-	if (r == NULL)
-		return xstrdup("application/octet-stream");
-	return util_lower_ascii(r);
-}
-
-/* Decoded (transfer encoding undone) content of a leaf part; caller frees. */
-static unsigned char *
-part_bytes(GMimeObject *obj, size_t *len_r)
-{
-	GMimeStream *st = g_mime_stream_mem_new();
-	GByteArray *ba;
-	unsigned char *data;
-
-	if (GMIME_IS_PART(obj)) {
-		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(obj));
-		if (dw != NULL)
-			(void)g_mime_data_wrapper_write_to_stream(dw, st);
-	} else {
-		(void)g_mime_object_write_content_to_stream(obj, NULL, st);
-	}
-	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(st));
-	*len_r = ba ? ba->len : 0;
-	data = xmalloc(*len_r + 1);
-	if (*len_r)
-		memcpy(data, ba->data, *len_r);
-	data[*len_r] = '\0';
-	g_object_unref(st);
-	return data;
+	if (a->errors.len > 0)
+		(void)buf_appends(&a->errors, "; ");
+	(void)buf_appends(&a->errors, what);
 }
 
 static char *
@@ -354,7 +361,7 @@ clean_filename(const char *name, size_t index)
 		for (const char *p = name; *p; p++)
 			if (*p == '/' || *p == '\\')
 				base = p + 1;
-		c = header_clean(base, 1);
+		c = mime_header_clean(base, 1);
 		if (c != NULL) {
 			len = strlen(c);
 			utf8_truncate(c, &len, MIME_MAX_FILENAME);
@@ -366,14 +373,12 @@ clean_filename(const char *name, size_t index)
 	return xasprintf("attachment-%zu", index + 1);
 }
 
-static void
-add_attachment(struct walk *w, GMimeObject *obj, const char *ctype)
+void
+mime_acc_attachment(struct mime_acc *w, unsigned char *data, size_t len, const char *fname,
+    const char *ctype)
 {
 	struct mime_message *m = w->m;
 	struct mime_attachment *a;
-	const char *fname = NULL;
-	size_t len;
-	unsigned char *data;
 
 	if (m->n_att == w->att_cap) {
 		w->att_cap = w->att_cap ? w->att_cap * 2 : 4;
@@ -381,13 +386,8 @@ add_attachment(struct walk *w, GMimeObject *obj, const char *ctype)
 	}
 	a = &m->att[m->n_att];
 	memset(a, 0, sizeof(*a));
-	if (GMIME_IS_PART(obj))
-		fname = g_mime_part_get_filename(GMIME_PART(obj));
-	else
-		fname = g_mime_object_get_content_disposition_parameter(obj, "filename");
 	a->filename = clean_filename(fname, m->n_att);
 	a->content_type = xstrdup(ctype);
-	data = part_bytes(obj, &len);
 	a->size = len;
 	if (len <= w->max_att_bytes - w->att_bytes) {
 		a->data = data;
@@ -401,17 +401,22 @@ add_attachment(struct walk *w, GMimeObject *obj, const char *ctype)
 	m->n_att++;
 }
 
-static void
-add_text(struct walk *w, GMimeObject *obj, struct buf *to, int *count)
+void
+mime_acc_skip_leaf(struct mime_acc *a)
 {
-	const char *charset = g_mime_object_get_content_type_parameter(obj, "charset");
-	unsigned char *data;
-	size_t len;
+	a->last_leaf_att = -1;
+}
+
+void
+mime_acc_text(struct mime_acc *w, const unsigned char *data, size_t len, const char *charset,
+    int html)
+{
+	struct buf *to = html ? &w->html : &w->plain;
+	int *count = html ? &w->n_html : &w->n_plain;
 	char *text;
 	char meta[40];
 
-	data = part_bytes(obj, &len);
-	if (charset == NULL && to == &w->html) {
+	if (charset == NULL && html) {
 		/* <meta charset="..."> or http-equiv content="...; charset=..." */
 		const char *d = (const char *)data;
 		size_t lim = len < 4096 ? len : 4096;
@@ -430,8 +435,7 @@ add_text(struct walk *w, GMimeObject *obj, struct buf *to, int *count)
 			}
 		}
 	}
-	text = text_to_utf8((const char *)data, len, charset, MIME_MAX_TEXT);
-	free(data);
+	text = mime_text_to_utf8((const char *)data, len, charset, MIME_MAX_TEXT);
 	w->last_leaf_att = -1;
 	if (text[strspn(text, " \t\r\n")] == '\0') {
 		/* an empty plain part (some mobile clients) must not hide the HTML one */
@@ -444,90 +448,96 @@ add_text(struct walk *w, GMimeObject *obj, struct buf *to, int *count)
 		size_t l = strlen(text), room = to->max - to->len;
 		utf8_truncate(text, &l, room);
 		(void)buf_append(to, text, l);
-		note_error(w, "text too long");
+		mime_acc_note(w, "text too long");
 	}
 	free(text);
 	(*count)++;
 }
 
-static int
-ct_is(GMimeObject *obj, const char *type, const char *subtype)
+void
+mime_acc_from(struct mime_acc *w, const char *addr, const char *name)
 {
-	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	struct mime_message *m = w->m;
 
-	return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
-}
-
-static void
-walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
-{
-	if (obj == NULL)
-		return;
-	if (depth > MIME_MAX_DEPTH) {
-		note_error(w, "MIME nesting too deep");
-		return;
-	}
-	if (++w->parts > MIME_MAX_PARTS) {
-		note_error(w, "too many MIME parts");
-		return;
-	}
-	if (GMIME_IS_MULTIPART(obj)) {
-		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
-		int alt = ct_is(obj, "multipart", "alternative");
-		int plain_before = w->n_plain;
-
-		if (ct_is(obj, "multipart", "report")) {
-			const char *rt = g_mime_object_get_content_type_parameter(obj, "report-type");
-			if (rt != NULL && (strcasecmp(rt, "delivery-status") == 0 ||
-			    strcasecmp(rt, "disposition-notification") == 0))
-				w->is_report = 1;
+	m->from_addr = mime_header_clean(addr, 1);
+	if (m->from_addr != NULL) {
+		util_lower_ascii(m->from_addr);
+		if (strchr(m->from_addr, ' ') != NULL) {
+			/* not an addr-spec: unusable as a reporter address */
+			xfree(&m->from_addr);
+			mime_acc_note(w, "unparseable From address");
 		}
-		for (int i = 0; i < n && w->parts <= MIME_MAX_PARTS; i++)
-			walk_part(w, g_mime_multipart_get_part(mp, i), depth + 1,
-			    skip_text || (alt && w->n_plain > plain_before));
-		return;
 	}
-	if (GMIME_IS_MESSAGE_PART(obj)) {
-		/* an attached mail (forward, bounce): kept whole as an attachment */
-		char *ct = content_type_of(obj);
-		add_attachment(w, obj, ct);
-		free(ct);
-		return;
-	}
-	if (!GMIME_IS_PART(obj))
-		return;
-
-	char *ct = content_type_of(obj);
-	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
-	int is_att = disp != NULL && g_mime_content_disposition_is_attachment(disp);
-
-	if (strcmp(ct, "message/delivery-status") == 0 ||
-	    strcmp(ct, "message/disposition-notification") == 0)
-		w->is_report = 1;
-	if (!is_att && (strcmp(ct, "text/plain") == 0 || strcmp(ct, "text/html") == 0)) {
-		if (skip_text)
-			w->last_leaf_att = -1;
-		else if (ct[5] == 'p')
-			add_text(w, obj, &w->plain, &w->n_plain);
-		else
-			add_text(w, obj, &w->html, &w->n_html);
-	} else if (strcmp(ct, "application/pgp-signature") == 0 ||
-	    strcmp(ct, "application/pkcs7-signature") == 0 ||
-	    strcmp(ct, "application/x-pkcs7-signature") == 0) {
-		w->last_leaf_att = -1;
-	} else {
-		add_attachment(w, obj, ct);
-	}
-	free(ct);
+	m->from_name = mime_header_clean(name, 1);
 }
 
-/* ---- headers ----------------------------------------------------------- */
-
-static const char *
-header(GMimeMessage *msg, const char *name)
+void
+mime_acc_return_path(struct mime_acc *w, const char *v)
 {
-	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
+	struct mime_message *m = w->m;
+	char *c = mime_header_clean(v, 0);
+	char *p = c;
+	size_t k = 0;
+
+	m->has_return_path = 1;
+	for (; *p; p++)
+		if (*p != ' ')
+			c[k++] = *p;
+	c[k] = '\0';
+	m->empty_return_path = strcmp(c, "<>") == 0 || c[0] == '\0';
+	free(c);
+}
+
+void
+mime_acc_finish(struct mime_acc *w)
+{
+	struct mime_message *m = w->m;
+
+	if (m->subject == NULL)
+		m->subject = xstrdup("");
+
+	/* the part the truncation cut off: its headers were seen, its content not */
+	if (w->truncated && w->last_leaf_att >= 0) {
+		struct mime_attachment *a = &m->att[w->last_leaf_att];
+		if (a->data != NULL) {
+			w->att_bytes -= a->size;
+			xfree(&a->data);
+		}
+		a->omitted = 1;
+		a->sha256[0] = '\0';
+	}
+	if (w->truncated)
+		mime_acc_note(w, "message truncated");
+
+	if (w->n_plain > 0) {
+		m->text = buf_steal(&w->plain, NULL);
+	} else if (w->n_html > 0) {
+		m->text = mime_html_to_text(w->html.data, w->html.len);
+		m->text_from_html = 1;
+		if (!norm_utf8_valid(m->text, strlen(m->text))) {
+			char *r = norm_utf8_repair(m->text, strlen(m->text));
+			free(m->text);
+			m->text = r;
+		}
+	} else {
+		m->text = xstrdup("");
+	}
+	mime_unix_newlines(m->text);
+	{
+		/* no blank lines or white space around the text */
+		size_t l = strlen(m->text), lead = strspn(m->text, "\n");
+		while (l > lead && (m->text[l - 1] == '\n' || m->text[l - 1] == ' ' ||
+		    m->text[l - 1] == '\t'))
+			l--;
+		memmove(m->text, m->text + lead, l - lead);
+		m->text[l - lead] = '\0';
+	}
+	if (w->errors.len > 0)
+		m->parse_error = buf_steal(&w->errors, NULL);
+
+	buf_free(&w->plain);
+	buf_free(&w->html);
+	buf_free(&w->errors);
 }
 
 /* Lower-cased, trimmed copy of a header value's first token (up to ';'). */
@@ -544,8 +554,8 @@ header_token(const char *v, char *out, size_t outsz)
 	out[k] = '\0';
 }
 
-static const char *
-auto_reason(GMimeMessage *msg, const struct mime_message *m, int is_report)
+const char *
+mime_auto_reason(mime_header_fn header, void *msg, const struct mime_message *m, int is_report)
 {
 	const char *v;
 	char tok[64];
@@ -591,6 +601,197 @@ auto_reason(GMimeMessage *msg, const struct mime_message *m, int is_report)
 	return NULL;
 }
 
+/* ---- the GMime path ----------------------------------------------------- */
+
+struct walk {
+	struct mime_acc acc;
+	GMimeParserOptions *opts;
+	unsigned warned;         /* bit set of GMime warnings already noted */
+	int parts;
+};
+
+static void
+parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer data)
+{
+	struct walk *w = data;
+	const char *what = NULL;
+
+	(void)offset;
+	(void)item;   /* may hold citizen data: never copied into errors */
+	switch (code) {
+	case GMIME_WARN_INVALID_CONTENT_TYPE: what = "invalid Content-Type"; break;
+	case GMIME_WARN_MALFORMED_MULTIPART: what = "malformed multipart"; break;
+	case GMIME_WARN_TRUNCATED_MESSAGE: what = "truncated message"; break;
+	case GMIME_WARN_MALFORMED_MESSAGE: what = "malformed message"; break;
+	case GMIME_CRIT_INVALID_HEADER_NAME: what = "invalid header name"; break;
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY: what = "multipart without boundary"; break;
+	case GMIME_CRIT_NESTING_OVERFLOW: what = "MIME nesting too deep"; break;
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT: what = "part without headers or content"; break;
+	case GMIME_WARN_INVALID_ADDRESS_LIST: what = "invalid address list"; break;
+	case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE: what = "invalid RFC 2047 header"; break;
+	default: return;
+	}
+	if ((unsigned)code < 32) {
+		if (w->warned & (1u << code))
+			return;
+		w->warned |= 1u << code;
+	}
+	mime_acc_note(&w->acc, what);
+}
+
+/* "type/subtype" lower case, no parameters; "application/octet-stream" if unknown. */
+static char *
+content_type_of(GMimeObject *obj)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	char *s, *r;
+
+	if (ct == NULL)
+		return xstrdup("application/octet-stream");
+	s = g_mime_content_type_get_mime_type(ct);
+	r = mime_header_clean(s, 1);
+	g_free(s);
+	if (r == NULL)
+		return xstrdup("application/octet-stream");
+	return util_lower_ascii(r);
+}
+
+/* Decoded (transfer encoding undone) content of a leaf part; caller frees. */
+static unsigned char *
+part_bytes(GMimeObject *obj, size_t *len_r)
+{
+	GMimeStream *st = g_mime_stream_mem_new();
+	GByteArray *ba;
+	unsigned char *data;
+
+	if (GMIME_IS_PART(obj)) {
+		GMimeDataWrapper *dw = g_mime_part_get_content(GMIME_PART(obj));
+		if (dw != NULL)
+			(void)g_mime_data_wrapper_write_to_stream(dw, st);
+	} else {
+		(void)g_mime_object_write_content_to_stream(obj, NULL, st);
+	}
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(st));
+	*len_r = ba ? ba->len : 0;
+	data = xmalloc(*len_r + 1);
+	if (*len_r)
+		memcpy(data, ba->data, *len_r);
+	data[*len_r] = '\0';
+	g_object_unref(st);
+	return data;
+}
+
+static void
+add_attachment(struct walk *w, GMimeObject *obj, const char *ctype)
+{
+	const char *fname;
+	unsigned char *data;
+	size_t len;
+
+	if (GMIME_IS_PART(obj))
+		fname = g_mime_part_get_filename(GMIME_PART(obj));
+	else
+		fname = g_mime_object_get_content_disposition_parameter(obj, "filename");
+	data = part_bytes(obj, &len);
+	mime_acc_attachment(&w->acc, data, len, fname, ctype);
+}
+
+static void
+add_text(struct walk *w, GMimeObject *obj, int html)
+{
+	const char *charset = g_mime_object_get_content_type_parameter(obj, "charset");
+	unsigned char *data;
+	size_t len;
+
+	data = part_bytes(obj, &len);
+	mime_acc_text(&w->acc, data, len, charset, html);
+	free(data);
+}
+
+static int
+ct_is(GMimeObject *obj, const char *type, const char *subtype)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static void
+walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
+{
+	if (obj == NULL)
+		return;
+	if (depth > MIME_MAX_DEPTH) {
+		mime_acc_note(&w->acc, "MIME nesting too deep");
+		return;
+	}
+	if (++w->parts > MIME_MAX_PARTS) {
+		mime_acc_note(&w->acc, "too many MIME parts");
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+		int alt = ct_is(obj, "multipart", "alternative");
+		int plain_before = w->acc.n_plain;
+
+		if (ct_is(obj, "multipart", "report")) {
+			const char *rt = g_mime_object_get_content_type_parameter(obj, "report-type");
+			if (rt != NULL && (strcasecmp(rt, "delivery-status") == 0 ||
+			    strcasecmp(rt, "disposition-notification") == 0))
+				w->acc.is_report = 1;
+		}
+		for (int i = 0; i < n && w->parts <= MIME_MAX_PARTS; i++)
+			walk_part(w, g_mime_multipart_get_part(mp, i), depth + 1,
+			    skip_text || (alt && w->acc.n_plain > plain_before));
+		return;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		/* an attached mail (forward, bounce): kept whole as an attachment */
+		char *ct = content_type_of(obj);
+		add_attachment(w, obj, ct);
+		free(ct);
+		return;
+	}
+	if (!GMIME_IS_PART(obj))
+		return;
+
+	char *ct = content_type_of(obj);
+	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
+	int is_att = disp != NULL && g_mime_content_disposition_is_attachment(disp);
+
+	if (strcmp(ct, "message/delivery-status") == 0 ||
+	    strcmp(ct, "message/disposition-notification") == 0)
+		w->acc.is_report = 1;
+	if (!is_att && (strcmp(ct, "text/plain") == 0 || strcmp(ct, "text/html") == 0)) {
+		if (skip_text)
+			mime_acc_skip_leaf(&w->acc);
+		else
+			add_text(w, obj, ct[5] != 'p');
+	} else if (strcmp(ct, "application/pgp-signature") == 0 ||
+	    strcmp(ct, "application/pkcs7-signature") == 0 ||
+	    strcmp(ct, "application/x-pkcs7-signature") == 0) {
+		mime_acc_skip_leaf(&w->acc);
+	} else {
+		add_attachment(w, obj, ct);
+	}
+	free(ct);
+}
+
+/* ---- headers ----------------------------------------------------------- */
+
+static const char *
+header(GMimeMessage *msg, const char *name)
+{
+	return g_mime_object_get_header(GMIME_OBJECT(msg), name);
+}
+
+static const char *
+header_cb(void *msg, const char *name)
+{
+	return header(msg, name);
+}
+
 /* First mailbox of an address list (groups searched); NULL if none. */
 static InternetAddressMailbox *
 first_mailbox(InternetAddressList *list, int depth)
@@ -622,7 +823,7 @@ first_mailbox(InternetAddressList *list, int depth)
 static char *
 raw_msgid(const char *v)
 {
-	char *c = header_clean(v, 1), *p, *e;
+	char *c = mime_header_clean(v, 1), *p, *e;
 
 	if (c == NULL)
 		return NULL;
@@ -641,50 +842,31 @@ raw_msgid(const char *v)
 static void
 parse_headers(struct walk *w, GMimeMessage *msg)
 {
-	struct mime_message *m = w->m;
+	struct mime_message *m = w->acc.m;
 	const char *v;
 	InternetAddressMailbox *mb;
 	GMimeReferences *refs;
 	GDateTime *dt;
 
 	mb = first_mailbox(g_mime_message_get_from(msg), 0);
-	if (mb != NULL) {
-		m->from_addr = header_clean(internet_address_mailbox_get_addr(mb), 1);
-		if (m->from_addr != NULL) {
-			util_lower_ascii(m->from_addr);
-			if (strchr(m->from_addr, ' ') != NULL) {
-				/* not an addr-spec: unusable as a reporter address */
-				xfree(&m->from_addr);
-				note_error(w, "unparseable From address");
-			}
-		}
-		m->from_name = header_clean(internet_address_get_name(INTERNET_ADDRESS(mb)), 1);
-	}
+	if (mb != NULL)
+		mime_acc_from(&w->acc, internet_address_mailbox_get_addr(mb),
+		    internet_address_get_name(INTERNET_ADDRESS(mb)));
 
 	v = header(msg, "Return-Path");
-	if (v != NULL) {
-		m->has_return_path = 1;
-		char *c = header_clean(v, 0);
-		char *p = c;
-		size_t k = 0;
-		for (; *p; p++)
-			if (*p != ' ')
-				c[k++] = *p;
-		c[k] = '\0';
-		m->empty_return_path = strcmp(c, "<>") == 0 || c[0] == '\0';
-		free(c);
-	}
+	if (v != NULL)
+		mime_acc_return_path(&w->acc, v);
 
-	m->subject = header_clean(g_mime_message_get_subject(msg), 0);
+	m->subject = mime_header_clean(g_mime_message_get_subject(msg), 0);
 
 	v = g_mime_message_get_message_id(msg);
-	m->message_id = v ? header_clean(v, 1) : raw_msgid(header(msg, "Message-ID"));
+	m->message_id = v ? mime_header_clean(v, 1) : raw_msgid(header(msg, "Message-ID"));
 
 	v = header(msg, "In-Reply-To");
 	if (v != NULL) {
 		refs = g_mime_references_parse(w->opts, v);
 		if (refs != NULL && g_mime_references_length(refs) > 0)
-			m->in_reply_to = header_clean(g_mime_references_get_message_id(refs, 0), 1);
+			m->in_reply_to = mime_header_clean(g_mime_references_get_message_id(refs, 0), 1);
 		else
 			m->in_reply_to = raw_msgid(v);
 		if (refs != NULL)
@@ -697,7 +879,7 @@ parse_headers(struct walk *w, GMimeMessage *msg)
 		int from = n > MIME_MAX_REFERENCES ? n - MIME_MAX_REFERENCES : 0;
 		m->references = xcalloc((size_t)(n - from) + 1, sizeof(char *));
 		for (int i = from; i < n; i++) {
-			char *id = header_clean(g_mime_references_get_message_id(refs, i), 1);
+			char *id = mime_header_clean(g_mime_references_get_message_id(refs, i), 1);
 			if (id != NULL)
 				m->references[m->n_references++] = id;
 		}
@@ -753,7 +935,7 @@ reparse_guessed_boundary(struct walk *w, const char *body)
 	parser = g_mime_parser_new_with_stream(st);
 	obj = g_mime_parser_construct_part(parser, w->opts);
 	if (obj != NULL) {
-		note_error(w, "boundary guessed");
+		mime_acc_note(&w->acc, "boundary guessed");
 		walk_part(w, obj, 2, 0);
 		g_object_unref(obj);
 	}
@@ -765,7 +947,7 @@ reparse_guessed_boundary(struct walk *w, const char *body)
 /* ---- entry points ------------------------------------------------------ */
 
 struct mime_message *
-mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attachment_bytes)
+mime_parse_gmime(const unsigned char *raw, size_t len, int truncated, size_t max_attachment_bytes)
 {
 	struct mime_message *m = xcalloc(1, sizeof(*m));
 	struct walk w;
@@ -776,13 +958,7 @@ mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attac
 
 	mime_init();
 	memset(&w, 0, sizeof(w));
-	w.m = m;
-	w.truncated = truncated;
-	w.max_att_bytes = max_attachment_bytes;
-	w.last_leaf_att = -1;
-	buf_init(&w.plain, MIME_MAX_TEXT);
-	buf_init(&w.html, MIME_MAX_TEXT);
-	buf_init(&w.errors, MIME_MAX_ERROR);
+	mime_acc_init(&w.acc, m, truncated, max_attachment_bytes);
 	if (raw == NULL)
 		len = 0;
 
@@ -805,83 +981,75 @@ mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attac
 		parse_headers(&w, msg);
 		body = g_mime_message_get_mime_part(msg);
 		walk_part(&w, body, 1, 0);
-		if (w.n_plain == 0 && w.n_html == 0 && body != NULL && GMIME_IS_MULTIPART(body)) {
+		if (w.acc.n_plain == 0 && w.acc.n_html == 0 && body != NULL &&
+		    GMIME_IS_MULTIPART(body)) {
 			/* a broken multipart (no or wrong boundary): its preamble is
 			 * all GMime saw, and it holds the citizen's text */
 			const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(body));
 			if (pro != NULL && *pro && g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 0)
 				reparse_guessed_boundary(&w, pro);
-			if (pro != NULL && *pro && w.n_plain == 0 && w.n_html == 0) {
-				char *t = text_to_utf8(pro, strlen(pro),
+			if (pro != NULL && *pro && w.acc.n_plain == 0 && w.acc.n_html == 0) {
+				char *t = mime_text_to_utf8(pro, strlen(pro),
 				    g_mime_object_get_content_type_parameter(body, "charset"),
 				    MIME_MAX_TEXT);
-				(void)buf_appends(&w.plain, t);
-				w.n_plain++;
+				(void)buf_appends(&w.acc.plain, t);
+				w.acc.n_plain++;
 				free(t);
 			}
 		}
-		m->auto_reason = auto_reason(msg, m, w.is_report);
+		m->auto_reason = mime_auto_reason(header_cb, msg, m, w.acc.is_report);
 	} else {
-		note_error(&w, len ? "not a MIME message" : "empty message");
+		mime_acc_note(&w.acc, len ? "not a MIME message" : "empty message");
 		m->subject = xstrdup("");
 		if (len > 0) {
-			char *t = text_to_utf8((const char *)raw, len, NULL, MIME_MAX_TEXT);
-			(void)buf_appends(&w.plain, t);
-			w.n_plain++;
+			char *t = mime_text_to_utf8((const char *)raw, len, NULL, MIME_MAX_TEXT);
+			(void)buf_appends(&w.acc.plain, t);
+			w.acc.n_plain++;
 			free(t);
 		}
 	}
-	if (m->subject == NULL)
-		m->subject = xstrdup("");
+	mime_acc_finish(&w.acc);
 
-	/* the part the truncation cut off: its headers were seen, its content not */
-	if (truncated && w.last_leaf_att >= 0) {
-		struct mime_attachment *a = &m->att[w.last_leaf_att];
-		if (a->data != NULL) {
-			w.att_bytes -= a->size;
-			xfree(&a->data);
-		}
-		a->omitted = 1;
-		a->sha256[0] = '\0';
-	}
-	if (truncated)
-		note_error(&w, "message truncated");
-
-	if (w.n_plain > 0) {
-		m->text = buf_steal(&w.plain, NULL);
-	} else if (w.n_html > 0) {
-		m->text = mime_html_to_text(w.html.data, w.html.len);
-		m->text_from_html = 1;
-		if (!norm_utf8_valid(m->text, strlen(m->text))) {
-			char *r = norm_utf8_repair(m->text, strlen(m->text));
-			free(m->text);
-			m->text = r;
-		}
-	} else {
-		m->text = xstrdup("");
-	}
-	unix_newlines(m->text);
-	{
-		/* no blank lines or white space around the text */
-		size_t l = strlen(m->text), lead = strspn(m->text, "\n");
-		while (l > lead && (m->text[l - 1] == '\n' || m->text[l - 1] == ' ' ||
-		    m->text[l - 1] == '\t'))
-			l--;
-		memmove(m->text, m->text + lead, l - lead);
-		m->text[l - lead] = '\0';
-	}
-	if (w.errors.len > 0)
-		m->parse_error = buf_steal(&w.errors, NULL);
-
-	buf_free(&w.plain);
-	buf_free(&w.html);
-	buf_free(&w.errors);
 	if (msg != NULL)
 		g_object_unref(msg);
 	g_object_unref(parser);
 	g_object_unref(stream);
 	g_mime_parser_options_free(w.opts);
 	return m;
+}
+
+static atomic_ulong fast_accepted;
+static atomic_ulong fast_declined;
+
+struct mime_message *
+mime_parse_fast(const unsigned char *raw, size_t len, int truncated, size_t max_attachment_bytes)
+{
+	mime_init();
+	return mime_fast_parse(raw, len, truncated, max_attachment_bytes);
+}
+
+struct mime_message *
+mime_parse(const unsigned char *raw, size_t len, int truncated, size_t max_attachment_bytes)
+{
+	struct mime_message *m;
+
+	mime_init();
+	m = mime_fast_parse(raw, len, truncated, max_attachment_bytes);
+	if (m != NULL) {
+		atomic_fetch_add_explicit(&fast_accepted, 1, memory_order_relaxed);
+		return m;
+	}
+	atomic_fetch_add_explicit(&fast_declined, 1, memory_order_relaxed);
+	return mime_parse_gmime(raw, len, truncated, max_attachment_bytes);
+}
+
+void
+mime_fast_stats(unsigned long *accepted, unsigned long *declined)
+{
+	if (accepted != NULL)
+		*accepted = atomic_load_explicit(&fast_accepted, memory_order_relaxed);
+	if (declined != NULL)
+		*declined = atomic_load_explicit(&fast_declined, memory_order_relaxed);
 }
 
 void

@@ -1,5 +1,6 @@
 /*
- * mime.h - an email (raw RFC 5322 bytes) to what s48 needs, with GMime.
+ * mime.h - an email (raw RFC 5322 bytes) to what s48 needs: a fast direct
+ * parser for the common well-formed shapes (mime_fast.c), GMime for the rest.
  *
  * Never fails on hostile input: whatever could not be decoded is reported
  * in parse_error and the rest is still filled.  All strings are valid UTF-8
@@ -73,6 +74,22 @@ struct mime_message {
 struct mime_message *mime_parse(const unsigned char *raw, size_t len, int truncated,
     size_t max_attachment_bytes);
 void mime_message_free(struct mime_message **m);
+
+/*
+ * The two paths mime_parse() chooses between, for tests and benchmarks.
+ * mime_parse_gmime: always GMime (same contract as mime_parse).
+ * mime_parse_fast: the direct parser alone; NULL when it declines the
+ * message (anything it is not sure GMime reads the same way: truncated
+ * input, unusual structure, encodings or headers).  When it accepts, the
+ * result equals mime_parse_gmime's field for field.
+ */
+struct mime_message *mime_parse_gmime(const unsigned char *raw, size_t len, int truncated,
+    size_t max_attachment_bytes);
+struct mime_message *mime_parse_fast(const unsigned char *raw, size_t len, int truncated,
+    size_t max_attachment_bytes);
+/* How many mime_parse() calls the fast path accepted and declined in this
+ * process (either pointer may be NULL). */
+void mime_fast_stats(unsigned long *accepted, unsigned long *declined);
 
 /* g_mime_init, once per process; idempotent and thread-safe (mime_parse
  * calls it too).  mime_parse may run on several threads at once: it keeps

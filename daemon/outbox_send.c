@@ -1,8 +1,27 @@
-/* outbox_send.c - delivering pending outbox rows by SMTP or the SMS gateway. */
+/*
+ * outbox_send.c - delivering pending outbox rows by SMTP or the SMS gateway.
+ *
+ * A run takes the due rows OUTBOX_BATCH at a time: one transaction claims
+ * them (pending -> sending), they are sent one by one over the kept
+ * connection, and their outcomes are written in one transaction per batch
+ * (sooner when FLUSH_MS have passed since the oldest outcome not yet
+ * written).  Each message the server accepted is first appended to the
+ * journal "<database>.sent" (one write(2), kept by the kernel when the
+ * process dies), and the journal is emptied once the outcomes are
+ * committed; outbox_recover() marks the journal's rows sent instead of
+ * sending them again.  Without a journal (it cannot be opened or written)
+ * each accepted message is committed at once.
+ */
 #include "outbox_send.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -14,6 +33,18 @@
 
 #define MAIL_MAX_BYTES (64u * 1024 * 1024)
 #define TRANSPORT_GIVE_UP 3
+#define OUTBOX_BATCH 64                 /* rows claimed (and recorded) per transaction */
+#define FLUSH_MS 100                    /* outcomes wait at most this long for a commit */
+#define JOURNAL_MAX (1024 * 1024)       /* a journal longer than this is read no further */
+
+/* What this run did with a claimed row. */
+enum outcome {
+	OC_NONE = 0,            /* not tried: back to pending as it was */
+	OC_SENT,
+	OC_RETRY,               /* temporary failure: pending after a backoff */
+	OC_FAILED,
+	OC_INTERRUPTED          /* cut short by a stop: pending, due now, no attempt */
+};
 
 struct row {
 	long long id;
@@ -21,7 +52,25 @@ struct row {
 	char *channel, *recipient, *kind, *subject, *body, *in_reply_to, *references;
 	char *message_id;
 	int tag_token, with_attachments, attempts;
+	/* this run */
+	int claimed, recorded, optout;
+	enum outcome oc;
+	time_t next_at;         /* OC_RETRY */
+	char *reason;           /* for the row, every outcome but OC_NONE */
 };
+
+/* A pass that failed on the database may have left rows "sending" (and
+ * accepted sends in the journal): the next pass recovers them first. */
+static int pass_failed;
+/* The message of the last failed statement, taken before a rollback. */
+static char sql_err[256];
+
+static const char *
+sql_error(struct store *st, const char *what)
+{
+	snprintf(sql_err, sizeof(sql_err), "%s: %s", what, sqlite3_errmsg(store_db(st)));
+	return sql_err;
+}
 
 static void
 row_free(struct row *r)
@@ -34,7 +83,21 @@ row_free(struct row *r)
 	free(r->in_reply_to);
 	free(r->references);
 	free(r->message_id);
+	free(r->reason);
 	memset(r, 0, sizeof(*r));
+}
+
+static void
+rows_free(struct row **rows, size_t n)
+{
+	size_t i;
+
+	if (*rows == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		row_free(&(*rows)[i]);
+	free(*rows);
+	*rows = NULL;
 }
 
 double
@@ -67,23 +130,169 @@ outbox_backoff(int attempts)
 	return d < 1 ? 1 : d;
 }
 
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---------------------------------------------------------------- journal */
+
+char *
+outbox_journal_path(struct store *st)
+{
+	const char *db = sqlite3_db_filename(store_db(st), "main");
+
+	return db != NULL && *db != '\0' ? xasprintf("%s.sent", db) : NULL;
+}
+
+/* The journal of st opened for appending (created if missing), or -1. */
+static int
+journal_open(struct store *st)
+{
+	char *path = outbox_journal_path(st);
+	int fd;
+
+	if (path == NULL)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		log_warn("outbox: %s (every accepted message is committed at once)", path);
+	free(path);
+	return fd;
+}
+
+/* One line per accepted message; O_APPEND makes the write whole. */
+static int
+journal_add(int fd, long long id)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "%lld\n", id);
+
+	return write(fd, line, (size_t)n) == n ? 0 : -1;
+}
+
+static void
+journal_reset(int fd)
+{
+	if (ftruncate(fd, 0) < 0)
+		log_warn("outbox: emptying the journal");
+}
+
+/*
+ * The rows the journal lists that are still "sending" -> sent (in the
+ * caller's transaction): the server accepted them before the process
+ * stopped.  *n_r = how many.  0 or -1.
+ */
+static int
+journal_apply(struct store *st, int fd, int *n_r)
+{
+	sqlite3_stmt *s;
+	struct buf b;
+	char chunk[4096], *p, *end;
+	ssize_t got;
+	off_t off = 0;
+	time_t now = store_now();
+	int rc = 0;
+
+	*n_r = 0;
+	buf_init(&b, JOURNAL_MAX);
+	while ((got = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		if (buf_append(&b, chunk, (size_t)got) < 0)
+			break;          /* the rest waits for the next start */
+		off += got;
+	}
+	if (b.len == 0) {
+		buf_free(&b);
+		return 0;
+	}
+	buf_appendc(&b, '\0');
+	for (p = b.data; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		long long id;
+
+		errno = 0;
+		id = strtoll(p, &end, 10);
+		if (end == p || errno != 0 || (*end != '\n' && *end != '\0')) {
+			end = strchr(p, '\n');
+			if (end == NULL)
+				break;
+			continue;       /* not a line this module wrote */
+		}
+		s = store_prepare(st,
+		    "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2, "
+		    "attempts = attempts + 1, reason = 'accepted before a stop, recorded at the restart' "
+		    "WHERE id = ?1 AND status = 'sending'");
+		if (s == NULL) {
+			rc = -1;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			rc = -1;
+			break;
+		}
+		*n_r += store_changes(st);
+	}
+	buf_free(&b);
+	return rc;
+}
+
+/*
+ * The recovery of rows left claimed: the journal's rows -> sent, every
+ * other "sending" row -> pending (due now, reason why), one transaction,
+ * then the journal is emptied.  The number of rows put back, or -1.
+ */
+static int
+recover_claimed(struct store *st, const char *why, int *sent_r, const char **error_r)
+{
+	sqlite3_stmt *s;
+	int fd = journal_open(st), back = -1;
+
+	*sent_r = 0;
+	if (store_begin(st, error_r) < 0)
+		goto out;
+	if (fd >= 0 && journal_apply(st, fd, sent_r) < 0)
+		goto fail;
+	s = store_prepare(st,
+	    "UPDATE outbox SET status = 'pending', next_at = ?1, updated_at = ?1, reason = ?2 "
+	    "WHERE status = 'sending'");
+	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)store_now());
+	sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	back = store_changes(st);
+	if (store_commit(st, error_r) < 0) {
+		back = -1;
+		goto out;
+	}
+	if (fd >= 0)
+		journal_reset(fd);
+	if (*sent_r > 0)
+		log_info("outbox: %d messages the server had accepted before the stop recorded as "
+		    "sent", *sent_r);
+	goto out;
+fail:
+	*error_r = sql_error(st, "outbox recovery");
+	store_rollback(st);
+	back = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	return back;
+}
+
 int
 outbox_recover(struct store *st, const char **error_r)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET status = 'pending', next_at = ?1, updated_at = ?1, "
-	    "reason = 'interrupted by a restart' WHERE status = 'sending'");
+	int sent;
 
-	if (s == NULL) {
-		*error_r = store_errmsg(st);
-		return -1;
-	}
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)store_now());
-	if (sqlite3_step(s) != SQLITE_DONE) {
-		*error_r = store_errmsg(st);
-		return -1;
-	}
-	return store_changes(st);
+	return recover_claimed(st, "interrupted by a restart", &sent, error_r);
 }
 
 time_t
@@ -101,38 +310,75 @@ outbox_next_due(struct store *st)
 	return t;
 }
 
-/* Mark the row "sending" and count the attempt; 1 if we own it now. */
-static int
-claim(struct store *st, long long id)
-{
-	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?2 "
-	    "WHERE id = ?1 AND status = 'pending'");
+/* ------------------------------------------------------- claim and record */
 
-	if (s == NULL)
+/* rows -> sending in one transaction; r->claimed = 1 for those we own
+ * (a row s48ctl changed meanwhile is left alone).  0 or -1. */
+static int
+claim(struct store *st, struct row *rows, size_t n, const char **error_r)
+{
+	sqlite3_stmt *s;
+	time_t now = store_now();
+	size_t i;
+
+	if (store_begin(st, error_r) < 0)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)store_now());
-	if (sqlite3_step(s) != SQLITE_DONE)
-		return -1;
-	return store_changes(st) == 1;
+	for (i = 0; i < n; i++) {
+		s = store_prepare(st,
+		    "UPDATE outbox SET status = 'sending', updated_at = ?2 "
+		    "WHERE id = ?1 AND status = 'pending'");
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, rows[i].id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		rows[i].claimed = store_changes(st) == 1;
+	}
+	if (store_commit(st, error_r) < 0)
+		goto fail_nc;
+	return 0;
+fail:
+	*error_r = sql_error(st, "outbox claim");
+	store_rollback(st);
+fail_nc:
+	for (i = 0; i < n; i++)
+		rows[i].claimed = 0;
+	return -1;
 }
 
+/* One claimed row's outcome (OC_NONE: back to pending as it was). */
 static int
-finish(struct store *st, long long id, const char *status, time_t next_at, const char *reason)
+record(struct store *st, const struct row *r, time_t now)
 {
-	sqlite3_stmt *s = store_prepare(st,
-	    "UPDATE outbox SET status = ?2, next_at = ?3, reason = ?4, updated_at = ?5, "
-	    "sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END WHERE id = ?1");
-	time_t now = store_now();
+	static const char *const status[] = {
+		[OC_NONE] = "pending", [OC_SENT] = "sent", [OC_RETRY] = "pending",
+		[OC_FAILED] = "failed", [OC_INTERRUPTED] = "pending",
+	};
+	sqlite3_stmt *s;
 
+	if (r->oc == OC_NONE) {
+		s = store_prepare(st,
+		    "UPDATE outbox SET status = 'pending', updated_at = ?2 "
+		    "WHERE id = ?1 AND status = 'sending'");
+		if (s == NULL)
+			return -1;
+		sqlite3_bind_int64(s, 1, r->id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		return sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
+	}
+	s = store_prepare(st,
+	    "UPDATE outbox SET status = ?2, next_at = ?3, reason = ?4, updated_at = ?5, "
+	    "attempts = attempts + ?6, sent_at = CASE WHEN ?2 = 'sent' THEN ?5 ELSE sent_at END "
+	    "WHERE id = ?1 AND status = 'sending'");
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)(next_at ? next_at : now));
-	sqlite3_bind_text(s, 4, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 1, r->id);
+	sqlite3_bind_text(s, 2, status[r->oc], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)(r->oc == OC_RETRY ? r->next_at : now));
+	sqlite3_bind_text(s, 4, r->reason ? r->reason : "", -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)now);
+	sqlite3_bind_int(s, 6, r->oc == OC_INTERRUPTED ? 0 : 1);
 	return sqlite3_step(s) == SQLITE_DONE ? 0 : -1;
 }
 
@@ -312,6 +558,119 @@ optout(struct store *st, const char *number)
 }
 
 /*
+ * Write the outcomes of the claimed rows among rows[0..n) not written yet
+ * in one transaction; with all, also put the claimed rows that were not
+ * tried back to pending.  Then every accepted message is in the database:
+ * the journal is emptied.  0 or -1 (nothing written).
+ */
+static int
+flush(struct store *st, struct row *rows, size_t n, int all, int jfd, const char **error_r)
+{
+	time_t now = store_now();
+	size_t i;
+	int any = 0;
+
+	for (i = 0; i < n; i++)
+		if (rows[i].claimed && !rows[i].recorded && (all || rows[i].oc != OC_NONE))
+			any = 1;
+	if (!any)
+		return 0;
+	if (store_begin(st, error_r) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct row *r = &rows[i];
+
+		if (!r->claimed || r->recorded || (!all && r->oc == OC_NONE))
+			continue;
+		if (record(st, r, now) < 0)
+			goto fail;
+		if (r->optout)
+			optout(st, r->recipient);
+	}
+	if (store_commit(st, error_r) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (rows[i].claimed && (all || rows[i].oc != OC_NONE))
+			rows[i].recorded = 1;
+	if (jfd >= 0)
+		journal_reset(jfd);
+	return 0;
+fail:
+	*error_r = sql_error(st, "outbox outcome");
+	store_rollback(st);
+	return -1;
+}
+
+/*
+ * Send one claimed row and set its outcome (r->oc, r->reason, r->next_at)
+ * and the run's counters.  Returns 1 when its transport failed for now.
+ */
+static int
+send_row(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
+    struct row *r, struct outbox_run *run)
+{
+	int is_sms = strcmp(r->channel, "sms") == 0, res, stopped = 0, attempt = r->attempts + 1;
+	char *reason = NULL, logbuf[64];
+
+	if (is_sms && (!cfg->sms.enabled || gw == NULL)) {
+		res = NOTIFY_PERMFAIL;
+		reason = xstrdup("channel not configured: sms");
+	} else if (!is_sms && !cfg->smtp.enabled) {
+		res = NOTIFY_PERMFAIL;
+		reason = xstrdup("channel not configured: smtp");
+	} else if (is_sms) {
+		res = sms_gateway_send(gw, r->recipient, r->body ? r->body : "", &reason, &stopped);
+	} else {
+		res = send_email(st, cfg, r, &reason);
+	}
+	if (reason == NULL)
+		reason = xstrdup("");
+	log_mask(r->recipient, logbuf, sizeof(logbuf));
+	if (res != NOTIFY_OK && s48_stop_requested) {
+		/* the stop cut it short: not the message's fault nor the server's */
+		r->oc = OC_INTERRUPTED;
+		r->reason = xasprintf("interrupted by a stop (%s)", reason);
+		free(reason);
+		log_info("outbox %lld: %s %s to %s interrupted by a stop: due again at once",
+		    r->id, r->channel, r->kind, logbuf);
+		return 0;
+	}
+	r->reason = reason;
+	if (res == NOTIFY_OK) {
+		r->oc = OC_SENT;
+		run->sent++;
+		if (is_sms)
+			run->sms_ok = 1;
+		else
+			run->smtp_ok = 1;
+		log_info("outbox %lld: %s %s to %s sent", r->id, r->channel, r->kind, logbuf);
+		return 0;
+	}
+	if (res == NOTIFY_TEMPFAIL && attempt < cfg->outbox_max_attempts) {
+		r->oc = OC_RETRY;
+		r->next_at = store_now() + outbox_backoff(attempt);
+		run->retried++;
+		if (is_sms)
+			run->sms_unreachable = 1;
+		else
+			run->smtp_unreachable = 1;
+		log_warnx("outbox %lld: %s %s to %s: temporary failure (attempt %d): %s",
+		    r->id, r->channel, r->kind, logbuf, attempt, reason);
+		return 1;
+	}
+	r->oc = OC_FAILED;
+	if (res == NOTIFY_TEMPFAIL) {
+		r->reason = xasprintf("gave up after %d attempts: %s", attempt, reason);
+		free(reason);
+	}
+	r->optout = stopped;
+	run->failed++;
+	log_warnx("outbox %lld: %s %s to %s failed: %s", r->id, r->channel, r->kind, logbuf,
+	    r->reason);
+	return 0;
+}
+
+/*
  * Due rows after the key (*next_at, *id) in (next_at, id) order, at most
  * max; the key moves to the last row loaded.  Rows a run has passed over
  * (tried, deferred, or skipped for a transport that is down) sort before
@@ -360,9 +719,7 @@ load_rows(struct store *st, time_t now, long long *next_at, long long *id, size_
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		while (n > 0)
-			row_free(&rows[--n]);
-		free(rows);
+		rows_free(&rows, n);
 		return -1;
 	}
 	*rows_r = rows;
@@ -370,137 +727,92 @@ load_rows(struct store *st, time_t now, long long *next_at, long long *id, size_
 	return 0;
 }
 
-/* Rows are loaded OUTBOX_CHUNK at a time: memory stays flat whatever the backlog. */
-#define OUTBOX_CHUNK 256
-
 int
 outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
     int max_rows, struct outbox_run *run, const char **error_r)
 {
 	struct row *rows = NULL;
 	size_t n = 0, i, left = max_rows > 0 ? (size_t)max_rows : (size_t)-1;
-	long long key_next = -1, key_id = 0;
+	long long key_next = -1, key_id = 0, first_ms = 0;
 	time_t now = store_now();
-	int smtp_fail = 0, sms_fail = 0, rc = -1, started = 0;
-	char logbuf[64];
+	int smtp_fail = 0, sms_fail = 0, rc = -1, started = 0, jfd = -1, sent;
 
 	memset(run, 0, sizeof(*run));
-next_chunk:
-	if (load_rows(st, now, &key_next, &key_id, left < OUTBOX_CHUNK ? left : OUTBOX_CHUNK,
-	    &rows, &n) < 0) {
-		*error_r = store_errmsg(st);
-		if (!started)
+	if (pass_failed) {
+		if (recover_claimed(st, "interrupted by a database error", &sent, error_r) < 0)
 			return -1;
-		goto fail;
+		pass_failed = 0;
 	}
-	if (n == 0 && !started) {
-		free(rows);
-		return 0;
-	}
-	left -= n;
-	if (!started) {
-		/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
-		(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
-		started = 1;
-	}
-	for (i = 0; i < n && !s48_stop_requested; i++) {
-		struct row *r = &rows[i];
-		int is_sms = strcmp(r->channel, "sms") == 0, res, stopped = 0, c;
-		char *reason = NULL;
-
-		if ((is_sms && sms_fail >= TRANSPORT_GIVE_UP) ||
-		    (!is_sms && smtp_fail >= TRANSPORT_GIVE_UP))
-			continue;       /* transport down: leave it due for the next run */
-		if ((c = claim(st, r->id)) < 0)
+	for (;;) {
+		if (load_rows(st, now, &key_next, &key_id, left < OUTBOX_BATCH ? left : OUTBOX_BATCH,
+		    &rows, &n) < 0) {
+			*error_r = sql_error(st, "outbox rows");
 			goto fail;
-		if (c == 0)
-			continue;       /* s48ctl changed it meanwhile */
-		r->attempts++;
-		if (is_sms && (!cfg->sms.enabled || gw == NULL)) {
-			res = NOTIFY_PERMFAIL;
-			reason = xstrdup("channel not configured: sms");
-		} else if (!is_sms && !cfg->smtp.enabled) {
-			res = NOTIFY_PERMFAIL;
-			reason = xstrdup("channel not configured: smtp");
-		} else if (is_sms) {
-			res = sms_gateway_send(gw, r->recipient, r->body ? r->body : "", &reason,
-			    &stopped);
-		} else {
-			res = send_email(st, cfg, r, &reason);
 		}
-		if (reason == NULL)
-			reason = xstrdup("");
-		if (res == NOTIFY_OK) {
-			if (finish(st, r->id, "sent", 0, reason) < 0)
-				goto fail_reason;
-			run->sent++;
-			if (is_sms) {
-				run->sms_ok = 1;
-				sms_fail = 0;
-			} else {
-				run->smtp_ok = 1;
-				smtp_fail = 0;
-			}
-			log_info("outbox %lld: %s %s to %s sent", r->id, r->channel, r->kind,
-			    log_mask(r->recipient, logbuf, sizeof(logbuf)));
-		} else if (res == NOTIFY_TEMPFAIL && r->attempts < cfg->outbox_max_attempts) {
-			time_t next = store_now() + outbox_backoff(r->attempts);
-
-			if (finish(st, r->id, "pending", next, reason) < 0)
-				goto fail_reason;
-			run->retried++;
-			if (is_sms) {
-				run->sms_unreachable = 1;
-				sms_fail++;
-			} else {
-				run->smtp_unreachable = 1;
-				smtp_fail++;
-			}
-			log_warnx("outbox %lld: %s %s to %s: temporary failure (attempt %d): %s",
-			    r->id, r->channel, r->kind, log_mask(r->recipient, logbuf, sizeof(logbuf)),
-			    r->attempts, reason);
-		} else {
-			char *why = res == NOTIFY_TEMPFAIL ?
-			    xasprintf("gave up after %d attempts: %s", r->attempts, reason) :
-			    xstrdup(reason);
-
-			if (finish(st, r->id, "failed", 0, why) < 0) {
-				free(why);
-				goto fail_reason;
-			}
-			run->failed++;
-			log_warnx("outbox %lld: %s %s to %s failed: %s", r->id, r->channel, r->kind,
-			    log_mask(r->recipient, logbuf, sizeof(logbuf)), why);
-			free(why);
-			if (stopped)
-				optout(st, r->recipient);
+		if (n == 0)
+			break;
+		left -= n;
+		if (!started) {
+			/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
+			(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
+			jfd = journal_open(st);
+			started = 1;
 		}
-		free(reason);
-		continue;
-fail_reason:
-		free(reason);
-		goto fail;
-	}
-	if (n > 0 && left > 0 && !s48_stop_requested) {
-		for (i = 0; i < n; i++)
-			row_free(&rows[i]);
-		free(rows);
-		rows = NULL;
+		if (claim(st, rows, n, error_r) < 0)
+			goto fail;
+		first_ms = 0;
+		for (i = 0; i < n && !s48_stop_requested; i++) {
+			struct row *r = &rows[i];
+			int is_sms = strcmp(r->channel, "sms") == 0, now_too = 0;
+
+			if (!r->claimed)
+				continue;       /* s48ctl changed it meanwhile */
+			if ((is_sms && sms_fail >= TRANSPORT_GIVE_UP) ||
+			    (!is_sms && smtp_fail >= TRANSPORT_GIVE_UP))
+				continue;       /* transport down: back to pending untried */
+			if (send_row(st, cfg, gw, r, run)) {
+				if (is_sms)
+					sms_fail++;
+				else
+					smtp_fail++;
+			} else if (r->oc == OC_SENT) {
+				if (is_sms)
+					sms_fail = 0;
+				else
+					smtp_fail = 0;
+				/* accepted: on record before anything else can stop us */
+				now_too = jfd < 0 || journal_add(jfd, r->id) < 0;
+			}
+			if (first_ms == 0)
+				first_ms = mono_ms();
+			if (now_too || mono_ms() - first_ms >= FLUSH_MS) {
+				if (flush(st, rows, i + 1, 0, jfd, error_r) < 0)
+					goto fail;
+				first_ms = 0;
+			}
+		}
+		if (flush(st, rows, n, 1, jfd, error_r) < 0)
+			goto fail;
+		rows_free(&rows, n);
 		n = 0;
-		goto next_chunk;
+		if (left == 0 || s48_stop_requested)
+			break;
 	}
 	if ((smtp_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "email") < 0) ||
-	    (sms_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "sms") < 0))
+	    (sms_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "sms") < 0)) {
+		*error_r = sql_error(st, "outbox deferral");
 		goto fail;
+	}
 	rc = 0;
 	goto done;
 fail:
-	*error_r = store_errmsg(st);
+	pass_failed = started;
 done:
-	(void)store_exec(st, "PRAGMA synchronous = FULL", NULL);
-	for (i = 0; i < n; i++)
-		row_free(&rows[i]);
-	free(rows);
+	if (started)
+		(void)store_exec(st, "PRAGMA synchronous = FULL", NULL);
+	if (jfd >= 0)
+		close(jfd);
+	rows_free(&rows, n);
 	notifier_smtp_close();
 	return rc;
 }

@@ -1,17 +1,30 @@
 /*
  * outbox_send.h - delivering the outbox (SPEC section 5), s48d only.
  *
- * Each due row goes pending -> sending (written before the attempt) -> sent,
- * or back to pending with exponential backoff and jitter (30 s doubling,
- * capped at 1 h) on a temporary failure, or failed after
- * outbox.max_attempts or at once on a permanent failure, always with a
- * reason.  A row left in sending by a crash goes back to pending at start
- * (outbox_recover), so a kill can cause at most one duplicate per row in
- * flight: one.
+ * Each due row goes pending -> sending -> sent, or back to pending with
+ * exponential backoff and jitter (30 s doubling, capped at 1 h) on a
+ * temporary failure, or failed after outbox.max_attempts or at once on a
+ * permanent failure, always with a reason.  Rows are claimed (-> sending)
+ * up to 64 in one transaction, and their outcomes written in one
+ * transaction per batch (or per 100 ms); an attempt is counted when its
+ * outcome is written.  A send cut short by a stop (s48_stop_requested set
+ * while it ran) goes back to pending, due at once, without counting an
+ * attempt.  Claimed rows not tried (a stop, a transport that is down) go
+ * back to pending as they were.
  *
- * Status writes during a run use synchronous=NORMAL (WAL): they survive a
- * crash of the process, and only a power loss could undo one (then one
- * message is sent twice).  Ingestion commits stay FULL.
+ * Crashes: every message the server accepted is appended to the journal
+ * "<database>.sent" (outbox_journal_path) before anything else happens,
+ * and the journal is emptied after the outcomes are committed.  A row left
+ * in sending by a crash goes back to pending at start (outbox_recover),
+ * unless the journal lists it: then it is recorded as sent.  So a kill can
+ * cause at most one duplicate: the message in flight between the server's
+ * final reply and the journal write.  Only one process may send from a
+ * database (s48d's lock file).
+ *
+ * Status writes during a run use synchronous=NORMAL (WAL) and the journal
+ * is not fsync'ed: both survive a crash of the process, and only a power
+ * loss could undo one (then messages of the last batch are sent twice).
+ * Ingestion commits stay FULL.
  */
 #ifndef S48_OUTBOX_SEND_H
 #define S48_OUTBOX_SEND_H
@@ -29,9 +42,15 @@ struct outbox_run {
 	int smtp_ok, sms_ok;        /* at least one send succeeded */
 };
 
-/* Rows left in "sending" by a crash -> "pending" (due now).  Returns the
- * number of rows, or -1 with *error_r. */
+/* For s48d's start: rows left in "sending" by a crash -> "sent" if the
+ * journal lists them (logged), else "pending" (due now); the journal is
+ * emptied.  Returns the number of rows put back to pending, or -1 with
+ * *error_r. */
 int outbox_recover(struct store *st, const char **error_r);
+
+/* The journal of accepted sends for st's database file ("<path>.sent"),
+ * or NULL for a database without a file.  Caller frees. */
+char *outbox_journal_path(struct store *st);
 
 /*
  * Try every due row once (next_at <= now), oldest first, at most max_rows
@@ -40,7 +59,8 @@ int outbox_recover(struct store *st, const char **error_r);
  * untried due rows wait one backoff step (next_at moved, attempts and
  * reason unchanged), so a server that is down neither holds up the loop
  * nor the other channel, and the loop does not spin on it.  Stops early when
- * s48_stop_requested is set.  Returns 0, or -1 on a storage error.
+ * s48_stop_requested is set.  Returns 0, or -1 on a storage error (rows it
+ * left claimed are recovered by the next call, like outbox_recover does).
  */
 int outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
     int max_rows, struct outbox_run *run, const char **error_r);

@@ -1,0 +1,503 @@
+/*
+ * test_outbox_batch.c - outbox_send_due() against a real smtp-sink
+ * (tests/lib/smtp_sink.sh): rows claimed and recorded a batch at a time
+ * (counted with a commit hook), every row delivered exactly once; accepted
+ * sends whose outcome could not be committed are found in the journal and
+ * recorded as sent, not sent again; a database locked by another connection
+ * fails the pass cleanly and the next pass sends; a send cut short by a stop
+ * goes back to pending without an attempt or a backoff.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "log.h"
+#include "notifier_smtp.h"
+#include "outbox_send.h"
+#include "store.h"
+#include "util.h"
+
+static char topdir[4096];
+
+struct fx {
+	char dir[64];
+	struct s48_config *cfg;
+	struct store *st;
+	int port;
+};
+
+static int
+run(const char *fmt, ...) S48_PRINTF(1, 2);
+
+static int
+run(const char *fmt, ...)
+{
+	va_list ap;
+	char cmd[8192];
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* the sink in DIR/NAME with extra smtp-sink args; its port */
+static int
+sink_start(struct fx *f, const char *name, const char *args)
+{
+	char path[256], *data = NULL;
+	const char *err;
+	size_t len;
+	int port;
+
+	if (run("sh '%s/tests/lib/smtp_sink.sh' start '%s/%s' %s >/dev/null", topdir, f->dir, name,
+	    args) != 0)
+		fail_msg("cannot start smtp-sink %s", args);
+	snprintf(path, sizeof(path), "%s/%s/smtp-sink.port", f->dir, name);
+	if (util_read_file(path, 64, &data, &len, &err) < 0)
+		fail_msg("%s: %s", path, err);
+	port = atoi(data);
+	free(data);
+	return port;
+}
+
+static void
+sink_stop(struct fx *f, const char *name)
+{
+	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, f->dir, name);
+}
+
+/* messages the sink NAME captured whose text contains what (grep -F) */
+static int
+sink_count(struct fx *f, const char *name, const char *what)
+{
+	char cmd[512], line[64];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/%s/mail' 2>/dev/null | wc -l", what,
+	    f->dir, name);
+	p = popen(cmd, "r");
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		n = atoi(line);
+	if (p != NULL)
+		pclose(p);
+	return n;
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, mode);
+}
+
+static void
+open_fx(struct fx *f, int port)
+{
+	char path[128], *conf, *errors = NULL;
+	const char *err = NULL;
+
+	conf = xasprintf("database = \"s48.db\";\nsecret_file = \"secret\";\n"
+	    "log = { level = \"err\"; target = \"stderr\"; };\n"
+	    "smtp = { url = \"smtp://127.0.0.1:%d\"; tls = \"none\"; "
+	    "from = \"S48 <prijave@example.org>\"; };\n"
+	    "departments = ( { id = \"water\"; name = \"Vodovod\"; email = [\"v@example.org\"];"
+	    " keywords = [\"voda\"]; } );\ndefault_department = \"water\";\n", port);
+	snprintf(path, sizeof(path), "%s/secret", f->dir);
+	write_file(path, "secret\n", 0600);
+	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
+	write_file(path, conf, 0644);
+	free(conf);
+	if (config_load(path, 0, &f->cfg, &errors) < 0)
+		fail_msg("config: %s", errors);
+	if (store_open(f->cfg->database, &f->st, &err) < 0)
+		fail_msg("store: %s", err);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-outbatch.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	chmod(f->dir, 0755);
+	s48_stop_requested = 0;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	notifier_smtp_close();
+	store_close(&f->st);
+	config_free(&f->cfg);
+	run("for d in '%s'/*/; do sh '%s/tests/lib/smtp_sink.sh' stop \"$d\"; done", f->dir,
+	    topdir);
+	if (getenv("S48_KEEP") == NULL)
+		run("rm -rf '%s'", f->dir);
+	free(f);
+	s48_stop_requested = 0;
+	return 0;
+}
+
+/* n pending email rows "batch.<tag>.<i>", due now; body carries the same mark */
+static void
+add_rows(struct store *st, const char *tag, int n)
+{
+	sqlite3_stmt *s;
+	time_t now = store_now();
+	int i;
+
+	assert_int_equal(store_begin(st, NULL), 0);
+	s = store_prepare(st,
+	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
+	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 'Prijava', ?2, ?3, "
+	    "'pending', ?4, ?4, ?4)");
+	assert_non_null(s);
+	for (i = 0; i < n; i++) {
+		char to[64], body[64], id[64];
+
+		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
+		snprintf(body, sizeof(body), "mark-%s-%d-end", tag, i);
+		snprintf(id, sizeof(id), "batch.%s.%d@example.org", tag, i);
+		sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, body, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)(now - 2));
+		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+		sqlite3_reset(s);
+	}
+	assert_int_equal(store_commit(st, NULL), 0);
+}
+
+static long long
+count(struct store *st, const char *where)
+{
+	char *q = xasprintf("SELECT count(*) FROM outbox WHERE %s", where);
+	sqlite3_stmt *s;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), q, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	free(q);
+	return v;
+}
+
+/* every row of tag delivered exactly once */
+static void
+assert_each_once(struct fx *f, const char *sink, const char *tag, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char mark[64];
+		int c;
+
+		snprintf(mark, sizeof(mark), "mark-%s-%d-end", tag, i);
+		c = sink_count(f, sink, mark);
+		if (c != 1)
+			fail_msg("%s delivered %d times", mark, c);
+	}
+}
+
+static int commits;
+
+static int
+commit_hook(void *arg)
+{
+	(void)arg;
+	commits++;
+	return 0;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Table of backlog sizes: every row sent once, in about two commits per 64
+ * rows (claim + outcomes; one more per 100 ms a batch took), attempts 1. */
+static void
+test_batched(void **state)
+{
+	static const int sizes[] = { 1, 63, 64, 65, 200 };
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	size_t k;
+	int total = 0;
+
+	f->port = sink_start(f, "sink", "");
+	open_fx(f, f->port);
+	sqlite3_commit_hook(store_db(f->st), commit_hook, NULL);
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		char tag[16];
+		long long t0, ms;
+		int batches = (sizes[k] + 63) / 64, limit;
+
+		snprintf(tag, sizeof(tag), "b%zu", k);
+		add_rows(f->st, tag, sizes[k]);
+		total += sizes[k];
+		commits = 0;
+		t0 = now_ms();
+		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+		ms = now_ms() - t0;
+		assert_int_equal(run.sent, sizes[k]);
+		assert_int_equal(run.retried + run.failed, 0);
+		assert_true(run.smtp_ok);
+		/* one per-row commit each would be 2 * sizes[k] */
+		limit = 2 * batches + (int)(ms / 100) + 1;
+		if (commits > limit)
+			fail_msg("%d rows: %d commits (at most %d expected, %lld ms)", sizes[k],
+			    commits, limit, ms);
+		assert_true(commits >= 2 * batches);
+		assert_int_equal(count(f->st, "status = 'sent' AND attempts = 1 AND sent_at IS NOT "
+		    "NULL"), total);
+		assert_int_equal(count(f->st, "status <> 'sent'"), 0);
+		assert_each_once(f, "sink", tag, sizes[k]);
+	}
+	/* nothing due: no transaction at all */
+	commits = 0;
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent + run.retried + run.failed, 0);
+	assert_int_equal(commits, 0);
+	sqlite3_commit_hook(store_db(f->st), NULL, NULL);
+}
+
+static int
+journal_lines(struct store *st)
+{
+	char *path = outbox_journal_path(st), *data = NULL;
+	const char *err;
+	size_t len, i;
+	int n = 0;
+
+	assert_non_null(path);
+	if (util_read_file(path, 1 << 20, &data, &len, &err) == 0) {
+		for (i = 0; i < len; i++)
+			n += data[i] == '\n';
+		free(data);
+	}
+	free(path);
+	return n;
+}
+
+/*
+ * The outcomes cannot be committed (a trigger refuses 'sent'), as if the
+ * process had died before the commit: the pass fails, the accepted sends
+ * are in the journal.  The next pass (or the restart) records them as sent
+ * without sending them again and sends the rest: each message once.
+ */
+static void
+test_journal(void **state)
+{
+	static const struct {
+		const char *tag;
+		int rows, restart;   /* restart: outbox_recover() as s48d's start does */
+	} cases[] = {
+		{ "j1", 10, 0 }, { "j2", 100, 0 }, { "j3", 10, 1 }, { "j4", 130, 1 },
+	};
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	size_t k;
+
+	f->port = sink_start(f, "sink", "");
+	open_fx(f, f->port);
+	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char like[64];
+		int journaled, delivered, recovered;
+		long long prev_sent = count(f->st, "status = 'sent'");
+
+		add_rows(f->st, cases[k].tag, cases[k].rows);
+		assert_int_equal(store_exec(f->st, "CREATE TEMP TRIGGER no_sent BEFORE UPDATE OF status "
+		    "ON outbox WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'test: no sent'); "
+		    "END", &err), 0);
+		err = NULL;
+		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "test: no sent"));
+		snprintf(like, sizeof(like), "mark-%s-", cases[k].tag);
+		delivered = sink_count(f, "sink", like);
+		journaled = journal_lines(f->st);
+		assert_true(delivered >= 1);
+		assert_int_equal(journaled, delivered);
+		/* nothing recorded: the delivered rows are still claimed */
+		assert_true(count(f->st, "status = 'sending'") >= delivered);
+		assert_int_equal(count(f->st, "status = 'sent'"), prev_sent);
+		assert_int_equal(store_exec(f->st, "DROP TRIGGER no_sent", &err), 0);
+		if (cases[k].restart) {
+			int back = outbox_recover(f->st, &err);
+
+			assert_int_equal(back, count(f->st, "status = 'pending' AND reason = "
+			    "'interrupted by a restart'"));
+			assert_int_equal(count(f->st, "status = 'sending'"), 0);
+		}
+		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+		assert_int_equal(run.sent, cases[k].rows - delivered);
+		recovered = (int)count(f->st, "reason = 'accepted before a stop, recorded at the "
+		    "restart' AND status = 'sent' AND attempts = 1");
+		assert_int_equal(recovered, delivered);
+		assert_int_equal(count(f->st, "status <> 'sent'"), 0);
+		assert_int_equal(journal_lines(f->st), 0);
+		assert_each_once(f, "sink", cases[k].tag, cases[k].rows);
+		assert_int_equal(store_exec(f->st, "UPDATE outbox SET reason = 'old' WHERE reason "
+		    "LIKE 'accepted before%'", &err), 0);
+	}
+}
+
+/* Another connection holds the write lock: the pass fails without leaving
+ * a row claimed or sending anything; once the lock is gone everything goes. */
+static void
+test_locked(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	sqlite3 *other;
+	char path[128];
+
+	f->port = sink_start(f, "sink", "");
+	open_fx(f, f->port);
+	add_rows(f->st, "l", 70);
+	sqlite3_busy_timeout(store_db(f->st), 100);
+	snprintf(path, sizeof(path), "%s/s48.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	err = NULL;
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "locked"));
+	assert_int_equal(run.sent + run.retried + run.failed, 0);
+	assert_int_equal(sink_count(f, "sink", "mark-l-"), 0);
+	/* again while locked: the same, nothing half done */
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
+	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(count(f->st, "status = 'pending' AND attempts = 0"), 70);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent, 70);
+	assert_int_equal(count(f->st, "status = 'sent' AND attempts = 1"), 70);
+	assert_each_once(f, "sink", "l", 70);
+	sqlite3_close(other);
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	s48_stop_requested = 1;
+}
+
+/* A stop while the server sits on DATA (smtp-sink -w): the send is cut
+ * short, the row is pending again with no attempt counted and due at once,
+ * the rows not tried are untouched; later all are sent once. */
+static void
+test_stop_interrupts(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	struct sigaction sa;
+	struct itimerval it;
+	const char *err = NULL;
+	time_t before;
+	long long t0;
+	int port;
+
+	port = sink_start(f, "slow", "-w 20");
+	f->port = sink_start(f, "sink", "");
+	open_fx(f, port);
+	add_rows(f->st, "s", 5);
+	/* an earlier failure's reason and attempt stay as they were */
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET attempts = 2, reason = 'earlier' "
+	    "WHERE body = 'mark-s-3-end'", &err), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	memset(&it, 0, sizeof(it));
+	it.it_value.tv_usec = 400 * 1000;
+	before = store_now();
+	t0 = now_ms();
+	assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_true(now_ms() - t0 < 5000);
+	assert_true(s48_stop_requested);
+	assert_int_equal(run.sent + run.retried + run.failed, 0);
+	assert_false(run.smtp_unreachable);
+	assert_int_equal(count(f->st, "status = 'pending'"), 5);
+	assert_int_equal(count(f->st, "status = 'pending' AND attempts = 0 AND reason LIKE "
+	    "'interrupted by a stop%' AND body = 'mark-s-0-end'"), 1);
+	{
+		char *w = xasprintf("body = 'mark-s-0-end' AND next_at <= %lld",
+		    (long long)store_now());
+
+		assert_int_equal(count(f->st, w), 1);   /* no backoff */
+		free(w);
+		w = xasprintf("body = 'mark-s-0-end' AND next_at >= %lld", (long long)before - 1);
+		assert_int_equal(count(f->st, w), 1);
+		free(w);
+	}
+	assert_int_equal(count(f->st, "reason IS NULL AND attempts = 0"), 3);
+	assert_int_equal(count(f->st, "reason = 'earlier' AND attempts = 2"), 1);
+	assert_int_equal(sink_count(f, "slow", "mark-s-"), 0);
+	sink_stop(f, "slow");
+	/* the next run (another server now) sends every row once */
+	s48_stop_requested = 0;
+	free(f->cfg->smtp.url);
+	f->cfg->smtp.url = xasprintf("smtp://127.0.0.1:%d", f->port);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent, 5);
+	assert_int_equal(count(f->st, "status = 'sent' AND attempts = 1"), 4);
+	assert_int_equal(count(f->st, "status = 'sent' AND attempts = 3"), 1);
+	assert_each_once(f, "sink", "s", 5);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_batched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_interrupts, setup, teardown),
+	};
+	const char *top = getenv("S48_TOP");
+
+	if (top == NULL || top[0] == '\0')
+		top = ".";
+	if (realpath(top, topdir) == NULL)
+		return 1;
+	log_init("test_outbox_batch", LOG_LEVEL_ERR, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -218,34 +218,67 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 
 /* ---- GSM-7 ---- */
 
+/* Septets of the code points below 256 in GSM-7: 1 basic, 2 extension
+ * (^ { } \ [ ] ~ | and form feed), 0 none. */
+static const unsigned char gsm_tab[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 1,
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	0, 0, 0, 0, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 1,
+	1, 0, 0, 0, 1, 1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0,
+};
+
+/* What sms_prepare(ascii = 1) makes of an ASCII byte: printable ASCII but
+ * '`' stays, tab is a space, '`' an apostrophe, controls other than
+ * CR, LF and FF are '?'. */
+static const char asc_out[128] = {
+	'?', '?', '?', '?', '?', '?', '?', '?', '?', ' ', '\n', '?', '\f', '\r', '?', '?',
+	'?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?',
+	' ', '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/',
+	'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', ';', '<', '=', '>', '?',
+	'@', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
+	'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', '[', '\\', ']', '^', '_',
+	'\'', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '{', '|', '}', '~', '?',
+};
+
+/* The bytes prep_scan copies in one go, as they come out (0: any other,
+ * and everything from 0x80): printable ASCII of one septet, after
+ * asc_out (ascii) or as it is. */
+static const char plain_ascii[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/',
+	'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', ';', '<', '=', '>', '?',
+	'@', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
+	'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 0, 0, 0, 0, '_',
+	'\'', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, '?',
+};
+static const char plain_raw[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/',
+	'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', ';', '<', '=', '>', '?',
+	'@', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
+	'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 0, 0, 0, 0, '_',
+	0, 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 0, 0, 0, 0, 0,
+};
+
 /* Cost in septets of a code point in GSM-7: 1 basic, 2 extension, 0 none. */
 static inline int
 gsm_cost(uint32_t cp)
 {
-	if (cp < 0x80) {
-		switch (cp) {
-		case '\n': case '\r':
-			return 1;
-		case '^': case '{': case '}': case '\\': case '[': case ']': case '~':
-		case '|': case '\f':
-			return 2;
-		case '`':
-			return 0;
-		}
-		return cp >= 0x20 && cp < 0x7F ? 1 : 0;
-	}
-	switch (cp) {
-	case 0xA3: case 0xA5: case 0xE8: case 0xE9: case 0xF9: case 0xEC: case 0xF2:
-	case 0xC7: case 0xD8: case 0xF8: case 0xC5: case 0xE5: case 0x394: case 0x3A6:
-	case 0x393: case 0x39B: case 0x3A9: case 0x3A0: case 0x3A8: case 0x3A3: case 0x398:
-	case 0x39E: case 0xC6: case 0xE6: case 0xDF: case 0xC9: case 0xA4: case 0xA1:
-	case 0xC4: case 0xD6: case 0xD1: case 0xDC: case 0xA7: case 0xBF: case 0xE4:
-	case 0xF6: case 0xF1: case 0xFC: case 0xE0:
-		return 1;
-	case 0x20AC:
-		return 2;
-	}
-	return 0;
+	if (cp < 0x100)
+		return gsm_tab[cp];
+	/* the Greek capitals of the basic table: Γ Δ Θ Λ Ξ Π Σ Φ Ψ Ω */
+	if (cp >= 0x393 && cp <= 0x3A9)
+		return (int)((0x692923UL >> (cp - 0x393)) & 1);
+	return cp == 0x20AC ? 2 : 0;
 }
 
 /* Decode one code point (invalid bytes give U+FFFD, one byte each). */
@@ -282,6 +315,54 @@ next_cp(const unsigned char **pp)
 	}
 	*pp = p + n + 1;
 	return cp;
+}
+
+/*
+ * Strict UTF-8 (as normalize.c judges it: no overlong forms, no
+ * surrogates, nothing above U+10FFFF): the length of the sequence at
+ * s[0..len) with its code point in *cp, or 0 if it is not valid.
+ */
+static inline size_t
+utf8_strict(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xBF;
+	size_t need, i;
+	uint32_t v;
+
+	if (c < 0xC2 || c > 0xF4)
+		return 0;
+	if (c < 0xE0) {
+		if (len < 2 || (s[1] & 0xC0) != 0x80)
+			return 0;
+		*cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
+		return 2;
+	}
+	if (c < 0xF0) {
+		need = 2;
+		v = c & 0x0F;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+	} else {
+		need = 3;
+		v = c & 0x07;
+		if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+	}
+	if (len <= need)
+		return 0;
+	for (i = 1; i <= need; i++) {
+		if (s[i] < lo || s[i] > hi)
+			return 0;
+		lo = 0x80;
+		hi = 0xBF;
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	*cp = v;
+	return need + 1;
 }
 
 void
@@ -352,49 +433,394 @@ gsm_substitute(uint32_t cp)
 	return NULL;
 }
 
+/* ---- the SMS form of a text and what it costs ---- */
+
+/*
+ * A text made ready for SMS (as sms_prepare makes it) with its cost in
+ * both encodings, and where its two-unit characters start: escape pairs
+ * (in septets) and surrogate pairs (in UTF-16 units), which a segment
+ * never splits.  The prepared text is never longer than its source: a
+ * code point becomes its Latin form, a stand-in no longer than itself,
+ * itself or '?'.
+ */
+struct prep {
+	char *out;                  /* cap bytes, not NUL-terminated */
+	size_t len, cap;
+	size_t cps;                 /* code points */
+	size_t g;                   /* GSM-7 septets, one for a character outside GSM-7 */
+	size_t u;                   /* UTF-16 units */
+	int need;                   /* a character outside GSM-7: UCS-2 when allowed */
+	size_t *ev[2];              /* [0] escape pairs, [1] surrogate pairs */
+	size_t nev[2], cev[2];
+};
+
+/* the state after a word of a value (cut_words' words) */
+struct wend {
+	size_t off, cps, g, u, nev[2];
+	int need;
+};
+
+struct words {
+	struct wend *v;
+	size_t n, cap;
+	size_t limit;               /* stop once more code points than this are out */
+	int in;                     /* inside a word */
+};
+
+static void
+prep_init(struct prep *p, size_t srclen)
+{
+	memset(p, 0, sizeof(*p));
+	p->cap = srclen + 1;
+	p->out = xmalloc(p->cap);
+}
+
+static void
+prep_free(struct prep *p)
+{
+	free(p->out);
+	free(p->ev[0]);
+	free(p->ev[1]);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+prep_room(struct prep *p, size_t n)
+{
+	if (n >= p->cap - p->len) {
+		p->cap = p->len + n + 1;
+		p->out = xrealloc(p->out, p->cap);
+	}
+}
+
+static void
+prep_event(struct prep *p, int which, size_t at)
+{
+	if (p->nev[which] == p->cev[which]) {
+		p->cev[which] = p->cev[which] ? 2 * p->cev[which] : 8;
+		p->ev[which] = xrealloc(p->ev[which], p->cev[which] * sizeof(size_t));
+	}
+	p->ev[which][p->nev[which]++] = at;
+}
+
+/* append one ASCII byte as it is */
+static inline void
+prep_byte(struct prep *p, unsigned char b)
+{
+	unsigned c = gsm_tab[b];
+
+	p->out[p->len++] = (char)b;
+	p->cps++;
+	p->u++;
+	if (c != 1) {
+		if (c == 0) {
+			p->need = 1;
+			c = 1;
+		} else {
+			prep_event(p, 0, p->g);
+		}
+	}
+	p->g += c;
+}
+
+/* append the non-ASCII code point cp, its UTF-8 bytes s[0..n) */
+static inline void
+prep_cp(struct prep *p, const unsigned char *s, size_t n, uint32_t cp)
+{
+	unsigned c = (unsigned)gsm_cost(cp);
+
+	memcpy(p->out + p->len, s, n);
+	p->len += n;
+	p->cps++;
+	if (c != 1) {
+		if (c == 0) {
+			p->need = 1;
+			c = 1;
+		} else {
+			prep_event(p, 0, p->g);
+		}
+	}
+	p->g += c;
+	if (cp >= 0x10000) {
+		prep_event(p, 1, p->u);
+		p->u += 2;
+	} else {
+		p->u++;
+	}
+}
+
+/* append transliterated text t[0..n) (valid UTF-8) made GSM-7 */
+static void
+prep_gsm(struct prep *p, const unsigned char *t, size_t n)
+{
+	const unsigned char *e = t + n;
+
+	prep_room(p, n);
+	while (t < e) {
+		const unsigned char *s = t;
+		const char *sub;
+		uint32_t cp;
+
+		if (*t < 0x80) {
+			prep_byte(p, (unsigned char)asc_out[*t++]);
+			continue;
+		}
+		cp = next_cp(&t);
+		if (gsm_cost(cp) > 0) {
+			prep_cp(p, s, (size_t)(t - s), cp);
+		} else if ((sub = gsm_substitute(cp)) != NULL && strlen(sub) <= (size_t)(t - s)) {
+			for (; *sub != '\0'; sub++)
+				prep_byte(p, (unsigned char)*sub);
+		} else {
+			prep_byte(p, '?');
+		}
+	}
+}
+
+static inline int
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* at white space: close the word; 1 when the scan should stop here */
+static inline int
+prep_boundary(struct words *w, const struct prep *p)
+{
+	if (w == NULL)
+		return 0;
+	if (w->in) {
+		struct wend *e;
+
+		if (w->n == w->cap) {
+			w->cap = w->cap ? 2 * w->cap : 32;
+			w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+		}
+		e = &w->v[w->n++];
+		e->off = p->len;
+		e->cps = p->cps;
+		e->g = p->g;
+		e->u = p->u;
+		e->nev[0] = p->nev[0];
+		e->nev[1] = p->nev[1];
+		e->need = p->need;
+		w->in = 0;
+	}
+	return p->cps > w->limit;
+}
+
+#define WIN_GAP 16      /* ASCII bytes bridged between two non-ASCII runs */
+#define WIN_MAX 1024    /* source bytes transliterated at once, about */
+
+/*
+ * Transliterations of lone two-byte characters seen in this call (č, ć,
+ * š, ž ... between ASCII letters), kept when they do not depend on their
+ * neighbours: anything but an upper-case digraph ("Dj", "Lj").
+ */
+struct tl_cache {
+	unsigned n;
+	struct {
+		unsigned char in[2], len;
+		char out[4];
+	} e[16];
+};
+
+/* the transliteration of window src[wa..wb), less the context bytes */
+static void
+prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t b,
+    struct words *w, struct tl_cache *tc)
+{
+	size_t wa = a > 0 ? a - 1 : a, wb = b < len ? b + 1 : b, k;
+	const unsigned char *seg, *te;
+	char *t;
+	int single = tc != NULL && b - a == 2 && s[a] >= 0xC2 && s[a] < 0xE0 &&
+	    (s[a + 1] & 0xC0) == 0x80;
+
+	if (single) {
+		unsigned i;
+
+		for (i = 0; i < tc->n; i++)
+			if (tc->e[i].in[0] == s[a] && tc->e[i].in[1] == s[a + 1]) {
+				prep_gsm(p, (const unsigned char *)tc->e[i].out, tc->e[i].len);
+				return;
+			}
+	}
+	t = norm_translit((const char *)s + wa, wb - wa);
+	seg = (const unsigned char *)t + (a - wa);
+	te = (const unsigned char *)t + strlen(t) - (wb - b);
+	if (single && tc->n < sizeof(tc->e) / sizeof(tc->e[0]) && te - seg <= 4 &&
+	    !(te - seg == 2 && seg[0] >= 'A' && seg[0] <= 'Z' &&
+	    ((seg[1] | 0x20) >= 'a' && (seg[1] | 0x20) <= 'z'))) {
+		tc->e[tc->n].in[0] = s[a];
+		tc->e[tc->n].in[1] = s[a + 1];
+		tc->e[tc->n].len = (unsigned char)(te - seg);
+		memcpy(tc->e[tc->n].out, seg, (size_t)(te - seg));
+		tc->n++;
+	}
+	/* a Latin form is letters: the white space of the source and of
+	 * its transliteration is the same, one for one */
+	for (k = a; k < b; k++) {
+		const unsigned char *q;
+
+		if (!is_ws(s[k])) {
+			if (w != NULL)
+				w->in = 1;
+			continue;
+		}
+		for (q = seg; q < te && !is_ws(*q); q++)
+			;
+		prep_gsm(p, seg, (size_t)(q - seg));
+		(void)prep_boundary(w, p);
+		prep_byte(p, (unsigned char)asc_out[s[k]]);
+		seg = q < te ? q + 1 : te;
+	}
+	prep_gsm(p, seg, (size_t)(te - seg));
+	free(t);
+}
+
+/*
+ * Append src[0..len) made ready for SMS to p: ascii: transliterated and
+ * GSM-7, byte for byte as sms_prepare; else as it is, which must be valid
+ * UTF-8.  With w the state after each word is kept, and the scan stops at
+ * white space once more than w->limit code points are out.  Returns where
+ * it stopped (len: at the end), or (size_t)-1 for invalid UTF-8 when
+ * !ascii.  tc: a cache for the transliteration, or NULL.
+ *
+ * Only the non-ASCII parts go through norm_translit (ASCII is its own
+ * Latin form), each with the ASCII byte before and after it: that is all
+ * the context it looks at (Љ becomes "LJ" or "Lj" after its neighbours),
+ * so the parts come out as in the transliteration of the whole text.
+ */
+static size_t
+prep_scan(struct prep *p, const char *src, size_t len, int ascii, struct words *w,
+    struct tl_cache *tc)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0;
+
+	/* ASCII is one byte out per byte in: room for all of it */
+	prep_room(p, len);
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t a, b;
+
+		if (c < 0x80) {
+			/* printable ASCII of one septet: in one go, counted
+			 * at the end; the rest one by one */
+			const char *plain = ascii ? plain_ascii : plain_raw;
+			char *o = p->out + p->len;
+			size_t j = i;
+			char x;
+
+			while (j < len && (x = plain[s[j]]) != 0) {
+				*o++ = x;
+				j++;
+			}
+			if (j > i) {
+				size_t n = j - i;
+
+				p->len += n;
+				p->cps += n;
+				p->g += n;
+				p->u += n;
+				if (w != NULL)
+					w->in = 1;
+				i = j;
+				continue;
+			}
+			if (is_ws(c)) {
+				if (prep_boundary(w, p))
+					return i;
+			} else if (w != NULL) {
+				w->in = 1;
+			}
+			prep_byte(p, ascii ? (unsigned char)asc_out[c] : c);
+			i++;
+			continue;
+		}
+		if (w != NULL)
+			w->in = 1;
+		if (!ascii) {
+			uint32_t cp;
+			size_t n = utf8_strict(s + i, len - i, &cp);
+
+			if (n == 0)
+				return (size_t)-1;
+			prep_cp(p, s + i, n, cp);
+			i += n;
+			continue;
+		}
+		/* the window: non-ASCII runs and short ASCII gaps between them */
+		a = i;
+		b = i + 1;
+		for (;;) {
+			size_t j;
+
+			while (b < len && s[b] >= 0x80)
+				b++;
+			for (j = b; j < len && s[j] < 0x80 && j - b < WIN_GAP; j++)
+				;
+			if (j < len && s[j] >= 0x80 && j - a < WIN_MAX &&
+			    (tc == NULL || b - a != 2)) {
+				b = j;
+				continue;
+			}
+			break;
+		}
+		prep_window(p, s, len, a, b, w, tc);
+		i = b;
+		prep_room(p, len - i);
+	}
+	(void)prep_boundary(w, p);
+	return len;
+}
+
+/* 1 if s[0..len) is valid UTF-8 as normalize.c judges it */
+static int
+utf8_ok(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+	uint32_t cp;
+
+	while (i < len) {
+		size_t n;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((n = utf8_strict(s + i, len - i, &cp)) == 0)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
 char *
 sms_prepare(const char *utf8, int ascii)
 {
-	char *t, *out, *o;
-	const unsigned char *p;
+	struct prep p;
+	struct tl_cache tc;
+	size_t len;
 
 	if (utf8 == NULL)
 		utf8 = "";
-	if (!ascii)
-		return norm_utf8_repair(utf8, strlen(utf8));
-	t = norm_translit(utf8, strlen(utf8));
-	/* each code point becomes at most itself or "..." (3 bytes for a
-	 * code point of at least 3 bytes), so len+1 is enough */
-	out = o = xmalloc(strlen(t) + 1);
-	p = (const unsigned char *)t;
-	while (*p != '\0') {
-		const unsigned char *start = p;
-		uint32_t cp;
-		const char *sub;
-
-		if (*p >= 0x20 && *p < 0x7F && *p != '`') {
-			*o++ = (char)*p++;      /* printable ASCII is GSM-7 */
-			continue;
-		}
-		cp = next_cp(&p);
-
-		if (gsm_cost(cp) > 0) {
-			memcpy(o, start, (size_t)(p - start));
-			o += p - start;
-		} else if ((sub = gsm_substitute(cp)) != NULL &&
-		    strlen(sub) <= (size_t)(p - start)) {
-			memcpy(o, sub, strlen(sub));
-			o += strlen(sub);
-		} else {
-			*o++ = '?';
-		}
+	tc.n = 0;
+	len = strlen(utf8);
+	if (!ascii) {
+		if (utf8_ok((const unsigned char *)utf8, len))
+			return xstrndup(utf8, len);
+		return norm_utf8_repair(utf8, len);
 	}
-	*o = '\0';
-	free(t);
-	return out;
+	prep_init(&p, len);
+	(void)prep_scan(&p, utf8, len, 1, NULL, &tc);
+	p.out[p.len] = '\0';
+	free(p.ev[0]);
+	free(p.ev[1]);
+	return p.out;
 }
 
-/* ---- fitting ---- */
+/* ---- fitting, the general way: render, prepare, measure, again ---- */
 
 static char *
 render_prepared(const char *tmpl, const struct tmpl_vars *v, int ascii)
@@ -498,42 +924,22 @@ shorten_field(const char *tmpl, struct tmpl_vars *w, const char **field, char **
 }
 
 /*
- * Fields are shortened in order note, text, department, each to the most
- * words that fit.  The last resort cuts the message at a word end but
- * never before the end of the first {id}: if the id itself lies beyond
- * the limit (a template with a very long introduction), the message ends
- * right after the id and is longer than max_segments.
+ * The last resort, with note, text and department emptied: cut the
+ * message at a word end, never before the end of the first {id}.
  */
-char *
-tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_segments)
+static char *
+fit_last_resort(const char *tmpl, const struct tmpl_vars *w, int ascii, int max_segments)
 {
-	struct tmpl_vars w = *v;
-	char *owned[3] = { NULL, NULL, NULL };
-	const char **fields[3] = { &w.note, &w.text, &w.department };
-	char *msg = NULL, *idtmpl, *idmsg;
+	char *msg = render_prepared(tmpl, w, ascii), *idtmpl, *idmsg;
 	const char *idpos;
-	size_t i, keep = 0, len, cut;
+	size_t keep = 0, len, cut;
 
-	if (max_segments < 1)
-		max_segments = 1;
-	if (tmpl == NULL)
-		tmpl = "";
-	msg = render_prepared(tmpl, &w, ascii);
 	if (fits(msg, ascii, max_segments))
-		goto done;
-	free(msg);
-	msg = NULL;
-	for (i = 0; i < 3; i++) {
-		msg = shorten_field(tmpl, &w, fields[i], &owned[i], ascii, max_segments);
-		if (msg != NULL)
-			goto done;
-	}
-	/* last resort: cut the message at a word end, never before the id */
-	msg = render_prepared(tmpl, &w, ascii);
+		return msg;
 	idpos = strstr(tmpl, "{id}");
 	if (idpos != NULL) {
 		idtmpl = xstrndup(tmpl, (size_t)(idpos - tmpl) + 4);
-		idmsg = render_prepared(idtmpl, &w, ascii);
+		idmsg = render_prepared(idtmpl, w, ascii);
 		keep = strlen(idmsg);
 		free(idtmpl);
 		free(idmsg);
@@ -575,8 +981,451 @@ tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_
 	msg[cut] = '\0';
 	while (cut > 0 && (msg[cut - 1] == ' ' || msg[cut - 1] == '\n'))
 		msg[--cut] = '\0';
+	return msg;
+}
+
+/* tmpl_render_sms rendering each candidate in full: for what fit_build
+ * cannot take apart */
+static char *
+fit_slow(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_segments)
+{
+	struct tmpl_vars w = *v;
+	char *owned[3] = { NULL, NULL, NULL };
+	const char **fields[3] = { &w.note, &w.text, &w.department };
+	char *msg;
+	size_t i;
+
+	msg = render_prepared(tmpl, &w, ascii);
+	if (fits(msg, ascii, max_segments))
+		goto done;
+	free(msg);
+	msg = NULL;
+	for (i = 0; i < 3; i++) {
+		msg = shorten_field(tmpl, &w, fields[i], &owned[i], ascii, max_segments);
+		if (msg != NULL)
+			goto done;
+	}
+	msg = fit_last_resort(tmpl, &w, ascii, max_segments);
 done:
 	for (i = 0; i < 3; i++)
 		free(owned[i]);
+	return msg;
+}
+
+/* ---- fitting, the quick way ---- */
+
+/*
+ * The template is rendered once with a marker in place of each of note,
+ * text and department (the "skeleton"), its literal parts and the values
+ * are prepared and measured once, and each candidate (a value cut after
+ * its k-th word, "..." appended) is then only arithmetic.  This gives the
+ * bytes of fit_slow when the values render as the markers do: no white
+ * space at either end, no '>' at the end, no line break under a quote,
+ * and (with ascii) no transliteration context across a part boundary.
+ * Anything else goes to fit_slow.
+ */
+enum { FIT_NOTE, FIT_TEXT, FIT_DEPT, FIT_N };
+
+static const char *const fit_marker[FIT_N] = { "\001" "0" "\002", "\001" "1" "\002", "\001" "2" "\002" };
+
+struct fit_field {
+	const char *val;            /* current value, NULL or "" when empty */
+	int scanned, bad;           /* bad: cannot be taken apart */
+	int occurs;                 /* in the current skeleton */
+	int complete;               /* all of val is in p */
+	int has_nl;
+	size_t len, nw;             /* bytes and words of val */
+	struct prep p;
+	struct words w;
+};
+
+struct fit_piece {
+	int field;                  /* FIT_*, or -1: literal text */
+	int first, last;            /* classes of the source's end bytes (edge_class) */
+	struct prep p;              /* literal text */
+};
+
+struct fit {
+	const char *tmpl;
+	const struct tmpl_vars *v;
+	int ascii, max_segments;
+	struct fit_field f[FIT_N];
+	struct fit_piece *pc;
+	size_t npc;
+	struct tl_cache tc;
+};
+
+/* what the transliteration of a neighbour sees of a byte */
+enum { EDGE_NONE, EDGE_OTHER, EDGE_LETTER, EDGE_HIGH };
+
+static int
+edge_class(unsigned char c)
+{
+	if (c >= 0x80)
+		return EDGE_HIGH;
+	c |= 0x20;
+	return c >= 'a' && c <= 'z' ? EDGE_LETTER : EDGE_OTHER;
+}
+
+/* 1 if two parts meeting at these ends may transliterate differently
+ * apart than together */
+static int
+edge_bad(int left, int right)
+{
+	return (left == EDGE_HIGH && right >= EDGE_LETTER) ||
+	    (right == EDGE_HIGH && left == EDGE_LETTER);
+}
+
+static int
+fit_empty(const char *s)
+{
+	return s == NULL || s[0] == '\0';
+}
+
+static void
+fit_pieces_free(struct fit *F)
+{
+	size_t i;
+
+	for (i = 0; i < F->npc; i++)
+		prep_free(&F->pc[i].p);
+	free(F->pc);
+	F->pc = NULL;
+	F->npc = 0;
+}
+
+/* Prepare and measure a value once: 0, or -1 if it cannot be taken apart. */
+static int
+fit_scan(struct fit *F, struct fit_field *f)
+{
+	size_t stop;
+	unsigned char last;
+
+	if (f->scanned)
+		return f->bad ? -1 : 0;
+	f->scanned = 1;
+	f->bad = 1;
+	f->len = strlen(f->val);
+	last = (unsigned char)f->val[f->len - 1];
+	if (is_ws((unsigned char)f->val[0]) || is_ws(last) || last == '>')
+		return -1;
+	f->has_nl = memchr(f->val, '\n', f->len) != NULL;
+	prep_init(&f->p, f->len);
+	/* beyond 160 characters a segment, no message fits */
+	f->w.limit = 160 * (size_t)F->max_segments;
+	stop = prep_scan(&f->p, f->val, f->len, F->ascii, &f->w, &F->tc);
+	if (stop == (size_t)-1)
+		return -1;
+	f->complete = stop == f->len;
+	f->nw = f->w.n + (f->complete ? 0 : count_words(f->val + stop));
+	f->bad = 0;
+	return 0;
+}
+
+/*
+ * Render the skeleton for the current values and prepare its parts: 0, or
+ * -1 when the quick way cannot give fit_slow's bytes.
+ */
+static int
+fit_build(struct fit *F)
+{
+	struct tmpl_vars sv = *F->v;
+	const char **slot[FIT_N] = { &sv.note, &sv.text, &sv.department };
+	char *skel;
+	const char *m;
+	size_t i, n, start, nm = 0;
+	int prev = EDGE_NONE, rc = -1;    /* class of the last byte so far */
+
+	fit_pieces_free(F);
+	for (i = 0; i < FIT_N; i++) {
+		*slot[i] = fit_empty(F->f[i].val) ? "" : fit_marker[i];
+		F->f[i].occurs = 0;
+	}
+	skel = tmpl_render(F->tmpl, &sv);
+	n = strlen(skel);
+	for (m = skel; (m = memchr(m, '\001', n - (size_t)(m - skel))) != NULL; m++)
+		nm++;
+	F->pc = xcalloc(2 * nm + 1, sizeof(*F->pc));
+	for (start = 0;;) {
+		struct fit_piece *pc = &F->pc[F->npc++];
+		size_t end;
+
+		m = memchr(skel + start, '\001', n - start);
+		end = m ? (size_t)(m - skel) : n;
+		pc->field = -1;
+		prep_init(&pc->p, end - start);
+		if (prep_scan(&pc->p, skel + start, end - start, F->ascii, NULL, &F->tc) ==
+		    (size_t)-1)
+			goto out;
+		if (end > start) {
+			pc->first = edge_class((unsigned char)skel[start]);
+			pc->last = edge_class((unsigned char)skel[end - 1]);
+			if (F->ascii && edge_bad(prev, pc->first))
+				goto out;
+			prev = pc->last;
+		}
+		if (m == NULL)
+			break;
+		pc = &F->pc[F->npc++];
+		pc->field = m[1] - '0';
+		{
+			struct fit_field *f = &F->f[pc->field];
+			size_t ls = end, j;
+			int quoted = 1;
+
+			f->occurs = 1;
+			if (fit_scan(F, f) < 0)
+				goto out;
+			/* a value with line breaks under a quote or indent gets
+			 * it on each line (and a trimmed start hides the indent) */
+			while (ls > 0 && skel[ls - 1] != '\n')
+				ls--;
+			for (j = ls; j < end && quoted; j++)
+				quoted = is_blank(skel[j]) || skel[j] == '>';
+			if (f->has_nl && quoted && (end > ls || end == 0))
+				goto out;
+			pc->first = edge_class((unsigned char)f->val[0]);
+			pc->last = edge_class((unsigned char)f->val[f->len - 1]);
+			if (F->ascii && edge_bad(prev, pc->first))
+				goto out;
+			prev = pc->last;
+		}
+		start = end + 3;
+	}
+	rc = 0;
+out:
+	free(skel);
+	return rc;
+}
+
+/* A part of a candidate message. */
+struct fit_view {
+	const char *p;
+	size_t len, g, u;
+	const size_t *ev[2];
+	size_t nev[2];
+	int need;
+	int dots;                   /* "..." follows */
+};
+
+/* Part i of the message with field cut cut after its k-th word (cut < 0:
+ * nothing cut): 0 when that part alone is beyond any limit. */
+static int
+fit_view(const struct fit *F, size_t i, int cut, size_t k, struct fit_view *v)
+{
+	const struct fit_piece *pc = &F->pc[i];
+	const struct fit_field *f = pc->field >= 0 ? &F->f[pc->field] : NULL;
+	const struct prep *p = f ? &f->p : &pc->p;
+
+	v->p = p->out;
+	v->ev[0] = p->ev[0];
+	v->ev[1] = p->ev[1];
+	v->dots = 0;
+	if (f != NULL && pc->field == cut) {
+		const struct wend *e;
+
+		if (k > f->w.n)
+			return 0;
+		e = &f->w.v[k - 1];
+		v->len = e->off;
+		v->g = e->g;
+		v->u = e->u;
+		v->nev[0] = e->nev[0];
+		v->nev[1] = e->nev[1];
+		v->need = e->need;
+		v->dots = 1;
+		return 1;
+	}
+	if (f != NULL && !f->complete)
+		return 0;
+	v->len = p->len;
+	v->g = p->g;
+	v->u = p->u;
+	v->nev[0] = p->nev[0];
+	v->nev[1] = p->nev[1];
+	v->need = p->need;
+	return 1;
+}
+
+/* n single units into a segment filled to *fill of cap */
+static void
+seg_ones(size_t *seg, size_t *fill, size_t n, size_t cap)
+{
+	size_t t = *fill + n;
+
+	if (t <= cap) {
+		*fill = t;
+		return;
+	}
+	*seg += (t - 1) / cap;
+	*fill = (t - 1) % cap + 1;
+}
+
+/* 1 if the candidate fits in max_segments, as sms_measure would count it */
+static int
+fit_ok(const struct fit *F, int cut, size_t k)
+{
+	struct fit_view v;
+	size_t i, g = 0, u = 0, nev[2] = { 0, 0 }, total, cap, seg, fill;
+	int need = 0, e;
+
+	for (i = 0; i < F->npc; i++) {
+		if (!fit_view(F, i, cut, k, &v))
+			return 0;
+		g += v.g + 3 * (size_t)v.dots;
+		u += v.u + 3 * (size_t)v.dots;
+		nev[0] += v.nev[0];
+		nev[1] += v.nev[1];
+		need |= v.need;
+	}
+	e = !F->ascii && need;          /* UCS-2 */
+	total = e ? u : g;
+	if (total <= (e ? 70u : 160u))
+		return 1;
+	cap = e ? 67 : 153;
+	if (total > cap * (size_t)F->max_segments)
+		return 0;
+	if (nev[e] == 0)
+		return 1;
+	/* two-unit characters are never split: pack as sms_measure does */
+	seg = 1;
+	fill = 0;
+	for (i = 0; i < F->npc; i++) {
+		size_t at = 0, j, n;
+
+		(void)fit_view(F, i, cut, k, &v);
+		for (j = 0; j < v.nev[e]; j++) {
+			seg_ones(&seg, &fill, v.ev[e][j] - at, cap);
+			if (fill + 2 > cap) {
+				seg++;
+				fill = 0;
+			}
+			fill += 2;
+			at = v.ev[e][j] + 2;
+		}
+		n = (e ? v.u : v.g) - at + 3 * (size_t)v.dots;
+		seg_ones(&seg, &fill, n, cap);
+	}
+	return seg <= (size_t)F->max_segments;
+}
+
+static char *
+fit_assemble(const struct fit *F, int cut, size_t k)
+{
+	struct fit_view v;
+	size_t i, len = 0;
+	char *out, *o;
+
+	for (i = 0; i < F->npc; i++) {
+		(void)fit_view(F, i, cut, k, &v);
+		len += v.len + 3 * (size_t)v.dots;
+	}
+	out = o = xmalloc(len + 1);
+	for (i = 0; i < F->npc; i++) {
+		(void)fit_view(F, i, cut, k, &v);
+		memcpy(o, v.p, v.len);
+		o += v.len;
+		if (v.dots) {
+			memcpy(o, "...", 3);
+			o += 3;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static void
+fit_free(struct fit *F)
+{
+	size_t i;
+
+	fit_pieces_free(F);
+	for (i = 0; i < FIT_N; i++) {
+		prep_free(&F->f[i].p);
+		free(F->f[i].w.v);
+		F->f[i].w.v = NULL;
+	}
+}
+
+/*
+ * Fields are shortened in order note, text, department, each to the most
+ * words that fit (the binary search of shorten_field, candidate by
+ * candidate).  The last resort cuts the message at a word end but never
+ * before the end of the first {id}: if the id itself lies beyond the
+ * limit (a template with a very long introduction), the message ends
+ * right after the id and is longer than max_segments.
+ */
+char *
+tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_segments)
+{
+	struct fit F;
+	struct tmpl_vars w;
+	char *msg = NULL;
+	int i;
+
+	if (max_segments < 1)
+		max_segments = 1;
+	if (tmpl == NULL)
+		tmpl = "";
+	/* the markers must not occur anywhere else */
+	if (strchr(tmpl, '\001') != NULL || (v->status && strchr(v->status, '\001')) ||
+	    (v->created && strchr(v->created, '\001')) || (v->due && strchr(v->due, '\001')))
+		return fit_slow(tmpl, v, ascii, max_segments);
+	memset(&F, 0, sizeof(F));
+	F.tmpl = tmpl;
+	F.v = v;
+	F.ascii = ascii;
+	F.max_segments = max_segments;
+	F.f[FIT_NOTE].val = v->note;
+	F.f[FIT_TEXT].val = v->text;
+	F.f[FIT_DEPT].val = v->department;
+	if (fit_build(&F) < 0)
+		goto slow;
+	if (fit_ok(&F, -1, 0)) {
+		msg = fit_assemble(&F, -1, 0);
+		goto done;
+	}
+	for (i = 0; i < FIT_N; i++) {
+		struct fit_field *f = &F.f[i];
+		size_t lo, hi, best = 0;
+
+		/* a value not in the message changes nothing: it does not fit
+		 * with any part of it, nor without it */
+		if (fit_empty(f->val) || !f->occurs)
+			continue;
+		lo = 1;
+		hi = f->nw > 0 ? f->nw - 1 : 0;
+		while (lo <= hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (fit_ok(&F, i, mid)) {
+				best = mid;
+				lo = mid + 1;
+			} else {
+				hi = mid - 1;
+			}
+		}
+		if (best > 0) {
+			msg = fit_assemble(&F, i, best);
+			goto done;
+		}
+		f->val = "";
+		if (fit_build(&F) < 0)
+			goto slow;
+		if (fit_ok(&F, -1, 0)) {
+			msg = fit_assemble(&F, -1, 0);
+			goto done;
+		}
+	}
+	w = *v;
+	w.note = F.f[FIT_NOTE].val;
+	w.text = F.f[FIT_TEXT].val;
+	w.department = F.f[FIT_DEPT].val;
+	msg = fit_last_resort(tmpl, &w, ascii, max_segments);
+	goto done;
+slow:
+	msg = fit_slow(tmpl, v, ascii, max_segments);
+done:
+	fit_free(&F);
 	return msg;
 }

@@ -33,6 +33,7 @@
 #define IMAP_BATCH 1000
 #define IDLE_MAX (29 * 60)           /* RFC 2177: re-issue IDLE before 30 minutes */
 #define RECONNECT_MAX 300
+#define OUTBOX_PAUSE_MAX 5           /* seconds between outbox passes after a database error */
 
 static volatile sig_atomic_t reload_requested, term_requested;
 /* While the loop waits (IMAP IDLE, sleeps), SIGHUP also raises
@@ -125,6 +126,8 @@ struct daemon {
 	int tempfail;                   /* --once: something could not be reached */
 	int lock_fd;
 	int max_wait;                   /* seconds: IDLE_MAX or half the watchdog */
+	time_t outbox_retry_at;         /* after a database error: no outbox pass before */
+	int outbox_failures;            /* outbox passes failed in a row */
 };
 
 static void
@@ -279,16 +282,41 @@ poll_sms(struct daemon *d)
 	log_stats("sms", &stats);
 }
 
+/*
+ * A database error in the outbox pass (locked past busy_timeout, disk full,
+ * a broken file) pauses the outbox for min(poll_interval, OUTBOX_PAUSE_MAX)
+ * seconds, so the loop neither spins on it nor floods the log: one warning
+ * per streak of failures, the further ones at debug level, and one line
+ * when it works again.  Sources are still polled meanwhile.
+ */
 static void
 run_outbox(struct daemon *d)
 {
 	struct outbox_run run;
 	const char *err;
+	time_t now = time(NULL);
+	int pause;
 
+	if (now < d->outbox_retry_at)
+		return;
 	if (outbox_send_due(d->st, d->cfg, d->gw, 0, &run, &err) < 0) {
-		log_warnx("outbox: %s", err);
+		pause = d->cfg->poll_interval < OUTBOX_PAUSE_MAX ? d->cfg->poll_interval :
+		    OUTBOX_PAUSE_MAX;
+		if (pause < 1)
+			pause = 1;
+		d->outbox_retry_at = time(NULL) + pause;
+		d->tempfail = 1;
+		if (d->outbox_failures++ == 0)
+			log_warnx("outbox: %s (trying again every %d s)", err, pause);
+		else
+			log_debug("outbox: pass %d failed again: %s", d->outbox_failures, err);
 		return;
 	}
+	if (d->outbox_failures > 0)
+		log_info("outbox: the database works again after %d failed passes",
+		    d->outbox_failures);
+	d->outbox_failures = 0;
+	d->outbox_retry_at = 0;
 	/* rows of a transport that is down wait with next_at (outbox_send_due):
 	 * no hold here, which would delay the channel that works as well */
 	if (run.smtp_unreachable || run.sms_unreachable)
@@ -354,6 +382,8 @@ wait_for_work(struct daemon *d, time_t next_poll)
 	const char *err;
 	int r;
 
+	if (due != 0 && due < d->outbox_retry_at)
+		due = d->outbox_retry_at;      /* the outbox pauses after a database error */
 	if (due != 0 && due < until)
 		until = due;
 	if (until - now > d->max_wait)

@@ -80,6 +80,22 @@ mime_header_clean(const char *s, int null_if_empty)
 
 	if (s == NULL)
 		return null_if_empty ? NULL : xstrdup("");
+	{
+		/* the common case, already clean: printable ASCII words with
+		 * single spaces between them (what the loop below keeps as is) */
+		const unsigned char *c = (const unsigned char *)s;
+		int ok = c[0] > ' ' && c[0] < 0x7f;
+		size_t i;
+
+		for (i = 0; ok && c[i] != '\0'; i++) {
+			if (c[i] == ' ')
+				ok = c[i + 1] > ' ' && c[i + 1] < 0x7f;
+			else if (c[i] < ' ' || c[i] >= 0x7f)
+				ok = 0;
+		}
+		if (ok && i <= MIME_MAX_HEADER_STR)
+			return xstrndup(s, i);
+	}
 	u = utf8_copy(s, strlen(s));
 	out = q = xmalloc(strlen(u) + 1);
 	for (p = (const unsigned char *)u; *p;) {
@@ -309,7 +325,12 @@ mime_text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 void
 mime_unix_newlines(char *s)
 {
-	char *q = s;
+	char *q;
+
+	s = strchr(s, '\r');
+	if (s == NULL)
+		return;
+	q = s;
 
 	for (; *s; s++) {
 		if (*s == '\r') {

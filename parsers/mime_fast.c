@@ -33,40 +33,53 @@
 
 /* ---- character classes (GMime's gen-table.c) ---------------------------- */
 
+/* specials: ()<>@,;:\\".[] ; 8-bit bytes are atom characters */
+#define C_ATOM   1         /* GMime is_atom: no special, space or control */
+#define C_ATEXT  2         /* the same, ASCII only */
+#define C_TTOKEN 4         /* MIME token characters */
+#define C_LWSP   8         /* space, tab, CR, LF */
+
+static const unsigned char cclass[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 8, 0, 0, 8, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	8, 7, 0, 7, 7, 7, 7, 7, 0, 0, 7, 7, 0, 7, 4, 3,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 0, 0, 3, 0, 3,
+	0, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0, 0, 0, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7,
+	7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 0,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
 static int
 is_lwsp(int c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* RFC 822 specials as GMime lists them (is_atom is "none of these, no
- * space, no control"; 8-bit bytes are atom characters). */
-static int
-is_special(int c)
-{
-	return c != 0 && strchr("()<>@,;:\\\".[]", c) != NULL;
+	return (cclass[(unsigned char)c] & C_LWSP) != 0;
 }
 
 static int
 is_atom(int c)
 {
-	unsigned char u = (unsigned char)c;
-
-	return u > ' ' && u != 0x7f && !is_special(c);
+	return (cclass[(unsigned char)c] & C_ATOM) != 0;
 }
 
-/* ASCII atext (dot-atom pieces of addresses and message ids). */
 static int
 is_atext(int c)
 {
-	return c > ' ' && c < 0x7f && !is_special(c);
+	return (cclass[(unsigned char)c] & C_ATEXT) != 0;
 }
 
-/* token characters of MIME types and parameter names */
 static int
 is_ttoken(int c)
 {
-	return c > ' ' && c < 0x7f && strchr("()<>@,;:\\\"/[]?=", c) == NULL;
+	return (cclass[(unsigned char)c] & C_TTOKEN) != 0;
 }
 
 static int
@@ -87,19 +100,37 @@ struct fhdr {
 	const char *vend;
 };
 
+/* The top-level headers mime.c reads, found once. */
+enum {
+	H_FROM, H_SUBJECT, H_DATE, H_MESSAGE_ID, H_IN_REPLY_TO, H_REFERENCES, H_RETURN_PATH,
+	H_AUTO_SUBMITTED, H_PRECEDENCE, H_LIST_ID, H_X_AUTOREPLY, H_X_AUTORESPOND, H_X_S48_LOOP,
+	H_MIME_VERSION, H_SENDER, H_REPLY_TO, H_TO, H_CC, H_BCC, H_N
+};
+#define H_FIRST_ADDRESS H_SENDER     /* H_SENDER..H_BCC: address lists */
+
+static const char *const hnames[H_N] = {
+	"From", "Subject", "Date", "Message-ID", "In-Reply-To", "References", "Return-Path",
+	"Auto-Submitted", "Precedence", "List-Id", "X-Autoreply", "X-Autorespond", "X-S48-Loop",
+	"MIME-Version", "Sender", "Reply-To", "To", "Cc", "Bcc",
+};
+
+static const unsigned char hlens[H_N] = { 4, 7, 4, 10, 11, 10, 11, 14, 10, 7, 11, 13, 10,
+	12, 6, 8, 2, 2, 3 };
+
 struct fast {
 	struct mime_acc acc;
 	const char *end;         /* end of the raw message */
-	struct fhdr top[FAST_MAX_HEADERS];
-	size_t ntop;
-	char *vals[FAST_MAX_HEADERS];   /* unfolded values of top, on demand */
 	struct {
 		const char *b;
 		size_t len;
 	} bounds[FAST_MAX_DEPTH];
 	int nbounds;
 	int parts;
-	int declined;
+	short hidx[H_N];         /* first header of each name, -1 if none */
+	unsigned char hcount[H_N];
+	size_t ntop;
+	struct fhdr top[FAST_MAX_HEADERS];
+	char *vals[FAST_MAX_HEADERS];   /* unfolded values of top, on demand */
 };
 
 /* The value of a header line with folds undone, as g_mime_header_get_value
@@ -114,9 +145,16 @@ unfold(const char *v, const char *vend)
 	while (vend > v && is_lwsp((unsigned char)vend[-1]))
 		vend--;
 	out = q = xmalloc((size_t)(vend - v) + 1);
-	for (; v < vend; v++)
-		if (*v != '\r' && *v != '\n')
-			*q++ = *v;
+	while (v < vend) {
+		const char *nl = memchr(v, '\n', (size_t)(vend - v));
+		const char *e = nl != NULL ? nl : vend;
+
+		if (e > v && e[-1] == '\r' && nl != NULL)
+			e--;
+		memcpy(q, v, (size_t)(e - v));
+		q += e - v;
+		v = nl != NULL ? nl + 1 : vend;
+	}
 	*q = '\0';
 	return out;
 }
@@ -177,7 +215,8 @@ header_block(struct fast *f, const char **pp, struct fhdr *h, size_t max, size_t
 static int
 name_is(const struct fhdr *h, const char *name)
 {
-	return strlen(name) == h->nlen && strncasecmp(h->name, name, h->nlen) == 0;
+	return strlen(name) == h->nlen && (h->name[0] | 0x20) == (name[0] | 0x20) &&
+	    strncasecmp(h->name, name, h->nlen) == 0;
 }
 
 /* Index of the only header of that name, -1 if none, -2 if repeated. */
@@ -203,6 +242,73 @@ top_value(struct fast *f, int i)
 	if (f->vals[i] == NULL)
 		f->vals[i] = unfold(f->top[i].v, f->top[i].vend);
 	return f->vals[i];
+}
+
+/* Which top-level headers are there, and how often. */
+static void
+index_headers(struct fast *f)
+{
+	for (int k = 0; k < H_N; k++) {
+		f->hidx[k] = -1;
+		f->hcount[k] = 0;
+	}
+	for (size_t i = 0; i < f->ntop; i++) {
+		const struct fhdr *h = &f->top[i];
+
+		f->vals[i] = NULL;
+		for (int k = 0; k < H_N; k++) {
+			if (h->nlen == hlens[k] && (h->name[0] | 0x20) == (hnames[k][0] | 0x20) &&
+			    strncasecmp(h->name, hnames[k], h->nlen) == 0) {
+				if (f->hcount[k]++ == 0)
+					f->hidx[k] = (short)i;
+				break;
+			}
+		}
+	}
+}
+
+/* Unfolded value of the (only) top-level header k, NULL if none. */
+static const char *
+hval(struct fast *f, int k)
+{
+	return f->hidx[k] >= 0 ? top_value(f, f->hidx[k]) : NULL;
+}
+
+/*
+ * GMime decodes every header value as RFC 2047 text when it is added (to
+ * validate it) and warns, into parse_error, about an encoded word with
+ * white space inside.  Declines (-1) when any "=?" of a value could start
+ * such a word (a superset of GMime's rule: from "=?", the charset up to
+ * '?', "?X?", then up to "?=", any space or tab on the way).
+ */
+static int
+values_quiet(const struct fhdr *h, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *v, *p;
+		int bad = 0;
+
+		if (h[i].vend - h[i].v < 2 || memmem(h[i].v, (size_t)(h[i].vend - h[i].v), "=?", 2) == NULL)
+			continue;
+		v = unfold(h[i].v, h[i].vend);
+		for (p = strstr(v, "=?"); p != NULL && !bad; p = strstr(p + 2, "=?")) {
+			char *q = p + 2;
+
+			while (*q != '\0' && *q != '?')
+				q++;
+			if (q[0] != '?' || q[1] == '\0' || strchr("BbQq", q[1]) == NULL || q[2] != '?')
+				continue;
+			q = strstr(q + 3, "?=");
+			if (q == NULL)
+				continue;
+			for (const char *c = p; c < q && !bad; c++)
+				bad = *c == ' ' || *c == '\t';
+		}
+		free(v);
+		if (bad)
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- RFC 2047 ------------------------------------------------------------- */
@@ -236,7 +342,27 @@ b64_step(const unsigned char *in, size_t len, unsigned char *out, int *state, un
 	if (n == -1)
 		return 0;
 	while (in < end) {
-		unsigned char c = *in++;
+		unsigned char c;
+
+		if (n == 0) {
+			/* whole quartets of the alphabet, the usual case */
+			while (end - in >= 4) {
+				unsigned r0 = b64_rank[in[0]], r1 = b64_rank[in[1]];
+				unsigned r2 = b64_rank[in[2]], r3 = b64_rank[in[3]];
+
+				if (r0 == 0 || r1 == 0 || r2 == 0 || r3 == 0)
+					break;
+				saved = (r0 - 1) << 18 | (r1 - 1) << 12 | (r2 - 1) << 6 | (r3 - 1);
+				*o++ = (unsigned char)(saved >> 16);
+				*o++ = (unsigned char)(saved >> 8);
+				*o++ = (unsigned char)saved;
+				in += 4;
+			}
+			saved = 0;
+			if (in == end)
+				break;
+		}
+		c = *in++;
 		unsigned r = b64_rank[c];
 
 		if (r != 0) {
@@ -759,8 +885,8 @@ parse_date(const char *s, time_t *t_r)
 	int day, mon = -1, year, hh, mm, ss, off = 0;
 	long long t;
 
-	for (int i = 0; i < 7; i++) {
-		if (strncasecmp(p, days[i], 3) == 0 && p[3] == ',') {
+	for (int i = 0; i < 7 && p[0] != '\0' && p[1] != '\0' && p[2] != '\0' && p[3] == ','; i++) {
+		if (strncasecmp(p, days[i], 3) == 0) {
 			p += 4;
 			skip_ws(&p);
 			break;
@@ -774,8 +900,9 @@ parse_date(const char *s, time_t *t_r)
 	} else {
 		return -1;
 	}
-	for (int i = 0; i < 12; i++)
-		if (strncasecmp(p, mons[i], 3) == 0 && p[3] == ' ')
+	for (int i = 0; i < 12 && p[0] != '\0' && p[1] != '\0' && p[2] != '\0' && p[3] == ' '; i++)
+		if ((p[0] | 0x20) == mons[i][0] && (p[1] | 0x20) == mons[i][1] &&
+		    (p[2] | 0x20) == mons[i][2])
 			mon = i;
 	if (mon < 0)
 		return -1;
@@ -1067,6 +1194,8 @@ partinfo(const struct fhdr *h, size_t n, struct partinfo *pi)
 	int i;
 
 	memset(pi, 0, sizeof(*pi));
+	if (values_quiet(h, n) < 0)
+		return -1;
 	if ((i = find_one(h, n, "Content-Type")) == -2)
 		return -1;
 	if (i >= 0) {
@@ -1147,8 +1276,14 @@ leaf(struct fast *f, const struct partinfo *pi, const char *c, size_t len, int s
 		return -1;
 	if (++f->parts > FAST_MAX_PARTS)
 		return -1;
-	(void)snprintf(ctype, sizeof(ctype), "%s/%s", pi->ct.type, pi->ct.subtype);
-	util_lower_ascii(ctype);
+	{
+		size_t tl = strlen(pi->ct.type), sl = strlen(pi->ct.subtype);
+
+		memcpy(ctype, pi->ct.type, tl);
+		ctype[tl] = '/';
+		memcpy(ctype + tl + 1, pi->ct.subtype, sl + 1);
+		util_lower_ascii(ctype);
+	}
 	is_att = pi->cd.type[0] != '\0' && strcasecmp(pi->cd.type, "attachment") == 0;
 	if (!is_att && (strcmp(ctype, "text/plain") == 0 || strcmp(ctype, "text/html") == 0)) {
 		if (skip_text) {
@@ -1279,26 +1414,34 @@ static const char *
 fast_header(void *ctx, const char *name)
 {
 	struct fast *f = ctx;
-	int i = find_one(f->top, f->ntop, name);
 
-	return i >= 0 ? top_value(f, i) : NULL;
+	for (int k = 0; k < H_N; k++)
+		if (hnames[k] == name || (hnames[k][0] == name[0] && strcmp(hnames[k], name) == 0))
+			return hval(f, k);
+	return NULL;   /* mime_auto_reason reads only names of hnames */
 }
 
-/* Headers only read for their presence or first token: plain ASCII, no
- * encoded words, no repeats. */
+/* A list of msg-ids for In-Reply-To / References, cleaned as mime.c does. */
 static int
-simple_header(struct fast *f, const char *name)
+id_list(const char *v, char ***out, size_t *n_out, size_t keep_last)
 {
-	int i = find_one(f->top, f->ntop, name);
-	const char *v;
+	char **ids;
+	size_t n, from, k = 0;
 
-	if (i == -2)
+	if (msg_id_list(v, &ids, &n) < 0)
 		return -1;
-	if (i < 0)
-		return 0;
-	v = top_value(f, i);
-	if (has_8bit(v) || strstr(v, "=?") != NULL)
-		return -1;
+	from = n > keep_last ? n - keep_last : 0;
+	*out = xcalloc(n - from + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		if (i >= from) {
+			char *id = mime_header_clean(ids[i], 1);
+			if (id != NULL)
+				(*out)[k++] = id;
+		}
+		free(ids[i]);
+	}
+	free(ids);
+	*n_out = k;
 	return 0;
 }
 
@@ -1306,30 +1449,28 @@ static int
 message_headers(struct fast *f)
 {
 	struct mime_message *m = f->acc.m;
-	static const char *const simple[] = { "Return-Path", "Auto-Submitted", "Precedence",
-		"List-Id", "X-Autoreply", "X-Autorespond", "X-S48-Loop", "Message-ID",
-		"In-Reply-To", "References", "Date", "MIME-Version" };
-	static const char *const addrs[] = { "Sender", "Reply-To", "To", "Cc", "Bcc" };
 	const char *v;
-	int i;
 
-	for (size_t k = 0; k < sizeof(simple) / sizeof(simple[0]); k++)
-		if (simple_header(f, simple[k]) < 0)
+	/* headers read as text: no repeats, no encoded words, ASCII */
+	for (int k = 0; k < H_FIRST_ADDRESS; k++) {
+		if (f->hcount[k] > 1)
 			return -1;
+		if (k != H_FROM && k != H_SUBJECT && (v = hval(f, k)) != NULL &&
+		    (has_8bit(v) || strstr(v, "=?") != NULL))
+			return -1;
+	}
 	/* address headers GMime parses (and warns about) */
-	for (size_t k = 0; k < sizeof(addrs) / sizeof(addrs[0]); k++) {
-		for (size_t j = 0; j < f->ntop; j++) {
-			if (name_is(&f->top[j], addrs[k]) &&
+	for (size_t j = 0; j < f->ntop; j++) {
+		for (int k = H_FIRST_ADDRESS; k < H_N; k++) {
+			if (f->hcount[k] > 0 && name_is(&f->top[j], hnames[k]) &&
 			    address_list(top_value(f, (int)j), NULL, NULL) < 0)
 				return -1;
 		}
 	}
-	if ((i = find_one(f->top, f->ntop, "From")) == -2)
-		return -1;
-	if (i >= 0) {
+	if ((v = hval(f, H_FROM)) != NULL) {
 		char *addr = NULL, *name = NULL;
 
-		if (address_list(top_value(f, i), &addr, &name) < 0) {
+		if (address_list(v, &addr, &name) < 0) {
 			free(addr);
 			free(name);
 			return -1;
@@ -1338,22 +1479,19 @@ message_headers(struct fast *f)
 		free(addr);
 		free(name);
 	}
-	if ((v = fast_header(f, "Return-Path")) != NULL)
+	if ((v = hval(f, H_RETURN_PATH)) != NULL)
 		mime_acc_return_path(&f->acc, v);
 
-	if ((i = find_one(f->top, f->ntop, "Subject")) == -2)
-		return -1;
-	if (i >= 0) {
-		char *s;
+	if ((v = hval(f, H_SUBJECT)) != NULL) {
+		char *subj;
 
-		if (!g_utf8_validate(top_value(f, i), -1, NULL) ||
-		    decode_words(top_value(f, i), 0, &s) < 0)
+		if (!g_utf8_validate(v, -1, NULL) || decode_words(v, 0, &subj) < 0)
 			return -1;
-		m->subject = mime_header_clean(s, 0);
-		free(s);
+		m->subject = mime_header_clean(subj, 0);
+		free(subj);
 	}
 
-	if ((v = fast_header(f, "Message-ID")) != NULL) {
+	if ((v = hval(f, H_MESSAGE_ID)) != NULL) {
 		const char *p = v;
 		char *id = msg_id(&p);
 
@@ -1364,40 +1502,26 @@ message_headers(struct fast *f)
 		m->message_id = mime_header_clean(id, 1);
 		free(id);
 	}
-	if ((v = fast_header(f, "In-Reply-To")) != NULL) {
+	if ((v = hval(f, H_IN_REPLY_TO)) != NULL) {
 		char **ids;
 		size_t n;
 
-		if (msg_id_list(v, &ids, &n) < 0)
+		if (id_list(v, &ids, &n, (size_t)-1) < 0)
 			return -1;
-		if (n == 0) {
-			free(ids);
-			return -1;
-		}
-		m->in_reply_to = mime_header_clean(ids[0], 1);
-		for (size_t k = 0; k < n; k++)
+		if (n > 0)
+			m->in_reply_to = ids[0];
+		for (size_t k = 1; k < n; k++)
 			free(ids[k]);
 		free(ids);
-	}
-	if ((v = fast_header(f, "References")) != NULL) {
-		char **ids;
-		size_t n, from;
-
-		if (msg_id_list(v, &ids, &n) < 0)
+		if (n == 0)
 			return -1;
-		from = n > MIME_MAX_REFERENCES ? n - MIME_MAX_REFERENCES : 0;
-		m->references = xcalloc(n - from + 1, sizeof(char *));
-		for (size_t k = 0; k < n; k++) {
-			if (k >= from)
-				m->references[m->n_references++] = mime_header_clean(ids[k], 1);
-			else
-				free(ids[k]);
-		}
-		free(ids);
 	}
-	if ((v = fast_header(f, "Date")) != NULL && parse_date(v, &m->date) < 0)
+	if ((v = hval(f, H_REFERENCES)) != NULL &&
+	    id_list(v, &m->references, &m->n_references, MIME_MAX_REFERENCES) < 0)
 		return -1;
-	m->has_s48_loop = fast_header(f, "X-S48-Loop") != NULL;
+	if ((v = hval(f, H_DATE)) != NULL && parse_date(v, &m->date) < 0)
+		return -1;
+	m->has_s48_loop = hval(f, H_X_S48_LOOP) != NULL;
 	return 0;
 }
 
@@ -1430,7 +1554,7 @@ struct mime_message *
 mime_fast_parse(const unsigned char *raw, size_t len, int truncated,
     size_t max_attachment_bytes)
 {
-	struct fast *f;
+	struct fast f;
 	struct mime_message *m;
 	const char *p;
 	int ok;
@@ -1438,18 +1562,20 @@ mime_fast_parse(const unsigned char *raw, size_t len, int truncated,
 	if (raw == NULL || len == 0 || truncated || memchr(raw, '\0', len) != NULL)
 		return NULL;
 	m = xcalloc(1, sizeof(*m));
-	f = xcalloc(1, sizeof(*f));
-	mime_acc_init(&f->acc, m, truncated, max_attachment_bytes);
-	f->end = (const char *)raw + len;
+	mime_acc_init(&f.acc, m, truncated, max_attachment_bytes);
+	f.end = (const char *)raw + len;
+	f.nbounds = 0;
+	f.parts = 0;
+	f.ntop = 0;
 	p = (const char *)raw;
-	ok = header_block(f, &p, f->top, FAST_MAX_HEADERS, &f->ntop) == 0 &&
-	    message_headers(f) == 0 && fast_body(f, p) == 0;
+	ok = header_block(&f, &p, f.top, FAST_MAX_HEADERS, &f.ntop) == 0;
+	index_headers(&f);
+	ok = ok && message_headers(&f) == 0 && fast_body(&f, p) == 0;
 	if (ok)
-		m->auto_reason = mime_auto_reason(fast_header, f, m, f->acc.is_report);
-	mime_acc_finish(&f->acc);
-	for (size_t i = 0; i < f->ntop; i++)
-		free(f->vals[i]);
-	free(f);
+		m->auto_reason = mime_auto_reason(fast_header, &f, m, f.acc.is_report);
+	mime_acc_finish(&f.acc);
+	for (size_t i = 0; i < f.ntop; i++)
+		free(f.vals[i]);
 	if (!ok)
 		mime_message_free(&m);
 	return m;

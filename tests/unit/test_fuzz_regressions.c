@@ -56,6 +56,10 @@
 #include "../fuzz/fuzz_mime.c"
 #undef LLVMFuzzerTestOneInput
 
+#define LLVMFuzzerTestOneInput fuzz_mime_diff_one
+#include "../fuzz/fuzz_mime_diff.c"
+#undef LLVMFuzzerTestOneInput
+
 #define LLVMFuzzerTestOneInput fuzz_text_one
 #define check fuzz_text_check
 #include "../fuzz/fuzz_text.c"
@@ -156,6 +160,7 @@ static const struct fr_target fr_targets[] = {
 	{ "ingest", fuzz_ingest_one, NULL },
 	{ "mail_compose", fuzz_mail_compose_one, NULL },
 	{ "mime", fuzz_mime_one, "tests/corpus/email" },
+	{ "mime_diff", fuzz_mime_diff_one, NULL },
 	{ "text", fuzz_text_one, NULL },
 #ifdef FR_HAVE_IMAP_FETCH
 	{ "imap_fetch", fuzz_imap_fetch_one, NULL },

@@ -153,13 +153,14 @@ outbox_journal_path(struct store *st)
 static int
 journal_open(struct store *st)
 {
+	static int warned;
 	char *path = outbox_journal_path(st);
 	int fd;
 
 	if (path == NULL)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (fd < 0 && !warned++)
 		log_warn("outbox: %s (every accepted message is committed at once)", path);
 	free(path);
 	return fd;

@@ -3,7 +3,8 @@
  * (tests/lib/smtp_sink.sh): rows claimed and recorded a batch at a time
  * (counted with a commit hook), every row delivered exactly once; accepted
  * sends whose outcome could not be committed are found in the journal and
- * recorded as sent, not sent again; a database locked by another connection
+ * recorded as sent, not sent again (without a journal each accepted message
+ * is committed at once); a database locked by another connection
  * fails the pass cleanly and the next pass sends; a send cut short by a stop
  * goes back to pending without an attempt or a backoff.
  */
@@ -377,6 +378,49 @@ test_journal(void **state)
 	}
 }
 
+/*
+ * No journal (a directory is in its place): every accepted message is
+ * committed before the next send, so a failure to record costs at most the
+ * one message in flight.
+ */
+static void
+test_no_journal(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	char *path;
+
+	f->port = sink_start(f, "sink", "");
+	open_fx(f, f->port);
+	path = outbox_journal_path(f->st);
+	assert_int_equal(mkdir(path, 0700), 0);
+	add_rows(f->st, "n", 10);
+	sqlite3_commit_hook(store_db(f->st), commit_hook, NULL);
+	commits = 0;
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent, 10);
+	assert_true(commits >= 1 + 10);
+	sqlite3_commit_hook(store_db(f->st), NULL, NULL);
+	assert_each_once(f, "sink", "n", 10);
+	/* recording refused: the pass stops after the first accepted message */
+	add_rows(f->st, "m", 10);
+	assert_int_equal(store_exec(f->st, "CREATE TEMP TRIGGER no_sent BEFORE UPDATE OF status "
+	    "ON outbox WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'test: no sent'); END",
+	    &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
+	assert_int_equal(sink_count(f, "sink", "mark-m-"), 1);
+	assert_int_equal(store_exec(f->st, "DROP TRIGGER no_sent", &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent, 10);
+	assert_int_equal(count(f->st, "status <> 'sent'"), 0);
+	/* the inherent window: that one message went out twice */
+	assert_int_equal(sink_count(f, "sink", "mark-m-"), 11);
+	assert_int_equal(sink_count(f, "sink", "mark-m-0-end"), 2);
+	rmdir(path);
+	free(path);
+}
+
 /* Another connection holds the write lock: the pass fails without leaving
  * a row claimed or sending anything; once the lock is gone everything goes. */
 static void
@@ -489,6 +533,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_interrupts, setup, teardown),
 	};

@@ -21,15 +21,22 @@
 #include "mime.h"
 #include "util.h"
 
-#define PREFETCH_AHEAD 8
+/* The thread parses at most PREFETCH_AHEAD items ahead of the main thread;
+ * once there it sleeps until the main thread is PREFETCH_RESUME items
+ * behind, so that neither side wakes the other for every item. */
+#define PREFETCH_AHEAD 32
+#define PREFETCH_RESUME 16
 
 enum pf_state { PF_QUEUED, PF_BUSY, PF_DONE, PF_GONE };
 
 struct ingest_prefetch {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv_main;         /* the main thread waits for a parse */
+	pthread_cond_t cv_thread;       /* the thread waits for room */
 	pthread_t thread;
 	int stop;
+	int main_waits;                 /* someone sleeps on cv_main */
+	int thread_waits;               /* the thread sleeps on cv_thread */
 	const struct ingest_item *items;
 	size_t n;
 	size_t maxatt;
@@ -72,7 +79,9 @@ prefetch_main(void *arg)
 		if (p->stop || p->next >= p->n)
 			break;
 		if (p->next >= p->consumed + PREFETCH_AHEAD) {
-			pthread_cond_wait(&p->cv, &p->mu);
+			p->thread_waits = 1;
+			pthread_cond_wait(&p->cv_thread, &p->mu);
+			p->thread_waits = 0;
 			continue;
 		}
 		i = p->next++;
@@ -82,7 +91,8 @@ prefetch_main(void *arg)
 		pthread_mutex_lock(&p->mu);
 		p->msg[i] = m;
 		p->state[i] = PF_DONE;
-		pthread_cond_broadcast(&p->cv);
+		if (p->main_waits)
+			pthread_cond_broadcast(&p->cv_main);
 	}
 	pthread_mutex_unlock(&p->mu);
 	return NULL;
@@ -108,15 +118,19 @@ ingest_prefetch_start(const struct s48_config *cfg, const struct ingest_item *it
 	p->msg = xcalloc(n, sizeof(*p->msg));
 	if (pthread_mutex_init(&p->mu, NULL) != 0)
 		goto fail_mu;
-	if (pthread_cond_init(&p->cv, NULL) != 0)
+	if (pthread_cond_init(&p->cv_main, NULL) != 0)
 		goto fail_cv;
+	if (pthread_cond_init(&p->cv_thread, NULL) != 0)
+		goto fail_cv2;
 	if (pthread_create(&p->thread, NULL, prefetch_main, p) != 0) {
 		log_debug("ingest: no parse thread, parsing inline");
 		goto fail_thread;
 	}
 	return p;
 fail_thread:
-	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->cv_thread);
+fail_cv2:
+	pthread_cond_destroy(&p->cv_main);
 fail_cv:
 	pthread_mutex_destroy(&p->mu);
 fail_mu:
@@ -135,8 +149,11 @@ ingest_prefetch_take(struct ingest_prefetch *p, const struct s48_config *cfg,
 	if (p == NULL || idx >= p->n)
 		return parse_item(it, max_attachment_bytes(cfg));
 	pthread_mutex_lock(&p->mu);
-	while (p->state[idx] == PF_BUSY)
-		pthread_cond_wait(&p->cv, &p->mu);
+	while (p->state[idx] == PF_BUSY) {
+		p->main_waits = 1;
+		pthread_cond_wait(&p->cv_main, &p->mu);
+		p->main_waits = 0;
+	}
 	if (p->state[idx] == PF_DONE) {
 		m = p->msg[idx];
 		p->msg[idx] = NULL;
@@ -166,7 +183,8 @@ ingest_prefetch_done(struct ingest_prefetch *p, size_t idx)
 	/* PF_BUSY: the thread is parsing it; _stop frees the result. */
 	if (idx + 1 > p->consumed)
 		p->consumed = idx + 1;
-	pthread_cond_broadcast(&p->cv);
+	if (p->thread_waits && p->next < p->consumed + PREFETCH_RESUME)
+		pthread_cond_signal(&p->cv_thread);
 	pthread_mutex_unlock(&p->mu);
 	mime_message_free(&m);
 }
@@ -181,12 +199,13 @@ ingest_prefetch_stop(struct ingest_prefetch **pp)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->stop = 1;
-	pthread_cond_broadcast(&p->cv);
+	pthread_cond_signal(&p->cv_thread);
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
 	for (i = 0; i < p->n; i++)
 		mime_message_free(&p->msg[i]);
-	pthread_cond_destroy(&p->cv);
+	pthread_cond_destroy(&p->cv_main);
+	pthread_cond_destroy(&p->cv_thread);
 	pthread_mutex_destroy(&p->mu);
 	free(p->state);
 	free(p->msg);

@@ -103,6 +103,26 @@ done
 RAW=$best
 fig raw_fetch "imap raw fetch (UID FETCH 1:* BODY.PEEK[], best of 3): $RAW msgs/s" "$RAW"
 
+# ---- what acknowledging costs Dovecot ------------------------------------
+# s48d must fetch AND acknowledge every mail (MOVE to processed_mailbox, or
+# \Seen).  The same N mails in the second user's INBOX: one raw fetch, then
+# in the same session one UID STORE over all (\Seen mode); again, then one
+# UID MOVE over all.  fetch + acknowledgement is Dovecot's own time per mail
+# in each mode, the limit for any client that uses one session.
+fill "$DOVECOT_USER2" "$N" 1 || die "filling the second mailbox failed"
+"$S48_BIN/tools/imap_fetch_bench" -r -a 'CREATE Measured' 127.0.0.1 "$DOVECOT_PORT" \
+    "$DOVECOT_USER2" "$DOVECOT_PASS2" >/dev/null
+ackrun() { # CMD -> "fetch_s ack_s"
+	"$S48_BIN/tools/imap_fetch_bench" -r -a "$1" 127.0.0.1 "$DOVECOT_PORT" "$DOVECOT_USER2" \
+	    "$DOVECOT_PASS2" | awk '/raw fetch/ { f = $7 } /^imap ack/ { a = $(NF - 1) } END { print f, a }'
+}
+set -- $(ackrun 'UID STORE 1:* +FLAGS.SILENT (\Seen)')
+LIM_SEEN=$(awk -v n="$N" -v f="$1" -v a="$2" 'BEGIN { printf "%.0f", (f + a > 0 ? n / (f + a) : 0) }')
+fig limit_seen "Dovecot limit, \\Seen mode (fetch $1 s + one UID STORE over all $2 s): $LIM_SEEN msgs/s" "$LIM_SEEN"
+set -- $(ackrun 'UID MOVE 1:* Measured')
+LIM_MOVE=$(awk -v n="$N" -v f="$1" -v a="$2" 'BEGIN { printf "%.0f", (f + a > 0 ? n / (f + a) : 0) }')
+fig limit_move "Dovecot limit, MOVE mode (fetch $1 s + one UID MOVE over all $2 s): $LIM_MOVE msgs/s" "$LIM_MOVE"
+
 # a config for s48d in DIR reading USER's INBOX (password file PASSFILE)
 imap_conf() { # DIR USER PASSFILE [MKCONF env...]
 	_d=$1 _u=$2 _p=$3; shift 3
@@ -152,6 +172,8 @@ CPU_ING=$(awk -v c="$CPU_US" -v n="$N" 'BEGIN { printf "%.1f", c / n }')
 fig email_ingest "email ingest (s48d --once, no smtp/sms, moved to Processed): $N mails in $(secs "$ELAPSED") s = $ING msgs/s, $got tickets" "$ING"
 fig ingest_raw_ratio "email ingest / raw fetch: $(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 	"$(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+fig ingest_move_ratio "email ingest / Dovecot's MOVE-mode limit: $(awk -v a="$ING" -v b="$LIM_MOVE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+	"$(awk -v a="$ING" -v b="$LIM_MOVE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 fig email_cpu "CPU of s48d per mail in that run (user + system, all threads): $CPU_ING us" "$CPU_ING"
 fig email_ingest_seen "email ingest, \\Seen mode (no processed_mailbox, nothing moved): $N mails in $(secs "$ELAPSED_SEEN") s = $SEEN msgs/s, $got_seen tickets (ingest / raw $(awk -v a="$SEEN" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))" "$SEEN"
 

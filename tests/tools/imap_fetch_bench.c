@@ -4,12 +4,16 @@
  * counter, what the server can hand out), then the rate of the intake
  * (imap_intake_fetch batches, \Seen mode with a cursor, nothing acked).
  *
- *   imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] [-s CAFILE] HOST PORT USER PASSWORD
+ *   imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] [-a CMD] [-s CAFILE] HOST PORT USER PASSWORD
  *     -r   raw fetch only
+ *     -a   after the raw fetch, in the same session, run CMD (e.g.
+ *          "UID MOVE 1:* Processed") and time it: what acknowledging every
+ *          message costs the server
  *     -s   the intake only, over implicit TLS (PORT is the imaps port,
  *          HOST must match the certificate)
  * Prints:
  *   imap raw fetch: N msgs in X s = Y msgs/s
+ *   imap ack: CMD in X s (with -a)
  *   imap intake fetch: N msgs in X s = Y msgs/s (batch B)
  * The raw fetch is plain IMAP (no TLS): for a local test server.
  */
@@ -127,7 +131,7 @@ conn_cmd(struct conn *c, const char *tag, const char *cmd)
 
 static int
 raw_fetch(const char *host, const char *port, const char *user, const char *pass,
-    const char *mailbox, size_t *n_r, size_t *bytes_r)
+    const char *mailbox, const char *ack_cmd, size_t *n_r, size_t *bytes_r, double *ack_s_r)
 {
 	struct addrinfo hints, *ai = NULL;
 	struct conn *c = xcalloc(1, sizeof(*c));
@@ -170,6 +174,15 @@ raw_fetch(const char *host, const char *port, const char *user, const char *pass
 			(*n_r)++;
 			*bytes_r += len;
 		}
+	}
+	if (ret == 0 && ack_cmd != NULL) {
+		double t0 = now_s();
+
+		if (conn_cmd(c, "e", ack_cmd) != 0) {
+			fprintf(stderr, "imap_fetch_bench: %s failed\n", ack_cmd);
+			ret = -1;
+		}
+		*ack_s_r = now_s() - t0;
 	}
 	(void)conn_cmd(c, "d", "LOGOUT");
 fail:
@@ -228,12 +241,15 @@ int
 main(int argc, char **argv)
 {
 	size_t batch = 1000, n, bytes;
-	char *mailbox = xstrdup("INBOX"), *ca_file = NULL;
+	char *mailbox = xstrdup("INBOX"), *ca_file = NULL, *ack_cmd = NULL;
 	int opt, raw_only = 0;
-	double t0, t;
+	double t0, t, ack_s = 0;
 
-	while ((opt = getopt(argc, argv, "b:m:rs:")) != -1) {
+	while ((opt = getopt(argc, argv, "a:b:m:rs:")) != -1) {
 		switch (opt) {
+		case 'a':
+			ack_cmd = optarg;
+			break;
 		case 'b':
 			batch = strtoul(optarg, NULL, 10);
 			break;
@@ -259,13 +275,15 @@ main(int argc, char **argv)
 		goto intake;
 	t0 = now_s();
 	if (raw_fetch(argv[optind], argv[optind + 1], argv[optind + 2], argv[optind + 3],
-	    mailbox, &n, &bytes) != 0) {
+	    mailbox, ack_cmd, &n, &bytes, &ack_s) != 0) {
 		fprintf(stderr, "imap_fetch_bench: raw fetch failed\n");
 		return 1;
 	}
-	t = now_s() - t0;
+	t = now_s() - t0 - ack_s;
 	printf("imap raw fetch: %zu msgs in %.3f s = %.0f msgs/s (%.1f MB)\n", n, t,
 	    t > 0 ? n / t : 0.0, bytes / 1e6);
+	if (ack_cmd != NULL)
+		printf("imap ack: %s in %.3f s\n", ack_cmd, ack_s);
 intake:
 	if (!raw_only) {
 		t0 = now_s();
@@ -279,7 +297,7 @@ intake:
 	free(mailbox);
 	return 0;
 usage:
-	fprintf(stderr, "usage: imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] [-s CAFILE] "
+	fprintf(stderr, "usage: imap_fetch_bench [-b BATCH] [-m MAILBOX] [-r] [-a CMD] [-s CAFILE] "
 	    "HOST PORT USER PASSWORD\n");
 	return 64;
 }

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "mime.h"
 #include "mime_internal.h"
@@ -533,7 +534,9 @@ eword_run(const struct eword *ws, size_t n, struct buf *out)
 		goto done;
 	memcpy(cs, ws[0].charset, ws[0].cslen);
 	cs[ws[0].cslen] = '\0';
-	if (strcasecmp(cs, "utf-8") == 0) {
+	if (strcasecmp(cs, "utf-8") == 0 || (strcasestr(cs, "utf") != NULL &&
+	    strcmp(g_mime_charset_iconv_name(cs), "UTF-8") == 0)) {
+		/* GMime checks UTF-8 itself rather than through iconv */
 		if (!g_utf8_validate((const char *)raw, (gssize)len, NULL))
 			goto done;
 		rc = buf_append(out, raw, len);
@@ -552,8 +555,9 @@ done:
 	return rc;
 }
 
-/* 8-bit text outside encoded words: GMime tries its fallback charsets, the
- * first being UTF-8; taken only when that conversion is clean. */
+/* 8-bit text outside encoded words: GMime tries its fallback charsets in
+ * order (UTF-8, then windows-1250) and takes the first that converts the
+ * word without a fault; when none does, it guesses: declined here. */
 static int
 append_8bit(const char *s, size_t len, struct buf *out)
 {
@@ -561,9 +565,10 @@ append_8bit(const char *s, size_t len, struct buf *out)
 	size_t clen;
 	int rc;
 
-	if (mime_iconv_strict(s, len, "utf-8", &conv, &clen) < 0)
+	if (mime_iconv_strict(s, len, "utf-8", &conv, &clen) < 0 &&
+	    mime_iconv_strict(s, len, MIME_LOCAL_CHARSET, &conv, &clen) < 0)
 		return -1;
-	rc = clen == len && memcmp(conv, s, len) == 0 ? buf_append(out, s, len) : -1;
+	rc = memchr(conv, '\0', clen) == NULL ? buf_append(out, conv, clen) : -1;
 	free(conv);
 	return rc;
 }
@@ -745,8 +750,8 @@ address_list(const char *s, char **addr_r, char **name_r)
 				if (*p != '"')
 					return -1;
 				p++;
-			} else if (*p == '.') {
-				p++;
+			} else if (*p == '.' && p > start) {
+				p++;   /* GMime takes dots after a word only */
 			} else if (is_atom(*p)) {
 				while (is_atom(*p))
 					p++;
@@ -767,7 +772,23 @@ address_list(const char *s, char **addr_r, char **name_r)
 				if (*c != '"')
 					*r++ = *c;
 			*r = '\0';
-			if (!g_utf8_validate(raw, -1, NULL) || decode_words(raw, 1, &name) < 0) {
+			if (!g_utf8_validate(raw, -1, NULL)) {
+				/* GMime converts such a name whole with its fallback
+				 * charsets (quotes are ASCII: removing them first is
+				 * the same) */
+				char *conv;
+				size_t clen;
+
+				if (mime_iconv_strict(raw, strlen(raw), "utf-8", &conv, &clen) < 0 &&
+				    mime_iconv_strict(raw, strlen(raw), MIME_LOCAL_CHARSET, &conv,
+				    &clen) < 0) {
+					free(raw);
+					return -1;
+				}
+				free(raw);
+				raw = conv;
+			}
+			if (decode_words(raw, 1, &name) < 0) {
 				free(raw);
 				return -1;
 			}
@@ -1485,7 +1506,7 @@ message_headers(struct fast *f)
 	if ((v = hval(f, H_SUBJECT)) != NULL) {
 		char *subj;
 
-		if (!g_utf8_validate(v, -1, NULL) || decode_words(v, 0, &subj) < 0)
+		if (decode_words(v, 0, &subj) < 0)
 			return -1;
 		m->subject = mime_header_clean(subj, 0);
 		free(subj);

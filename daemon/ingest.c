@@ -89,6 +89,7 @@ ingest_queue_sms(struct ingest_run *r, long ticket_id, const char *to, const cha
 	m.kind = kind;
 	m.body = prepared ? text : body;
 	m.is_auto = is_auto;
+	m.now = r->now;
 	rc = outbox_queue(r->ctx->st, cfg, &m, NULL, NULL, error_r);
 	free(body);
 	return rc == 0 ? 0 : -1;
@@ -111,6 +112,7 @@ ingest_queue_email(struct ingest_run *r, long ticket_id, const char *to, const c
 	m.in_reply_to = in_reply_to;
 	m.references = in_reply_to;
 	m.is_auto = is_auto;
+	m.now = r->now;
 	return outbox_queue(r->ctx->st, r->ctx->cfg, &m, NULL, NULL, error_r) == 0 ? 0 : -1;
 }
 
@@ -162,13 +164,13 @@ ingest_apply_staff(struct ingest_run *r, long id, const struct staff_cmd *cmd, c
 
 /* ---- raw_messages ---------------------------------------------------- */
 
-static const char SQL_FIND_KEY[] =
-    "SELECT id FROM raw_messages WHERE source_key = ?1";
 static const char SQL_FIND_ALT[] =
     "SELECT id FROM raw_messages WHERE alt_key = ?1 LIMIT 1";
+/* a source key seen before inserts nothing: the look-up for it is the
+ * unique index's own check, not a SELECT of its own */
 static const char SQL_INSERT_RAW[] =
     "INSERT INTO raw_messages (source, source_key, alt_key, received_at, size, truncated,"
-    " bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    " bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(source_key) DO NOTHING";
 static const char SQL_UPDATE_RAW[] =
     "UPDATE raw_messages SET outcome = ?2, ticket_id = ?3, sender = ?4, sent_at = ?5,"
     " note = ?6 WHERE id = ?1";
@@ -204,8 +206,8 @@ item_sp(struct ingest_run *r, const char *sql, const char **error_r)
 #define ITEM_SAVEPOINT "SAVEPOINT ingest_item"
 #define ITEM_RELEASE "RELEASE ingest_item"
 
-/* 1 if key is in raw_messages (as source_key, or as alt_key when alt), 0 if
- * not, -1 on error. */
+/* 1 if key is in raw_messages (sql: a look-up by alt_key), 0 if not, -1 on
+ * error. */
 static int
 raw_seen(struct ingest_run *r, const char *sql, const char *key, const char **error_r)
 {
@@ -224,6 +226,8 @@ raw_seen(struct ingest_run *r, const char *sql, const char *key, const char **er
 	return 0;
 }
 
+/* The raw row of it: 0 and *id_r, 1 when its source key is already
+ * recorded (nothing inserted), -1 on error. */
 static int
 raw_insert(struct ingest_run *r, const struct ingest_item *it, int64_t *id_r,
     const char **error_r)
@@ -251,9 +255,10 @@ raw_insert(struct ingest_run *r, const struct ingest_item *it, int64_t *id_r,
 		sqlite3_bind_blob64(s, 7, it->raw, it->raw_len, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(r, error_r);
+	if (store_changes(r->ctx->st) == 0)
+		return 1;
 	*id_r = store_last_id(r->ctx->st);
 	return 0;
 }
@@ -279,7 +284,6 @@ raw_update(struct ingest_run *r, int64_t raw_id, const struct ingest_result *res
 		sqlite3_bind_text(s, 6, res->note, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return sql_fail(r, error_r);
 	return 0;
@@ -328,6 +332,7 @@ fallback_ticket(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 	in.department = cfg->depts[cfg->default_dept].id;
 	in.at = it->received_at != 0 ? it->received_at : r->now;
 	in.raw_id = raw_id;
+	in.now = r->now;
 	in.flags = TICKETS_F_NO_ACK | (it->backlog ? TICKETS_F_BACKLOG : 0);
 	rc = tickets_create(&r->tc, &in, &id, error_r);
 	free(text);
@@ -364,16 +369,20 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 		*error_r = "ingest item without a source key";
 		return -1;
 	}
-	if ((rc = raw_seen(r, SQL_FIND_KEY, it->source_key, error_r)) != 0)
-		return rc < 0 ? -1 : 0;
 	if (it->alt_key != NULL && it->alt_key[0] != '\0' &&
 	    (rc = raw_seen(r, SQL_FIND_ALT, it->alt_key, error_r)) != 0)
 		return rc < 0 ? -1 : 0;
 
 	if (r->savepoints && item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
 		return -1;
-	if (raw_insert(r, it, &raw_id, error_r) < 0)
+	if ((rc = raw_insert(r, it, &raw_id, error_r)) < 0)
 		goto fail;
+	if (rc > 0) {
+		/* recorded before: nothing done (DUPLICATE) */
+		if (r->savepoints && item_sp(r, ITEM_RELEASE, error_r) < 0)
+			goto fail;
+		return 0;
+	}
 	if (ingest_test_fail_at >= 0 && (size_t)ingest_test_fail_at == idx) {
 		*error_r = "disk I/O error (ingest_test_fail_at)";
 		goto fail;
@@ -405,9 +414,13 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 		result_clear(&res);
 		res.sender = sender;
 		if (store_rollback_to(st, "ingest_item", error_r) < 0 ||
-		    item_sp(r, ITEM_SAVEPOINT, error_r) < 0 ||
-		    raw_insert(r, it, &raw_id, error_r) < 0)
+		    item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
 			goto fail;
+		if (raw_insert(r, it, &raw_id, error_r) != 0) {
+			if (*error_r == NULL)
+				*error_r = "raw message recorded twice";
+			goto fail;
+		}
 		log_warnx("ingest %s: %s; kept as a plain ticket", it->source_key, why_copy);
 		rc = fallback_ticket(r, it, raw_id, why_copy, &res, &why);
 		if (rc < 0) {

@@ -387,6 +387,7 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id
 			in.at = it->received_at != 0 ? it->received_at : r->now;
 			in.message_id = m->message_id;
 			in.raw_id = raw_id;
+			in.now = r->now;
 			in.att = m->att;
 			in.n_att = m->n_att;
 			rc = tickets_append(&r->tc, id, &in, &err);
@@ -411,6 +412,7 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id
 	in.at = it->received_at != 0 ? it->received_at : r->now;
 	in.message_id = m->message_id;
 	in.raw_id = raw_id;
+	in.now = r->now;
 	in.att = m->att;
 	in.n_att = m->n_att;
 	in.flags = TICKETS_F_AUTO | (it->backlog ? TICKETS_F_BACKLOG : 0) |

@@ -382,6 +382,7 @@ ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 			in.text = c.text != NULL ? c.text : "";
 			in.at = at;
 			in.raw_id = raw_id;
+			in.now = r->now;
 			rc = tickets_append(&r->tc, c.ticket, &in, &err);
 			if (rc != 0) {
 				*error_r = err;
@@ -413,6 +414,7 @@ ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 	in.text = body;
 	in.at = at;
 	in.raw_id = raw_id;
+	in.now = r->now;
 	in.norm_hash = hash;
 	if (rc == 1) {
 		/* Sent again within 10 minutes: recorded, not acknowledged again,

@@ -31,17 +31,42 @@ outbox_status_name(enum outbox_status s)
 	return outbox_status_names[s];
 }
 
+/* Lower-case hex of v into p (width digits, zero-padded; 0 = as many as
+ * needed); returns the end. */
+static char *
+outbox_hex(char *p, unsigned long long v, int width)
+{
+	static const char digits[] = "0123456789abcdef";
+	char tmp[16];
+	int n = 0;
+
+	do {
+		tmp[n++] = digits[v & 15];
+		v >>= 4;
+	} while (v != 0 && n < 16);
+	while (n < width)
+		tmp[n++] = '0';
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
 /*
  * Message-IDs: 64 random bits drawn once per process, a per-process counter
  * and the time, so ids are unique and unguessable without a system call for
- * each outbox row.
+ * each outbox row.  Formatted by hand: one per outbox row, and snprintf was
+ * a few thousand instructions of each.
  */
 void
-outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz)
+outbox_new_message_id_at(const struct s48_config *cfg, time_t now, char *out, size_t outsz)
 {
 	static uint64_t seed, counter;
 	const char *dom = NULL;
+	char tmp[64], *p = tmp;
+	size_t n, dl;
 
+	if (outsz == 0)
+		return;
 	if (seed == 0) {
 		if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
 			seed = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
@@ -52,49 +77,81 @@ outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz)
 	if (cfg && cfg->smtp.from_addr)
 		dom = strrchr(cfg->smtp.from_addr, '@');
 	dom = (dom && dom[1]) ? dom + 1 : "localhost";
-	snprintf(out, outsz, "s48.%016llx.%llx.%llx@%s", (unsigned long long)seed,
-	    (unsigned long long)util_now(), (unsigned long long)counter, dom);
+	/* "s48.<seed>.<time>.<counter>@" fits tmp: 4 + 16 + 1 + 16 + 1 + 16 + 1 */
+	memcpy(p, "s48.", 4);
+	p = outbox_hex(p + 4, (unsigned long long)seed, 16);
+	*p++ = '.';
+	p = outbox_hex(p, (unsigned long long)now, 0);
+	*p++ = '.';
+	p = outbox_hex(p, (unsigned long long)counter, 0);
+	*p++ = '@';
+	n = (size_t)(p - tmp);
+	if (n > outsz - 1)
+		n = outsz - 1;
+	memcpy(out, tmp, n);
+	dl = strlen(dom);
+	if (dl > outsz - 1 - n)
+		dl = outsz - 1 - n;
+	memcpy(out + n, dom, dl);
+	out[n + dl] = '\0';
 }
 
-/* 1 if number has sent STOP (and not START since). */
+void
+outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz)
+{
+	outbox_new_message_id_at(cfg, util_now(), out, outsz);
+}
+
+/* The daily cap counts these rows (the partial index outbox_auto has the
+ * same WHERE). */
+#define OUTBOX_CAP_COUNT "SELECT count(*) FROM outbox WHERE recipient = ?1 AND created_at >= ?2 " \
+	"AND auto = 1 AND status <> 'suppressed'"
+
+/*
+ * The look-ups a row may need, in one statement: whether number sent STOP
+ * (and not START since), and how many non-suppressed automatic rows went to
+ * the recipient since local midnight of now.  optout / cap select which;
+ * 0 or -1.
+ */
 static int
-outbox_opted_out(struct store *st, const char *number)
+outbox_lookups(struct store *st, const char *recipient, int optout, int cap, time_t now,
+    int *opted_r, long *count_r)
 {
-	sqlite3_stmt *s = store_prepare(st, "SELECT 1 FROM sms_optout WHERE number = ?1");
-	int rc;
+	sqlite3_stmt *s;
+	time_t start = 0, next;
+	int rc, col = 0;
 
+	*opted_r = 0;
+	*count_r = 0;
+	if (!optout && !cap)
+		return 0;
+	if (optout && cap)
+		s = store_prepare(st, "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1), ("
+		    OUTBOX_CAP_COUNT ")");
+	else if (optout)
+		s = store_prepare(st, "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1)");
+	else
+		s = store_prepare(st, OUTBOX_CAP_COUNT);
 	if (s == NULL)
 		return -1;
-	sqlite3_bind_text(s, 1, number, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
-}
+	if (cap) {
+		char day[16];
 
-/* Non-suppressed automatic rows to recipient since local midnight of now. */
-static long
-outbox_auto_today(struct store *st, const char *recipient, time_t now)
-{
-	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT count(*) FROM outbox WHERE recipient = ?1 AND created_at >= ?2 "
-	    "AND auto = 1 AND status <> 'suppressed'");
-	char day[16];
-	time_t start, next;
-	long n = -1;
-
-	if (s == NULL)
-		return -1;
-	sla_local_date(now, day, sizeof(day));
-	if (sla_local_day(day, &start, &next) < 0)
-		start = now - now % 86400;
+		sla_local_date(now, day, sizeof(day));
+		if (sla_local_day(day, &start, &next) < 0)
+			start = now - now % 86400;
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)start);
+	}
 	sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)start);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(s, 0);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (optout)
+			*opted_r = sqlite3_column_int(s, col++) != 0;
+		if (cap)
+			*count_r = (long)sqlite3_column_int64(s, col);
+	}
 	sqlite3_reset(s);
-	return n;
+	return rc == SQLITE_ROW ? 0 : -1;
 }
 
 int
@@ -104,7 +161,7 @@ outbox_queue(struct store *st, const struct s48_config *cfg, const struct outbox
 	enum outbox_status status = OUTBOX_PENDING;
 	const char *reason = NULL;
 	char msgid[128];
-	time_t now = store_now();
+	time_t now = m->now ? m->now : store_now();
 	sqlite3_stmt *s;
 	int is_sms, rc;
 
@@ -127,32 +184,29 @@ outbox_queue(struct store *st, const struct s48_config *cfg, const struct outbox
 	if (is_sms ? !cfg->sms.enabled : !cfg->smtp.enabled) {
 		status = OUTBOX_FAILED;
 		reason = "channel not configured";
-	} else if (is_sms) {
-		char e164[32];
-		enum phone_kind k = phone_normalize(m->recipient, cfg->sms.country_code,
-		    e164, sizeof(e164));
-		int out;
+	} else {
+		/* in order: STOP, a number that cannot take SMS, the daily cap */
+		int optout = 0, cap, opted;
+		long n;
 
-		if (strcmp(m->kind, "stop_confirm") != 0 && strcmp(m->kind, "start_confirm") != 0) {
-			out = outbox_opted_out(st, m->recipient);
-			if (out < 0)
-				goto fail_db;
-			if (out) {
+		if (is_sms) {
+			char e164[32];
+
+			optout = strcmp(m->kind, "stop_confirm") != 0 &&
+			    strcmp(m->kind, "start_confirm") != 0;
+			if (phone_normalize(m->recipient, cfg->sms.country_code, e164,
+			    sizeof(e164)) != PHONE_MOBILE) {
 				status = OUTBOX_SUPPRESSED;
-				reason = "STOP";
+				reason = "number cannot take SMS";
 			}
 		}
-		if (status == OUTBOX_PENDING && k != PHONE_MOBILE) {
-			status = OUTBOX_SUPPRESSED;
-			reason = "number cannot take SMS";
-		}
-	}
-	if (status == OUTBOX_PENDING && m->is_auto && cfg->auto_replies_per_day >= 0) {
-		long n = outbox_auto_today(st, m->recipient, now);
-
-		if (n < 0)
+		cap = status == OUTBOX_PENDING && m->is_auto && cfg->auto_replies_per_day >= 0;
+		if (outbox_lookups(st, m->recipient, optout, cap, now, &opted, &n) < 0)
 			goto fail_db;
-		if (n >= cfg->auto_replies_per_day) {
+		if (opted) {
+			status = OUTBOX_SUPPRESSED;
+			reason = "STOP";
+		} else if (cap && n >= cfg->auto_replies_per_day) {
 			status = OUTBOX_SUPPRESSED;
 			reason = "daily cap";
 		}
@@ -161,7 +215,7 @@ outbox_queue(struct store *st, const struct s48_config *cfg, const struct outbox
 	if (m->message_id && m->message_id[0])
 		util_strlcpy(msgid, m->message_id, sizeof(msgid));
 	else
-		outbox_new_message_id(cfg, msgid, sizeof(msgid));
+		outbox_new_message_id_at(cfg, now, msgid, sizeof(msgid));
 	s = store_prepare(st,
 	    "INSERT INTO outbox(ticket_id, channel, recipient, kind, subject, body, in_reply_to, "
 	    "references_hdr, message_id, tag_token, with_attachments, auto, status, attempts, "

@@ -41,6 +41,8 @@ struct outbox_msg {
 	int is_auto;                    /* counts toward limits.auto_replies_per_day */
 	const char *message_id;         /* NULL: a fresh one is generated (the usual);
 	                                   else this one (from outbox_new_message_id) */
+	time_t now;                     /* created_at / next_at and the daily cap's
+	                                   day; 0 = store_now() */
 };
 
 /* Row status after outbox_queue() */
@@ -62,5 +64,8 @@ const char *outbox_status_name(enum outbox_status s);
 /* A fresh Message-ID without <> for the domain of cfg->smtp.from (or
  * "localhost"); out of at least 128 bytes. */
 void outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz);
+/* The same with the time part given (now: what util_now() would say). */
+void outbox_new_message_id_at(const struct s48_config *cfg, time_t now, char *out,
+    size_t outsz);
 
 #endif

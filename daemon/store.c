@@ -5,6 +5,7 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,28 @@ store_migrate(struct store *st, const char **error_r)
 	}
 }
 
+/*
+ * Process-wide SQLite settings, before the library initialises (a call after
+ * that is refused by SQLite and changes nothing).  Debian's libsqlite3 is
+ * built without lookaside memory, so every cursor, record and bound value
+ * of a statement is a malloc(); with memory statistics on (the default)
+ * each of them also takes a global mutex: ~150 lock/unlock pairs, 17,000
+ * instructions per ingested message.  Nothing here reads the statistics.
+ */
+static void
+store_global_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+static void
+store_global_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, store_global_config);
+}
+
 int
 store_open(const char *path, struct store **st_r, const char **error_r)
 {
@@ -174,6 +197,7 @@ store_open(const char *path, struct store **st_r, const char **error_r)
 	const char *e = NULL;
 
 	*st_r = NULL;
+	store_global_init();
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |

@@ -236,6 +236,44 @@ tk_attachments(const struct tickets_ctx *c, long id, int64_t raw_id,
 
 /* ---- replies and notifications ------------------------------------------ */
 
+/*
+ * What replies and notifications need of a ticket: borrowed strings (of a
+ * struct ticket, or of tickets_create's input: no copies) and its local
+ * times, formatted once.
+ */
+struct tk_view {
+	long id;
+	const char *status, *channel, *reporter, *department, *subject, *text, *message_id;
+	time_t created_at, due_at;
+	int is_sms;
+	char created[32], due[32];
+};
+
+static void
+tk_view_times(struct tk_view *v)
+{
+	sla_format_local(v->created_at, v->created, sizeof(v->created));
+	sla_format_local(v->due_at, v->due, sizeof(v->due));
+}
+
+static void
+tk_view_of(const struct ticket *t, struct tk_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = t->id;
+	v->status = t->status;
+	v->channel = t->channel;
+	v->reporter = t->reporter;
+	v->department = t->department;
+	v->subject = t->subject;
+	v->text = t->text;
+	v->message_id = t->message_id;
+	v->created_at = t->created_at;
+	v->due_at = t->due_at;
+	v->is_sms = strcmp(t->channel, "sms") == 0;
+	tk_view_times(v);
+}
+
 static const char *
 tk_dept_name(const struct s48_config *cfg, const char *id)
 {
@@ -250,45 +288,121 @@ tk_sms_segments(const struct s48_config *cfg)
 	return cfg->sms.max_segments > 0 ? cfg->sms.max_segments : 2;
 }
 
-/* Fill vars for t (times formatted into the caller's buffers). */
+/* Template variables of t (strings borrowed from t and the config). */
 static void
-tk_vars(const struct tickets_ctx *c, const struct ticket *t, const char *dept, const char *note,
-    char created[32], char due[32], struct tmpl_vars *v)
+tk_vars(const struct tickets_ctx *c, const struct tk_view *t, const char *dept, const char *note,
+    struct tmpl_vars *v)
 {
-	sla_format_local(t->created_at, created, 32);
-	sla_format_local(t->due_at, due, 32);
 	memset(v, 0, sizeof(*v));
 	v->id = t->id;
 	v->status = config_status_label(c->cfg, t->status);
 	v->department = tk_dept_name(c->cfg, dept ? dept : t->department);
 	v->note = note;
-	v->created = created;
-	v->due = due;
+	v->created = t->created;
+	v->due = t->due;
 	v->text = t->text;
+}
+
+/* The decimal n in tmp (no printf: this runs for every new ticket). */
+static const char *
+tk_ltoa(long n, char tmp[24])
+{
+	size_t i = 23;
+	unsigned long u = n < 0 ? 0UL - (unsigned long)n : (unsigned long)n;
+
+	tmp[i] = '\0';
+	do {
+		tmp[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (n < 0)
+		tmp[--i] = '-';
+	return tmp + i;
+}
+
+/* The dept mail's footer, after the attachment list. */
+#define TK_DEPT_FOOTER_LEN 220
+
+/*
+ * Append the n strings of parts to b with one allocation (room is made for
+ * the attachment list and the footer that follow too).
+ */
+static void
+tk_join(struct buf *b, const char *const *parts, size_t n)
+{
+	size_t len[32], total = TK_DEPT_FOOTER_LEN + 256, i;
+	char *p;
+
+	for (i = 0; i < n && i < 32; i++) {
+		len[i] = strlen(parts[i]);
+		total += len[i];
+	}
+	total += b->len;
+	if (b->cap < total + 1) {
+		b->data = xrealloc(b->data, total + 1);
+		b->cap = total + 1;
+	}
+	p = b->data + b->len;
+	for (i = 0; i < n && i < 32; i++) {
+		memcpy(p, parts[i], len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	b->len = (size_t)(p - b->data);
+}
+
+/* "Re: [TAG #N] subject" (or without the subject when it is empty).  Caller frees. */
+static char *
+tk_reply_subject(const struct s48_config *cfg, const struct tk_view *t)
+{
+	struct buf b;
+	char num[24];
+
+	buf_init(&b, TK_BODY_MAX);
+	buf_appends(&b, "Re: [");
+	buf_appends(&b, cfg->ticket_tag);
+	buf_appends(&b, " #");
+	buf_appends(&b, tk_ltoa(t->id, num));
+	buf_appendc(&b, ']');
+	if (t->subject && t->subject[0]) {
+		buf_appendc(&b, ' ');
+		buf_appends(&b, t->subject);
+	}
+	return buf_steal(&b, NULL);
 }
 
 /*
  * Reply to the citizen on the ticket's channel: "<channel>_<what>" kind,
- * rendered from sms_tmpl / email_tmpl, also recorded as an outbound message.
- * A reporter without an address (email without '@') gets nothing.
+ * rendered from sms_tmpl / email_tmpl, also recorded as an outbound message
+ * (an email's with its Message-ID, the one replies name; an SMS has none
+ * anyone could name).  A reporter without an address (email without '@')
+ * gets nothing.  now: the rows' time.
  */
 static int
-tk_reply(const struct tickets_ctx *c, const struct ticket *t, const char *what,
+tk_reply(const struct tickets_ctx *c, const struct tk_view *t, const char *what,
     const char *sms_tmpl, const char *email_tmpl, const struct tmpl_vars *v, int is_auto,
-    const char **error_r)
+    time_t now, const char **error_r)
 {
 	const struct s48_config *cfg = c->cfg;
 	struct outbox_msg m;
 	char kind[40], msgid[128];
 	char *body = NULL, *subject = NULL;
-	int is_sms = strcmp(t->channel, "sms") == 0, rc = -1;
+	size_t cl = strlen(t->channel), wl = strlen(what);
+	int rc = -1;
 
-	if (!is_sms && strchr(t->reporter, '@') == NULL)
+	if (!t->is_sms && strchr(t->reporter, '@') == NULL)
 		return 0;
 	if (t->reporter[0] == '\0')
 		return 0;
-	snprintf(kind, sizeof(kind), "%s_%s", t->channel, what);
-	outbox_new_message_id(cfg, msgid, sizeof(msgid));
+	if (cl + 1 + wl >= sizeof(kind)) {
+		if (error_r)
+			*error_r = "reply kind too long";
+		return -1;
+	}
+	memcpy(kind, t->channel, cl);
+	kind[cl] = '_';
+	memcpy(kind + cl + 1, what, wl + 1);
+	outbox_new_message_id_at(cfg, now, msgid, sizeof(msgid));
 	memset(&m, 0, sizeof(m));
 	m.ticket_id = t->id;
 	m.channel = t->channel;
@@ -296,14 +410,12 @@ tk_reply(const struct tickets_ctx *c, const struct ticket *t, const char *what,
 	m.kind = kind;
 	m.is_auto = is_auto;
 	m.message_id = msgid;
-	if (is_sms) {
+	m.now = now;
+	if (t->is_sms) {
 		body = tmpl_render_sms(sms_tmpl, v, cfg->sms.ascii, tk_sms_segments(cfg));
 	} else {
 		body = tmpl_render(email_tmpl, v);
-		if (t->subject && t->subject[0])
-			subject = xasprintf("Re: [%s #%ld] %s", cfg->ticket_tag, t->id, t->subject);
-		else
-			subject = xasprintf("Re: [%s #%ld]", cfg->ticket_tag, t->id);
+		subject = tk_reply_subject(cfg, t);
 		m.subject = subject;
 		m.in_reply_to = t->message_id;
 		m.references = t->message_id;
@@ -311,7 +423,8 @@ tk_reply(const struct tickets_ctx *c, const struct ticket *t, const char *what,
 	m.body = body;
 	if (outbox_queue(c->st, cfg, &m, NULL, NULL, error_r) < 0)
 		goto out;
-	if (tk_message(c, t->id, "out", t->channel, store_now(), body, 0, msgid, NULL) < 0) {
+	if (tk_message(c, t->id, "out", t->channel, now, body, 0, t->is_sms ? NULL : msgid,
+	    NULL) < 0) {
 		tk_db_fail(c, error_r);
 		goto out;
 	}
@@ -348,46 +461,72 @@ tk_list_attachments(const struct tickets_ctx *c, long id, struct buf *b)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* flags of tk_notify_dept */
+#define TK_N_ATTACH   0x01      /* the mails carry the ticket's attachments */
+#define TK_N_NO_ATT   0x02      /* the caller knows the ticket has none: no list */
+#define TK_N_SMS      0x04      /* also a short SMS to the department's `sms` numbers */
+
 /*
  * Tell department dept about ticket t: one email per address (tag_token,
- * subject without tag: the sender prepends "[TAG #N/TOKEN] ") and, when
- * sms_too, a short SMS per `sms` number.  heading: first body line; text:
+ * subject without tag: the sender prepends "[TAG #N/TOKEN] ") and, with
+ * TK_N_SMS, a short SMS per `sms` number.  heading: first body line; text:
  * the text to show (the report, or the appended message); note: an extra
- * paragraph or NULL.
+ * paragraph or NULL.  now: the rows' time.
  */
 static int
-tk_notify_dept(const struct tickets_ctx *c, const struct ticket *t, const char *dept,
-    const char *kind, const char *heading, const char *text, const char *note, int with_att,
-    int sms_too, const char **error_r)
+tk_notify_dept(const struct tickets_ctx *c, const struct tk_view *t, const char *dept,
+    const char *kind, const char *heading, const char *text, const char *note, int flags,
+    time_t now, const char **error_r)
 {
 	const struct s48_config *cfg = c->cfg;
 	const struct cfg_department *d = config_dept(cfg, dept, NULL);
 	struct outbox_msg m;
 	struct buf b;
-	char created[32], due[32];
 	size_t i;
 	int rc = -1;
 
 	if (d == NULL)
 		return 0;
-	sla_format_local(t->created_at, created, sizeof(created));
-	sla_format_local(t->due_at, due, sizeof(due));
 	buf_init(&b, TK_BODY_MAX);
 	if (d->email.n > 0) {
-		buf_appendf(&b, "%s\n\n", heading);
-		buf_appendf(&b, "Prijava br.: %ld\nSluzba: %s (%s)\nStanje: %s\n", t->id, d->name,
-		    d->id, config_status_label(cfg, t->status));
-		buf_appendf(&b, "Prijavio: %s (%s)\nPrimljena: %s\nRok: %s\n", t->reporter,
-		    strcmp(t->channel, "sms") == 0 ? "SMS" : "e-posta", created, due);
-		if (t->subject && t->subject[0])
-			buf_appendf(&b, "Predmet: %s\n", t->subject);
-		if (note && note[0])
-			buf_appendf(&b, "Napomena: %s\n", note);
-		buf_appends(&b, "\n");
-		if (buf_appends(&b, text ? text : "") < 0)
-			buf_appends(&b, "(tekst je predugacak za ovu poruku)");
-		buf_appends(&b, "\n");
-		if (tk_list_attachments(c, t->id, &b) < 0) {
+		char num[24];
+		const char *parts[32];
+		size_t n = 0;
+
+		/* one allocation for the whole body: a printf per line was a
+		 * tenth of a ticket's cost */
+		parts[n++] = heading;
+		parts[n++] = "\n\nPrijava br.: ";
+		parts[n++] = tk_ltoa(t->id, num);
+		parts[n++] = "\nSluzba: ";
+		parts[n++] = d->name;
+		parts[n++] = " (";
+		parts[n++] = d->id;
+		parts[n++] = ")\nStanje: ";
+		parts[n++] = config_status_label(cfg, t->status);
+		parts[n++] = "\nPrijavio: ";
+		parts[n++] = t->reporter;
+		parts[n++] = t->is_sms ? " (SMS)\nPrimljena: " : " (e-posta)\nPrimljena: ";
+		parts[n++] = t->created;
+		parts[n++] = "\nRok: ";
+		parts[n++] = t->due;
+		parts[n++] = "\n";
+		if (t->subject && t->subject[0]) {
+			parts[n++] = "Predmet: ";
+			parts[n++] = t->subject;
+			parts[n++] = "\n";
+		}
+		if (note && note[0]) {
+			parts[n++] = "Napomena: ";
+			parts[n++] = note;
+			parts[n++] = "\n";
+		}
+		parts[n++] = "\n";
+		parts[n++] = text && strlen(text) < TK_BODY_MAX / 2 ? text :
+		    text ? "(tekst je predugacak za ovu poruku)" : "";
+		parts[n++] = "\n";
+		tk_join(&b, parts, n);
+		if (!(flags & TK_N_NO_ATT) && tk_list_attachments(c, t->id, &b) < 0) {
 			tk_db_fail(c, error_r);
 			goto out;
 		}
@@ -404,16 +543,17 @@ tk_notify_dept(const struct tickets_ctx *c, const struct ticket *t, const char *
 			m.subject = t->subject && t->subject[0] ? t->subject : heading;
 			m.body = b.data;
 			m.tag_token = 1;
-			m.with_attachments = with_att;
+			m.with_attachments = (flags & TK_N_ATTACH) != 0;
+			m.now = now;
 			if (outbox_queue(c->st, cfg, &m, NULL, NULL, error_r) < 0)
 				goto out;
 		}
 	}
-	if (sms_too && d->sms.n > 0) {
+	if ((flags & TK_N_SMS) && d->sms.n > 0) {
 		struct tmpl_vars v;
 		char *body;
 
-		tk_vars(c, t, dept, NULL, created, due, &v);
+		tk_vars(c, t, dept, NULL, &v);
 		body = tmpl_render_sms("S48 prijava br. {id} ({department}): {text} Rok: {due}", &v,
 		    cfg->sms.ascii, tk_sms_segments(cfg));
 		for (i = 0; i < d->sms.n; i++) {
@@ -423,6 +563,7 @@ tk_notify_dept(const struct tickets_ctx *c, const struct ticket *t, const char *
 			m.recipient = d->sms.v[i];
 			m.kind = kind;
 			m.body = body;
+			m.now = now;
 			if (outbox_queue(c->st, cfg, &m, NULL, NULL, error_r) < 0) {
 				free(body);
 				goto out;
@@ -571,7 +712,7 @@ tickets_find_by_message_id(struct store *st, const char *msgid, long *id_r,
 	}
 	s = store_prepare(st,
 	    "SELECT ticket_id FROM messages WHERE message_id = ?1 "
-	    "UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ?1 "
+	    "UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ?1 AND channel = 'email' "
 	    "AND ticket_id IS NOT NULL LIMIT 1");
 	if (s == NULL) {
 		if (error_r)
@@ -617,11 +758,12 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 {
 	const struct s48_config *cfg = c->cfg;
 	const struct cfg_department *d = NULL;
-	struct ticket *t = NULL;
+	struct tk_view t;
 	struct tmpl_vars v;
 	sqlite3_stmt *s;
-	char created[32], due[32], mask[64];
-	time_t warn;
+	char mask[64];
+	char *subject = NULL;
+	time_t warn, now;
 	int is_sms, backlog = (in->flags & TICKETS_F_BACKLOG) != 0, rc = -1;
 
 	*id_r = 0;
@@ -651,21 +793,23 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 		d = &cfg->depts[cfg->default_dept];
 	}
 
-	t = xcalloc(1, sizeof(*t));
+	/* the input's strings as they are: nothing of them is copied */
+	memset(&t, 0, sizeof(t));
 	if (is_sms && in->subject == NULL)
-		t->subject = tickets_sms_subject(in->text);
+		t.subject = subject = tickets_sms_subject(in->text);
 	else
-		t->subject = xstrdup(in->subject ? in->subject : "");
-	t->status = xstrdup("open");
-	t->channel = xstrdup(is_sms ? "sms" : "email");
-	t->reporter = xstrdup(in->reporter ? in->reporter : "");
-	t->department = xstrdup(d->id);
-	t->text = xstrdup(in->text ? in->text : "");
-	t->message_id = in->message_id && in->message_id[0] ? xstrdup(in->message_id) : NULL;
-	t->created_at = in->at ? in->at : store_now();
-	t->updated_at = t->created_at;
-	t->due_at = sla_due(&cfg->sla, t->created_at);
-	warn = backlog ? 0 : sla_warn_at(&cfg->sla, t->created_at, t->due_at);
+		t.subject = in->subject ? in->subject : "";
+	t.is_sms = is_sms;
+	t.status = "open";
+	t.channel = is_sms ? "sms" : "email";
+	t.reporter = in->reporter ? in->reporter : "";
+	t.department = d->id;
+	t.text = in->text ? in->text : "";
+	t.message_id = in->message_id && in->message_id[0] ? in->message_id : NULL;
+	now = in->now ? in->now : store_now();
+	t.created_at = in->at ? in->at : now;
+	t.due_at = sla_due(&cfg->sla, t.created_at);
+	warn = backlog ? 0 : sla_warn_at(&cfg->sla, t.created_at, t.due_at);
 
 	s = store_prepare(c->st,
 	    "INSERT INTO tickets(status, channel, reporter, department, subject, text, "
@@ -673,49 +817,50 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 	    "VALUES('open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?6, ?9, ?10)");
 	if (s == NULL)
 		goto fail_db;
-	sqlite3_bind_text(s, 1, t->channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, t->reporter, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, t->department, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, t->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, t->text, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 6, (sqlite3_int64)t->created_at);
-	sqlite3_bind_int64(s, 7, (sqlite3_int64)t->due_at);
+	sqlite3_bind_text(s, 1, t.channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, t.reporter, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, t.department, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, t.subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, t.text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, (sqlite3_int64)t.created_at);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)t.due_at);
 	if (warn > 0)
 		sqlite3_bind_int64(s, 8, (sqlite3_int64)warn);
 	sqlite3_bind_int(s, 9, backlog);
-	tk_bind_text(s, 10, t->message_id);
+	tk_bind_text(s, 10, t.message_id);
 	if (tk_step_done(s) < 0)
 		goto fail_db;
-	t->id = (long)store_last_id(c->st);
+	t.id = (long)store_last_id(c->st);
 
-	if (tk_message(c, t->id, "in", t->channel, t->created_at, t->text, in->raw_id, t->message_id,
+	if (tk_message(c, t.id, "in", t.channel, t.created_at, t.text, in->raw_id, t.message_id,
 	    in->norm_hash) < 0 ||
-	    tk_attachments(c, t->id, in->raw_id, in->att, in->n_att) < 0 ||
-	    tk_event(c, t->id, t->created_at, "created", NULL, t->department,
-	    in->by ? in->by : t->reporter, NULL, 0) < 0)
+	    tk_attachments(c, t.id, in->raw_id, in->att, in->n_att) < 0 ||
+	    tk_event(c, t.id, t.created_at, "created", NULL, t.department,
+	    in->by ? in->by : t.reporter, NULL, 0) < 0)
 		goto fail_db;
 
+	tk_view_times(&t);
 	if (!backlog && !(in->flags & TICKETS_F_NO_ACK)) {
-		tk_vars(c, t, NULL, NULL, created, due, &v);
-		if (tk_reply(c, t, "ack", cfg->templates.sms_ack, cfg->templates.email_ack, &v,
-		    (in->flags & TICKETS_F_AUTO) != 0, error_r) < 0)
+		tk_vars(c, &t, NULL, NULL, &v);
+		if (tk_reply(c, &t, "ack", cfg->templates.sms_ack, cfg->templates.email_ack, &v,
+		    (in->flags & TICKETS_F_AUTO) != 0, now, error_r) < 0)
 			goto out;
 	}
-	if (tk_notify_dept(c, t, t->department, "dept_new", "Nova prijava", t->text, NULL, 1, 1,
-	    error_r) < 0)
+	if (tk_notify_dept(c, &t, t.department, "dept_new", "Nova prijava", t.text, NULL,
+	    TK_N_ATTACH | TK_N_SMS | (in->n_att == 0 ? TK_N_NO_ATT : 0), now, error_r) < 0)
 		goto out;
 
-	sla_format_local(t->due_at, due, sizeof(due));
-	log_info("ticket %ld: new %s report from %s -> %s, due %s%s", t->id, t->channel,
-	    log_mask(t->reporter, mask, sizeof(mask)), t->department, due,
-	    backlog ? " (backlog, not acknowledged)" : "");
-	*id_r = t->id;
+	if (log_get_level() >= LOG_LEVEL_INFO)
+		log_info("ticket %ld: new %s report from %s -> %s, due %s%s", t.id, t.channel,
+		    log_mask(t.reporter, mask, sizeof(mask)), t.department, t.due,
+		    backlog ? " (backlog, not acknowledged)" : "");
+	*id_r = t.id;
 	rc = 0;
 	goto out;
 fail_db:
 	tk_db_fail(c, error_r);
 out:
-	tickets_free(&t);
+	free(subject);
 	return rc;
 }
 
@@ -724,8 +869,10 @@ tickets_append(const struct tickets_ctx *c, long id, const struct tickets_input 
     const char **error_r)
 {
 	struct ticket *t = NULL;
+	struct tk_view tv;
 	sqlite3_stmt *s;
-	time_t at = in->at ? in->at : store_now();
+	time_t now = in->now ? in->now : store_now();
+	time_t at = in->at ? in->at : now;
 	int rc;
 
 	rc = tickets_get(c->st, id, &t, error_r);
@@ -744,10 +891,12 @@ tickets_append(const struct tickets_ctx *c, long id, const struct tickets_input 
 	sqlite3_bind_int64(s, 2, (sqlite3_int64)at);
 	if (tk_step_done(s) < 0)
 		goto fail_db;
-	if (!(in->flags & TICKETS_F_QUIET) &&
-	    tk_notify_dept(c, t, t->department, "dept_append", "Nova poruka uz prijavu",
-	    in->text, NULL, in->n_att > 0, 0, error_r) < 0)
-		goto out;
+	if (!(in->flags & TICKETS_F_QUIET)) {
+		tk_view_of(t, &tv);
+		if (tk_notify_dept(c, &tv, t->department, "dept_append", "Nova poruka uz prijavu",
+		    in->text, NULL, in->n_att > 0 ? TK_N_ATTACH : 0, now, error_r) < 0)
+			goto out;
+	}
 	rc = 0;
 	goto out;
 fail_db:
@@ -763,9 +912,9 @@ tickets_set_status(const struct tickets_ctx *c, long id, const char *status,
 {
 	static _Thread_local char err[96];
 	struct ticket *t = NULL;
+	struct tk_view tv;
 	struct tmpl_vars v;
 	sqlite3_stmt *s;
-	char created[32], due[32];
 	char *old = NULL;
 	time_t now = store_now();
 	int rc, closing;
@@ -805,9 +954,10 @@ tickets_set_status(const struct tickets_ctx *c, long id, const char *status,
 		goto fail_db;
 	old = t->status;
 	t->status = xstrdup(status);
-	tk_vars(c, t, NULL, note, created, due, &v);
-	if (tk_reply(c, t, "status", c->cfg->templates.sms_status, c->cfg->templates.email_status,
-	    &v, 0, error_r) < 0)
+	tk_view_of(t, &tv);
+	tk_vars(c, &tv, NULL, note, &v);
+	if (tk_reply(c, &tv, "status", c->cfg->templates.sms_status,
+	    c->cfg->templates.email_status, &v, 0, now, error_r) < 0)
 		goto out;
 	log_info("ticket %ld: %s -> %s by %s", id, old, status, by ? by : "?");
 	rc = 0;
@@ -827,9 +977,9 @@ tickets_assign(const struct tickets_ctx *c, long id, const char *dept, const cha
 	static _Thread_local char err[128];
 	const struct cfg_department *d = dept ? config_dept(c->cfg, dept, NULL) : NULL;
 	struct ticket *t = NULL;
+	struct tk_view tv;
 	struct tmpl_vars v;
 	sqlite3_stmt *s;
-	char created[32], due[32];
 	char *msg = NULL, *old = NULL;
 	time_t now = store_now();
 	int rc;
@@ -866,12 +1016,13 @@ tickets_assign(const struct tickets_ctx *c, long id, const char *dept, const cha
 	old = t->department;
 	t->department = xstrdup(d->id);
 	msg = xasprintf("Prijava je prosledjena sluzbi: %s.", d->name);
-	tk_vars(c, t, NULL, msg, created, due, &v);
-	if (tk_reply(c, t, "assign", c->cfg->templates.sms_status, c->cfg->templates.email_status,
-	    &v, 0, error_r) < 0)
+	tk_view_of(t, &tv);
+	tk_vars(c, &tv, NULL, msg, &v);
+	if (tk_reply(c, &tv, "assign", c->cfg->templates.sms_status,
+	    c->cfg->templates.email_status, &v, 0, now, error_r) < 0)
 		goto out;
-	if (tk_notify_dept(c, t, d->id, "dept_assign", "Prijava je dodeljena vasoj sluzbi", t->text,
-	    note, 1, 1, error_r) < 0)
+	if (tk_notify_dept(c, &tv, d->id, "dept_assign", "Prijava je dodeljena vasoj sluzbi",
+	    t->text, note, TK_N_ATTACH | TK_N_SMS, now, error_r) < 0)
 		goto out;
 	log_info("ticket %ld: assigned %s -> %s by %s", id, old, d->id, by ? by : "?");
 	rc = 0;
@@ -890,9 +1041,9 @@ tickets_note(const struct tickets_ctx *c, long id, const char *text, int is_publ
     const char *by, const char **error_r)
 {
 	struct ticket *t = NULL;
+	struct tk_view tv;
 	struct tmpl_vars v;
 	sqlite3_stmt *s;
-	char created[32], due[32];
 	time_t now = store_now();
 	int rc;
 
@@ -915,9 +1066,10 @@ tickets_note(const struct tickets_ctx *c, long id, const char *text, int is_publ
 	if (tk_step_done(s) < 0)
 		goto fail_db;
 	if (is_public) {
-		tk_vars(c, t, NULL, text, created, due, &v);
-		if (tk_reply(c, t, "note", c->cfg->templates.sms_status,
-		    c->cfg->templates.email_status, &v, 0, error_r) < 0)
+		tk_view_of(t, &tv);
+		tk_vars(c, &tv, NULL, text, &v);
+		if (tk_reply(c, &tv, "note", c->cfg->templates.sms_status,
+		    c->cfg->templates.email_status, &v, 0, now, error_r) < 0)
 			goto out;
 	}
 	rc = 0;

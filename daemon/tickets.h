@@ -59,7 +59,7 @@ struct tickets_input {
 	const char *text;               /* the report / appended text (UTF-8) */
 	const char *department;         /* create: department id, NULL = route with
 	                                   ctx->rt (email: subject + text, SMS: text) */
-	time_t at;                      /* created_at / message time; 0 = store_now() */
+	time_t at;                      /* created_at / message time; 0 = now */
 	const char *message_id;         /* the citizen's Message-ID without <>, or NULL */
 	int64_t raw_id;                 /* raw_messages.id, 0 = none (e.g. s48ctl new) */
 	const char *norm_hash;          /* messages.norm_hash (SMS duplicate check), or NULL */
@@ -68,6 +68,9 @@ struct tickets_input {
 	const struct mime_attachment *att;   /* kept in attachments (data NULL or
 	                                        omitted: metadata only) */
 	size_t n_att;
+	time_t now;                     /* time of the rows written now (outbox rows,
+	                                   replies); 0 = store_now().  The ingest
+	                                   passes its batch's time. */
 };
 
 /*
@@ -148,8 +151,8 @@ int tickets_latest_by_reporter(struct store *st, const char *reporter, long *id_
     const char **error_r);
 /*
  * The ticket a Message-ID (without <>) belongs to: an inbound or outbound
- * message of it, or an outbox row's message_id.  0 and *id_r,
- * TICKETS_ENOENT, or -1.
+ * message of it, or an email outbox row's message_id (SMS rows have ids no
+ * one can name).  0 and *id_r, TICKETS_ENOENT, or -1.
  */
 int tickets_find_by_message_id(struct store *st, const char *msgid, long *id_r,
     const char **error_r);

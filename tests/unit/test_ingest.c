@@ -370,6 +370,34 @@ test_same_key_twice_in_one_batch(void **state)
 	item_free(&it[1]);
 }
 
+/* A repeated key in a batch redone with savepoints (a refusal later in it):
+ * the repeat's savepoint is released, nothing of it is written. */
+static void
+test_same_key_twice_with_savepoints(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it[3];
+	const char *err = NULL;
+
+	it[0] = sms(f, CITIZEN_A, "Ne radi rasveta", T0);
+	it[1] = it[0];
+	it[1].source_key = xstrdup(it[0].source_key);
+	it[2] = sms(f, CITIZEN_B, "Pukla cev kod skole", T0);
+	ingest_test_refuse_at = 2;
+	assert_int_equal(ingest_batch(&f->ctx, it, 3, NULL, NULL, 0, &err), 0);
+	ingest_test_refuse_at = -1;
+	assert_int_equal(it[0].outcome, INGEST_TICKET);
+	assert_int_equal(it[1].outcome, INGEST_DUPLICATE);
+	assert_int_equal(it[1].ticket_id, 0);
+	assert_int_equal(it[2].outcome, INGEST_TICKET);
+	assert_int_equal(n_tickets(f), 2);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages", NULL, NULL), 2);
+	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
+	item_free(&it[0]);
+	item_free(&it[1]);
+	item_free(&it[2]);
+}
+
 static void
 test_alt_key(void **state)
 {
@@ -1197,6 +1225,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_batch_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_key_twice_in_one_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_key_twice_with_savepoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alt_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_mid_batch_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_only_batch, setup, teardown),

@@ -698,6 +698,101 @@ test_stop_and_landline(void **state)
 	assert_int_equal(outbox_queue(f->st, f->cfg, &m, NULL, NULL, &err), -1);
 }
 
+/* STOP, a landline and the daily cap met at once (one look-up statement):
+ * STOP is the reason given, as it is checked first. */
+static void
+test_stop_before_cap(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	long id;
+
+	fx_free(&f);
+	f = *state = fx_new(WITH_SMTP | WITH_SMS, 1);
+	id = new_sms(f, "+381641112222", "Pukla cev", TICKETS_F_AUTO);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "kind = 'sms_ack' AND status = 'pending'", id, NULL), 1);
+	id = new_sms(f, "+381641112222", "Pukla cev", TICKETS_F_AUTO);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "kind = 'sms_ack' AND reason = 'daily cap'", id, NULL), 1);
+	assert_int_equal(store_exec(f->st, "INSERT INTO sms_optout(number, at) "
+	    "VALUES('+381641112222', 1), ('+381111234567', 1)", &err), 0);
+	id = new_sms(f, "+381641112222", "Pukla cev", TICKETS_F_AUTO);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "kind = 'sms_ack' AND status = 'suppressed' AND reason = 'STOP'", id, NULL), 1);
+	id = new_sms(f, "+381111234567", "Pukla cev", TICKETS_F_AUTO);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "kind = 'sms_ack' AND status = 'suppressed' AND reason = 'STOP'", id, NULL), 1);
+	/* only the first acknowledgement went out */
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE kind = 'sms_ack' AND "
+	    "status = 'pending'", 0, NULL), 1);
+}
+
+/* Message-IDs as outbox_new_message_id_at formats them: the fields, the
+ * counter, the domain of smtp.from, and cut like snprintf when short. */
+static void
+test_message_ids(void **state)
+{
+	struct fx *f = *state;
+	char a[128], b[128], small[20], want[128];
+	unsigned long long seed, t, n1, n2;
+	int used = 0;
+
+	outbox_new_message_id_at(f->cfg, (time_t)0x6925a3c0, a, sizeof(a));
+	outbox_new_message_id_at(f->cfg, (time_t)0x6925a3c0, b, sizeof(b));
+	assert_int_equal(sscanf(a, "s48.%16llx.%llx.%llx@%n", &seed, &t, &n1, &used), 3);
+	assert_string_equal(a + used, "example.org");
+	assert_int_equal(t, 0x6925a3c0);
+	assert_int_equal(strlen(a), used + strlen("example.org"));
+	assert_int_equal(strspn(a + 4, "0123456789abcdef"), 16);
+	snprintf(want, sizeof(want), "s48.%016llx.%llx.%llx@example.org", seed, t, n1);
+	assert_string_equal(a, want);
+	assert_int_equal(sscanf(b, "s48.%*16x.%*x.%llx@", &n2), 1);
+	assert_int_equal(n2, n1 + 1);
+	outbox_new_message_id_at(f->cfg, 0, a, sizeof(a));
+	assert_int_equal(sscanf(a, "s48.%16llx.%llx.%llx@", &seed, &t, &n1), 3);
+	assert_int_equal(t, 0);
+	snprintf(want, sizeof(want), "s48.%016llx.0.%llx@example.org", seed, n1);
+	assert_string_equal(a, want);
+	outbox_new_message_id_at(f->cfg, 1, small, sizeof(small));
+	assert_int_equal(strlen(small), sizeof(small) - 1);
+	assert_memory_equal(small, "s48.", 4);
+	outbox_new_message_id_at(NULL, 1, a, sizeof(a));
+	assert_non_null(strstr(a, "@localhost"));
+}
+
+/* The acknowledgement's outbound message: an email's carries the outbox
+ * Message-ID (replies name it), an SMS's none (nobody can name it). */
+static void
+test_outbound_message_ids(void **state)
+{
+	struct fx *f = *state;
+	struct tickets_input in = { .channel = "email", .reporter = "ana@example.org",
+		.subject = "Rupa", .text = "Pukla cev", .flags = TICKETS_F_AUTO };
+	const char *err = NULL;
+	long id = 0, sid, found = 0;
+	char *v;
+
+	assert_int_equal(tickets_create(&f->c, &in, &id, &err), 0);
+	sid = new_sms(f, "+381641112222", "Pukla cev", TICKETS_F_AUTO);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "direction = 'out' AND message_id LIKE 's48.%@example.org'", id, NULL), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "direction = 'out' AND message_id IS NULL", sid, NULL), 1);
+	/* the SMS rows still have their ids, but no email names one */
+	v = qtext(f, "SELECT message_id FROM outbox WHERE ticket_id = ?1 AND kind = 'sms_ack'",
+	    sid, NULL);
+	assert_non_null(v);
+	assert_int_equal(tickets_find_by_message_id(f->st, v, &found, &err), TICKETS_ENOENT);
+	free(v);
+	v = qtext(f, "SELECT message_id FROM outbox WHERE ticket_id = ?1 AND kind = 'email_ack'",
+	    id, NULL);
+	assert_non_null(v);
+	assert_int_equal(tickets_find_by_message_id(f->st, v, &found, &err), 0);
+	assert_int_equal(found, id);
+	free(v);
+}
+
 static void
 test_channel_not_configured(void **state)
 {
@@ -810,6 +905,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_daily_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_and_landline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stop_before_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_message_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbound_message_ids, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_channel_not_configured, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
 		cmocka_unit_test(test_sms_subject),

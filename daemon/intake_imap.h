@@ -1,9 +1,11 @@
 /*
  * intake_imap.h - IMAP intake: fetch new mail from one mailbox in UID order,
  * in batches, and acknowledge it once the caller has committed it (move to
- * processed_mailbox, or set \Seen).  libetpan does the protocol; the server
- * certificate chain and host name are verified here (tls_verify.h) BEFORE
- * LOGIN, because Debian's libetpan (GnuTLS) verifies nothing.
+ * processed_mailbox, or set \Seen).  libetpan does the protocol over a
+ * stream of imap_net.h: the server certificate chain and host name are
+ * verified there (tls_verify.h) before libetpan parses a byte from the
+ * server (Debian's libetpan verifies nothing, and its parser crashes on
+ * some lines), the greeting's response code is cleaned.
  *
  * Errors: every function returning int gives 0 (or the documented positive
  * value) on success and -1 on failure with *error_r set to a one-line
@@ -41,8 +43,10 @@ struct imap_msg {
 
 /*
  * Connect (cfg->tls: implicit TLS, STARTTLS or none), verify the server's
- * certificate chain (system CAs + cfg->ca_file) and host name before LOGIN,
- * send SNI, log in with cfg->user/cfg->password, create
+ * certificate chain (system CAs + cfg->ca_file) and host name right after
+ * the TLS handshake, before the server's first TLS byte is parsed (with
+ * STARTTLS the greeting and the answer to STARTTLS come before, in the
+ * clear, as the protocol has it), send SNI, log in with cfg->user/cfg->password, create
  * cfg->processed_mailbox when missing, SELECT cfg->mailbox read-write, read
  * UIDVALIDITY, UIDNEXT and the MOVE, UIDPLUS and IDLE capabilities.
  * Returns 0 and *ii_r, or -1 (nothing allocated) with *error_r such as
@@ -116,8 +120,8 @@ int imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t
 
 struct mailimap;
 /* Make end of stream an error on the session's stream (libetpan 1.9.4 spins
- * forever on a connection closed inside a literal); imap_intake_connect
- * does it before LOGIN.  0, or -1 (no stream, or too many kinds of stream
+ * forever on a connection closed inside a literal); the streams of
+ * imap_intake_connect (imap_net.h) do so themselves.  0, or -1 (no stream, or too many kinds of stream
  * driver).  Public for the fuzzer (tests/fuzz/fuzz_imap_response.c). */
 int imap_intake_guard_eof(struct mailimap *imap);
 /* CAPABILITY on a libetpan session, as imap_intake_connect sends it after

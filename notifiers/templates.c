@@ -5,6 +5,7 @@
  */
 #include "templates.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,15 +100,18 @@ is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Start of the current (last) line of b. */
-static size_t
-line_start(const struct buf *b)
+/*
+ * Append p[0..n) to b and keep *ls, the start of b's last line, without
+ * looking back over what is there.
+ */
+static void
+render_put(struct buf *b, size_t *ls, const char *p, size_t n)
 {
-	size_t i = b->len;
+	const char *nl = n > 0 ? memrchr(p, '\n', n) : NULL;
 
-	while (i > 0 && b->data[i - 1] != '\n')
-		i--;
-	return i;
+	if (nl != NULL)
+		*ls = b->len + (size_t)(nl - p) + 1;
+	(void)buf_append(b, p, n);
 }
 
 char *
@@ -116,14 +120,24 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 	struct buf b;
 	const char *p = tmpl;
 	char idbuf[32];
-	size_t s, e;
+	size_t s, e, ls = 0, est;
 
 	buf_init(&b, RENDER_MAX);
 	if (tmpl == NULL)
 		tmpl = p = "";
+	/* one allocation for the usual case (each value at most once): the
+	 * fields of struct buf are public, and an empty buffer may be given
+	 * its first block */
+	est = strlen(tmpl) + (v->text ? strlen(v->text) : 0) + (v->note ? strlen(v->note) : 0) +
+	    (v->department ? strlen(v->department) : 0) + 96;
+	if (est < RENDER_MAX) {
+		b.data = xmalloc(est + 1);
+		b.data[0] = '\0';
+		b.cap = est + 1;
+	}
 	while (*p != '\0') {
 		const char *close, *val;
-		size_t ls, i;
+		size_t i;
 		int prefix_ok;
 
 		if (*p != '{') {
@@ -131,7 +145,7 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 			const char *brace = strchr(p, '{');
 			size_t run = brace ? (size_t)(brace - p) : strlen(p);
 
-			(void)buf_append(&b, p, run);
+			render_put(&b, &ls, p, run);
 			p += run;
 			continue;
 		}
@@ -141,7 +155,6 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 			continue;
 		}
 		p = close + 1;
-		ls = line_start(&b);
 		if (val[0] == '\0') {
 			const char *q = p;
 			int alone = 1;
@@ -190,6 +203,7 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 					break;
 				}
 				(void)buf_append(&b, q, (size_t)(nl - q) + 1);
+				ls = b.len;
 				q = nl + 1;
 				/* "> " before text, ">" on an empty line */
 				(void)buf_append(&b, prefix,
@@ -197,7 +211,7 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 			}
 			free(prefix);
 		} else {
-			(void)buf_appends(&b, val);
+			render_put(&b, &ls, val, strlen(val));
 		}
 	}
 	if (b.data == NULL)
@@ -208,12 +222,11 @@ tmpl_render(const char *tmpl, const struct tmpl_vars *v)
 	for (e = b.len; e > s && (is_blank(b.data[e - 1]) || b.data[e - 1] == '\n' ||
 	    b.data[e - 1] == '\r'); e--)
 		;
-	{
-		char *out = xstrndup(b.data + s, e - s);
-
-		buf_free(&b);
-		return out;
-	}
+	if (s > 0)
+		memmove(b.data, b.data + s, e - s);
+	b.len = e - s;
+	b.data[b.len] = '\0';
+	return buf_steal(&b, NULL);
 }
 
 /* ---- GSM-7 ---- */
@@ -444,52 +457,80 @@ gsm_substitute(uint32_t cp)
  * itself or '?'.
  */
 struct prep {
-	char *out;                  /* cap bytes, not NUL-terminated */
+	const char *rd;             /* the prepared text (out, or the source itself) */
+	char *out;                  /* where it is written: cap bytes, own or a slice */
 	size_t len, cap;
+	int own;                    /* out is allocated for this prep */
 	size_t cps;                 /* code points */
 	size_t g;                   /* GSM-7 septets, one for a character outside GSM-7 */
 	size_t u;                   /* UTF-16 units */
 	int need;                   /* a character outside GSM-7: UCS-2 when allowed */
+	size_t need_at;             /* septets before the first of them */
 	size_t *ev[2];              /* [0] escape pairs, [1] surrogate pairs */
 	size_t nev[2], cev[2];
 };
 
-/* the state after a word of a value (cut_words' words) */
+/* the state after a word of a value (cut_words' words); what comes
+ * before it of need and ev follows from g and u */
 struct wend {
-	size_t off, cps, g, u, nev[2];
-	int need;
+	size_t off, g, u;
 };
+
+#define WORDS_SMALL 64
 
 struct words {
-	struct wend *v;
+	struct wend *v;             /* small, or allocated */
 	size_t n, cap;
 	size_t limit;               /* stop once more code points than this are out */
-	int in;                     /* inside a word */
+	size_t limit_ucs2;          /* or this many, with a character outside GSM-7 */
+	struct wend small[WORDS_SMALL];
 };
 
+/* p writes to buf[0..cap) (a slice of a larger block), or, buf NULL, to
+ * its own allocation for a source of srclen bytes */
 static void
-prep_init(struct prep *p, size_t srclen)
+prep_init(struct prep *p, char *buf, size_t cap, size_t srclen)
 {
 	memset(p, 0, sizeof(*p));
-	p->cap = srclen + 1;
-	p->out = xmalloc(p->cap);
+	if (buf != NULL) {
+		p->out = buf;
+		p->cap = cap;
+	} else {
+		p->cap = srclen + 1;
+		p->out = xmalloc(p->cap);
+		p->own = 1;
+	}
+	p->rd = p->out;
 }
 
 static void
 prep_free(struct prep *p)
 {
-	free(p->out);
+	if (p->own)
+		free(p->out);
 	free(p->ev[0]);
 	free(p->ev[1]);
 	memset(p, 0, sizeof(*p));
 }
 
+/* room for n more bytes */
 static void
 prep_room(struct prep *p, size_t n)
 {
 	if (n >= p->cap - p->len) {
-		p->cap = p->len + n + 1;
-		p->out = xrealloc(p->out, p->cap);
+		size_t cap = p->len + n + 1;
+
+		if (p->own) {
+			p->out = xrealloc(p->out, cap);
+		} else {
+			char *o = xmalloc(cap);
+
+			memcpy(o, p->out, p->len);
+			p->out = o;
+			p->own = 1;
+		}
+		p->cap = cap;
+		p->rd = p->out;
 	}
 }
 
@@ -503,37 +544,17 @@ prep_event(struct prep *p, int which, size_t at)
 	p->ev[which][p->nev[which]++] = at;
 }
 
-/* append one ASCII byte as it is */
+/* count code point cp (not yet written or not written at all) */
 static inline void
-prep_byte(struct prep *p, unsigned char b)
-{
-	unsigned c = gsm_tab[b];
-
-	p->out[p->len++] = (char)b;
-	p->cps++;
-	p->u++;
-	if (c != 1) {
-		if (c == 0) {
-			p->need = 1;
-			c = 1;
-		} else {
-			prep_event(p, 0, p->g);
-		}
-	}
-	p->g += c;
-}
-
-/* append the non-ASCII code point cp, its UTF-8 bytes s[0..n) */
-static inline void
-prep_cp(struct prep *p, const unsigned char *s, size_t n, uint32_t cp)
+prep_cost(struct prep *p, uint32_t cp)
 {
 	unsigned c = (unsigned)gsm_cost(cp);
 
-	memcpy(p->out + p->len, s, n);
-	p->len += n;
 	p->cps++;
 	if (c != 1) {
 		if (c == 0) {
+			if (!p->need)
+				p->need_at = p->g;
 			p->need = 1;
 			c = 1;
 		} else {
@@ -547,6 +568,23 @@ prep_cp(struct prep *p, const unsigned char *s, size_t n, uint32_t cp)
 	} else {
 		p->u++;
 	}
+}
+
+/* append one ASCII byte as it is */
+static inline void
+prep_byte(struct prep *p, unsigned char b)
+{
+	prep_cost(p, b);
+	p->out[p->len++] = (char)b;
+}
+
+/* append the non-ASCII code point cp, its UTF-8 bytes s[0..n) */
+static inline void
+prep_cp(struct prep *p, const unsigned char *s, size_t n, uint32_t cp)
+{
+	prep_cost(p, cp);
+	memcpy(p->out + p->len, s, n);
+	p->len += n;
 }
 
 /* append transliterated text t[0..n) (valid UTF-8) made GSM-7 */
@@ -583,30 +621,61 @@ is_ws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* at white space: close the word; 1 when the scan should stop here */
-static inline int
-prep_boundary(struct words *w, const struct prep *p)
+static void
+words_init(struct words *w, size_t limit, size_t limit_ucs2)
 {
-	if (w == NULL)
-		return 0;
-	if (w->in) {
-		struct wend *e;
+	w->v = w->small;
+	w->n = 0;
+	w->cap = WORDS_SMALL;
+	w->limit = limit;
+	w->limit_ucs2 = limit_ucs2;
+}
 
-		if (w->n == w->cap) {
-			w->cap = w->cap ? 2 * w->cap : 32;
-			w->v = xrealloc(w->v, w->cap * sizeof(*w->v));
+static void
+words_free(struct words *w)
+{
+	if (w->v != w->small)
+		free(w->v);
+	w->v = w->small;
+	w->n = 0;
+}
+
+/* A word ends here, before white space: keep the state. */
+static void
+prep_word(struct words *w, const struct prep *p)
+{
+	struct wend *e;
+
+	if (w->n == w->cap) {
+		if (w->v == w->small) {
+			w->v = xmalloc(2 * w->cap * sizeof(*w->v));
+			memcpy(w->v, w->small, sizeof(w->small));
+		} else {
+			w->v = xrealloc(w->v, 2 * w->cap * sizeof(*w->v));
 		}
-		e = &w->v[w->n++];
-		e->off = p->len;
-		e->cps = p->cps;
-		e->g = p->g;
-		e->u = p->u;
-		e->nev[0] = p->nev[0];
-		e->nev[1] = p->nev[1];
-		e->need = p->need;
-		w->in = 0;
+		w->cap *= 2;
 	}
-	return p->cps > w->limit;
+	e = &w->v[w->n++];
+	e->off = p->len;
+	e->g = p->g;
+	e->u = p->u;
+}
+
+/* how many of p's two-unit characters of kind which start before lim */
+static size_t
+ev_before(const struct prep *p, int which, size_t lim)
+{
+	size_t lo = 0, hi = p->nev[which];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->ev[which][mid] < lim)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 #define WIN_GAP 16      /* ASCII bytes bridged between two non-ASCII runs */
@@ -614,18 +683,41 @@ prep_boundary(struct words *w, const struct prep *p)
 
 /*
  * Transliterations of lone two-byte characters seen in this call (č, ć,
- * š, ž ... between ASCII letters), kept when they do not depend on their
- * neighbours: anything but an upper-case digraph ("Dj", "Lj").
+ * š, ž ... between ASCII), by the classes of their neighbours: the
+ * upper-case digraphs ("Dj"/"DJ", "Lj"/"LJ") go after them.
  */
 struct tl_cache {
 	unsigned n;
 	struct {
-		unsigned char in[2], len;
+		unsigned char in[2], ctx, len;
 		char out[4];
 	} e[16];
 };
 
-/* the transliteration of window src[wa..wb), less the context bytes */
+/*
+ * The transliteration of each two-byte character (U+0080..U+07FF) that
+ * does not depend on its neighbours, filled in as they are met: one
+ * word each, so threads may share it (bits 0-31 the bytes, 32-34 their
+ * number, bit 40 set once known).
+ */
+static _Atomic uint64_t tl2_known[0x800 - 0x80];
+#define TL2_SET ((uint64_t)1 << 40)
+
+/* what norm_translit sees of a neighbouring byte: an upper-case or a
+ * lower-case letter, or neither (or no byte) */
+static unsigned
+tl_class(const unsigned char *s, size_t len, size_t i)
+{
+	unsigned char c;
+
+	if (i >= len)
+		return 0;
+	c = s[i];
+	return c >= 'A' && c <= 'Z' ? 1 : c >= 'a' && c <= 'z' ? 2 : 0;
+}
+
+/* the transliteration of s[a..b) (non-ASCII runs and the ASCII between
+ * them), with the byte before and after as context */
 static void
 prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t b,
     struct words *w, struct tl_cache *tc)
@@ -633,14 +725,27 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 	size_t wa = a > 0 ? a - 1 : a, wb = b < len ? b + 1 : b, k;
 	const unsigned char *seg, *te;
 	char *t;
+	unsigned ctx = 0;
 	int single = tc != NULL && b - a == 2 && s[a] >= 0xC2 && s[a] < 0xE0 &&
 	    (s[a + 1] & 0xC0) == 0x80;
 
 	if (single) {
 		unsigned i;
+		uint32_t cp = ((uint32_t)(s[a] & 0x1F) << 6) | (s[a + 1] & 0x3F);
+		uint64_t known = atomic_load_explicit(&tl2_known[cp - 0x80], memory_order_relaxed);
 
+		if (known & TL2_SET) {
+			unsigned char o[4];
+
+			for (i = 0; i < 4; i++)
+				o[i] = (unsigned char)(known >> (8 * i));
+			prep_gsm(p, o, (size_t)((known >> 32) & 7));
+			return;
+		}
+		ctx = (a > 0 ? tl_class(s, len, a - 1) : 0) * 3 + tl_class(s, len, b);
 		for (i = 0; i < tc->n; i++)
-			if (tc->e[i].in[0] == s[a] && tc->e[i].in[1] == s[a + 1]) {
+			if (tc->e[i].in[0] == s[a] && tc->e[i].in[1] == s[a + 1] &&
+			    tc->e[i].ctx == ctx) {
 				prep_gsm(p, (const unsigned char *)tc->e[i].out, tc->e[i].len);
 				return;
 			}
@@ -648,11 +753,20 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 	t = norm_translit((const char *)s + wa, wb - wa);
 	seg = (const unsigned char *)t + (a - wa);
 	te = (const unsigned char *)t + strlen(t) - (wb - b);
-	if (single && tc->n < sizeof(tc->e) / sizeof(tc->e[0]) && te - seg <= 4 &&
-	    !(te - seg == 2 && seg[0] >= 'A' && seg[0] <= 'Z' &&
+	if (single && te - seg <= 4 && !(te - seg == 2 && seg[0] >= 'A' && seg[0] <= 'Z' &&
 	    ((seg[1] | 0x20) >= 'a' && (seg[1] | 0x20) <= 'z'))) {
+		/* not an upper-case digraph: the same wherever it is */
+		uint32_t cp = ((uint32_t)(s[a] & 0x1F) << 6) | (s[a + 1] & 0x3F);
+		uint64_t known = TL2_SET | (uint64_t)(te - seg) << 32;
+		size_t i;
+
+		for (i = 0; i < (size_t)(te - seg); i++)
+			known |= (uint64_t)seg[i] << (8 * i);
+		atomic_store_explicit(&tl2_known[cp - 0x80], known, memory_order_relaxed);
+	} else if (single && tc->n < sizeof(tc->e) / sizeof(tc->e[0]) && te - seg <= 4) {
 		tc->e[tc->n].in[0] = s[a];
 		tc->e[tc->n].in[1] = s[a + 1];
+		tc->e[tc->n].ctx = (unsigned char)ctx;
 		tc->e[tc->n].len = (unsigned char)(te - seg);
 		memcpy(tc->e[tc->n].out, seg, (size_t)(te - seg));
 		tc->n++;
@@ -662,15 +776,13 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 	for (k = a; k < b; k++) {
 		const unsigned char *q;
 
-		if (!is_ws(s[k])) {
-			if (w != NULL)
-				w->in = 1;
+		if (!is_ws(s[k]))
 			continue;
-		}
 		for (q = seg; q < te && !is_ws(*q); q++)
 			;
 		prep_gsm(p, seg, (size_t)(q - seg));
-		(void)prep_boundary(w, p);
+		if (w != NULL && !is_ws(s[k - 1]))
+			prep_word(w, p);
 		prep_byte(p, (unsigned char)asc_out[s[k]]);
 		seg = q < te ? q + 1 : te;
 	}
@@ -679,12 +791,11 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 }
 
 /*
- * Append src[0..len) made ready for SMS to p: ascii: transliterated and
- * GSM-7, byte for byte as sms_prepare; else as it is, which must be valid
- * UTF-8.  With w the state after each word is kept, and the scan stops at
- * white space once more than w->limit code points are out.  Returns where
- * it stopped (len: at the end), or (size_t)-1 for invalid UTF-8 when
- * !ascii.  tc: a cache for the transliteration, or NULL.
+ * Append src[0..len) made ready for SMS to p, transliterated and GSM-7,
+ * byte for byte as sms_prepare(ascii = 1) makes it.  With w the state
+ * after each word is kept, and the scan stops at white space once more
+ * than w->limit code points are out.  Returns where it stopped (len: at
+ * the end).  tc: a cache for the transliteration, or NULL.
  *
  * Only the non-ASCII parts go through norm_translit (ASCII is its own
  * Latin form), each with the ASCII byte before and after it: that is all
@@ -692,10 +803,9 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
  * so the parts come out as in the transliteration of the whole text.
  */
 static size_t
-prep_scan(struct prep *p, const char *src, size_t len, int ascii, struct words *w,
-    struct tl_cache *tc)
+prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct tl_cache *tc)
 {
-	const unsigned char *s = (const unsigned char *)src;
+	const unsigned char *s = (const unsigned char *)src, *e = s + len;
 	size_t i = 0;
 
 	/* ASCII is one byte out per byte in: room for all of it */
@@ -705,49 +815,54 @@ prep_scan(struct prep *p, const char *src, size_t len, int ascii, struct words *
 		size_t a, b;
 
 		if (c < 0x80) {
-			/* printable ASCII of one septet: in one go, counted
-			 * at the end; the rest one by one */
-			const char *plain = ascii ? plain_ascii : plain_raw;
-			char *o = p->out + p->len;
-			size_t j = i;
-			char x;
+			/* printable ASCII of one septet and spaces in one go,
+			 * counted when a word ends; the rest one by one */
+			const unsigned char *q = s + i;
+			char *o0 = p->out + p->len, *o = o0;
+			size_t n;
 
-			while (j < len && (x = plain[s[j]]) != 0) {
-				*o++ = x;
-				j++;
+			for (;;) {
+				size_t r = (size_t)(e - q), j;
+				char x;
+
+				for (j = 0; j < r && (x = plain_ascii[q[j]]) != 0; j++)
+					o[j] = x;
+				q += j;
+				o += j;
+				if (q == e || *q != ' ')
+					break;
+				if (w != NULL) {
+					n = (size_t)(o - o0);
+					p->len += n;
+					p->cps += n;
+					p->g += n;
+					p->u += n;
+					o0 = o;
+					if (q > s && !is_ws(q[-1]))
+						prep_word(w, p);
+					if (p->cps > w->limit)
+						return (size_t)(q - s);
+				}
+				*o++ = ' ';
+				q++;
 			}
-			if (j > i) {
-				size_t n = j - i;
-
-				p->len += n;
-				p->cps += n;
-				p->g += n;
-				p->u += n;
-				if (w != NULL)
-					w->in = 1;
-				i = j;
+			n = (size_t)(o - o0);
+			p->len += n;
+			p->cps += n;
+			p->g += n;
+			p->u += n;
+			i = (size_t)(q - s);
+			if (i == len || (c = s[i]) >= 0x80)
 				continue;
-			}
-			if (is_ws(c)) {
-				if (prep_boundary(w, p))
+			/* tab, CR, LF, a control, an escape */
+			if (w != NULL && is_ws(c)) {
+				if (i > 0 && !is_ws(s[i - 1]))
+					prep_word(w, p);
+				if (p->cps > w->limit)
 					return i;
-			} else if (w != NULL) {
-				w->in = 1;
 			}
-			prep_byte(p, ascii ? (unsigned char)asc_out[c] : c);
+			prep_byte(p, (unsigned char)asc_out[c]);
 			i++;
-			continue;
-		}
-		if (w != NULL)
-			w->in = 1;
-		if (!ascii) {
-			uint32_t cp;
-			size_t n = utf8_strict(s + i, len - i, &cp);
-
-			if (n == 0)
-				return (size_t)-1;
-			prep_cp(p, s + i, n, cp);
-			i += n;
 			continue;
 		}
 		/* the window: non-ASCII runs and short ASCII gaps between them */
@@ -758,10 +873,11 @@ prep_scan(struct prep *p, const char *src, size_t len, int ascii, struct words *
 
 			while (b < len && s[b] >= 0x80)
 				b++;
+			if (tc != NULL && b - a == 2)
+				break;  /* a lone letter: cached */
 			for (j = b; j < len && s[j] < 0x80 && j - b < WIN_GAP; j++)
 				;
-			if (j < len && s[j] >= 0x80 && j - a < WIN_MAX &&
-			    (tc == NULL || b - a != 2)) {
+			if (j < len && s[j] >= 0x80 && j - a < WIN_MAX) {
 				b = j;
 				continue;
 			}
@@ -771,7 +887,83 @@ prep_scan(struct prep *p, const char *src, size_t len, int ascii, struct words *
 		i = b;
 		prep_room(p, len - i);
 	}
-	(void)prep_boundary(w, p);
+	if (w != NULL && len > 0 && !is_ws(s[len - 1]))
+		prep_word(w, p);
+	return len;
+}
+
+/*
+ * The same for ascii = 0, where valid UTF-8 goes out as it is: nothing is
+ * written, p->rd is src, only the cost is counted.  Returns (size_t)-1
+ * for invalid UTF-8.
+ */
+static size_t
+prep_count(struct prep *p, const char *src, size_t len, struct words *w)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0;
+
+	p->rd = src;
+	while (i < len) {
+		unsigned char c = s[i];
+		uint32_t cp;
+		size_t n, j;
+
+		if (c < 0x80) {
+			for (j = i; j < len && plain_raw[s[j]] != 0; j++)
+				;
+			n = j - i;
+			p->cps += n;
+			p->g += n;
+			p->u += n;
+			i = j;
+			if (i == len || (c = s[i]) >= 0x80)
+				continue;
+			if (w != NULL && is_ws(c)) {
+				p->len = i;
+				if (i > 0 && !is_ws(s[i - 1]))
+					prep_word(w, p);
+				if (p->cps > (p->need ? w->limit_ucs2 : w->limit))
+					return i;
+			}
+			prep_cost(p, c);
+			i++;
+			continue;
+		}
+		/* two-byte characters (Cyrillic, Latin letters with
+		 * diacritics): one unit each, one septet (a character outside
+		 * GSM-7 counts one too) */
+		j = i;
+		if (!p->need) {
+			for (; j + 1 < len && (unsigned)(s[j] - 0xC2) < 0x1E &&
+			    (s[j + 1] & 0xC0) == 0x80; j += 2) {
+				cp = ((uint32_t)(s[j] & 0x1F) << 6) | (s[j + 1] & 0x3F);
+				if (gsm_cost(cp) == 0) {
+					p->need = 1;
+					p->need_at = p->g + (j - i) / 2;
+					j += 2;
+					break;
+				}
+			}
+		}
+		while (j + 1 < len && (unsigned)(s[j] - 0xC2) < 0x1E && (s[j + 1] & 0xC0) == 0x80)
+			j += 2;
+		if (j > i) {
+			n = (j - i) / 2;
+			p->cps += n;
+			p->g += n;
+			p->u += n;
+			i = j;
+			continue;
+		}
+		if ((n = utf8_strict(s + i, len - i, &cp)) == 0)
+			return (size_t)-1;
+		prep_cost(p, cp);
+		i += n;
+	}
+	p->len = len;
+	if (w != NULL && len > 0 && !is_ws(s[len - 1]))
+		prep_word(w, p);
 	return len;
 }
 
@@ -805,15 +997,15 @@ sms_prepare(const char *utf8, int ascii)
 
 	if (utf8 == NULL)
 		utf8 = "";
-	tc.n = 0;
 	len = strlen(utf8);
 	if (!ascii) {
 		if (utf8_ok((const unsigned char *)utf8, len))
 			return xstrndup(utf8, len);
 		return norm_utf8_repair(utf8, len);
 	}
-	prep_init(&p, len);
-	(void)prep_scan(&p, utf8, len, 1, NULL, &tc);
+	tc.n = 0;
+	prep_init(&p, NULL, 0, len);
+	(void)prep_scan(&p, utf8, len, NULL, &tc);
 	p.out[p.len] = '\0';
 	free(p.ev[0]);
 	free(p.ev[1]);
@@ -1030,7 +1222,7 @@ static const char *const fit_marker[FIT_N] = { "\001" "0" "\002", "\001" "1" "\0
 
 struct fit_field {
 	const char *val;            /* current value, NULL or "" when empty */
-	int scanned, bad;           /* bad: cannot be taken apart */
+	int scanned;
 	int occurs;                 /* in the current skeleton */
 	int complete;               /* all of val is in p */
 	int has_nl;
@@ -1045,13 +1237,18 @@ struct fit_piece {
 	struct prep p;              /* literal text */
 };
 
+#define FIT_SMALL 7
+
 struct fit {
 	const char *tmpl;
 	const struct tmpl_vars *v;
 	int ascii, max_segments;
 	struct fit_field f[FIT_N];
-	struct fit_piece *pc;
+	char *skel;                 /* the skeleton (the literal parts read it when !ascii) */
+	char *lit;                  /* where the literal parts are written (ascii) */
+	struct fit_piece *pc;       /* small, or allocated */
 	size_t npc;
+	struct fit_piece small[FIT_SMALL];
 	struct tl_cache tc;
 };
 
@@ -1089,36 +1286,75 @@ fit_pieces_free(struct fit *F)
 
 	for (i = 0; i < F->npc; i++)
 		prep_free(&F->pc[i].p);
-	free(F->pc);
+	if (F->pc != F->small)
+		free(F->pc);
 	F->pc = NULL;
 	F->npc = 0;
+	free(F->skel);
+	F->skel = NULL;
+	free(F->lit);
+	F->lit = NULL;
 }
 
-/* Prepare and measure a value once: 0, or -1 if it cannot be taken apart. */
-static int
-fit_scan(struct fit *F, struct fit_field *f)
+/* The limit of a message in septets and in UTF-16 units. */
+static size_t
+fit_limit(const struct fit *F, int ucs2)
 {
-	size_t stop;
+	size_t m = (size_t)F->max_segments;
+
+	if (ucs2)
+		return m == 1 ? 70 : 67 * m;
+	return m == 1 ? 160 : 153 * m;
+}
+
+/* Whether a value can stand for its marker: 0, or -1. */
+static int
+fit_check(struct fit_field *f)
+{
 	unsigned char last;
 
-	if (f->scanned)
-		return f->bad ? -1 : 0;
-	f->scanned = 1;
-	f->bad = 1;
-	f->len = strlen(f->val);
+	if (f->len == 0) {
+		f->len = strlen(f->val);
+		f->has_nl = memchr(f->val, '\n', f->len) != NULL;
+	}
 	last = (unsigned char)f->val[f->len - 1];
 	if (is_ws((unsigned char)f->val[0]) || is_ws(last) || last == '>')
 		return -1;
-	f->has_nl = memchr(f->val, '\n', f->len) != NULL;
-	prep_init(&f->p, f->len);
-	/* beyond 160 characters a segment, no message fits */
-	f->w.limit = 160 * (size_t)F->max_segments;
-	stop = prep_scan(&f->p, f->val, f->len, F->ascii, &f->w, &F->tc);
-	if (stop == (size_t)-1)
-		return -1;
+	return 0;
+}
+
+/*
+ * Prepare and measure a value once, as far as any message could hold it
+ * next to the literal text of the skeleton (lit_g septets, lit_u units):
+ * 0, or -1 if it cannot be taken apart.
+ */
+static int
+fit_scan(struct fit *F, struct fit_field *f, size_t lit_g, size_t lit_u)
+{
+	size_t stop, lg = fit_limit(F, 0), lu = fit_limit(F, 1);
+
+	lg = lg > lit_g ? lg - lit_g : 0;
+	lu = lu > lit_u ? lu - lit_u : 0;
+	if (f->scanned) {
+		/* cut short for a skeleton with more literal text than this */
+		if (!f->complete && (lg > f->w.limit || lu > f->w.limit_ucs2))
+			return -1;
+		return 0;
+	}
+	f->scanned = 1;
+	/* a longer prefix never fits: in septets or in units (UCS-2 only
+	 * with a character outside GSM-7, certain once one is in) */
+	words_init(&f->w, lg > lu ? lg : lu, lu);
+	if (F->ascii) {
+		prep_init(&f->p, NULL, 0, f->len);
+		stop = prep_scan(&f->p, f->val, f->len, &f->w, &F->tc);
+	} else {
+		memset(&f->p, 0, sizeof(f->p));
+		if ((stop = prep_count(&f->p, f->val, f->len, &f->w)) == (size_t)-1)
+			return -1;
+	}
 	f->complete = stop == f->len;
 	f->nw = f->w.n + (f->complete ? 0 : count_words(f->val + stop));
-	f->bad = 0;
 	return 0;
 }
 
@@ -1133,19 +1369,28 @@ fit_build(struct fit *F)
 	const char **slot[FIT_N] = { &sv.note, &sv.text, &sv.department };
 	char *skel;
 	const char *m;
-	size_t i, n, start, nm = 0;
-	int prev = EDGE_NONE, rc = -1;    /* class of the last byte so far */
+	size_t i, n, start, nm = 0, lit_g = 0, lit_u = 0;
+	int prev = EDGE_NONE;             /* class of the last byte so far */
 
 	fit_pieces_free(F);
 	for (i = 0; i < FIT_N; i++) {
 		*slot[i] = fit_empty(F->f[i].val) ? "" : fit_marker[i];
 		F->f[i].occurs = 0;
 	}
-	skel = tmpl_render(F->tmpl, &sv);
+	skel = F->skel = tmpl_render(F->tmpl, &sv);
 	n = strlen(skel);
 	for (m = skel; (m = memchr(m, '\001', n - (size_t)(m - skel))) != NULL; m++)
 		nm++;
-	F->pc = xcalloc(2 * nm + 1, sizeof(*F->pc));
+	if (2 * nm + 1 <= FIT_SMALL) {
+		F->pc = F->small;
+		memset(F->small, 0, sizeof(F->small));
+	} else {
+		F->pc = xcalloc(2 * nm + 1, sizeof(*F->pc));
+	}
+	/* the literal parts are prepared into one block: never longer than
+	 * their source, one byte each to spare */
+	if (F->ascii)
+		F->lit = xmalloc(n + 2 * nm + 1);
 	for (start = 0;;) {
 		struct fit_piece *pc = &F->pc[F->npc++];
 		size_t end;
@@ -1153,15 +1398,19 @@ fit_build(struct fit *F)
 		m = memchr(skel + start, '\001', n - start);
 		end = m ? (size_t)(m - skel) : n;
 		pc->field = -1;
-		prep_init(&pc->p, end - start);
-		if (prep_scan(&pc->p, skel + start, end - start, F->ascii, NULL, &F->tc) ==
-		    (size_t)-1)
-			goto out;
+		if (F->ascii) {
+			prep_init(&pc->p, F->lit + start, end - start + 1, 0);
+			(void)prep_scan(&pc->p, skel + start, end - start, NULL, &F->tc);
+		} else if (prep_count(&pc->p, skel + start, end - start, NULL) == (size_t)-1) {
+			return -1;
+		}
+		lit_g += pc->p.g;
+		lit_u += pc->p.u;
 		if (end > start) {
 			pc->first = edge_class((unsigned char)skel[start]);
 			pc->last = edge_class((unsigned char)skel[end - 1]);
 			if (F->ascii && edge_bad(prev, pc->first))
-				goto out;
+				return -1;
 			prev = pc->last;
 		}
 		if (m == NULL)
@@ -1170,32 +1419,36 @@ fit_build(struct fit *F)
 		pc->field = m[1] - '0';
 		{
 			struct fit_field *f = &F->f[pc->field];
-			size_t ls = end, j;
-			int quoted = 1;
 
 			f->occurs = 1;
-			if (fit_scan(F, f) < 0)
-				goto out;
-			/* a value with line breaks under a quote or indent gets
-			 * it on each line (and a trimmed start hides the indent) */
-			while (ls > 0 && skel[ls - 1] != '\n')
-				ls--;
-			for (j = ls; j < end && quoted; j++)
-				quoted = is_blank(skel[j]) || skel[j] == '>';
-			if (f->has_nl && quoted && (end > ls || end == 0))
-				goto out;
+			if (fit_check(f) < 0)
+				return -1;
+			if (f->has_nl) {
+				/* a value with line breaks under a quote or indent
+				 * gets it on each line (and a trimmed start hides
+				 * the indent) */
+				size_t ls = end, j;
+				int quoted = 1;
+
+				while (ls > 0 && skel[ls - 1] != '\n')
+					ls--;
+				for (j = ls; j < end && quoted; j++)
+					quoted = is_blank(skel[j]) || skel[j] == '>';
+				if (quoted && (end > ls || end == 0))
+					return -1;
+			}
 			pc->first = edge_class((unsigned char)f->val[0]);
 			pc->last = edge_class((unsigned char)f->val[f->len - 1]);
 			if (F->ascii && edge_bad(prev, pc->first))
-				goto out;
+				return -1;
 			prev = pc->last;
 		}
 		start = end + 3;
 	}
-	rc = 0;
-out:
-	free(skel);
-	return rc;
+	for (i = 0; i < FIT_N; i++)
+		if (F->f[i].occurs && fit_scan(F, &F->f[i], lit_g, lit_u) < 0)
+			return -1;
+	return 0;
 }
 
 /* A part of a candidate message. */
@@ -1217,7 +1470,7 @@ fit_view(const struct fit *F, size_t i, int cut, size_t k, struct fit_view *v)
 	const struct fit_field *f = pc->field >= 0 ? &F->f[pc->field] : NULL;
 	const struct prep *p = f ? &f->p : &pc->p;
 
-	v->p = p->out;
+	v->p = p->rd;
 	v->ev[0] = p->ev[0];
 	v->ev[1] = p->ev[1];
 	v->dots = 0;
@@ -1230,9 +1483,9 @@ fit_view(const struct fit *F, size_t i, int cut, size_t k, struct fit_view *v)
 		v->len = e->off;
 		v->g = e->g;
 		v->u = e->u;
-		v->nev[0] = e->nev[0];
-		v->nev[1] = e->nev[1];
-		v->need = e->need;
+		v->nev[0] = ev_before(p, 0, e->g);
+		v->nev[1] = ev_before(p, 1, e->u);
+		v->need = p->need && p->need_at < e->g;
 		v->dots = 1;
 		return 1;
 	}
@@ -1270,13 +1523,35 @@ fit_ok(const struct fit *F, int cut, size_t k)
 	int need = 0, e;
 
 	for (i = 0; i < F->npc; i++) {
-		if (!fit_view(F, i, cut, k, &v))
-			return 0;
-		g += v.g + 3 * (size_t)v.dots;
-		u += v.u + 3 * (size_t)v.dots;
-		nev[0] += v.nev[0];
-		nev[1] += v.nev[1];
-		need |= v.need;
+		const struct fit_piece *pc = &F->pc[i];
+		const struct prep *p = &pc->p;
+
+		if (pc->field >= 0 && pc->field == cut) {
+			const struct fit_field *f = &F->f[cut];
+			const struct wend *we;
+
+			if (k > f->w.n)
+				return 0;
+			we = &f->w.v[k - 1];
+			g += we->g + 3;
+			u += we->u + 3;
+			if (f->p.nev[0] > 0)
+				nev[0] += ev_before(&f->p, 0, we->g);
+			if (f->p.nev[1] > 0)
+				nev[1] += ev_before(&f->p, 1, we->u);
+			need |= f->p.need && f->p.need_at < we->g;
+			continue;
+		}
+		if (pc->field >= 0) {
+			if (!F->f[pc->field].complete)
+				return 0;
+			p = &F->f[pc->field].p;
+		}
+		g += p->g;
+		u += p->u;
+		nev[0] += p->nev[0];
+		nev[1] += p->nev[1];
+		need |= p->need;
 	}
 	e = !F->ascii && need;          /* UCS-2 */
 	total = e ? u : g;
@@ -1342,8 +1617,7 @@ fit_free(struct fit *F)
 	fit_pieces_free(F);
 	for (i = 0; i < FIT_N; i++) {
 		prep_free(&F->f[i].p);
-		free(F->f[i].w.v);
-		F->f[i].w.v = NULL;
+		words_free(&F->f[i].w);
 	}
 }
 
@@ -1371,7 +1645,16 @@ tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_
 	if (strchr(tmpl, '\001') != NULL || (v->status && strchr(v->status, '\001')) ||
 	    (v->created && strchr(v->created, '\001')) || (v->due && strchr(v->due, '\001')))
 		return fit_slow(tmpl, v, ascii, max_segments);
-	memset(&F, 0, sizeof(F));
+	/* not all of it: the small arrays need no zeros */
+	for (i = 0; i < FIT_N; i++) {
+		memset(&F.f[i], 0, offsetof(struct fit_field, w));
+		F.f[i].w.v = NULL;
+		F.f[i].w.n = 0;
+	}
+	F.skel = F.lit = NULL;
+	F.pc = NULL;
+	F.npc = 0;
+	F.tc.n = 0;
 	F.tmpl = tmpl;
 	F.v = v;
 	F.ascii = ascii;

@@ -1124,6 +1124,40 @@ test_diff_codepoints(void **state)
 	}
 }
 
+/* every two-byte character between neighbours of every kind, twice (the
+ * second time from what the first one left for later calls) */
+static void
+test_diff_prepare_neighbours(void **state)
+{
+	static const char *const ctx[][2] = {
+		{ "", "" }, { "A", "a" }, { "a", "A" }, { "A", "A" }, { "a", "a" }, { " ", "." },
+		{ "Ab ", " cD" }, { "", "Z" }, { "z", "" }, { "AB", "CD" }, { "1", "2" },
+	};
+	uint32_t cp;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 2; round++)
+		for (cp = 0x80; cp < 0x800; cp++) {
+			char c[4], s[32];
+			size_t i, n = enc_cp(cp, c);
+
+			c[n] = '\0';
+			for (i = 0; i < N(ctx); i++) {
+				char *x, *y;
+
+				snprintf(s, sizeof(s), "%s%s%s", ctx[i][0], c, ctx[i][1]);
+				x = sms_prepare(s, 1);
+				y = ref_sms_prepare(s, 1);
+				if (strcmp(x, y) != 0)
+					fail_msg("\"%s\" round %d: \"%s\", reference \"%s\"", s, round,
+					    x, y);
+				free(x);
+				free(y);
+			}
+		}
+}
+
 /* every byte pair and triple of a small alphabet: transliteration
  * contexts (digraphs next to letters of both cases, spaces, punctuation,
  * other digraphs, invalid bytes) */
@@ -1453,6 +1487,7 @@ main(void)
 		cmocka_unit_test(test_fit_never_loses_id),
 		cmocka_unit_test(test_fit_order),
 		cmocka_unit_test(test_diff_codepoints),
+		cmocka_unit_test(test_diff_prepare_neighbours),
 		cmocka_unit_test(test_diff_prepare_contexts),
 		cmocka_unit_test(test_diff_prepare_random),
 		cmocka_unit_test(test_diff_fit_table),

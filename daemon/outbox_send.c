@@ -313,18 +313,33 @@ outbox_next_due(struct store *st)
 
 /* ------------------------------------------------------- claim and record */
 
-/* rows -> sending in one transaction; r->claimed = 1 for those we own
- * (a row s48ctl changed meanwhile is left alone).  0 or -1. */
+/* The rows to send -> sending in one transaction; r->claimed = 1 for those
+ * we own (a row s48ctl changed meanwhile is left alone).  Rows of a channel
+ * whose transport is down (skip_email, skip_sms) are not claimed.  0 or -1. */
 static int
-claim(struct store *st, struct row *rows, size_t n, const char **error_r)
+claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms,
+    const char **error_r)
 {
 	sqlite3_stmt *s;
 	time_t now = store_now();
-	size_t i;
+	size_t i, want = 0;
 
-	if (store_begin(st, error_r) < 0)
-		return -1;
 	for (i = 0; i < n; i++) {
+		int is_sms = strcmp(rows[i].channel, "sms") == 0;
+
+		rows[i].claimed = 0;
+		if (!(is_sms ? skip_sms : skip_email)) {
+			rows[i].claimed = -1;   /* to claim */
+			want++;
+		}
+	}
+	if (want == 0)
+		return 0;
+	if (store_begin(st, error_r) < 0)
+		goto fail_nc;
+	for (i = 0; i < n; i++) {
+		if (rows[i].claimed == 0)
+			continue;
 		s = store_prepare(st,
 		    "UPDATE outbox SET status = 'sending', updated_at = ?2 "
 		    "WHERE id = ?1 AND status = 'pending'");
@@ -759,7 +774,8 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 			jfd = journal_open(st);
 			started = 1;
 		}
-		if (claim(st, rows, n, error_r) < 0)
+		if (claim(st, rows, n, smtp_fail >= TRANSPORT_GIVE_UP, sms_fail >= TRANSPORT_GIVE_UP,
+		    error_r) < 0)
 			goto fail;
 		first_ms = 0;
 		for (i = 0; i < n && !s48_stop_requested; i++) {

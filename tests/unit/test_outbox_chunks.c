@@ -179,8 +179,19 @@ test_max_rows(void **state)
 	assert_int_equal(count(f->st, "status = 'pending'"), 0);
 }
 
+static int commits;
+
+static int
+commit_hook(void *arg)
+{
+	(void)arg;
+	commits++;
+	return 0;
+}
+
 /* SMTP down (nothing listens): three temporary failures, then the run ends
- * with the other rows of every chunk deferred, none tried. */
+ * with the other rows of every chunk deferred, none tried, and the later
+ * chunks not even claimed (three transactions: claim, outcomes, deferral). */
 static void
 test_transport_down(void **state)
 {
@@ -206,7 +217,11 @@ test_transport_down(void **state)
 	open_fx(f, url);
 	free(url);
 	add_rows(f->st, 600);
+	sqlite3_commit_hook(store_db(f->st), commit_hook, NULL);
+	commits = 0;
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	sqlite3_commit_hook(store_db(f->st), NULL, NULL);
+	assert_int_equal(commits, 3);
 	assert_int_equal(run.retried, 3);
 	assert_int_equal(run.sent + run.failed, 0);
 	assert_true(run.smtp_unreachable);

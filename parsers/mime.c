@@ -285,6 +285,7 @@ mime_text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 {
 	char *out = NULL;
 	size_t outlen = 0;
+	int checked = 0;
 
 	if (charset != NULL && !is_utf8_name(charset) && !is_ascii_name(charset))
 		out = iconv_lossy(in, inlen, charset, max, &outlen);
@@ -300,6 +301,7 @@ mime_text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 		if (norm_utf8_valid(in, n)) {
 			out = xstrndup(in, n);
 			outlen = n;
+			checked = 1;
 		} else if (charset != NULL && is_utf8_name(charset)) {
 			out = norm_utf8_repair(in, n);
 			outlen = strlen(out);
@@ -311,7 +313,7 @@ mime_text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max)
 			}
 		}
 	}
-	if (!norm_utf8_valid(out, outlen)) {
+	if (!checked && !norm_utf8_valid(out, outlen)) {
 		char *r = norm_utf8_repair(out, outlen);
 		free(out);
 		out = r;

@@ -275,6 +275,18 @@ hval(struct fast *f, int k)
 	return f->hidx[k] >= 0 ? top_value(f, f->hidx[k]) : NULL;
 }
 
+/* First "ab" in [p, end), NULL if none (memmem is slow on short text). */
+static const char *
+find2(const char *p, const char *end, char a, char b)
+{
+	while (end - p >= 2 && (p = memchr(p, a, (size_t)(end - p - 1))) != NULL) {
+		if (p[1] == b)
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
 /*
  * GMime decodes every header value as RFC 2047 text when it is added (to
  * validate it) and warns, into parse_error, about an encoded word with
@@ -285,29 +297,28 @@ hval(struct fast *f, int k)
 static int
 values_quiet(const struct fhdr *h, size_t n)
 {
+	/* on the raw value: a fold only adds white space, never makes or
+	 * breaks a "=?" or "?=" */
 	for (size_t i = 0; i < n; i++) {
-		char *v, *p;
-		int bad = 0;
+		const char *p = h[i].v, *end = h[i].vend;
 
-		if (h[i].vend - h[i].v < 2 || memmem(h[i].v, (size_t)(h[i].vend - h[i].v), "=?", 2) == NULL)
-			continue;
-		v = unfold(h[i].v, h[i].vend);
-		for (p = strstr(v, "=?"); p != NULL && !bad; p = strstr(p + 2, "=?")) {
-			char *q = p + 2;
+		while ((p = find2(p, end, '=', '?')) != NULL) {
+			const char *q = p + 2, *e;
 
-			while (*q != '\0' && *q != '?')
+			while (q < end && *q != '?')
 				q++;
-			if (q[0] != '?' || q[1] == '\0' || strchr("BbQq", q[1]) == NULL || q[2] != '?')
+			if (end - q < 3 || strchr("BbQq", q[1]) == NULL || q[2] != '?') {
+				p += 2;
 				continue;
-			q = strstr(q + 3, "?=");
-			if (q == NULL)
-				continue;
-			for (const char *c = p; c < q && !bad; c++)
-				bad = *c == ' ' || *c == '\t';
+			}
+			e = find2(q + 3, end, '?', '=');
+			if (e == NULL)
+				break;
+			for (const char *c = p; c < e; c++)
+				if (is_lwsp(*c))
+					return -1;
+			p += 2;
 		}
-		free(v);
-		if (bad)
-			return -1;
 	}
 	return 0;
 }

@@ -160,11 +160,23 @@ unfold(const char *v, const char *vend)
 	return out;
 }
 
+/* Does line p[0..len) hold an active boundary anywhere? */
+static int
+boundary_inside(const struct fast *f, const char *p, size_t len)
+{
+	for (int i = 0; i < f->nbounds; i++)
+		if (memmem(p, len, f->bounds[i].b, f->bounds[i].len) != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * A header block from *pp: every line "Name: value" (name of printable
  * ASCII), or a fold; ends at an empty line, which is consumed.  Declines
  * (-1) on anything GMime treats specially: a line that could be a boundary,
- * a bare CR, a line without a colon, EOF inside the block, long lines.
+ * a bare CR, a line without a colon, EOF inside the block, long lines.  In
+ * a part, no line may hold a boundary at all: GMime reads header lines in
+ * pieces where its buffer ends and checks each piece for a boundary.
  */
 static int
 header_block(struct fast *f, const char **pp, struct fhdr *h, size_t max, size_t *n_r)
@@ -198,6 +210,8 @@ header_block(struct fast *f, const char **pp, struct fhdr *h, size_t max, size_t
 			continue;
 		}
 		if (p[0] == '-' && p + 1 < le && p[1] == '-')
+			return -1;
+		if (f->nbounds > 0 && boundary_inside(f, p, (size_t)(le - p)))
 			return -1;
 		for (c = p; c < le && *c != ':'; c++)
 			if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
@@ -1121,17 +1135,13 @@ struct bline {
 	int cr;                  /* the line ends in CR LF */
 };
 
-/* Does a long line hold a boundary anywhere?  GMime reads long lines in
- * pieces and may take a piece for a line of its own. */
+/* Does a long line hold a boundary anywhere?  GMime reads content lines
+ * longer than its 128-byte look-ahead in pieces and may take a piece for a
+ * line of its own. */
 static int
 long_line_risky(const struct fast *f, const char *p, size_t len)
 {
-	if (len <= 120)
-		return 0;
-	for (int i = 0; i < f->nbounds; i++)
-		if (memmem(p, len, f->bounds[i].b, f->bounds[i].len) != NULL)
-			return 1;
-	return 0;
+	return len > 120 && boundary_inside(f, p, len);
 }
 
 /*

@@ -370,6 +370,15 @@ static const char *const declined_cases[] = {
 	"From: a@b.example\nMessage-ID: no-brackets@example.net\n\nid\n",
 	"From: a@b.example\nContent-Type: text/plain; charset=\"utf-8\" junk\n\nx\n",
 	"From: a@b.example\nSubject: headers only\n",
+	/* a part header holding the boundary (GMime may read it in pieces) */
+	"From: a@b.example\nContent-Type: multipart/mixed; boundary=bb\n\n--bb\n"
+	"X-Note: after --bb\n\nx\n--bb--\n",
+	/* a long content line holding the boundary */
+	"From: a@b.example\nContent-Type: multipart/mixed; boundary=bb\n\n--bb\n\n"
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx --bb\n--bb--\n",
+	/* a display name starting with a dot */
+	"From: .Petar <p@example.net>\n\nx\n",
 	"From: a@b.example\nSubject: =?x-unknown?q?abc?=\n\nunknown charset\n",
 	"From: a@b.example\nSubject: =?utf-8?b?/w==?=\n\nbad UTF-8 in a word\n",
 };

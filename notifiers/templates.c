@@ -640,21 +640,29 @@ words_free(struct words *w)
 	w->n = 0;
 }
 
-/* A word ends here, before white space: keep the state. */
+/* room for at least 8 more words */
 static void
+words_grow(struct words *w)
+{
+	if (w->cap - w->n >= 8)
+		return;
+	if (w->v == w->small) {
+		w->v = xmalloc(2 * w->cap * sizeof(*w->v));
+		memcpy(w->v, w->small, sizeof(w->small));
+	} else {
+		w->v = xrealloc(w->v, 2 * w->cap * sizeof(*w->v));
+	}
+	w->cap *= 2;
+}
+
+/* A word ends here, before white space: keep the state. */
+static inline void
 prep_word(struct words *w, const struct prep *p)
 {
 	struct wend *e;
 
-	if (w->n == w->cap) {
-		if (w->v == w->small) {
-			w->v = xmalloc(2 * w->cap * sizeof(*w->v));
-			memcpy(w->v, w->small, sizeof(w->small));
-		} else {
-			w->v = xrealloc(w->v, 2 * w->cap * sizeof(*w->v));
-		}
-		w->cap *= 2;
-	}
+	if (w->n == w->cap)
+		words_grow(w);
 	e = &w->v[w->n++];
 	e->off = p->len;
 	e->g = p->g;
@@ -676,6 +684,47 @@ ev_before(const struct prep *p, int which, size_t lim)
 			hi = mid;
 	}
 	return lo;
+}
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* eight bytes at a time (the first byte in memory is the lowest) */
+#define SWAR 1
+#define B_ONES 0x0101010101010101ULL
+#define B_HIGH 0x8080808080808080ULL
+
+/* the high bit of each byte of x equal to c */
+static inline uint64_t
+swar_eq(uint64_t x, unsigned c)
+{
+	uint64_t y = x ^ (B_ONES * c);
+
+	return ~(((y & ~B_HIGH) + ~B_HIGH) | y) & B_HIGH;
+}
+
+/*
+ * The high bit of each byte of x that is neither a space nor printable
+ * ASCII of one septet that goes out as it is (plain_raw; '`' is not).
+ * The lowest one set is right; above it some may be set wrongly.
+ */
+static inline uint64_t
+swar_notplain(uint64_t x)
+{
+	uint64_t lo = ~(x + B_ONES * 0x60) & B_HIGH;                    /* < 0x20 */
+	uint64_t hi = (x + B_ONES * 0x05) & B_HIGH;                     /* > 0x7A */
+	uint64_t mid = (x + B_ONES * 0x25) & ~(x + B_ONES * 0x1F) & B_HIGH; /* 0x5B..0x60 */
+
+	return (x & B_HIGH) | lo | hi | (mid & ~swar_eq(x, 0x5F));
+}
+#endif
+
+/* n more bytes of one septet, one unit and one code point each */
+static inline void
+prep_plain(struct prep *p, size_t n)
+{
+	p->len += n;
+	p->cps += n;
+	p->g += n;
+	p->u += n;
 }
 
 #define WIN_GAP 16      /* ASCII bytes bridged between two non-ASCII runs */
@@ -736,10 +785,19 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 
 		if (known & TL2_SET) {
 			unsigned char o[4];
+			size_t n = (size_t)((known >> 32) & 7);
 
 			for (i = 0; i < 4; i++)
 				o[i] = (unsigned char)(known >> (8 * i));
-			prep_gsm(p, o, (size_t)((known >> 32) & 7));
+			if (n <= 2 && (n < 1 || plain_ascii[o[0]] == (char)o[0]) &&
+			    (n < 2 || plain_ascii[o[1]] == (char)o[1])) {
+				/* a letter or two, as they are (room: not
+				 * longer than the two bytes read) */
+				memcpy(p->out + p->len, o, n);
+				prep_plain(p, n);
+				return;
+			}
+			prep_gsm(p, o, n);
 			return;
 		}
 		ctx = (a > 0 ? tl_class(s, len, a - 1) : 0) * 3 + tl_class(s, len, b);
@@ -819,12 +877,64 @@ prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct t
 			 * counted when a word ends; the rest one by one */
 			const unsigned char *q = s + i;
 			char *o0 = p->out + p->len, *o = o0;
-			size_t n;
 
 			for (;;) {
-				size_t r = (size_t)(e - q), j;
+				size_t r, j;
 				char x;
+#ifdef SWAR
+				while (e - q >= 8) {
+					uint64_t x8, sp;
 
+					memcpy(&x8, q, 8);
+					if (swar_notplain(x8) != 0)
+						break;
+					memcpy(o, q, 8);
+					if (w != NULL && (sp = swar_eq(x8, ' ')) != 0) {
+						/* words end before spaces that follow no
+						 * white space: the state there is this
+						 * block's start and k bytes of one septet */
+						prep_plain(p, (size_t)(o - o0));
+						o0 = o;
+						if (w->cap - w->n < 8)
+							words_grow(w);
+						if (p->cps + 8 <= w->limit) {
+							/* no stop here: the spaces after
+							 * a byte other than white space */
+							uint64_t ends = sp & ~(sp << 8);
+
+							if ((ends & 0x80) && (q == s || is_ws(q[-1])))
+								ends &= ~(uint64_t)0x80;
+							for (; ends != 0; ends &= ends - 1) {
+								size_t k = (size_t)__builtin_ctzll(ends) / 8;
+								struct wend *we = &w->v[w->n++];
+
+								we->off = p->len + k;
+								we->g = p->g + k;
+								we->u = p->u + k;
+							}
+							sp = 0;
+						}
+						for (; sp != 0; sp &= sp - 1) {
+							size_t k = (size_t)__builtin_ctzll(sp) / 8;
+
+							if (k > 0 ? q[k - 1] != ' ' : q > s && !is_ws(q[-1])) {
+								struct wend *we = &w->v[w->n++];
+
+								we->off = p->len + k;
+								we->g = p->g + k;
+								we->u = p->u + k;
+							}
+							if (p->cps + k > w->limit) {
+								prep_plain(p, k);
+								return (size_t)(q + k - s);
+							}
+						}
+					}
+					o += 8;
+					q += 8;
+				}
+#endif
+				r = (size_t)(e - q);
 				for (j = 0; j < r && (x = plain_ascii[q[j]]) != 0; j++)
 					o[j] = x;
 				q += j;
@@ -832,11 +942,7 @@ prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct t
 				if (q == e || *q != ' ')
 					break;
 				if (w != NULL) {
-					n = (size_t)(o - o0);
-					p->len += n;
-					p->cps += n;
-					p->g += n;
-					p->u += n;
+					prep_plain(p, (size_t)(o - o0));
 					o0 = o;
 					if (q > s && !is_ws(q[-1]))
 						prep_word(w, p);
@@ -846,11 +952,7 @@ prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct t
 				*o++ = ' ';
 				q++;
 			}
-			n = (size_t)(o - o0);
-			p->len += n;
-			p->cps += n;
-			p->g += n;
-			p->u += n;
+			prep_plain(p, (size_t)(o - o0));
 			i = (size_t)(q - s);
 			if (i == len || (c = s[i]) >= 0x80)
 				continue;
@@ -910,12 +1012,43 @@ prep_count(struct prep *p, const char *src, size_t len, struct words *w)
 		size_t n, j;
 
 		if (c < 0x80) {
-			for (j = i; j < len && plain_raw[s[j]] != 0; j++)
-				;
-			n = j - i;
-			p->cps += n;
-			p->g += n;
-			p->u += n;
+			j = i;
+#ifdef SWAR
+			while (len - j >= 8) {
+				uint64_t x8, sp;
+
+				memcpy(&x8, s + j, 8);
+				if (swar_notplain(x8) != 0)
+					break;
+				if (w != NULL && (sp = swar_eq(x8, ' ')) != 0) {
+					size_t lim = p->need ? w->limit_ucs2 : w->limit;
+
+					prep_plain(p, j - i);
+					i = j;
+					words_grow(w);
+					for (; sp != 0; sp &= sp - 1) {
+						size_t k = (size_t)__builtin_ctzll(sp) / 8;
+
+						if (k > 0 ? s[j + k - 1] != ' ' : j > 0 && !is_ws(s[j - 1])) {
+							struct wend *we = &w->v[w->n++];
+
+							we->off = j + k;
+							we->g = p->g + k;
+							we->u = p->u + k;
+						}
+						if (p->cps + k > lim) {
+							prep_plain(p, k);
+							p->len = j + k;
+							return j + k;
+						}
+					}
+				}
+				j += 8;
+			}
+#endif
+			while (j < len && plain_raw[s[j]] != 0)
+				j++;
+			prep_plain(p, j - i);
 			i = j;
 			if (i == len || (c = s[i]) >= 0x80)
 				continue;
@@ -1226,7 +1359,8 @@ struct fit_field {
 	int occurs;                 /* in the current skeleton */
 	int complete;               /* all of val is in p */
 	int has_nl;
-	size_t len, nw;             /* bytes and words of val */
+	int more;                   /* !complete, and more words follow */
+	size_t len;                 /* bytes of val */
 	struct prep p;
 	struct words w;
 };
@@ -1250,6 +1384,11 @@ struct fit {
 	size_t npc;
 	struct fit_piece small[FIT_SMALL];
 	struct tl_cache tc;
+	struct {                    /* all but the field being cut (fit_stage) */
+		int fail;           /* a part alone is beyond the limit */
+		int need;
+		size_t g, u, nev[2], occ;
+	} base;
 };
 
 /* what the transliteration of a neighbour sees of a byte */
@@ -1354,7 +1493,15 @@ fit_scan(struct fit *F, struct fit_field *f, size_t lit_g, size_t lit_u)
 			return -1;
 	}
 	f->complete = stop == f->len;
-	f->nw = f->w.n + (f->complete ? 0 : count_words(f->val + stop));
+	f->more = 0;
+	if (!f->complete) {
+		/* is there a word after where the scan stopped? */
+		const char *r = f->val + stop;
+
+		while (is_ws((unsigned char)*r))
+			r++;
+		f->more = *r != '\0';
+	}
 	return 0;
 }
 
@@ -1514,45 +1661,71 @@ seg_ones(size_t *seg, size_t *fill, size_t n, size_t cap)
 	*fill = (t - 1) % cap + 1;
 }
 
-/* 1 if the candidate fits in max_segments, as sms_measure would count it */
-static int
-fit_ok(const struct fit *F, int cut, size_t k)
+/*
+ * Sum up the parts of the message but field cut (cut < 0: all, the whole
+ * message) into F->base; with cut, count its occurrences.
+ */
+static void
+fit_stage(struct fit *F, int cut)
 {
-	struct fit_view v;
-	size_t i, g = 0, u = 0, nev[2] = { 0, 0 }, total, cap, seg, fill;
-	int need = 0, e;
+	size_t i;
 
+	memset(&F->base, 0, sizeof(F->base));
 	for (i = 0; i < F->npc; i++) {
 		const struct fit_piece *pc = &F->pc[i];
 		const struct prep *p = &pc->p;
 
 		if (pc->field >= 0 && pc->field == cut) {
-			const struct fit_field *f = &F->f[cut];
-			const struct wend *we;
-
-			if (k > f->w.n)
-				return 0;
-			we = &f->w.v[k - 1];
-			g += we->g + 3;
-			u += we->u + 3;
-			if (f->p.nev[0] > 0)
-				nev[0] += ev_before(&f->p, 0, we->g);
-			if (f->p.nev[1] > 0)
-				nev[1] += ev_before(&f->p, 1, we->u);
-			need |= f->p.need && f->p.need_at < we->g;
+			F->base.occ++;
 			continue;
 		}
 		if (pc->field >= 0) {
 			if (!F->f[pc->field].complete)
-				return 0;
+				F->base.fail = 1;
 			p = &F->f[pc->field].p;
 		}
-		g += p->g;
-		u += p->u;
-		nev[0] += p->nev[0];
-		nev[1] += p->nev[1];
-		need |= p->need;
+		F->base.g += p->g;
+		F->base.u += p->u;
+		F->base.nev[0] += p->nev[0];
+		F->base.nev[1] += p->nev[1];
+		F->base.need |= p->need;
 	}
+}
+
+/*
+ * 1 if the message fits in max_segments, as sms_measure would count it:
+ * with cut < 0 the whole one, else with field cut cut after its k-th
+ * word; fit_stage(F, cut) first.
+ */
+static int
+fit_ok(const struct fit *F, int cut, size_t k)
+{
+	struct fit_view v;
+	const struct fit_field *f = cut >= 0 ? &F->f[cut] : NULL;
+	const struct wend *we;
+	size_t i, g, u, nev[2], total, cap, seg, fill, occ = F->base.occ;
+	int need, e;
+
+	if (F->base.fail)
+		return 0;
+	if (cut < 0) {
+		g = F->base.g;
+		u = F->base.u;
+		nev[0] = F->base.nev[0];
+		nev[1] = F->base.nev[1];
+		need = F->base.need;
+		goto count;
+	}
+	if (k > f->w.n)
+		return 0;
+	/* the rest, and each occurrence of the field cut after word k */
+	we = &f->w.v[k - 1];
+	g = F->base.g + occ * (we->g + 3);
+	u = F->base.u + occ * (we->u + 3);
+	nev[0] = F->base.nev[0] + (f->p.nev[0] > 0 ? occ * ev_before(&f->p, 0, we->g) : 0);
+	nev[1] = F->base.nev[1] + (f->p.nev[1] > 0 ? occ * ev_before(&f->p, 1, we->u) : 0);
+	need = F->base.need || (f->p.need && f->p.need_at < we->g);
+count:
 	e = !F->ascii && need;          /* UCS-2 */
 	total = e ? u : g;
 	if (total <= (e ? 70u : 160u))
@@ -1588,14 +1761,20 @@ static char *
 fit_assemble(const struct fit *F, int cut, size_t k)
 {
 	struct fit_view v;
-	size_t i, len = 0;
+	size_t i, len = 1;
 	char *out, *o;
 
 	for (i = 0; i < F->npc; i++) {
-		(void)fit_view(F, i, cut, k, &v);
-		len += v.len + 3 * (size_t)v.dots;
+		int fi = F->pc[i].field;
+
+		if (fi < 0)
+			len += F->pc[i].p.len;
+		else if (fi == cut)
+			len += F->f[fi].w.v[k - 1].off + 3;
+		else
+			len += F->f[fi].p.len;
 	}
-	out = o = xmalloc(len + 1);
+	out = o = xmalloc(len);
 	for (i = 0; i < F->npc; i++) {
 		(void)fit_view(F, i, cut, k, &v);
 		memcpy(o, v.p, v.len);
@@ -1664,6 +1843,7 @@ tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_
 	F.f[FIT_DEPT].val = v->department;
 	if (fit_build(&F) < 0)
 		goto slow;
+	fit_stage(&F, -1);
 	if (fit_ok(&F, -1, 0)) {
 		msg = fit_assemble(&F, -1, 0);
 		goto done;
@@ -1676,8 +1856,18 @@ tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_
 		 * with any part of it, nor without it */
 		if (fit_empty(f->val) || !f->occurs)
 			continue;
+		/*
+		 * shorten_field's binary search over k in [1, words - 1].  A
+		 * message with more words only has characters inserted (before
+		 * the "..."), which never takes a segment away (next fit is
+		 * monotone) nor goes from UCS-2 back to GSM-7: whether it fits
+		 * falls as k grows, and the search finds the largest k that
+		 * fits whatever its bounds.  So the words beyond the scan (none
+		 * of which fits) need not be counted.
+		 */
+		fit_stage(&F, i);
 		lo = 1;
-		hi = f->nw > 0 ? f->nw - 1 : 0;
+		hi = f->more ? f->w.n : f->w.n > 0 ? f->w.n - 1 : 0;
 		while (lo <= hi) {
 			size_t mid = lo + (hi - lo) / 2;
 
@@ -1695,6 +1885,7 @@ tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_
 		f->val = "";
 		if (fit_build(&F) < 0)
 			goto slow;
+		fit_stage(&F, -1);
 		if (fit_ok(&F, -1, 0)) {
 			msg = fit_assemble(&F, -1, 0);
 			goto done;

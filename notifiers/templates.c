@@ -2,6 +2,12 @@
  * templates.c - reply templates with {placeholders} (SPEC section 5) and
  * SMS fitting: GSM-7 / UCS-2 segment arithmetic, transliteration to
  * GSM-7, and shortening a rendered reply to sms.max_segments.
+ *
+ * tmpl_render_sms renders a template once and prices each shortened
+ * candidate by arithmetic ("fitting, the quick way"); what that cannot
+ * take apart goes the general way, rendering every candidate.  Both give
+ * the same bytes: tests/unit/test_templates.c keeps the general algorithm
+ * as a reference and compares.
  */
 #include "templates.h"
 
@@ -752,6 +758,40 @@ struct tl_cache {
 static _Atomic uint64_t tl2_known[0x800 - 0x80];
 #define TL2_SET ((uint64_t)1 << 40)
 
+/* the upper-case digraphs of Latin-1/Latin Extended and Cyrillic, by the
+ * classes of their neighbours (tl_class: 3 x 3) */
+static _Atomic uint64_t tl2_ctx[(0x250 - 0xC0) + (0x460 - 0x400)][9];
+
+static int
+tl2_ctx_index(uint32_t cp)
+{
+	if (cp >= 0xC0 && cp < 0x250)
+		return (int)(cp - 0xC0);
+	if (cp >= 0x400 && cp < 0x460)
+		return (int)(0x250 - 0xC0 + cp - 0x400);
+	return -1;
+}
+
+/* append a kept transliteration */
+static void
+tl2_emit(struct prep *p, uint64_t known)
+{
+	unsigned char o[4];
+	size_t n = (size_t)((known >> 32) & 7), i;
+
+	for (i = 0; i < 4; i++)
+		o[i] = (unsigned char)(known >> (8 * i));
+	if (n <= 2 && (n < 1 || plain_ascii[o[0]] == (char)o[0]) &&
+	    (n < 2 || plain_ascii[o[1]] == (char)o[1])) {
+		/* a letter or two, as they are (room: not longer than the
+		 * two bytes read) */
+		memcpy(p->out + p->len, o, n);
+		prep_plain(p, n);
+		return;
+	}
+	prep_gsm(p, o, n);
+}
+
 /* what norm_translit sees of a neighbouring byte: an upper-case or a
  * lower-case letter, or neither (or no byte) */
 static unsigned
@@ -775,32 +815,24 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 	const unsigned char *seg, *te;
 	char *t;
 	unsigned ctx = 0;
+	uint32_t cp = 0;
+	int ci = -1;
 	int single = tc != NULL && b - a == 2 && s[a] >= 0xC2 && s[a] < 0xE0 &&
 	    (s[a + 1] & 0xC0) == 0x80;
 
 	if (single) {
 		unsigned i;
-		uint32_t cp = ((uint32_t)(s[a] & 0x1F) << 6) | (s[a + 1] & 0x3F);
-		uint64_t known = atomic_load_explicit(&tl2_known[cp - 0x80], memory_order_relaxed);
+		uint64_t known;
 
+		cp = ((uint32_t)(s[a] & 0x1F) << 6) | (s[a + 1] & 0x3F);
+		known = atomic_load_explicit(&tl2_known[cp - 0x80], memory_order_relaxed);
+		ctx = (a > 0 ? tl_class(s, len, a - 1) : 0) * 3 + tl_class(s, len, b);
+		if (!(known & TL2_SET) && (ci = tl2_ctx_index(cp)) >= 0)
+			known = atomic_load_explicit(&tl2_ctx[ci][ctx], memory_order_relaxed);
 		if (known & TL2_SET) {
-			unsigned char o[4];
-			size_t n = (size_t)((known >> 32) & 7);
-
-			for (i = 0; i < 4; i++)
-				o[i] = (unsigned char)(known >> (8 * i));
-			if (n <= 2 && (n < 1 || plain_ascii[o[0]] == (char)o[0]) &&
-			    (n < 2 || plain_ascii[o[1]] == (char)o[1])) {
-				/* a letter or two, as they are (room: not
-				 * longer than the two bytes read) */
-				memcpy(p->out + p->len, o, n);
-				prep_plain(p, n);
-				return;
-			}
-			prep_gsm(p, o, n);
+			tl2_emit(p, known);
 			return;
 		}
-		ctx = (a > 0 ? tl_class(s, len, a - 1) : 0) * 3 + tl_class(s, len, b);
 		for (i = 0; i < tc->n; i++)
 			if (tc->e[i].in[0] == s[a] && tc->e[i].in[1] == s[a + 1] &&
 			    tc->e[i].ctx == ctx) {
@@ -811,17 +843,24 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
 	t = norm_translit((const char *)s + wa, wb - wa);
 	seg = (const unsigned char *)t + (a - wa);
 	te = (const unsigned char *)t + strlen(t) - (wb - b);
-	if (single && te - seg <= 4 && !(te - seg == 2 && seg[0] >= 'A' && seg[0] <= 'Z' &&
-	    ((seg[1] | 0x20) >= 'a' && (seg[1] | 0x20) <= 'z'))) {
-		/* not an upper-case digraph: the same wherever it is */
-		uint32_t cp = ((uint32_t)(s[a] & 0x1F) << 6) | (s[a + 1] & 0x3F);
+	if (single && te - seg <= 4) {
+		/* an upper-case digraph depends on its neighbours, the rest
+		 * is the same wherever it is */
+		int digraph = te - seg == 2 && seg[0] >= 'A' && seg[0] <= 'Z' &&
+		    (seg[1] | 0x20) >= 'a' && (seg[1] | 0x20) <= 'z';
 		uint64_t known = TL2_SET | (uint64_t)(te - seg) << 32;
 		size_t i;
 
 		for (i = 0; i < (size_t)(te - seg); i++)
 			known |= (uint64_t)seg[i] << (8 * i);
-		atomic_store_explicit(&tl2_known[cp - 0x80], known, memory_order_relaxed);
-	} else if (single && tc->n < sizeof(tc->e) / sizeof(tc->e[0]) && te - seg <= 4) {
+		if (!digraph)
+			atomic_store_explicit(&tl2_known[cp - 0x80], known, memory_order_relaxed);
+		else if (ci >= 0)
+			atomic_store_explicit(&tl2_ctx[ci][ctx], known, memory_order_relaxed);
+		else
+			single = 2;
+	}
+	if (single == 2 && tc->n < sizeof(tc->e) / sizeof(tc->e[0])) {
 		tc->e[tc->n].in[0] = s[a];
 		tc->e[tc->n].in[1] = s[a + 1];
 		tc->e[tc->n].ctx = (unsigned char)ctx;

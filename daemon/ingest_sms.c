@@ -96,9 +96,13 @@ static void
 norm_hash(const char *number, const char *text, char out[65])
 {
 	char *n = norm_text(text, strlen(text));
-	char *k = xasprintf("%s\n%s", number, n);
+	size_t nl = strlen(number), tl = strlen(n);
+	char *k = xmalloc(nl + 1 + tl + 1);
 
-	util_sha256_hex(k, strlen(k), out);
+	memcpy(k, number, nl);
+	k[nl] = '\n';
+	memcpy(k + nl + 1, n, tl + 1);
+	util_sha256_hex(k, nl + 1 + tl, out);
 	free(k);
 	free(n);
 }

@@ -61,6 +61,7 @@ void
 outbox_new_message_id_at(const struct s48_config *cfg, time_t now, char *out, size_t outsz)
 {
 	static uint64_t seed, counter;
+	static char seed_hex[17];
 	const char *dom = NULL;
 	char tmp[64], *p = tmp;
 	size_t n, dl;
@@ -72,6 +73,7 @@ outbox_new_message_id_at(const struct s48_config *cfg, time_t now, char *out, si
 			seed = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
 			    (uint64_t)(uintptr_t)&seed;
 		seed |= 1;
+		*outbox_hex(seed_hex, (unsigned long long)seed, 16) = '\0';
 	}
 	counter++;
 	if (cfg && cfg->smtp.from_addr)
@@ -79,7 +81,8 @@ outbox_new_message_id_at(const struct s48_config *cfg, time_t now, char *out, si
 	dom = (dom && dom[1]) ? dom + 1 : "localhost";
 	/* "s48.<seed>.<time>.<counter>@" fits tmp: 4 + 16 + 1 + 16 + 1 + 16 + 1 */
 	memcpy(p, "s48.", 4);
-	p = outbox_hex(p + 4, (unsigned long long)seed, 16);
+	memcpy(p + 4, seed_hex, 16);
+	p += 20;
 	*p++ = '.';
 	p = outbox_hex(p, (unsigned long long)now, 0);
 	*p++ = '.';

@@ -175,10 +175,149 @@ store_migrate(struct store *st, const char **error_r)
  * each of them also takes a global mutex: ~150 lock/unlock pairs, 17,000
  * instructions per ingested message.  Nothing here reads the statistics.
  */
+/*
+ * SQLite's small allocations (cursors, records, bound values: some seventy
+ * malloc/free pairs per ingested message, without lookaside) come from
+ * per-thread free lists of a few size classes; anything larger, and lists
+ * that are full, go to malloc.  Each block has an 8-byte header with its
+ * class (or, for a large block, its size).  A block freed by another thread
+ * joins that thread's lists.  Not used under AddressSanitizer, which must
+ * see every block.
+ */
+#define STORE_MEM_STEP     64           /* class k holds blocks of (k + 1) * 64 bytes */
+#define STORE_MEM_CLASSES  16           /* up to 1,024 bytes */
+#define STORE_MEM_KEEP     64           /* blocks kept per class and thread */
+#define STORE_MEM_LARGE    0xffffffffu
+
+struct store_mem_free {
+	struct store_mem_free *next;
+};
+
+static _Thread_local struct store_mem_free *store_mem_lists[STORE_MEM_CLASSES];
+static _Thread_local unsigned store_mem_kept[STORE_MEM_CLASSES];
+
+static void *
+store_mem_malloc(int n)
+{
+	size_t sz = n > 0 ? (size_t)n : 1, k = (sz - 1) / STORE_MEM_STEP;
+	uint64_t *h;
+
+	if (k < STORE_MEM_CLASSES) {
+		struct store_mem_free *f = store_mem_lists[k];
+
+		if (f != NULL) {
+			store_mem_lists[k] = f->next;
+			store_mem_kept[k]--;
+			h = (uint64_t *)(void *)f;
+		} else if ((h = malloc((k + 1) * STORE_MEM_STEP + 8)) == NULL) {
+			return NULL;
+		}
+		h[0] = k;
+		return h + 1;
+	}
+	if ((h = malloc(sz + 8)) == NULL)
+		return NULL;
+	h[0] = ((uint64_t)sz << 32) | STORE_MEM_LARGE;
+	return h + 1;
+}
+
+static void
+store_mem_free(void *p)
+{
+	uint64_t *h;
+	uint32_t k;
+
+	if (p == NULL)
+		return;
+	h = (uint64_t *)p - 1;
+	k = (uint32_t)h[0];
+	if (k < STORE_MEM_CLASSES && store_mem_kept[k] < STORE_MEM_KEEP) {
+		struct store_mem_free *f = (struct store_mem_free *)(void *)h;
+
+		f->next = store_mem_lists[k];
+		store_mem_lists[k] = f;
+		store_mem_kept[k]++;
+		return;
+	}
+	free(h);
+}
+
+static int
+store_mem_size(void *p)
+{
+	uint64_t h;
+
+	if (p == NULL)
+		return 0;
+	h = ((uint64_t *)p)[-1];
+	if ((uint32_t)h == STORE_MEM_LARGE)
+		return (int)(h >> 32);
+	return (int)(((uint32_t)h + 1) * STORE_MEM_STEP);
+}
+
+static void *
+store_mem_realloc(void *p, int n)
+{
+	void *q;
+	int old;
+
+	if (p == NULL)
+		return store_mem_malloc(n);
+	old = store_mem_size(p);
+	if (n <= old && (old <= STORE_MEM_STEP * STORE_MEM_CLASSES || n > old / 2))
+		return p;
+	if ((q = store_mem_malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, (size_t)(old < n ? old : n));
+	store_mem_free(p);
+	return q;
+}
+
+static int
+store_mem_roundup(int n)
+{
+	if (n <= 0)
+		return STORE_MEM_STEP;
+	if (n <= STORE_MEM_STEP * STORE_MEM_CLASSES)
+		return ((n + STORE_MEM_STEP - 1) / STORE_MEM_STEP) * STORE_MEM_STEP;
+	return (n + 7) & ~7;
+}
+
+static int
+store_mem_init(void *arg)
+{
+	(void)arg;
+	return SQLITE_OK;
+}
+
+static void
+store_mem_shutdown(void *arg)
+{
+	(void)arg;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define STORE_MEM_OWN 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STORE_MEM_OWN 0
+#endif
+#endif
+#ifndef STORE_MEM_OWN
+#define STORE_MEM_OWN 1
+#endif
+
 static void
 store_global_config(void)
 {
+	static const sqlite3_mem_methods mem = {
+		store_mem_malloc, store_mem_free, store_mem_realloc, store_mem_size,
+		store_mem_roundup, store_mem_init, store_mem_shutdown, NULL
+	};
+
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	if (STORE_MEM_OWN && getenv("S48_EXP_NOMEM") == NULL)
+		sqlite3_config(SQLITE_CONFIG_MALLOC, &mem);
 }
 
 static void

@@ -688,7 +688,8 @@ tickets_latest_by_reporter(struct store *st, const char *reporter, long *id_r,
     const char **error_r)
 {
 	sqlite3_stmt *s = store_prepare(st,
-	    "SELECT id FROM tickets WHERE reporter = ?1 ORDER BY created_at DESC, id DESC LIMIT 1");
+	    "SELECT id FROM tickets WHERE reporter = ?1 AND channel = 'sms' "
+	    "ORDER BY created_at DESC, id DESC LIMIT 1");
 
 	if (s == NULL) {
 		if (error_r)
@@ -711,7 +712,7 @@ tickets_find_by_message_id(struct store *st, const char *msgid, long *id_r,
 		return TICKETS_ENOENT;
 	}
 	s = store_prepare(st,
-	    "SELECT ticket_id FROM messages WHERE message_id = ?1 "
+	    "SELECT ticket_id FROM messages WHERE message_id = ?1 AND direction = 'in' "
 	    "UNION ALL SELECT ticket_id FROM outbox WHERE message_id = ?1 AND channel = 'email' "
 	    "AND ticket_id IS NOT NULL LIMIT 1");
 	if (s == NULL) {

@@ -146,13 +146,15 @@ struct ticket {
 int tickets_get(struct store *st, long id, struct ticket **t_r, const char **error_r);
 void tickets_free(struct ticket **t);
 
-/* The reporter's newest ticket: 0 and *id_r, TICKETS_ENOENT, or -1. */
+/* The SMS reporter's newest SMS ticket (STATUS without a number): 0 and
+ * *id_r, TICKETS_ENOENT, or -1. */
 int tickets_latest_by_reporter(struct store *st, const char *reporter, long *id_r,
     const char **error_r);
 /*
- * The ticket a Message-ID (without <>) belongs to: an inbound or outbound
- * message of it, or an email outbox row's message_id (SMS rows have ids no
- * one can name).  0 and *id_r, TICKETS_ENOENT, or -1.
+ * The ticket a Message-ID (without <>) belongs to: an inbound message of
+ * it, or an email outbox row's message_id (our replies, whose outbound
+ * message rows carry the same id; SMS rows have ids no one can name).
+ * 0 and *id_r, TICKETS_ENOENT, or -1.
  */
 int tickets_find_by_message_id(struct store *st, const char *msgid, long *id_r,
     const char **error_r);

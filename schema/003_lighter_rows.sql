@@ -11,3 +11,13 @@ DROP INDEX tickets_department;
 -- stay out of the index (tickets_find_by_message_id asks for channel 'email').
 DROP INDEX outbox_message_id;
 CREATE INDEX outbox_message_id ON outbox(message_id) WHERE channel = 'email';
+-- The citizen's replies name our acknowledgements and status mails by the
+-- outbox row's Message-ID (indexed just above); the copy of that id on the
+-- outbound message row need not be indexed twice: inbound rows only.
+DROP INDEX messages_message_id;
+CREATE INDEX messages_message_id ON messages(message_id)
+	WHERE message_id IS NOT NULL AND direction = 'in';
+-- A reporter's latest ticket is asked for by SMS only (STATUS without a
+-- number; an email reporter is never a phone number).
+DROP INDEX tickets_reporter;
+CREATE INDEX tickets_reporter ON tickets(reporter, created_at) WHERE channel = 'sms';

@@ -157,7 +157,8 @@ check_plans(struct store *st)
 		{ "SELECT ticket_id, max(at) FROM messages WHERE norm_hash = ?1 AND direction = 'in'",
 		  "messages_norm_hash" },
 		{ "SELECT id FROM raw_messages WHERE alt_key = ?1 LIMIT 1", "raw_messages_alt_key" },
-		{ "SELECT ticket_id FROM messages WHERE message_id = ?1", "messages_message_id" },
+		{ "SELECT ticket_id FROM messages WHERE message_id = ?1 AND direction = 'in'",
+		  "messages_message_id" },
 		{ "SELECT count(*) FROM outbox WHERE recipient = ?1 AND created_at >= ?2 "
 		  "AND auto = 1 AND status <> 'suppressed'", "outbox_auto" },
 		/* 003: email rows only (tickets_find_by_message_id) */
@@ -172,8 +173,8 @@ check_plans(struct store *st)
 		  "status <> 'suppressed')", "sqlite_autoindex_sms_optout_1" },
 		{ "SELECT id FROM raw_messages WHERE source_key = ?1",
 		  "sqlite_autoindex_raw_messages_1" },
-		{ "SELECT id FROM tickets WHERE reporter = ?1 ORDER BY created_at DESC, id DESC "
-		  "LIMIT 1", "tickets_reporter" },
+		{ "SELECT id FROM tickets WHERE reporter = ?1 AND channel = 'sms' "
+		  "ORDER BY created_at DESC, id DESC LIMIT 1", "tickets_reporter" },
 		{ "SELECT id FROM tickets WHERE status IN ('open', 'in_progress') AND backlog = 0 "
 		  "AND due_at <= ?1 AND escalated_at IS NULL", "tickets_status_due" },
 		{ "SELECT id FROM tickets WHERE created_at >= ?1 AND created_at < ?2",

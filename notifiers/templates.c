@@ -737,30 +737,29 @@ prep_plain(struct prep *p, size_t n)
 #define WIN_MAX 1024    /* source bytes transliterated at once, about */
 
 /*
- * Transliterations of lone two-byte characters seen in this call (č, ć,
- * š, ž ... between ASCII), by the classes of their neighbours: the
- * upper-case digraphs ("Dj"/"DJ", "Lj"/"LJ") go after them.
- */
-struct tl_cache {
-	unsigned n;
-	struct {
-		unsigned char in[2], ctx, len;
-		char out[4];
-	} e[16];
-};
-
-/*
- * The transliteration of each two-byte character (U+0080..U+07FF) that
- * does not depend on its neighbours, filled in as they are met: one
- * word each, so threads may share it (bits 0-31 the bytes, 32-34 their
- * number, bit 40 set once known).
+ * The transliteration of the two-byte characters (U+0080..U+07FF: Latin
+ * with diacritics, Cyrillic), filled in as they are met, one word each
+ * so that threads may share them (bits 0-31 the bytes, 32-34 their
+ * number, bit 40 set once known).  norm_translit looks at neighbours only
+ * for an upper-case digraph ("Dj" or "DJ" for Đ, "Lj" or "LJ" for Љ): its
+ * second letter is upper case before an upper-case letter, lower case
+ * before a lower-case one, else as the letter before.  What is not such
+ * a digraph is the same everywhere (tl2_known); the digraphs of Latin-1,
+ * Latin Extended and Cyrillic are kept by their neighbours (tl2_ctx).
  */
 static _Atomic uint64_t tl2_known[0x800 - 0x80];
+static _Atomic uint64_t tl2_ctx[(0x250 - 0xC0) + (0x460 - 0x400)][6];
 #define TL2_SET ((uint64_t)1 << 40)
 
-/* the upper-case digraphs of Latin-1/Latin Extended and Cyrillic, by the
- * classes of their neighbours (tl_class: 3 x 3) */
-static _Atomic uint64_t tl2_ctx[(0x250 - 0xC0) + (0x460 - 0x400)][9];
+/* what the transliteration sees of a neighbour: TL_UPPER, TL_LOWER (the
+ * first letter of its Latin form), or neither */
+enum { TL_NONE, TL_UPPER, TL_LOWER };
+
+static unsigned
+tl_class(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? TL_UPPER : c >= 'a' && c <= 'z' ? TL_LOWER : TL_NONE;
+}
 
 static int
 tl2_ctx_index(uint32_t cp)
@@ -772,7 +771,53 @@ tl2_ctx_index(uint32_t cp)
 	return -1;
 }
 
-/* append a kept transliteration */
+/*
+ * The transliteration of two-byte character cp after a letter that is
+ * upper case (prev_upper) or not, before a neighbour of class next; 0 if
+ * it is longer than a word holds.
+ */
+static uint64_t
+tl2_get(uint32_t cp, int prev_upper, unsigned next)
+{
+	static const char side[3] = { ' ', 'A', 'a' };
+	unsigned ctx = (unsigned)prev_upper * 3 + next;
+	uint64_t known = atomic_load_explicit(&tl2_known[cp - 0x80], memory_order_relaxed);
+	int ci = tl2_ctx_index(cp), digraph;
+	char win[4], *t;
+	size_t n, i;
+
+	if (known & TL2_SET)
+		return known;
+	if (ci >= 0) {
+		known = atomic_load_explicit(&tl2_ctx[ci][ctx], memory_order_relaxed);
+		if (known & TL2_SET)
+			return known;
+	}
+	/* between ASCII neighbours of the same classes */
+	win[0] = side[prev_upper ? TL_UPPER : TL_NONE];
+	win[1] = (char)(0xC0 | (cp >> 6));
+	win[2] = (char)(0x80 | (cp & 0x3F));
+	win[3] = side[next];
+	t = norm_translit(win, 4);
+	n = strlen(t) - 2;
+	if (n > 4) {
+		free(t);
+		return 0;
+	}
+	known = TL2_SET | (uint64_t)n << 32;
+	for (i = 0; i < n; i++)
+		known |= (uint64_t)(unsigned char)t[1 + i] << (8 * i);
+	digraph = n == 2 && tl_class((unsigned char)t[1]) == TL_UPPER &&
+	    tl_class((unsigned char)t[2]) != TL_NONE;
+	free(t);
+	if (!digraph)
+		atomic_store_explicit(&tl2_known[cp - 0x80], known, memory_order_relaxed);
+	else if (ci >= 0)
+		atomic_store_explicit(&tl2_ctx[ci][ctx], known, memory_order_relaxed);
+	return known;
+}
+
+/* append a kept transliteration, made GSM-7 */
 static void
 tl2_emit(struct prep *p, uint64_t known)
 {
@@ -792,82 +837,102 @@ tl2_emit(struct prep *p, uint64_t known)
 	prep_gsm(p, o, n);
 }
 
-/* what norm_translit sees of a neighbouring byte: an upper-case or a
- * lower-case letter, or neither (or no byte) */
+/* the class a kept transliteration shows its neighbours */
 static unsigned
-tl_class(const unsigned char *s, size_t len, size_t i)
+tl2_class(uint64_t known)
 {
-	unsigned char c;
+	return (known >> 32) & 7 ? tl_class((unsigned char)known) : TL_NONE;
+}
 
-	if (i >= len)
-		return 0;
-	c = s[i];
-	return c >= 'A' && c <= 'Z' ? 1 : c >= 'a' && c <= 'z' ? 2 : 0;
+/*
+ * The run of two-byte characters at s[a] from the kept transliterations,
+ * character by character, keeping track of what norm_translit would see
+ * around each.  Returns where the run ends (at ASCII or the end), or 0
+ * with p as it was if it holds anything else.
+ */
+static size_t
+prep_run2(struct prep *p, const unsigned char *s, size_t len, size_t a)
+{
+	size_t k = a, len0 = p->len, cps0 = p->cps, g0 = p->g, u0 = p->u, at0 = p->need_at;
+	size_t nev0 = p->nev[0], nev1 = p->nev[1];
+	int need0 = p->need;
+	/* the Latin form of the last letter, as norm_translit keeps it:
+	 * an ASCII byte sets it, a character without one clears it */
+	int prev_upper = a > 0 && tl_class(s[a - 1]) == TL_UPPER;
+	char *o = p->out + p->len;
+	size_t np = 0;          /* single letters at o, not yet counted */
+
+	while (k < len && s[k] >= 0x80) {
+		uint32_t cp;
+		uint64_t known;
+		size_t n;
+
+		if (s[k] < 0xC2 || s[k] >= 0xE0 || k + 1 >= len || (s[k + 1] & 0xC0) != 0x80)
+			goto undo;
+		cp = ((uint32_t)(s[k] & 0x1F) << 6) | (s[k + 1] & 0x3F);
+		known = atomic_load_explicit(&tl2_known[cp - 0x80], memory_order_relaxed);
+		if (!(known & TL2_SET)) {
+			/* it may depend on the next one: the class of the first
+			 * letter of its Latin form (the same anywhere) */
+			unsigned next = TL_NONE;
+
+			if (k + 2 < len && s[k + 2] < 0x80) {
+				next = tl_class(s[k + 2]);
+			} else if (k + 3 < len && s[k + 2] >= 0xC2 && s[k + 2] < 0xE0 &&
+			    (s[k + 3] & 0xC0) == 0x80) {
+				uint64_t nk = tl2_get(((uint32_t)(s[k + 2] & 0x1F) << 6) |
+				    (s[k + 3] & 0x3F), 0, TL_NONE);
+
+				if (nk == 0)
+					goto undo;
+				next = tl2_class(nk);
+			} else if (k + 2 < len) {
+				goto undo;
+			}
+			if ((known = tl2_get(cp, prev_upper, next)) == 0)
+				goto undo;
+		}
+		n = (size_t)((known >> 32) & 7);
+		if (n == 1 && plain_ascii[known & 0xFF] == (char)(known & 0xFF)) {
+			/* the usual: one letter (room: one byte for two) */
+			o[np++] = (char)(known & 0xFF);
+		} else {
+			prep_plain(p, np);
+			np = 0;
+			tl2_emit(p, known);
+			o = p->out + p->len;
+		}
+		if (n > 0)
+			prev_upper = tl2_class(known) == TL_UPPER;
+		k += 2;
+	}
+	prep_plain(p, np);
+	return k;
+undo:
+	p->len = len0;
+	p->cps = cps0;
+	p->g = g0;
+	p->u = u0;
+	p->need = need0;
+	p->need_at = at0;
+	p->nev[0] = nev0;
+	p->nev[1] = nev1;
+	return 0;
 }
 
 /* the transliteration of s[a..b) (non-ASCII runs and the ASCII between
  * them), with the byte before and after as context */
 static void
 prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t b,
-    struct words *w, struct tl_cache *tc)
+    struct words *w)
 {
 	size_t wa = a > 0 ? a - 1 : a, wb = b < len ? b + 1 : b, k;
 	const unsigned char *seg, *te;
 	char *t;
-	unsigned ctx = 0;
-	uint32_t cp = 0;
-	int ci = -1;
-	int single = tc != NULL && b - a == 2 && s[a] >= 0xC2 && s[a] < 0xE0 &&
-	    (s[a + 1] & 0xC0) == 0x80;
 
-	if (single) {
-		unsigned i;
-		uint64_t known;
-
-		cp = ((uint32_t)(s[a] & 0x1F) << 6) | (s[a + 1] & 0x3F);
-		known = atomic_load_explicit(&tl2_known[cp - 0x80], memory_order_relaxed);
-		ctx = (a > 0 ? tl_class(s, len, a - 1) : 0) * 3 + tl_class(s, len, b);
-		if (!(known & TL2_SET) && (ci = tl2_ctx_index(cp)) >= 0)
-			known = atomic_load_explicit(&tl2_ctx[ci][ctx], memory_order_relaxed);
-		if (known & TL2_SET) {
-			tl2_emit(p, known);
-			return;
-		}
-		for (i = 0; i < tc->n; i++)
-			if (tc->e[i].in[0] == s[a] && tc->e[i].in[1] == s[a + 1] &&
-			    tc->e[i].ctx == ctx) {
-				prep_gsm(p, (const unsigned char *)tc->e[i].out, tc->e[i].len);
-				return;
-			}
-	}
 	t = norm_translit((const char *)s + wa, wb - wa);
 	seg = (const unsigned char *)t + (a - wa);
 	te = (const unsigned char *)t + strlen(t) - (wb - b);
-	if (single && te - seg <= 4) {
-		/* an upper-case digraph depends on its neighbours, the rest
-		 * is the same wherever it is */
-		int digraph = te - seg == 2 && seg[0] >= 'A' && seg[0] <= 'Z' &&
-		    (seg[1] | 0x20) >= 'a' && (seg[1] | 0x20) <= 'z';
-		uint64_t known = TL2_SET | (uint64_t)(te - seg) << 32;
-		size_t i;
-
-		for (i = 0; i < (size_t)(te - seg); i++)
-			known |= (uint64_t)seg[i] << (8 * i);
-		if (!digraph)
-			atomic_store_explicit(&tl2_known[cp - 0x80], known, memory_order_relaxed);
-		else if (ci >= 0)
-			atomic_store_explicit(&tl2_ctx[ci][ctx], known, memory_order_relaxed);
-		else
-			single = 2;
-	}
-	if (single == 2 && tc->n < sizeof(tc->e) / sizeof(tc->e[0])) {
-		tc->e[tc->n].in[0] = s[a];
-		tc->e[tc->n].in[1] = s[a + 1];
-		tc->e[tc->n].ctx = (unsigned char)ctx;
-		tc->e[tc->n].len = (unsigned char)(te - seg);
-		memcpy(tc->e[tc->n].out, seg, (size_t)(te - seg));
-		tc->n++;
-	}
 	/* a Latin form is letters: the white space of the source and of
 	 * its transliteration is the same, one for one */
 	for (k = a; k < b; k++) {
@@ -892,7 +957,7 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
  * byte for byte as sms_prepare(ascii = 1) makes it.  With w the state
  * after each word is kept, and the scan stops at white space once more
  * than w->limit code points are out.  Returns where it stopped (len: at
- * the end).  tc: a cache for the transliteration, or NULL.
+ * the end).
  *
  * Only the non-ASCII parts go through norm_translit (ASCII is its own
  * Latin form), each with the ASCII byte before and after it: that is all
@@ -900,7 +965,7 @@ prep_window(struct prep *p, const unsigned char *s, size_t len, size_t a, size_t
  * so the parts come out as in the transliteration of the whole text.
  */
 static size_t
-prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct tl_cache *tc)
+prep_scan(struct prep *p, const char *src, size_t len, struct words *w)
 {
 	const unsigned char *s = (const unsigned char *)src, *e = s + len;
 	size_t i = 0;
@@ -1006,16 +1071,21 @@ prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct t
 			i++;
 			continue;
 		}
-		/* the window: non-ASCII runs and short ASCII gaps between them */
+		/* a run of two-byte characters: from what is kept */
 		a = i;
+		if ((b = prep_run2(p, s, len, a)) != 0) {
+			i = b;
+			prep_room(p, len - i);
+			continue;
+		}
+		/* else transliterated: the non-ASCII runs and the short ASCII
+		 * gaps between them at once */
 		b = i + 1;
 		for (;;) {
 			size_t j;
 
 			while (b < len && s[b] >= 0x80)
 				b++;
-			if (tc != NULL && b - a == 2)
-				break;  /* a lone letter: cached */
 			for (j = b; j < len && s[j] < 0x80 && j - b < WIN_GAP; j++)
 				;
 			if (j < len && s[j] >= 0x80 && j - a < WIN_MAX) {
@@ -1024,7 +1094,7 @@ prep_scan(struct prep *p, const char *src, size_t len, struct words *w, struct t
 			}
 			break;
 		}
-		prep_window(p, s, len, a, b, w, tc);
+		prep_window(p, s, len, a, b, w);
 		i = b;
 		prep_room(p, len - i);
 	}
@@ -1164,7 +1234,6 @@ char *
 sms_prepare(const char *utf8, int ascii)
 {
 	struct prep p;
-	struct tl_cache tc;
 	size_t len;
 
 	if (utf8 == NULL)
@@ -1175,9 +1244,8 @@ sms_prepare(const char *utf8, int ascii)
 			return xstrndup(utf8, len);
 		return norm_utf8_repair(utf8, len);
 	}
-	tc.n = 0;
 	prep_init(&p, NULL, 0, len);
-	(void)prep_scan(&p, utf8, len, NULL, &tc);
+	(void)prep_scan(&p, utf8, len, NULL);
 	p.out[p.len] = '\0';
 	free(p.ev[0]);
 	free(p.ev[1]);
@@ -1422,7 +1490,6 @@ struct fit {
 	struct fit_piece *pc;       /* small, or allocated */
 	size_t npc;
 	struct fit_piece small[FIT_SMALL];
-	struct tl_cache tc;
 	struct {                    /* all but the field being cut (fit_stage) */
 		int fail;           /* a part alone is beyond the limit */
 		int need;
@@ -1525,7 +1592,7 @@ fit_scan(struct fit *F, struct fit_field *f, size_t lit_g, size_t lit_u)
 	words_init(&f->w, lg > lu ? lg : lu, lu);
 	if (F->ascii) {
 		prep_init(&f->p, NULL, 0, f->len);
-		stop = prep_scan(&f->p, f->val, f->len, &f->w, &F->tc);
+		stop = prep_scan(&f->p, f->val, f->len, &f->w);
 	} else {
 		memset(&f->p, 0, sizeof(f->p));
 		if ((stop = prep_count(&f->p, f->val, f->len, &f->w)) == (size_t)-1)
@@ -1586,7 +1653,7 @@ fit_build(struct fit *F)
 		pc->field = -1;
 		if (F->ascii) {
 			prep_init(&pc->p, F->lit + start, end - start + 1, 0);
-			(void)prep_scan(&pc->p, skel + start, end - start, NULL, &F->tc);
+			(void)prep_scan(&pc->p, skel + start, end - start, NULL);
 		} else if (prep_count(&pc->p, skel + start, end - start, NULL) == (size_t)-1) {
 			return -1;
 		}
@@ -1872,7 +1939,6 @@ tmpl_render_sms(const char *tmpl, const struct tmpl_vars *v, int ascii, int max_
 	F.skel = F.lit = NULL;
 	F.pc = NULL;
 	F.npc = 0;
-	F.tc.n = 0;
 	F.tmpl = tmpl;
 	F.v = v;
 	F.ascii = ascii;

@@ -46,12 +46,18 @@ struct imap_intake {
 	struct imap_entry *entries;
 	size_t n_entries, pos;
 	uint32_t list_after;
+	/* the listing is made in windows of list_window messages by sequence
+	 * number; next_seq: where the next window probably starts (0: unknown),
+	 * checked each time (the message before it must be at or below the
+	 * cursor) */
+	uint32_t next_seq;
 	MMAPString *line;        /* FETCH response lines */
 	int broken;              /* a command failed: no more commands, no LOGOUT */
 };
 
 static char imap_err[1024];
 static int imap_timeout_s = 60;
+static size_t imap_list_window = IMAP_INTAKE_LIST_WINDOW;
 
 static const char *imap_seterr(const char **error_r, const char *fmt, ...)
     S48_PRINTF(2, 3);
@@ -73,6 +79,12 @@ void
 imap_intake_set_timeout(int seconds)
 {
 	imap_timeout_s = seconds > 0 ? seconds : 60;
+}
+
+void
+imap_intake_set_list_window(size_t n)
+{
+	imap_list_window = n > 0 ? n : IMAP_INTAKE_LIST_WINDOW;
 }
 
 static const char *
@@ -502,6 +514,7 @@ imap_intake_disable_move(struct imap_intake *ii)
 #define IMAP_MAX_LINE (1024 * 1024)
 
 struct imap_fetched {
+	uint32_t seq;            /* the message sequence number */
 	uint32_t uid;
 	uint32_t size;
 	time_t internaldate;
@@ -808,6 +821,20 @@ rd_fetch_atts(struct imap_rd *rd, struct imap_fetched *f)
 
 static unsigned imap_tagno;
 
+/* "* n EXISTS" and "* n EXPUNGE" seen while reading a FETCH response:
+ * rest is what follows the number */
+static void
+imap_note_count(struct mailimap_selection_info *si, uint32_t n, const char *rest,
+    size_t len)
+{
+	if (len == 7 && strncasecmp(rest, " EXISTS", 7) == 0) {
+		si->sel_exists = n;
+		si->sel_has_exists = 1;
+	} else if (len == 8 && strncasecmp(rest, " EXPUNGE", 8) == 0 && si->sel_exists > 0) {
+		si->sel_exists--;
+	}
+}
+
 /*
  * Read the response to the command tagged tag, calling cb for every FETCH
  * response that carries a UID.  0 on a tagged OK.
@@ -823,9 +850,9 @@ imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void
 	memset(&f, 0, sizeof(f));
 	rd.ii = ii;
 	for (;;) {
-		uint32_t seq;
+		uint32_t seq = 0;
 		size_t n;
-		int lit;
+		int lit, have_seq;
 
 		if (rd_line(&rd) != 0)
 			goto lost;
@@ -843,10 +870,11 @@ imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void
 		}
 		if (rd.end - rd.p >= 2 && rd.p[0] == '*' && rd.p[1] == ' ') {
 			rd.p += 2;
-			if (rd_number(&rd, &seq) == 0 && rd.end - rd.p >= 8 &&
-			    strncasecmp(rd.p, " FETCH (", 8) == 0) {
+			have_seq = rd_number(&rd, &seq) == 0;
+			if (have_seq && rd.end - rd.p >= 8 && strncasecmp(rd.p, " FETCH (", 8) == 0) {
 				rd.p += 8;
 				memset(&f, 0, sizeof(f));
+				f.seq = seq;
 				if (rd_fetch_atts(&rd, &f) != 0)
 					goto parse;
 				if (f.uid != 0)
@@ -855,6 +883,11 @@ imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void
 				f.body = NULL;
 				continue;
 			}
+			/* the message count, as libetpan keeps it for its own
+			 * commands: the listing's windows go by it */
+			if (have_seq && ii->imap != NULL && ii->imap->imap_selection_info != NULL)
+				imap_note_count(ii->imap->imap_selection_info, seq, rd.p,
+				    (size_t)(rd.end - rd.p));
 		}
 		/* other data (EXISTS, EXPUNGE, OK ...): skip, with any literals */
 		for (;;) {
@@ -880,9 +913,10 @@ parse:
 	return -1;
 }
 
-/* send "TAG UID FETCH <set> <items>" and read its response */
+/* send "TAG UID FETCH <set> <items>" (by_uid 0: "TAG FETCH", set of
+ * sequence numbers) and read its response */
 static int
-imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
+imap_fetch_raw(struct imap_intake *ii, int by_uid, const char *set, const char *items,
     imap_fetch_cb *cb, void *ctx, const char **error_r)
 {
 	mailstream *s = ii->imap->imap_stream;
@@ -890,7 +924,7 @@ imap_fetch_raw(struct imap_intake *ii, const char *set, const char *items,
 	int bad;
 
 	snprintf(tag, sizeof(tag), "s48f%u", ++imap_tagno);
-	cmd = xasprintf("%s UID FETCH %s %s\r\n", tag, set, items);
+	cmd = xasprintf("%s %sFETCH %s %s\r\n", tag, by_uid ? "UID " : "", set, items);
 	bad = mailstream_write(s, cmd, strlen(cmd)) < 0 || mailstream_flush(s) != 0;
 	free(cmd);
 	if (bad) {
@@ -1136,6 +1170,11 @@ imap_entry_cmp(const void *a, const void *b)
 struct imap_list_ctx {
 	uint32_t after_uid;
 	size_t cap;
+	uint32_t lo_seq, hi_seq; /* the window asked for: other (unsolicited)
+				  * FETCH responses are left out */
+	uint32_t check_seq;      /* 0, or a message whose UID must be <= after_uid */
+	int check_failed;
+	uint32_t max_seq;        /* the highest sequence number seen */
 };
 
 static void
@@ -1143,6 +1182,12 @@ imap_list_cb(struct imap_intake *ii, struct imap_fetched *f, void *ctx)
 {
 	struct imap_list_ctx *lc = ctx;
 
+	if (f->seq < lc->lo_seq || f->seq > lc->hi_seq)
+		return;
+	if (f->seq > lc->max_seq)
+		lc->max_seq = f->seq;
+	if (lc->check_seq != 0 && f->seq == lc->check_seq && f->uid > lc->after_uid)
+		lc->check_failed = 1;
 	/* "N:*" also names the last message when its UID is below N */
 	if (f->uid <= lc->after_uid)
 		return;
@@ -1156,14 +1201,69 @@ imap_list_cb(struct imap_intake *ii, struct imap_fetched *f, void *ctx)
 	ii->n_entries++;
 }
 
-/* UID FETCH after+1:* (UID RFC822.SIZE INTERNALDATE) into the cache */
+struct imap_uid_ctx {
+	uint32_t seq, uid;
+};
+
+static void
+imap_uid_cb(struct imap_intake *ii, struct imap_fetched *f, void *ctx)
+{
+	struct imap_uid_ctx *uc = ctx;
+
+	(void)ii;
+	if (f->seq == uc->seq)
+		uc->uid = f->uid;
+}
+
+/* the sequence number of the first message with UID > after_uid (exists + 1
+ * when there is none), by bisection with FETCH n (UID) */
 static int
-imap_list(struct imap_intake *ii, uint32_t after_uid, const char **error_r)
+imap_find_seq(struct imap_intake *ii, uint32_t after_uid, uint32_t exists, uint32_t *seq_r,
+    const char **error_r)
+{
+	uint32_t lo = 1, hi = exists + 1;
+	struct imap_uid_ctx uc;
+	char set[16];
+
+	while (lo < hi) {
+		uc.seq = lo + (hi - lo) / 2;
+		uc.uid = 0;
+		snprintf(set, sizeof(set), "%u", uc.seq);
+		if (imap_fetch_raw(ii, 0, set, "(UID)", imap_uid_cb, &uc, error_r) != 0)
+			return -1;
+		if (uc.uid == 0) {
+			imap_seterr(error_r, "%s: FETCH %u (UID): no UID in the answer", ii->label,
+			    uc.seq);
+			return -1;
+		}
+		if (uc.uid > after_uid)
+			hi = uc.seq;
+		else
+			lo = uc.seq + 1;
+	}
+	*seq_r = lo;
+	return 0;
+}
+
+/*
+ * The next listing of messages with UID > after_uid into the cache, at
+ * most about imap_list_window (or want) of them: FETCH a:b (UID
+ * RFC822.SIZE INTERNALDATE) by sequence numbers, so that memory does not
+ * grow with the mailbox.  The window starts at the first message above the
+ * cursor; the message just before it is fetched too and must be at or
+ * below the cursor (else the start is looked up again by bisection).  The
+ * last window is open ("a:*"), so mail the message count does not show
+ * yet is listed too.
+ */
+static int
+imap_list(struct imap_intake *ii, uint32_t after_uid, size_t want, const char **error_r)
 {
 	struct imap_list_ctx lc;
+	uint32_t exists, s, e;
+	size_t window = want > imap_list_window ? want : imap_list_window;
 	char set[32];
 	size_t i;
-	int r;
+	int r, searched = 0;
 
 	free(ii->entries);
 	ii->entries = NULL;
@@ -1176,12 +1276,56 @@ imap_list(struct imap_intake *ii, uint32_t after_uid, const char **error_r)
 	r = mailimap_noop(ii->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return imap_fail(ii, error_r, "NOOP", r);
-	lc.after_uid = after_uid;
-	lc.cap = 0;
-	snprintf(set, sizeof(set), "%u:*", after_uid + 1);
-	if (imap_fetch_raw(ii, set, "(UID RFC822.SIZE INTERNALDATE)", imap_list_cb, &lc,
-	    error_r) != 0)
-		return -1;
+	if (window > UINT32_MAX / 2)
+		window = UINT32_MAX / 2;
+	exists = ii->imap->imap_selection_info != NULL ?
+	    ii->imap->imap_selection_info->sel_exists : 0;
+	if (exists == 0)
+		return 0;
+	s = after_uid == 0 ? 1 : ii->next_seq;
+	if (s == 0 || s > exists + 1) {
+		if (imap_find_seq(ii, after_uid, exists, &s, error_r) != 0)
+			return -1;
+		searched = 1;
+	}
+	for (;;) {
+		memset(&lc, 0, sizeof(lc));
+		lc.after_uid = after_uid;
+		lc.check_seq = s > 1 ? s - 1 : 0;
+		lc.lo_seq = s > 1 ? s - 1 : 1;
+		e = exists - s + 1 > window ? s + (uint32_t)window - 1 : exists;
+		lc.hi_seq = e >= exists ? UINT32_MAX : e;
+		if (e >= exists)
+			snprintf(set, sizeof(set), "%u:*", lc.lo_seq);
+		else
+			snprintf(set, sizeof(set), "%u:%u", lc.lo_seq, e);
+		if (imap_fetch_raw(ii, 0, set, "(UID RFC822.SIZE INTERNALDATE)", imap_list_cb,
+		    &lc, error_r) != 0)
+			return -1;
+		if (lc.check_failed) {
+			/* mail before the window is above the cursor: another
+			 * client expunged some, or the cursor went back */
+			free(ii->entries);
+			ii->entries = NULL;
+			ii->n_entries = 0;
+			if (searched) {
+				imap_seterr(error_r, "%s: the mailbox changed while it was listed",
+				    ii->label);
+				return -1;
+			}
+			if (imap_find_seq(ii, after_uid, exists, &s, error_r) != 0)
+				return -1;
+			searched = 1;
+			continue;
+		}
+		ii->next_seq = lc.max_seq + 1;
+		/* a window all at or below the cursor: the next one */
+		if (ii->n_entries == 0 && e < exists) {
+			s = e + 1;
+			continue;
+		}
+		break;
+	}
 	/* servers answer in UID order; sort only if this one did not */
 	for (i = 1; i < ii->n_entries; i++)
 		if (ii->entries[i - 1].uid >= ii->entries[i].uid)
@@ -1332,7 +1476,7 @@ imap_fetch_once(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
 		ii->list_after = after_uid;
 	while (ii->pos < ii->n_entries && ii->entries[ii->pos].uid <= after_uid)
 		ii->pos++;
-	if (ii->pos >= ii->n_entries && imap_list(ii, after_uid, error_r) != 0)
+	if (ii->pos >= ii->n_entries && imap_list(ii, after_uid, max_batch, error_r) != 0)
 		return -1;
 	if (ii->pos >= ii->n_entries)
 		return 0;
@@ -1359,7 +1503,7 @@ imap_fetch_once(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
 	bc.batch = batch;
 	bc.nb = nb;
 	bc.msgs = msgs;
-	if (imap_fetch_raw(ii, set, items, imap_body_cb, &bc, error_r) != 0)
+	if (imap_fetch_raw(ii, 1, set, items, imap_body_cb, &bc, error_r) != 0)
 		goto fail;
 	/* keep UID order; what vanished (moved or expunged by someone else)
 	 * leaves the cache too */
@@ -1487,9 +1631,13 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 		}
 	}
 	/* moved messages leave the listing cache (\Seen ones stay: the
-	 * caller's after_uid passes them) */
-	if (ii->processed != NULL)
+	 * caller's after_uid passes them), and the mailbox: the next window
+	 * starts that much earlier (checked when listed) */
+	if (ii->processed != NULL) {
 		imap_cache_remove(ii, sorted, n, NULL, 0);
+		if (ii->next_seq != 0)
+			ii->next_seq = ii->next_seq > n + 1 ? ii->next_seq - (uint32_t)n : 1;
+	}
 	ret = 0;
 fail:
 	if (fl != NULL)

@@ -70,10 +70,16 @@ size_t imap_intake_listed(const struct imap_intake *ii);
  * blocked on a silent server returns with an error; the session is broken. */
 void imap_intake_abort(struct imap_intake *ii);
 
+/* Messages in one listing (a window of the mailbox, so that memory does not
+ * grow with it): 16 bytes each. */
+#define IMAP_INTAKE_LIST_WINDOW 4096
+
 /*
  * The next batch of at most max_batch messages with UID > after_uid, in UID
- * order.  A listing (UID FETCH after_uid+1:* (UID RFC822.SIZE INTERNALDATE))
- * is kept between calls and refreshed when used up, then the bodies come in
+ * order.  A listing of the next IMAP_INTAKE_LIST_WINDOW (or max_batch if
+ * larger) messages above after_uid (FETCH a:b (UID RFC822.SIZE
+ * INTERNALDATE) by sequence number, the last window open-ended) is kept
+ * between calls and refreshed when used up, then the bodies come in
  * ONE UID FETCH over the batch's UID set as BODY.PEEK[]<0.max_message_bytes>
  * (a larger message: truncated = 1, full_size = RFC822.SIZE).  A batch also
  * stops at IMAP_INTAKE_BATCH_BYTES.  With processed_mailbox the mailbox
@@ -135,6 +141,10 @@ int imap_intake_capability(struct mailimap *imap);
 /* Network timeout in seconds for connect and every read/write of sessions
  * connected afterwards (default 60). */
 void imap_intake_set_timeout(int seconds);
+
+/* For tests: messages per listing window (0: IMAP_INTAKE_LIST_WINDOW), for
+ * sessions' next listings. */
+void imap_intake_set_list_window(size_t n);
 
 /* For tests: behave as if the server did not offer MOVE (exercises COPY +
  * STORE + UID EXPUNGE). */

@@ -532,6 +532,119 @@ test_seen_mode(void **state)
 	helper_close(h);
 }
 
+/* expunge the messages lo..hi (UIDs) of mb from another session */
+static void
+helper_expunge(mailimap *m, const char *mb, uint32_t lo, uint32_t hi)
+{
+	struct mailimap_set *set = mailimap_set_new_interval(lo, hi);
+	struct mailimap_flag_list *fl = mailimap_flag_list_new_empty();
+	struct mailimap_store_att_flags *sf;
+
+	assert_int_equal(mailimap_select(m, mb), MAILIMAP_NO_ERROR);
+	assert_int_equal(mailimap_flag_list_add(fl, mailimap_flag_new_deleted()), 0);
+	sf = mailimap_store_att_flags_new_add_flags_silent(fl);
+	assert_int_equal(mailimap_uid_store(m, set, sf), MAILIMAP_NO_ERROR);
+	assert_int_equal(mailimap_expunge(m), MAILIMAP_NO_ERROR);
+	mailimap_store_att_flags_free(sf);
+	mailimap_set_free(set);
+}
+
+struct window_case {
+	const char *mb, *done;   /* done NULL: \Seen mode */
+	size_t batch;
+};
+
+/*
+ * The listing comes in windows (7 here): the cache never holds more, and
+ * every message comes exactly once in UID order while another session
+ * expunges mail below the cursor (the window's start moves: found again)
+ * and above it, and new mail arrives.
+ */
+static void
+test_list_windows(void **state)
+{
+	static const struct window_case cases[] = {
+		{ "W1", "W1done", 5 },
+		{ "W2", NULL, 3 },
+		{ "W3", NULL, 10 },        /* batches larger than the window */
+	};
+	size_t ci;
+
+	(void)state;
+	imap_intake_set_list_window(7);
+	for (ci = 0; ci < sizeof(cases) / sizeof(cases[0]); ci++) {
+		const struct window_case *wc = &cases[ci];
+		struct cfg_imap c;
+		struct imap_intake *ii = NULL;
+		struct imap_msg *msgs = NULL;
+		const char *err = NULL;
+		char subj[64], mb[16], done[16];
+		int got[60];
+		uint32_t after = 0, uids[16];
+		size_t n, j, batches = 0;
+		mailimap *h = helper_open();
+		int i;
+
+		util_strlcpy(mb, wc->mb, sizeof(mb));
+		util_strlcpy(done, wc->done != NULL ? wc->done : "", sizeof(done));
+		memset(got, 0, sizeof(got));
+		helper_create(h, mb);
+		/* UIDs 1..40, subjects w-1..w-40 */
+		for (i = 1; i <= 40; i++) {
+			snprintf(subj, sizeof(subj), "w-%d", i);
+			helper_append(h, mb, subj, 50, NULL);
+		}
+		cfg_plain(&c, mb, wc->done != NULL ? done : NULL);
+		if (imap_intake_connect(&c, &ii, &err) != 0)
+			fail_msg("%s: connect: %s", mb, err);
+		for (;;) {
+			assert_int_equal(imap_intake_fetch(ii, after, wc->batch, &msgs, &n, &err), 0);
+			if (n == 0)
+				break;
+			if (imap_intake_listed(ii) > (wc->batch > 7 ? wc->batch : 7))
+				fail_msg("%s: %zu messages listed", mb, imap_intake_listed(ii));
+			for (j = 0; j < n; j++) {
+				int k = -1;
+
+				assert_true(msgs[j].uid > after);
+				after = msgs[j].uid;
+				uids[j] = msgs[j].uid;
+				if (sscanf(strstr((char *)msgs[j].raw, "Subject: w-") + 11, "%d", &k) != 1 ||
+				    k < 1 || k >= 60)
+					fail_msg("%s: unexpected message", mb);
+				got[k]++;
+			}
+			assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
+			imap_intake_free_msgs(&msgs, n);
+			batches++;
+			if (batches == 2) {
+				/* below the cursor (\Seen mode: the window start moves;
+				 * moved mail is gone already) and above it */
+				if (wc->done == NULL)
+					helper_expunge(h, mb, 2, 4);
+				helper_expunge(h, mb, 30, 31);
+				for (i = 41; i <= 43; i++) {
+					snprintf(subj, sizeof(subj), "w-%d", i);
+					helper_append(h, mb, subj, 50, NULL);
+				}
+			}
+			assert_true(batches < 100);
+		}
+		for (i = 1; i <= 43; i++) {
+			/* 30 and 31 went before a window reached them */
+			int want = i == 30 || i == 31 ? 0 : 1;
+
+			if (got[i] != want)
+				fail_msg("%s: w-%d came %d times", mb, i, got[i]);
+		}
+		imap_intake_close(&ii);
+		if (wc->done != NULL)
+			assert_int_equal(helper_count(h, mb, NULL), 0);
+		helper_close(h);
+	}
+	imap_intake_set_list_window(0);
+}
+
 /* over max_message_bytes: the first N bytes, truncated, full size kept */
 static void
 test_large_partial(void **state)
@@ -1029,7 +1142,8 @@ fake_server(int lfd, int scenario)
 			    "* OK [UIDNEXT 10] n\r\n%s OK [READ-WRITE] selected\r\n", tag);
 		} else if (strncasecmp(cmd, "NOOP", 4) == 0) {
 			fake_send(fd, "* 3 EXISTS\r\n%s OK noop\r\n", tag);
-		} else if (strncasecmp(cmd, "UID FETCH", 9) == 0 && strstr(cmd, "RFC822.SIZE")) {
+		} else if (strstr(cmd, "FETCH") != NULL && strstr(cmd, "RFC822.SIZE")) {
+			/* the listing (FETCH 1:* by sequence number) */
 			/* out of order, attributes in any order, unsolicited data */
 			fake_send(fd, "* 3 FETCH (UID 9 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
 			    "* 1 FETCH (RFC822.SIZE 5 UID 5 INTERNALDATE \" 2-Jan-2026 00:00:00 +0000\" FLAGS (\\Seen))\r\n"
@@ -1282,6 +1396,7 @@ main(void)
 		cmocka_unit_test(test_ack_copy_expunge),
 		cmocka_unit_test(test_seen_mode),
 		cmocka_unit_test(test_large_partial),
+		cmocka_unit_test(test_list_windows),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_wrong_password),

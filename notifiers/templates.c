@@ -117,6 +117,13 @@ render_put(struct buf *b, size_t *ls, const char *p, size_t n)
 
 	if (nl != NULL)
 		*ls = b->len + (size_t)(nl - p) + 1;
+	if (b->data != NULL && n < b->cap - b->len) {
+		/* within what tmpl_render reserved */
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+		return;
+	}
 	(void)buf_append(b, p, n);
 }
 
@@ -1636,7 +1643,6 @@ fit_build(struct fit *F)
 		nm++;
 	if (2 * nm + 1 <= FIT_SMALL) {
 		F->pc = F->small;
-		memset(F->small, 0, sizeof(F->small));
 	} else {
 		F->pc = xcalloc(2 * nm + 1, sizeof(*F->pc));
 	}
@@ -1648,6 +1654,7 @@ fit_build(struct fit *F)
 		struct fit_piece *pc = &F->pc[F->npc++];
 		size_t end;
 
+		memset(pc, 0, sizeof(*pc));
 		m = memchr(skel + start, '\001', n - start);
 		end = m ? (size_t)(m - skel) : n;
 		pc->field = -1;
@@ -1669,6 +1676,7 @@ fit_build(struct fit *F)
 		if (m == NULL)
 			break;
 		pc = &F->pc[F->npc++];
+		memset(pc, 0, sizeof(*pc));
 		pc->field = m[1] - '0';
 		{
 			struct fit_field *f = &F->f[pc->field];
@@ -1847,7 +1855,8 @@ count:
 	for (i = 0; i < F->npc; i++) {
 		size_t at = 0, j, n;
 
-		(void)fit_view(F, i, cut, k, &v);
+		if (!fit_view(F, i, cut, k, &v))
+			return 0;
 		for (j = 0; j < v.nev[e]; j++) {
 			seg_ones(&seg, &fill, v.ev[e][j] - at, cap);
 			if (fill + 2 > cap) {
@@ -1866,7 +1875,6 @@ count:
 static char *
 fit_assemble(const struct fit *F, int cut, size_t k)
 {
-	struct fit_view v;
 	size_t i, len = 1;
 	char *out, *o;
 
@@ -1882,12 +1890,18 @@ fit_assemble(const struct fit *F, int cut, size_t k)
 	}
 	out = o = xmalloc(len);
 	for (i = 0; i < F->npc; i++) {
-		(void)fit_view(F, i, cut, k, &v);
-		memcpy(o, v.p, v.len);
-		o += v.len;
-		if (v.dots) {
-			memcpy(o, "...", 3);
-			o += 3;
+		int fi = F->pc[i].field;
+		const struct prep *p = fi < 0 ? &F->pc[i].p : &F->f[fi].p;
+
+		if (fi >= 0 && fi == cut) {
+			size_t n = F->f[fi].w.v[k - 1].off;
+
+			memcpy(o, p->rd, n);
+			memcpy(o + n, "...", 3);
+			o += n + 3;
+		} else {
+			memcpy(o, p->rd, p->len);
+			o += p->len;
 		}
 	}
 	*o = '\0';

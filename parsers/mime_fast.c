@@ -312,12 +312,13 @@ static int
 values_quiet(const struct fhdr *h, size_t n)
 {
 	/* on the raw value: a fold only adds white space, never makes or
-	 * breaks a "=?" or "?=" */
+	 * breaks a "=?" or "?=".  e (the next "?=") and ws (the next white
+	 * space) only move forward: linear in the value's length. */
 	for (size_t i = 0; i < n; i++) {
-		const char *p = h[i].v, *end = h[i].vend;
+		const char *p = h[i].v, *end = h[i].vend, *e = NULL, *ws = NULL;
 
 		while ((p = find2(p, end, '=', '?')) != NULL) {
-			const char *q = p + 2, *e;
+			const char *q = p + 2;
 
 			while (q < end && *q != '?')
 				q++;
@@ -325,12 +326,15 @@ values_quiet(const struct fhdr *h, size_t n)
 				p += 2;
 				continue;
 			}
-			e = find2(q + 3, end, '?', '=');
+			if (e == NULL || e < q + 3)
+				e = find2(q + 3, end, '?', '=');
 			if (e == NULL)
 				break;
-			for (const char *c = p; c < e; c++)
-				if (is_lwsp(*c))
-					return -1;
+			if (ws == NULL || ws < p)
+				for (ws = p; ws < end && !is_lwsp(*ws); ws++)
+					;
+			if (ws < e)
+				return -1;
 			p += 2;
 		}
 	}

@@ -170,7 +170,10 @@ static const char SQL_FIND_ALT[] =
  * unique index's own check, not a SELECT of its own */
 static const char SQL_INSERT_RAW[] =
     "INSERT INTO raw_messages (source, source_key, alt_key, received_at, size, truncated,"
-    " bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(source_key) DO NOTHING";
+    " bytes, outcome, ticket_id, sender, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+    " ?10, ?11) ON CONFLICT(source_key) DO NOTHING";
+static const char SQL_NEXT_TICKET[] =
+    "SELECT coalesce(max(id), 0) + 1 FROM tickets";
 static const char SQL_UPDATE_RAW[] =
     "UPDATE raw_messages SET outcome = ?2, ticket_id = ?3, sender = ?4, sent_at = ?5,"
     " note = ?6 WHERE id = ?1";
@@ -226,11 +229,42 @@ raw_seen(struct ingest_run *r, const char *sql, const char *key, const char **er
 	return 0;
 }
 
-/* The raw row of it: 0 and *id_r, 1 when its source key is already
- * recorded (nothing inserted), -1 on error. */
+/*
+ * What the raw row of a message will most likely say once decided: a new
+ * ticket, the next ticket id, the sender and date the decision will record.
+ * Written with the raw bytes; when the decision says the same (the common
+ * case), the row needs no second write.
+ */
+struct raw_guess {
+	long ticket_id;                 /* 0: no guess (the columns stay NULL) */
+	char *sender;
+	time_t sent_at;
+};
+
+static void
+guess_clear(struct raw_guess *g)
+{
+	free(g->sender);
+	memset(g, 0, sizeof(*g));
+}
+
+/* 1 if res is what g guessed (then the raw row is already right). */
 static int
-raw_insert(struct ingest_run *r, const struct ingest_item *it, int64_t *id_r,
-    const char **error_r)
+guess_right(const struct raw_guess *g, const struct ingest_result *res)
+{
+	if (g->ticket_id <= 0 || res->outcome != INGEST_TICKET || res->ticket_id != g->ticket_id ||
+	    res->note != NULL || (res->sent_at > 0 ? res->sent_at : 0) != g->sent_at)
+		return 0;
+	if (res->sender == NULL || g->sender == NULL)
+		return res->sender == g->sender;
+	return strcmp(res->sender, g->sender) == 0;
+}
+
+/* The raw row of it (with g's guess, or NULL): 0 and *id_r, 1 when its
+ * source key is already recorded (nothing inserted), -1 on error. */
+static int
+raw_insert(struct ingest_run *r, const struct ingest_item *it, const struct raw_guess *g,
+    int64_t *id_r, const char **error_r)
 {
 	sqlite3_stmt *s = store_prepare(r->ctx->st, SQL_INSERT_RAW);
 	const char *colon = strchr(it->source_key, ':');
@@ -253,6 +287,14 @@ raw_insert(struct ingest_run *r, const struct ingest_item *it, int64_t *id_r,
 	sqlite3_bind_int(s, 6, it->truncated ? 1 : 0);
 	if (it->raw != NULL)
 		sqlite3_bind_blob64(s, 7, it->raw, it->raw_len, SQLITE_STATIC);
+	if (g != NULL && g->ticket_id > 0) {
+		sqlite3_bind_text(s, 8, ingest_outcome_name(INGEST_TICKET), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 9, g->ticket_id);
+		if (g->sender != NULL)
+			sqlite3_bind_text(s, 10, g->sender, -1, SQLITE_STATIC);
+		if (g->sent_at > 0)
+			sqlite3_bind_int64(s, 11, g->sent_at);
+	}
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)
@@ -357,12 +399,15 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 {
 	struct store *st = r->ctx->st;
 	struct ingest_result res;
+	struct raw_guess g;
+	struct mime_message *m = NULL;
 	int64_t raw_id = 0;
 	const char *why = NULL;
 	char *why_copy = NULL;
 	int rc;
 
 	memset(&res, 0, sizeof(res));
+	memset(&g, 0, sizeof(g));
 	it->outcome = INGEST_DUPLICATE;
 	it->ticket_id = 0;
 	if (it->source_key == NULL || it->source_key[0] == '\0') {
@@ -375,22 +420,37 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 
 	if (r->savepoints && item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
 		return -1;
-	if ((rc = raw_insert(r, it, &raw_id, error_r)) < 0)
+	/* the guess: most messages are new reports */
+	g.ticket_id = r->next_ticket;
+	if (it->channel == INGEST_SMS) {
+		g.sender = ingest_sms_sender(r->ctx->cfg, it);
+		g.sent_at = it->received_at > 0 ? it->received_at : 0;
+	} else {
+		mime_init();
+		m = ingest_prefetch_take(r->pf, r->ctx->cfg, it, r->cur);
+		g.sender = m->from_addr != NULL ? xstrdup(m->from_addr) : NULL;
+		g.sent_at = m->date > 0 ? m->date : 0;
+	}
+	if ((rc = raw_insert(r, it, &g, &raw_id, error_r)) < 0)
 		goto fail;
 	if (rc > 0) {
 		/* recorded before: nothing done (DUPLICATE) */
 		if (r->savepoints && item_sp(r, ITEM_RELEASE, error_r) < 0)
 			goto fail;
+		mime_message_free(&m);
+		guess_clear(&g);
 		return 0;
 	}
 	if (ingest_test_fail_at >= 0 && (size_t)ingest_test_fail_at == idx) {
 		*error_r = "disk I/O error (ingest_test_fail_at)";
 		goto fail;
 	}
-	if (it->channel == INGEST_SMS)
+	if (it->channel == INGEST_SMS) {
 		rc = ingest_sms_decide(r, it, raw_id, &res, &why);
-	else
-		rc = ingest_email_decide(r, it, raw_id, &res, &why);
+	} else {
+		rc = ingest_email_decide(r, it, m, raw_id, &res, &why);
+		m = NULL;
+	}
 	if (rc < 0) {
 		*error_r = why;
 		goto fail;
@@ -403,6 +463,7 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 		log_debug("ingest %s: %s; batch redone with savepoints", it->source_key,
 		    why != NULL ? why : "refused");
 		result_clear(&res);
+		guess_clear(&g);
 		return 1;
 	}
 	if (rc > 0) {
@@ -416,7 +477,8 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 		if (store_rollback_to(st, "ingest_item", error_r) < 0 ||
 		    item_sp(r, ITEM_SAVEPOINT, error_r) < 0)
 			goto fail;
-		if (raw_insert(r, it, &raw_id, error_r) != 0) {
+		guess_clear(&g);
+		if (raw_insert(r, it, NULL, &raw_id, error_r) != 0) {
 			if (*error_r == NULL)
 				*error_r = "raw message recorded twice";
 			goto fail;
@@ -433,23 +495,50 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 			res.note = xasprintf("%s; %s", why_copy, why != NULL ? why : "");
 		}
 	}
-	if (raw_update(r, raw_id, &res, error_r) < 0)
+	if (!guess_right(&g, &res) && raw_update(r, raw_id, &res, error_r) < 0)
 		goto fail;
 	if (r->savepoints && item_sp(r, ITEM_RELEASE, error_r) < 0)
 		goto fail;
+	/* a new ticket took the next id; rows undone by a savepoint may have
+	 * freed ids again: then the next guess is wrong and corrected above */
+	if (res.outcome == INGEST_TICKET && res.ticket_id >= r->next_ticket && r->next_ticket > 0)
+		r->next_ticket = res.ticket_id + 1;
 	it->outcome = res.outcome;
 	it->ticket_id = res.ticket_id;
 	log_debug("ingest %s: %s #%ld", it->source_key, ingest_outcome_name(res.outcome),
 	    res.ticket_id);
 	free(why_copy);
 	result_clear(&res);
+	guess_clear(&g);
 	return 0;
 fail:
 	free(why_copy);
 	result_clear(&res);
+	guess_clear(&g);
+	mime_message_free(&m);
 	if (*error_r == NULL)
 		*error_r = "storage error";
 	return -1;
+}
+
+/* r->next_ticket: the id SQLite gives the next ticket row (the largest + 1),
+ * read once per transaction (the write lock is held, no one else adds any). */
+static int
+next_ticket(struct ingest_run *r, const char **error_r)
+{
+	sqlite3_stmt *s = store_prepare(r->ctx->st, SQL_NEXT_TICKET);
+	int rc;
+
+	r->next_ticket = 0;
+	if (s == NULL)
+		return sql_fail(r, error_r);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		r->next_ticket = (long)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return sql_fail(r, error_r);
+	return 0;
 }
 
 int
@@ -484,6 +573,12 @@ ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
 again:
 	if (store_begin(ctx->st, &err) < 0) {
 		snprintf(errbuf, sizeof(errbuf), "begin: %s", err != NULL ? err : "?");
+		*error_r = errbuf;
+		return -1;
+	}
+	if (next_ticket(&r, &err) < 0) {
+		snprintf(errbuf, sizeof(errbuf), "next ticket: %s", err != NULL ? err : "?");
+		store_rollback(ctx->st);
 		*error_r = errbuf;
 		return -1;
 	}

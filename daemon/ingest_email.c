@@ -325,11 +325,10 @@ done:
 }
 
 int
-ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
-    struct ingest_result *res, const char **error_r)
+ingest_email_decide(struct ingest_run *r, struct ingest_item *it, struct mime_message *m,
+    int64_t raw_id, struct ingest_result *res, const char **error_r)
 {
 	const struct s48_config *cfg = r->ctx->cfg;
-	struct mime_message *m;
 	struct tickets_input in;
 	const char *sender, *why, *err = NULL;
 	char tok[80], mask[64];
@@ -337,8 +336,6 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id
 	long id = 0;
 	int rc = 0;
 
-	mime_init();
-	m = ingest_prefetch_take(r->pf, cfg, it, r->cur);
 	sender = usable_address(m->from_addr) ? m->from_addr : NULL;
 	res->sender = xstrdup(m->from_addr != NULL ? m->from_addr : NULL);
 	res->sent_at = m->date > 0 ? m->date : 0;

@@ -23,6 +23,8 @@ struct ingest_run {
 	size_t cur;                     /* index of the item being decided */
 	int savepoints;                 /* a savepoint per item (see ingest_batch) */
 	struct ingest_prefetch *pf;     /* emails parsed ahead, or NULL */
+	long next_ticket;               /* id the next new ticket will get (the
+	                                   table's largest + 1), 0 = unknown */
 };
 
 /*
@@ -56,12 +58,17 @@ struct ingest_result {
  * Decisions.  Return 0 (res filled), -1 storage error (*error_r; the batch
  * fails), or 1: the decision could not be made for a reason in the message
  * (*error_r says what); ingest.c then rolls the item back and makes a plain
- * ticket of it (ingest_fallback_ticket).
+ * ticket of it (ingest_fallback_ticket).  ingest_email_decide takes m (the
+ * item's parse, from ingest_prefetch_take) and frees it.
  */
-int ingest_email_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
-    struct ingest_result *res, const char **error_r);
+int ingest_email_decide(struct ingest_run *r, struct ingest_item *it, struct mime_message *m,
+    int64_t raw_id, struct ingest_result *res, const char **error_r);
 int ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
     struct ingest_result *res, const char **error_r);
+
+/* An SMS item's sender as raw_messages records it (what ingest_sms_decide
+ * puts into res->sender).  Caller frees. */
+char *ingest_sms_sender(const struct s48_config *cfg, const struct ingest_item *it);
 
 /*
  * Queue a reply.  SMS text goes through sms_prepare (cfg->sms.ascii) unless

@@ -277,13 +277,36 @@ status_query(struct ingest_run *r, const char *num, long id, struct ingest_resul
 	return rc;
 }
 
+/* The sender as recorded: into num (E.164 when it is a number); *rec_r is
+ * num, or the sender as received when it is no number at all.  Its kind. */
+static enum phone_kind
+sms_sender(const struct s48_config *cfg, const struct ingest_item *it, char num[64],
+    const char **rec_r)
+{
+	const char *cc = cfg->sms.country_code != NULL ? cfg->sms.country_code : "381";
+	const char *from = it->sms_from != NULL ? it->sms_from : "";
+	enum phone_kind kind = phone_normalize(from, cc, num, 64);
+
+	*rec_r = kind == PHONE_INVALID ? from : num;
+	return kind;
+}
+
+char *
+ingest_sms_sender(const struct s48_config *cfg, const struct ingest_item *it)
+{
+	char num[64];
+	const char *rec;
+
+	sms_sender(cfg, it, num, &rec);
+	return xstrndup(rec, 64);
+}
+
 int
 ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
     struct ingest_result *res, const char **error_r)
 {
 	const struct s48_config *cfg = r->ctx->cfg;
-	const char *cc = cfg->sms.country_code != NULL ? cfg->sms.country_code : "381";
-	const char *from = it->sms_from != NULL ? it->sms_from : "";
+	const char *rec;
 	const char *raw_text = it->sms_text != NULL ? it->sms_text : "";
 	time_t at = it->received_at != 0 ? it->received_at : r->now;
 	struct tickets_input in;
@@ -299,8 +322,8 @@ ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 
 	memset(&c, 0, sizeof(c));
 	memset(&sc, 0, sizeof(sc));
-	kind = phone_normalize(from, cc, num, sizeof(num));
-	res->sender = xstrndup(kind == PHONE_INVALID ? from : num, 64);
+	kind = sms_sender(cfg, it, num, &rec);
+	res->sender = xstrndup(rec, 64);
 	res->sent_at = it->received_at;
 	if (kind == PHONE_ALPHA || kind == PHONE_SHORTCODE || kind == PHONE_INVALID) {
 		res->outcome = INGEST_RECORDED;

@@ -31,7 +31,9 @@ extern const size_t schema_migrations_count;
 
 /*
  * Open (create if missing) path, set WAL, foreign_keys=ON, busy_timeout
- * 10000 ms, synchronous=FULL, and apply pending migrations.  A database
+ * 10000 ms, synchronous=FULL, and apply pending migrations.  The first call
+ * in a process also configures SQLite itself (before the library starts):
+ * no memory statistics, small blocks from per-thread free lists (store.c).  A database
  * whose user_version is newer than this program knows is refused.
  * Returns 0 and *st_r, or -1 and *error_r (a static or thread-local message
  * valid until the next store_open; nothing to free).

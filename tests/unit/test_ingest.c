@@ -398,6 +398,95 @@ test_same_key_twice_with_savepoints(void **state)
 	item_free(&it[2]);
 }
 
+/*
+ * Every raw row says what became of its message, whichever way it went: the
+ * row is written once with the guess "a new ticket, the next id" and
+ * corrected when the decision says otherwise.
+ */
+static void
+test_raw_rows_say_what_happened(void **state)
+{
+	static const char auto_mail[] =
+	    "From: Server <server@example.com>\r\n"
+	    "To: prijave@example.org\r\n"
+	    "Subject: Out of office\r\n"
+	    "Auto-Submitted: auto-replied\r\n"
+	    "\r\n"
+	    "I am away.\r\n";
+	static const char nofrom_mail[] =
+	    "To: prijave@example.org\r\n"
+	    "Subject: Rupa na putu\r\n"
+	    "\r\n"
+	    "Velika rupa na kolovozu.\r\n";
+	struct fx *f = *state;
+	struct ingest_item it[8];
+	const char *err = NULL;
+	char *v, *id;
+	size_t i;
+
+	it[0] = sms(f, CITIZEN_A, "Pukla cev kod skole", T0);
+	it[1] = sms(f, CITIZEN_A, "Pukla cev kod skole", T0 + 60);
+	it[2] = mail(f, plain_mail, T0);
+	it[3] = sms(f, "Infobip", "Reklama", T0);
+	it[4] = mail(f, auto_mail, T0);
+	it[5] = mail(f, nofrom_mail, T0);
+	it[6] = sms(f, CITIZEN_B, "Ne radi rasveta", T0);
+	it[7] = sms(f, CITIZEN_B, "STATUS", T0);
+	assert_int_equal(ingest_batch(&f->ctx, it, N(it), NULL, NULL, 0, &err), 0);
+	assert_int_equal(it[0].outcome, INGEST_TICKET);
+	assert_int_equal(it[1].outcome, INGEST_APPEND);
+	assert_int_equal(it[2].outcome, INGEST_TICKET);
+	assert_int_equal(it[3].outcome, INGEST_RECORDED);
+	assert_int_equal(it[4].outcome, INGEST_IGNORED);
+	assert_int_equal(it[5].outcome, INGEST_TICKET);
+	assert_int_equal(it[6].outcome, INGEST_TICKET);
+	assert_int_equal(it[7].outcome, INGEST_COMMAND);
+	for (i = 0; i < N(it); i++) {
+		v = qstr(f, "SELECT outcome FROM raw_messages WHERE source_key = ?1",
+		    it[i].source_key, NULL);
+		assert_string_equal(v, ingest_outcome_name(it[i].outcome));
+		free(v);
+		assert_int_equal(qint(f, "SELECT coalesce(ticket_id, 0) FROM raw_messages WHERE "
+		    "source_key = ?1", it[i].source_key, NULL), it[i].ticket_id);
+		if (it[i].outcome == INGEST_TICKET) {
+			/* the ticket's first message names this raw row */
+			id = lstr(it[i].ticket_id);
+			assert_int_equal(qint(f, "SELECT count(*) FROM messages m JOIN raw_messages r "
+			    "ON r.id = m.raw_id WHERE m.ticket_id = ?1 AND r.source_key = ?2", id,
+			    it[i].source_key), 1);
+			free(id);
+		}
+	}
+	/* senders, dates and notes as the decisions found them */
+	v = qstr(f, "SELECT sender || ' ' || sent_at || ' ' || coalesce(note, '-') FROM "
+	    "raw_messages WHERE source_key = ?1", it[0].source_key, NULL);
+	assert_string_equal(v, CITIZEN_A " 1795514400 -");
+	free(v);
+	v = qstr(f, "SELECT note FROM raw_messages WHERE source_key = ?1", it[1].source_key, NULL);
+	assert_string_equal(v, "same text within 10 minutes");
+	free(v);
+	v = qstr(f, "SELECT lower(sender) || ' ' || (sent_at > 0) || ' ' || coalesce(note, '-') "
+	    "FROM raw_messages WHERE source_key = ?1", it[2].source_key, NULL);
+	assert_string_equal(v, "jovana@example.org 1 -");
+	free(v);
+	v = qstr(f, "SELECT sender || ' ' || note FROM raw_messages WHERE source_key = ?1",
+	    it[3].source_key, NULL);
+	assert_contains(v, "Infobip");
+	assert_contains(v, "recorded only");
+	free(v);
+	v = qstr(f, "SELECT note FROM raw_messages WHERE source_key = ?1", it[4].source_key, NULL);
+	assert_contains(v, "automatic");
+	free(v);
+	v = qstr(f, "SELECT coalesce(sender, '-') || ' ' || note FROM raw_messages WHERE "
+	    "source_key = ?1", it[5].source_key, NULL);
+	assert_contains(v, "- no usable From address");
+	free(v);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE outcome = 'ticket'", NULL,
+	    NULL), n_tickets(f));
+	for (i = 0; i < N(it); i++)
+		item_free(&it[i]);
+}
+
 static void
 test_alt_key(void **state)
 {
@@ -1226,6 +1315,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_same_batch_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_key_twice_in_one_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_key_twice_with_savepoints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raw_rows_say_what_happened, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alt_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_mid_batch_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_only_batch, setup, teardown),

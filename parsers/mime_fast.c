@@ -633,10 +633,21 @@ decode_words(const char *s, int phrase, char **out)
 		}
 		w = p;
 		if (p[0] == '=' && p[1] == '?') {
+			/* as GMime finds it: the charset up to '?', "?X?", then up
+			 * to the first "?="; what follows may be glued to it */
 			struct eword e;
 
-			while (*p && !is_lwsp((unsigned char)*p))
+			p += 2;
+			while (*p && *p != '?')
 				p++;
+			if (p[0] != '?' || p[1] == '\0' || strchr("BbQq", p[1]) == NULL || p[2] != '?')
+				goto fail;
+			p += 3;
+			while (*p && !(p[0] == '?' && p[1] == '='))
+				p++;
+			if (*p == '\0')
+				goto fail;
+			p += 2;
 			if (eword_parse(w, (size_t)(p - w), phrase, &e) < 0)
 				goto fail;
 			/* white space between encoded words is dropped */
@@ -665,14 +676,13 @@ decode_words(const char *s, int phrase, char **out)
 				p++;
 			}
 		} else {
+			/* up to white space or an encoded word glued to this one */
 			while (*p && !is_lwsp((unsigned char)*p) && !(p[0] == '=' && p[1] == '?') &&
 			    (!phrase || is_atom(*p))) {
 				if ((unsigned char)*p >= 0x80)
 					word8 = 1;
 				p++;
 			}
-			if (p[0] == '=' && p[1] == '?')
-				goto fail;   /* an encoded word glued to a word */
 		}
 		if (word8 ? append_8bit(w, (size_t)(p - w), &b) < 0 :
 		    buf_append(&b, w, (size_t)(p - w)) < 0)
@@ -1001,8 +1011,9 @@ struct ctype {
 	int np;
 };
 
-/* ";name=value" parameters at s (in place): token values or quoted ones
- * without escapes; no RFC 2231 or RFC 2047 forms, no repeats. */
+/* ";name=value" parameters at s (in place, RFC 2047 already decoded):
+ * token values or quoted ones without escapes; no RFC 2231 forms, no
+ * encoded words left, no repeats. */
 static int
 params(char *s, struct param *p, int *np_r)
 {
@@ -1033,8 +1044,7 @@ params(char *s, struct param *p, int *np_r)
 		if (*s == '"') {
 			val = ++s;
 			while (*s != '"') {
-				if (*s == '\0' || *s == '\\' || (unsigned char)*s >= 0x7f ||
-				    (unsigned char)*s < ' ')
+				if (*s == '\0' || *s == '\\' || *s == 0x7f || (unsigned char)*s < ' ')
 					return -1;
 				s++;
 			}
@@ -1042,8 +1052,8 @@ params(char *s, struct param *p, int *np_r)
 			need_sep = 1;
 		} else {
 			val = s;
-			while (*s > ' ' && *s < 0x7f && *s != ';' && *s != '"' && *s != '\\' &&
-			    *s != '(' && *s != ')')
+			while (((unsigned char)*s > ' ' && *s != 0x7f) && *s != ';' && *s != '"' &&
+			    *s != '\\' && *s != '(' && *s != ')')
 				s++;
 			if (s == val)
 				return -1;
@@ -1105,8 +1115,18 @@ parse_ctype(const char *v, const char *vend, int disp, struct ctype *ct)
 	const char *s;
 
 	ct->buf = unfold(v, vend);
+	if (strstr(ct->buf, "=?") != NULL || has_8bit(ct->buf)) {
+		/* GMime decodes the whole value as RFC 2047 text before it reads
+		 * the parameters (Outlook's and Gmail's encoded file names) */
+		char *dec;
+
+		if (decode_words(ct->buf, 0, &dec) < 0)
+			return -1;
+		free(ct->buf);
+		ct->buf = dec;
+	}
 	s = ct->buf;
-	if (has_8bit(s) || strchr(s, '(') != NULL)
+	if (strchr(s, '(') != NULL)
 		return -1;
 	if (token(&s, ct->type, sizeof(ct->type)) < 0)
 		return -1;

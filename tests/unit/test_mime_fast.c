@@ -340,13 +340,27 @@ static const char *const accepted_cases[] = {
 	"Content-Type: application/pgp-signature\n\nsig\n--b--\nepilogue\n",
 	/* unlabelled 8-bit windows-1250 text */
 	"From: a@b.example\n\nZapu\x9a" "en slivnik\n",
+	/* Gmail's and Outlook's encoded file names, folded; glued words */
+	"From: a@b.example\r\nSubject: Re:=?utf-8?Q?_Rupa_=C5=A1?=abc\r\n"
+	"Content-Type: multipart/mixed; boundary=\"000000000000abc\"\r\n\r\n"
+	"--000000000000abc\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n\r\nSlika\r\n"
+	"--000000000000abc\r\nContent-Type: image/jpeg; name=\"=?UTF-8?B?xaFhYmFj?=\r\n"
+	" =?UTF-8?B?LmpwZw==?=\"\r\nContent-Disposition: attachment; filename=\"=?UTF-8?B?xaFhYmFj?=\r\n"
+	" =?UTF-8?B?LmpwZw==?=\"\r\nContent-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n"
+	"--000000000000abc--\r\n",
+	/* an 8-bit (windows-1250) file name */
+	"From: a@b.example\nContent-Type: multipart/mixed; boundary=\"=_0123\"\n\n--=_0123\n\nx\n"
+	"--=_0123\nContent-Type: application/pdf; name=\"\x9a" "abac.pdf\"\n\n%PDF\n--=_0123--\n",
+	/* encoded words glued to words */
+	"From: a@b.example\nSubject: abc=?utf-8?q?x?=\n\nglued\n",
+	"From: a@b.example\nSubject: =?utf-8?q?x?=abc\n\nglued\n",
 };
 
 /* Shapes the fast path must leave to GMime. */
 static const char *const declined_cases[] = {
 	"From: a@b.example\nSubject: =?utf-8?q?a b?=\n\nspace inside an encoded word\n",
-	"From: a@b.example\nSubject: abc=?utf-8?q?x?=\n\nglued\n",
-	"From: a@b.example\nSubject: =?utf-8?q?x?=abc\n\nglued\n",
+	"From: a@b.example\nSubject: =?utf-8?q?x?abc\n\nno end\n",
+	"From: a@b.example\nSubject: =?utf-8?q?x?= =?iso-8859-2?q?y?=\n\ntwo charsets\n",
 	"From: a@b.example\nSubject: one\nSubject: two\n\nrepeated\n",
 	"From: a@b.example (Petar)\n\ncomment\n",
 	"From: undisclosed:;\n\ngroup\n",
@@ -445,6 +459,14 @@ test_fields(void **state)
 	assert_string_equal(m->att[0].filename, "slika.jpg");
 	assert_string_equal(m->att[0].content_type, "image/jpeg");
 	assert_int_equal(m->att[0].size, 13);
+	mime_message_free(&m);
+
+	m = mime_parse_fast((const unsigned char *)accepted_cases[17], strlen(accepted_cases[17]), 0,
+	    BIG);
+	assert_non_null(m);
+	assert_string_equal(m->subject, "Re: Rupa \xc5\xa1" "abc");
+	assert_int_equal(m->n_att, 1);
+	assert_string_equal(m->att[0].filename, "\xc5\xa1" "abac.jpg");
 	mime_message_free(&m);
 
 	m = mime_parse_fast((const unsigned char *)accepted_cases[8], strlen(accepted_cases[8]), 0,

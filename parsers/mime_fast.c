@@ -13,7 +13,6 @@
  * caller falls back to GMime.  A decline costs speed; a difference would
  * cost a citizen's report.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

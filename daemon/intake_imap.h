@@ -63,8 +63,8 @@ uint32_t imap_intake_uidnext(const struct imap_intake *ii);
 int imap_intake_has_move(const struct imap_intake *ii);
 int imap_intake_has_idle(const struct imap_intake *ii);
 /* Messages left in the current listing: 0 means the next fetch lists the
- * mailbox again (NOOP + UID FETCH), so moves still pending must be done
- * first or their messages are listed a second time. */
+ * mailbox again (NOOP + FETCH of the next window), so moves still pending
+ * must be done first or their messages are listed a second time. */
 size_t imap_intake_listed(const struct imap_intake *ii);
 /* Shut the session's socket down (from another thread) so that a command
  * blocked on a silent server returns with an error; the session is broken. */

@@ -266,7 +266,8 @@ static int
 raw_insert(struct ingest_run *r, const struct ingest_item *it, const struct raw_guess *g,
     int64_t *id_r, const char **error_r)
 {
-	sqlite3_stmt *s = store_prepare(r->ctx->st, SQL_INSERT_RAW);
+	/* every parameter bound below: the last use's values are not cleared */
+	sqlite3_stmt *s = store_prepare_all(r->ctx->st, SQL_INSERT_RAW);
 	const char *colon = strchr(it->source_key, ':');
 	const char *deflt = it->channel == INGEST_SMS ? "sms" : "imap";
 	size_t size = it->truncated && it->full_size > it->raw_len ? it->full_size : it->raw_len;
@@ -282,18 +283,31 @@ raw_insert(struct ingest_run *r, const struct ingest_item *it, const struct raw_
 	sqlite3_bind_text(s, 2, it->source_key, -1, SQLITE_STATIC);
 	if (it->alt_key != NULL && it->alt_key[0] != '\0')
 		sqlite3_bind_text(s, 3, it->alt_key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 3);
 	sqlite3_bind_int64(s, 4, it->received_at != 0 ? it->received_at : r->now);
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)size);
 	sqlite3_bind_int(s, 6, it->truncated ? 1 : 0);
 	if (it->raw != NULL)
 		sqlite3_bind_blob64(s, 7, it->raw, it->raw_len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 7);
 	if (g != NULL && g->ticket_id > 0) {
 		sqlite3_bind_text(s, 8, ingest_outcome_name(INGEST_TICKET), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 9, g->ticket_id);
 		if (g->sender != NULL)
 			sqlite3_bind_text(s, 10, g->sender, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 10);
 		if (g->sent_at > 0)
 			sqlite3_bind_int64(s, 11, g->sent_at);
+		else
+			sqlite3_bind_null(s, 11);
+	} else {
+		sqlite3_bind_null(s, 8);
+		sqlite3_bind_null(s, 9);
+		sqlite3_bind_null(s, 10);
+		sqlite3_bind_null(s, 11);
 	}
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);

@@ -219,7 +219,8 @@ outbox_queue(struct store *st, const struct s48_config *cfg, const struct outbox
 		util_strlcpy(msgid, m->message_id, sizeof(msgid));
 	else
 		outbox_new_message_id_at(cfg, now, msgid, sizeof(msgid));
-	s = store_prepare(st,
+	/* every parameter bound below: the last use's values are not cleared */
+	s = store_prepare_all(st,
 	    "INSERT INTO outbox(ticket_id, channel, recipient, kind, subject, body, in_reply_to, "
 	    "references_hdr, message_id, tag_token, with_attachments, auto, status, attempts, "
 	    "next_at, reason, created_at, updated_at) "
@@ -228,16 +229,24 @@ outbox_queue(struct store *st, const struct s48_config *cfg, const struct outbox
 		goto fail_db;
 	if (m->ticket_id > 0)
 		sqlite3_bind_int64(s, 1, m->ticket_id);
+	else
+		sqlite3_bind_null(s, 1);
 	sqlite3_bind_text(s, 2, is_sms ? "sms" : "email", -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, m->recipient, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, m->kind, -1, SQLITE_STATIC);
 	if (m->subject && !is_sms)
 		sqlite3_bind_text(s, 5, m->subject, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
 	sqlite3_bind_text(s, 6, m->body ? m->body : "", -1, SQLITE_STATIC);
 	if (m->in_reply_to && m->in_reply_to[0])
 		sqlite3_bind_text(s, 7, m->in_reply_to, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 7);
 	if (m->references && m->references[0])
 		sqlite3_bind_text(s, 8, m->references, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 8);
 	sqlite3_bind_text(s, 9, msgid, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 10, m->tag_token != 0);
 	sqlite3_bind_int(s, 11, m->with_attachments != 0);
@@ -246,6 +255,8 @@ outbox_queue(struct store *st, const struct s48_config *cfg, const struct outbox
 	sqlite3_bind_int64(s, 14, (sqlite3_int64)now);
 	if (reason)
 		sqlite3_bind_text(s, 15, reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 15);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE)

@@ -517,8 +517,10 @@ store_cache_grow(struct store *st)
 	st->n_slots = n;
 }
 
-sqlite3_stmt *
-store_prepare(struct store *st, const char *sql)
+/* The cached statement for sql (prepared on first use); bindings cleared
+ * unless keep_bindings. */
+static sqlite3_stmt *
+store_prepare_cached(struct store *st, const char *sql, int keep_bindings)
 {
 	uint32_t h = store_hash(sql);
 	struct store_cached e;
@@ -532,7 +534,8 @@ store_prepare(struct store *st, const char *sql)
 
 			if (c->hash == h && strcmp(c->sql, sql) == 0) {
 				sqlite3_reset(c->stmt);
-				sqlite3_clear_bindings(c->stmt);
+				if (!keep_bindings)
+					sqlite3_clear_bindings(c->stmt);
 				return c->stmt;
 			}
 		}
@@ -550,6 +553,18 @@ store_prepare(struct store *st, const char *sql)
 	store_cache_put(st->cache, st->n_slots, e);
 	st->n_cached++;
 	return s;
+}
+
+sqlite3_stmt *
+store_prepare(struct store *st, const char *sql)
+{
+	return store_prepare_cached(st, sql, 0);
+}
+
+sqlite3_stmt *
+store_prepare_all(struct store *st, const char *sql)
+{
+	return store_prepare_cached(st, sql, 1);
 }
 
 int64_t

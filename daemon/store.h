@@ -76,6 +76,14 @@ int store_rollback_to(struct store *st, const char *name, const char **error_r);
 sqlite3_stmt *store_prepare(struct store *st, const char *sql);
 
 /*
+ * store_prepare for a caller that binds EVERY parameter on each use (NULLs
+ * with sqlite3_bind_null): the same cached statement, reset, but the last
+ * use's bindings are not cleared first (that costs ~200 instructions a use
+ * on the ingest path).  NULL on a prepare error.
+ */
+sqlite3_stmt *store_prepare_all(struct store *st, const char *sql);
+
+/*
  * Run SQL that returns no rows (may hold several statements; no
  * parameters).  For DDL, pragmas and tests.
  */

@@ -133,7 +133,8 @@ static int
 tk_event(const struct tickets_ctx *c, long id, time_t at, const char *kind, const char *from,
     const char *to, const char *by, const char *note, int is_public)
 {
-	sqlite3_stmt *s = store_prepare(c->st,
+	/* every parameter bound below: the last use's values are not cleared */
+	sqlite3_stmt *s = store_prepare_all(c->st,
 	    "INSERT INTO events(ticket_id, at, kind, from_value, to_value, by, note, public) "
 	    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
@@ -154,7 +155,8 @@ static int
 tk_message(const struct tickets_ctx *c, long id, const char *dir, const char *channel,
     time_t at, const char *text, int64_t raw_id, const char *message_id, const char *norm_hash)
 {
-	sqlite3_stmt *s = store_prepare(c->st,
+	/* every parameter bound below: the last use's values are not cleared */
+	sqlite3_stmt *s = store_prepare_all(c->st,
 	    "INSERT INTO messages(ticket_id, direction, channel, at, text, raw_id, message_id, "
 	    "norm_hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
 
@@ -167,6 +169,8 @@ tk_message(const struct tickets_ctx *c, long id, const char *dir, const char *ch
 	sqlite3_bind_text(s, 5, text ? text : "", -1, SQLITE_STATIC);
 	if (raw_id > 0)
 		sqlite3_bind_int64(s, 6, raw_id);
+	else
+		sqlite3_bind_null(s, 6);
 	tk_bind_text(s, 7, message_id && message_id[0] ? message_id : NULL);
 	tk_bind_text(s, 8, norm_hash);
 	return tk_step_done(s);
@@ -812,7 +816,8 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 	t.due_at = sla_due(&cfg->sla, t.created_at);
 	warn = backlog ? 0 : sla_warn_at(&cfg->sla, t.created_at, t.due_at);
 
-	s = store_prepare(c->st,
+	/* every parameter bound below: the last use's values are not cleared */
+	s = store_prepare_all(c->st,
 	    "INSERT INTO tickets(status, channel, reporter, department, subject, text, "
 	    "created_at, due_at, warn_at, updated_at, backlog, message_id) "
 	    "VALUES('open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?6, ?9, ?10)");
@@ -827,6 +832,8 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 	sqlite3_bind_int64(s, 7, (sqlite3_int64)t.due_at);
 	if (warn > 0)
 		sqlite3_bind_int64(s, 8, (sqlite3_int64)warn);
+	else
+		sqlite3_bind_null(s, 8);
 	sqlite3_bind_int(s, 9, backlog);
 	tk_bind_text(s, 10, t.message_id);
 	if (tk_step_done(s) < 0)

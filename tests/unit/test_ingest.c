@@ -432,6 +432,7 @@ test_raw_rows_say_what_happened(void **state)
 	it[5] = mail(f, nofrom_mail, T0);
 	it[6] = sms(f, CITIZEN_B, "Ne radi rasveta", T0);
 	it[7] = sms(f, CITIZEN_B, "STATUS", T0);
+	it[2].alt_key = "orig-1@example.org/0123abcd";
 	assert_int_equal(ingest_batch(&f->ctx, it, N(it), NULL, NULL, 0, &err), 0);
 	assert_int_equal(it[0].outcome, INGEST_TICKET);
 	assert_int_equal(it[1].outcome, INGEST_APPEND);
@@ -483,6 +484,14 @@ test_raw_rows_say_what_happened(void **state)
 	free(v);
 	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE outcome = 'ticket'", NULL,
 	    NULL), n_tickets(f));
+	/* nothing of one row carries over to the next */
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE alt_key IS NOT NULL", NULL,
+	    NULL), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE source_key = ?1 AND "
+	    "alt_key IS NULL AND sender IS NULL", it[5].source_key, NULL), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE direction = 'out' AND "
+	    "raw_id IS NOT NULL", NULL, NULL), 0);
+	assert_true(qint(f, "SELECT count(*) FROM messages WHERE direction = 'out'", NULL, NULL) >= 3);
 	for (i = 0; i < N(it); i++)
 		item_free(&it[i]);
 }

@@ -791,6 +791,29 @@ test_outbound_message_ids(void **state)
 	assert_int_equal(tickets_find_by_message_id(f->st, v, &found, &err), 0);
 	assert_int_equal(found, id);
 	free(v);
+	/* statements reused with every value bound anew: nothing of the email
+	 * before carries over to the SMS rows, nor of a ticket to the next */
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "channel = 'sms' AND (subject IS NOT NULL OR in_reply_to IS NOT NULL OR "
+	    "references_hdr IS NOT NULL OR reason IS NOT NULL)", sid, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "(in_reply_to IS NOT NULL OR references_hdr IS NOT NULL)", sid, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 AND "
+	    "channel = 'sms'", sid, NULL), 2);         /* the acknowledgement, water's SMS */
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets WHERE id = ?1 AND message_id IS NULL "
+	    "AND warn_at IS NOT NULL", sid, NULL), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "raw_id IS NULL", sid, NULL), 2);
+	in.flags = TICKETS_F_BACKLOG;
+	in.message_id = "late@example.org";
+	assert_int_equal(tickets_create(&f->c, &in, &id, &err), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets WHERE id = ?1 AND warn_at IS NULL "
+	    "AND backlog = 1", id, NULL), 1);
+	sid = new_sms(f, "+381641112222", "Pukla cev opet", TICKETS_F_AUTO);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets WHERE id = ?1 AND message_id IS NULL "
+	    "AND warn_at IS NOT NULL AND backlog = 0", sid, NULL), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+	    "direction = 'in' AND message_id IS NULL", sid, NULL), 1);
 }
 
 static void

@@ -1115,6 +1115,37 @@ fake_send(int fd, const char *fmt, ...)
 /* the literal of UID 7 looks like more FETCH responses: it must stay data */
 static const char fake_body7[] = "A\r\n* 9 FETCH (UID 9 BODY[]<0> {3}\r\nbad)\r\nB";
 
+/*
+ * Scenario 4, a listing window of 2 over UIDs 5, 7, 9 (sequence 1..3): only
+ * these commands are answered, anything else is BAD.  The first window
+ * comes with an unsolicited FETCH of message 3 (UID, no size): left out.
+ */
+static int
+fake_windows(int fd, const char *tag, const char *cmd)
+{
+	static const char items[] = " (UID RFC822.SIZE INTERNALDATE)";
+
+	if (strncmp(cmd, "FETCH 1:2", 9) == 0 && strcmp(cmd + 9, items) == 0) {
+		fake_send(fd, "* 1 FETCH (UID 5 RFC822.SIZE 5 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+		    "* 2 FETCH (UID 7 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+		    "* 3 FETCH (UID 9 FLAGS (\\Seen))\r\n%s OK listed\r\n", tag);
+	} else if (strncmp(cmd, "FETCH 2:*", 9) == 0 && strcmp(cmd + 9, items) == 0) {
+		fake_send(fd, "* 2 FETCH (UID 7 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+		    "* 3 FETCH (UID 9 RFC822.SIZE 4 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+		    "%s OK listed\r\n", tag);
+	} else if (strncmp(cmd, "UID FETCH 5,7 (UID BODY.PEEK[]<0.", 33) == 0) {
+		fake_send(fd, "* 1 FETCH (UID 5 BODY[]<0> {5}\r\nhello)\r\n"
+		    "* 2 FETCH (UID 7 BODY[]<0> {3}\r\nabc)\r\n%s OK fetched\r\n", tag);
+	} else if (strncmp(cmd, "UID FETCH 9 (UID BODY.PEEK[]<0.", 31) == 0) {
+		fake_send(fd, "* 3 FETCH (UID 9 BODY[]<0> {4}\r\nwxyz)\r\n%s OK fetched\r\n", tag);
+	} else if (strstr(cmd, "FETCH") != NULL) {
+		fake_send(fd, "%s BAD unexpected %s\r\n", tag, cmd);
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 static void
 fake_server(int lfd, int scenario)
 {
@@ -1133,6 +1164,8 @@ fake_server(int lfd, int scenario)
 		*sp = '\0';
 		util_strlcpy(tag, line, sizeof(tag));
 		cmd = sp + 1;
+		if (scenario == 4 && fake_windows(fd, tag, cmd))
+			continue;
 		if (strncasecmp(cmd, "LOGIN", 5) == 0) {
 			fake_send(fd, "%s OK logged in\r\n", tag);
 		} else if (strncasecmp(cmd, "CAPABILITY", 10) == 0) {
@@ -1241,6 +1274,48 @@ test_fetch_odd_responses(void **state)
 	assert_int_equal((long)msgs[2].internaldate, 1767225600L);
 	imap_intake_free_msgs(&msgs, n);
 	imap_intake_close(&ii);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* listing windows by sequence number: "1:2", then "2:*" whose first
+ * message is the one before the window (checked against the cursor); an
+ * unsolicited FETCH outside the window does not enter the listing */
+static void
+test_fetch_windows_scripted(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	size_t n;
+	int port, st;
+	pid_t pid;
+
+	(void)state;
+	imap_intake_set_list_window(2);
+	pid = fake_start(4, &port);
+	cfg_plain(&c, "INBOX", NULL);
+	c.port = port;
+	if (imap_intake_connect(&c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	if (imap_intake_fetch(ii, 0, 2, &msgs, &n, &err) != 0)
+		fail_msg("fetch: %s", err);
+	assert_int_equal(n, 2);
+	assert_int_equal(msgs[0].uid, 5);
+	assert_int_equal(msgs[1].uid, 7);
+	assert_string_equal((const char *)msgs[1].raw, "abc");
+	assert_int_equal(imap_intake_listed(ii), 2);
+	imap_intake_free_msgs(&msgs, n);
+	if (imap_intake_fetch(ii, 7, 2, &msgs, &n, &err) != 0)
+		fail_msg("fetch 2: %s", err);
+	assert_int_equal(n, 1);
+	assert_int_equal(msgs[0].uid, 9);
+	assert_int_equal(msgs[0].full_size, 4);
+	assert_string_equal((const char *)msgs[0].raw, "wxyz");
+	imap_intake_free_msgs(&msgs, n);
+	imap_intake_close(&ii);
+	imap_intake_set_list_window(0);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
@@ -1404,6 +1479,7 @@ main(void)
 		cmocka_unit_test(test_utf8_processed_mailbox),
 		cmocka_unit_test(test_parse_fetch_table),
 		cmocka_unit_test(test_fetch_odd_responses),
+		cmocka_unit_test(test_fetch_windows_scripted),
 		cmocka_unit_test(test_fetch_oversized_literal),
 		cmocka_unit_test(test_hung_server),
 		cmocka_unit_test(test_silent_server),

@@ -93,7 +93,7 @@ for t in $TARGETS; do
 	extra_flags=""
 	asan_opts=${ASAN_OPTIONS:-}
 	case $name in
-	mime|ingest) max_len=65536; extra=tests/corpus/email ;;
+	mime|ingest|mime_diff) max_len=65536; extra=tests/corpus/email ;;
 	imap_fetch) max_len=8192 ;;
 	# libetpan (Debian's, uninstrumented) leaks parts of responses on many
 	# parse error paths (lsan.supp has one example): leaks off for it.

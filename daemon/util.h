@@ -89,6 +89,28 @@ size_t util_strlcpy(char *dst, const char *src, size_t size);
 
 /* Lower-case ASCII in place; returns s. */
 char *util_lower_ascii(char *s);
+/* The value of hex digit c (either case), or -1.  Inline: decoders call it per byte. */
+static inline int
+util_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* 1 if NUL-terminated s holds a byte >= 0x80. */
+static inline int
+util_has_8bit(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return 1;
+	return 0;
+}
 
 /* Remove CR, LF, NUL-replacements and other C0 controls (tab becomes space)
  * from a string destined for a header: returns a new string. */

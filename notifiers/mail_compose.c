@@ -284,15 +284,6 @@ clean_text(const char *s, size_t max)
 	return out;
 }
 
-static int
-has_8bit(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* --------------------------------------------------------------- base64 */
 
 static const char b64chars[] =
@@ -501,7 +492,7 @@ put_display_name(struct w *w, const char *name, size_t *col)
 			atoms = 0;
 		quoted += (*p == '"' || *p == '\\') ? 2 : 1;
 	}
-	if (has_8bit(name) || strstr(name, "=?") != NULL ||
+	if (util_has_8bit(name) || strstr(name, "=?") != NULL ||
 	    *col + quoted > LINE_MAX_COLS) {
 		put_encoded_words(w, name, col, 0);
 		return;

@@ -10,18 +10,6 @@
 #include "normalize.h"
 #include "util.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The value of "\uXXXX" at p (p[0] == '\\'), or -1 if it is not one. */
 static long
 u_escape(const char *p, const char *end)
@@ -32,7 +20,7 @@ u_escape(const char *p, const char *end)
 	if (end - p < 6 || p[0] != '\\' || p[1] != 'u')
 		return -1;
 	for (i = 2; i < 6; i++) {
-		if ((h = hexval(p[i])) < 0)
+		if ((h = util_hexval(p[i])) < 0)
 			return -1;
 		v = v * 16 + h;
 	}

@@ -82,15 +82,6 @@ is_ttoken(int c)
 	return (cclass[(unsigned char)c] & C_TTOKEN) != 0;
 }
 
-static int
-has_8bit(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s >= 0x80)
-			return 1;
-	return 0;
-}
-
 /* ---- parse state ---------------------------------------------------------- */
 
 struct fhdr {
@@ -422,18 +413,6 @@ b64_step(const unsigned char *in, size_t len, unsigned char *out, int *state, un
 	return (size_t)(o - out);
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Quoted-printable body decoding as g_mime_encoding_quoted_decode_step
  * does it, in one pass (its state runs across chunks, so one pass over the
@@ -461,8 +440,8 @@ qp_decode(const unsigned char *in, size_t len, unsigned char *out)
 		if (in == end)
 			break;
 		c2 = *in++;
-		if (hexval(c1) >= 0 && hexval(c2) >= 0)
-			*o++ = (unsigned char)(hexval(c1) << 4 | hexval(c2));
+		if (util_hexval(c1) >= 0 && util_hexval(c2) >= 0)
+			*o++ = (unsigned char)(util_hexval(c1) << 4 | util_hexval(c2));
 		else if (!(c1 == '\r' && c2 == '\n')) {
 			*o++ = '=';
 			*o++ = c1;
@@ -520,7 +499,7 @@ eword_parse(const char *w, size_t len, int phrase, struct eword *e)
 		if (*q == '?')
 			return -1;
 		if (e->enc == 'Q' && *q == '=') {
-			if (end - 2 - q < 3 || hexval(q[1]) < 0 || hexval(q[2]) < 0)
+			if (end - 2 - q < 3 || util_hexval(q[1]) < 0 || util_hexval(q[2]) < 0)
 				return -1;
 			q += 2;
 		}
@@ -550,7 +529,7 @@ eword_run(const struct eword *ws, size_t n, struct buf *out)
 		} else {
 			for (size_t k = 0; k < ws[i].plen; k++) {
 				if (p[k] == '=') {
-					raw[len++] = (unsigned char)(hexval(p[k + 1]) << 4 | hexval(p[k + 2]));
+					raw[len++] = (unsigned char)(util_hexval(p[k + 1]) << 4 | util_hexval(p[k + 2]));
 					k += 2;
 				} else {
 					raw[len++] = p[k] == '_' ? ' ' : p[k];
@@ -1114,7 +1093,7 @@ parse_ctype(const char *v, const char *vend, int disp, struct ctype *ct)
 	const char *s;
 
 	ct->buf = unfold(v, vend);
-	if (strstr(ct->buf, "=?") != NULL || has_8bit(ct->buf)) {
+	if (strstr(ct->buf, "=?") != NULL || util_has_8bit(ct->buf)) {
 		/* GMime decodes the whole value as RFC 2047 text before it reads
 		 * the parameters (Outlook's and Gmail's encoded file names) */
 		char *dec;
@@ -1521,7 +1500,7 @@ message_headers(struct fast *f)
 		if (f->hcount[k] > 1)
 			return -1;
 		if (k != H_FROM && k != H_SUBJECT && (v = hval(f, k)) != NULL &&
-		    (has_8bit(v) || strstr(v, "=?") != NULL))
+		    (util_has_8bit(v) || strstr(v, "=?") != NULL))
 			return -1;
 	}
 	/* address headers GMime parses (and warns about) */

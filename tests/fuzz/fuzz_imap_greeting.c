@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libetpan/libetpan.h>
 
@@ -50,6 +51,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				break;
 		if (i == sizeof(fzig_rewrites) / sizeof(fzig_rewrites[0]))
 			abort();
+	}
+	/* libetpan 1.9.4 leaks the parsed greeting when it is a BYE (a few
+	 * dozen bytes per refused connection; measured: RSS grows with each
+	 * run of "* BYE x", not of "* OK x"): parsing BYE greetings here would
+	 * only fill the fuzzer's memory.  The cleaner's output was checked
+	 * above. */
+	if (outlen >= 5 && strncasecmp((const char *)out, "* BYE", 5) == 0) {
+		free(out);
+		return 0;
 	}
 	imap = mailimap_new(0, NULL);
 	s = imap_intake_mem_stream(out, outlen);

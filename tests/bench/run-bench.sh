@@ -257,7 +257,7 @@ if [ "$NBIG" -gt 0 ]; then
 	once "$T/big"
 	got=$(tickets "$T/big")
 	fig rss_big "peak RSS of s48d --once, $NBIG mails: $RSS kB ($got tickets, $(rate "$NBIG" "$ELAPSED") msgs/s)" "$RSS"
-	fig email_ingest_big "email ingest, $NBIG mails: $(rate "$NBIG" "$ELAPSED") msgs/s" "$(rate "$NBIG" "$ELAPSED")"
+	fig email_ingest_big "email ingest, $NBIG mails: $(rate "$NBIG" "$ELAPSED") msgs/s, CPU of s48d $(awk -v c="$CPU_US" -v n="$NBIG" 'BEGIN { printf "%.1f", c / n }') us per mail" "$(rate "$NBIG" "$ELAPSED")"
 fi
 
 # ---- router ---------------------------------------------------------------------

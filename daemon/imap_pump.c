@@ -19,12 +19,6 @@
  * shut down under it */
 #define PUMP_STOP_GRACE_MS 2000
 
-struct pump_ack {
-	struct pump_ack *next;
-	uint32_t *uids;
-	size_t n, bytes;
-};
-
 struct imap_pump {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -36,8 +30,9 @@ struct imap_pump {
 	struct imap_msg *ready;         /* the batch fetched ahead */
 	size_t n_ready, ready_bytes;
 	int have_ready;
-	struct pump_ack *acks, **acks_tail;
-	size_t out_batches, out_bytes;  /* fetched, not yet acknowledged or dropped */
+	uint32_t *pend;                 /* committed UIDs to acknowledge, ascending */
+	size_t npend, pend_cap;
+	size_t out_batches, out_bytes;  /* fetched, not yet committed or dropped */
 	int drained;                    /* a fetch found nothing */
 	int nofetch;                    /* a batch was dropped: fetch no more */
 	int quit;                       /* imap_pump_finish: flush acks and end */
@@ -73,9 +68,6 @@ pump_may_fetch(struct imap_pump *p)
 		return 0;
 	if (p->out_batches > 0 && p->out_bytes >= IMAP_PUMP_AHEAD_BYTES)
 		return 0;
-	/* a new listing must not see messages whose MOVE is still queued */
-	if (p->out_batches > 0 && imap_intake_listed(p->ii) == 0)
-		return 0;
 	return 1;
 }
 
@@ -89,30 +81,32 @@ pump_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		struct pump_ack *a = p->acks;
 		struct imap_msg *msgs = NULL;
 		const char *err = NULL;
 		size_t n = 0;
 		int r;
 
-		if (a != NULL) {
-			p->acks = a->next;
-			if (p->acks == NULL)
-				p->acks_tail = &p->acks;
+		/* one command for everything committed so far, once there is
+		 * enough of it or nothing else to do (see imap_pump.h) */
+		if (p->npend > 0 && (p->failed || p->npend >= IMAP_PUMP_ACK_MIN || p->quit ||
+		    (p->drained && p->out_batches == 0) || p->nofetch || s48_stop_requested)) {
+			uint32_t *uids = p->pend;
+			size_t nu = p->npend;
+
+			p->pend = NULL;
+			p->npend = p->pend_cap = 0;
 			r = 0;
 			if (!p->failed) {
 				pthread_mutex_unlock(&p->mu);
-				r = imap_intake_ack(p->ii, a->uids, a->n, &err);
+				log_debug("imap: acknowledging %zu messages in one command", nu);
+				r = imap_intake_ack(p->ii, uids, nu, &err);
 				pthread_mutex_lock(&p->mu);
 			}
 			/* after a failure the session is gone: what was not moved
 			 * comes again next poll and is recognised as a duplicate */
 			if (r < 0)
 				pump_fail(p, err);
-			p->out_batches--;
-			p->out_bytes -= a->bytes;
-			free(a->uids);
-			free(a);
+			free(uids);
 			pthread_cond_broadcast(&p->cv);
 			continue;
 		}
@@ -158,7 +152,6 @@ imap_pump_start(struct imap_intake *ii, uint32_t after_uid, size_t batch_size,
 	p->ii = ii;
 	p->after = after_uid;
 	p->batch_size = batch_size;
-	p->acks_tail = &p->acks;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -232,16 +225,16 @@ imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char 
 void
 imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t bytes)
 {
-	struct pump_ack *a = xcalloc(1, sizeof(*a));
-
-	a->uids = xmalloc((n ? n : 1) * sizeof(*uids));
-	if (n > 0)
-		memcpy(a->uids, uids, n * sizeof(*uids));
-	a->n = n;
-	a->bytes = bytes;
 	pthread_mutex_lock(&p->mu);
-	*p->acks_tail = a;
-	p->acks_tail = &a->next;
+	if (p->npend + n > p->pend_cap) {
+		p->pend_cap = p->npend + n > 2 * p->pend_cap ? p->npend + n : 2 * p->pend_cap;
+		p->pend = xrealloc(p->pend, p->pend_cap * sizeof(*p->pend));
+	}
+	if (n > 0)
+		memcpy(p->pend + p->npend, uids, n * sizeof(*uids));
+	p->npend += n;
+	p->out_batches--;
+	p->out_bytes -= bytes;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -291,13 +284,7 @@ imap_pump_finish(struct imap_pump **pp, char **error_r)
 	}
 	if (p->have_ready)
 		imap_intake_free_msgs(&p->ready, p->n_ready);
-	while (p->acks != NULL) {
-		struct pump_ack *a = p->acks;
-
-		p->acks = a->next;
-		free(a->uids);
-		free(a);
-	}
+	free(p->pend);
 	free(p->error);
 	pthread_cond_destroy(&p->cv);
 	pthread_mutex_destroy(&p->mu);

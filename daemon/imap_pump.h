@@ -10,11 +10,18 @@
  * says it is committed (imap_pump_ack), and one command acknowledges it.
  *
  * One batch is fetched ahead at most, and only while the batches not yet
- * acknowledged hold less than IMAP_PUMP_AHEAD_BYTES (large mail goes back
- * to one batch at a time, so memory stays about what it was).  When the
- * listing of the mailbox is used up, the pump waits until every batch
- * handed out is acknowledged before it lists again: otherwise messages
- * still waiting for their MOVE would be listed and fetched a second time.
+ * committed hold less than IMAP_PUMP_AHEAD_BYTES (large mail goes back to
+ * one batch at a time, so memory stays about what it was).
+ *
+ * Acknowledgements are gathered: committed UIDs (4 bytes each) wait until
+ * IMAP_PUMP_ACK_MIN of them are due, the mailbox is drained, or the poll
+ * ends, and then go out as ONE command.  Dovecot's cost of a MOVE or STORE
+ * command grows with the size of the mailbox (it rewrites its index): with
+ * 100,000 mails in INBOX, moving them 1,000 at a time cost it 318 us per
+ * mail, 10,000 at a time 92 us.  A crash before the command only means the
+ * committed mails are fetched again and recognised as duplicates.  The
+ * fetch cursor (the highest UID fetched) keeps a new listing from handing
+ * out mail whose acknowledgement is still gathered.
  *
  * The thread blocks all signals; they keep going to the caller's thread.
  */
@@ -27,6 +34,7 @@
 #include "intake_imap.h"
 
 #define IMAP_PUMP_AHEAD_BYTES (8u * 1024 * 1024)
+#define IMAP_PUMP_ACK_MIN 16384
 
 struct imap_pump;
 
@@ -51,9 +59,10 @@ int imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r,
     char **error_r);
 
 /*
- * The batch of n messages (bytes of raw in all) is committed: acknowledge
- * uids (copied) with one command.  Every batch handed out by imap_pump_next
- * must come back here or be given up with imap_pump_drop.
+ * The batch of n messages (bytes of raw in all) is committed: its uids
+ * (copied) are acknowledged with the next command (see above).  Every batch
+ * handed out by imap_pump_next must come back here or be given up with
+ * imap_pump_drop.
  */
 void imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t bytes);
 

@@ -18,7 +18,9 @@
  * ends, and then go out as ONE command.  Dovecot's cost of a MOVE or STORE
  * command grows with the size of the mailbox (it rewrites its index): with
  * 100,000 mails in INBOX, moving them 1,000 at a time cost it 318 us per
- * mail, 10,000 at a time 92 us.  A crash before the command only means the
+ * mail, 10,000 at a time 92 us.  The bound: libetpan keeps the whole
+ * answer in memory, one "* N EXPUNGE" per mail moved (16,384 of them peaked
+ * at 1.7 MB; 4,096 stay under 0.5 MB).  A crash before the command only means the
  * committed mails are fetched again and recognised as duplicates.  The
  * fetch cursor (the highest UID fetched) keeps a new listing from handing
  * out mail whose acknowledgement is still gathered.
@@ -34,7 +36,7 @@
 #include "intake_imap.h"
 
 #define IMAP_PUMP_AHEAD_BYTES (8u * 1024 * 1024)
-#define IMAP_PUMP_ACK_MIN 16384
+#define IMAP_PUMP_ACK_MIN 4096
 
 struct imap_pump;
 

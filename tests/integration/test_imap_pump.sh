@@ -54,16 +54,16 @@ is "move mode: Processed holds all 5200" "$(dovecot_count "$DC" "$DOVECOT_USER" 
 is "a further run finds nothing" "$(stat_of "$T/move3.log" messages)" 0
 
 # --- acknowledgements gathered: 20,000 mails (five listing windows) ---
-# committed UIDs wait for IMAP_PUMP_ACK_MIN (16,384) or the end of the
-# mailbox, so two commands move them all; none is fetched twice meanwhile
+# committed UIDs wait for IMAP_PUMP_ACK_MIN (4,096) or the end of the
+# mailbox, so five commands move them all; none is fetched twice meanwhile
 sed 's/level = "info"/level = "debug"/' "$T/e2e/move.conf" >"$T/e2e/debug.conf"
 dovecot_fill "$DC" "$DOVECOT_USER" 20000 400 || { echo "not ok - mails filled"; exit 1; }
 "$S48D" -c "$T/e2e/debug.conf" --once 2>"$T/gather.log"
 is "gathered: --once exits 0" "$?" 0
 is "gathered: 20000 new tickets" "$(stat_of "$T/gather.log" new)" 20000
 is "gathered: no message fetched twice" "$(stat_of "$T/gather.log" duplicates)" 0
-is "gathered: two acknowledging commands" "$(grep -c 'acknowledging [0-9]* messages in one command' "$T/gather.log")" 2
-is "gathered: 16384 then 3616" "$(sed -n 's/.*acknowledging \([0-9]*\) messages.*/\1/p' "$T/gather.log" | tr '\n' ' ')" "16384 3616 "
+is "gathered: five acknowledging commands" "$(grep -c 'acknowledging [0-9]* messages in one command' "$T/gather.log")" 5
+is "gathered: 4 x 4096, then 3616" "$(sed -n 's/.*acknowledging \([0-9]*\) messages.*/\1/p' "$T/gather.log" | tr '\n' ' ')" "4096 4096 4096 4096 3616 "
 is "gathered: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
 
 # --- SIGTERM in the middle of a long poll ---

@@ -316,7 +316,7 @@ store_global_config(void)
 	};
 
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	if (STORE_MEM_OWN && getenv("S48_EXP_NOMEM") == NULL)
+	if (STORE_MEM_OWN)
 		sqlite3_config(SQLITE_CONFIG_MALLOC, &mem);
 }
 

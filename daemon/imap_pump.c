@@ -27,9 +27,8 @@ struct imap_pump {
 	uint32_t after;                 /* highest UID fetched (or the caller's cursor) */
 	size_t batch_size;
 
-	struct imap_msg *ready;         /* the batch fetched ahead */
-	size_t n_ready, ready_bytes;
-	int have_ready;
+	struct imap_msg *ready;         /* the batch fetched ahead, or NULL */
+	size_t n_ready;
 	uint32_t *pend;                 /* committed UIDs to acknowledge, ascending */
 	size_t npend, pend_cap;
 	size_t out_batches, out_bytes;  /* fetched, not yet committed or dropped */
@@ -63,7 +62,7 @@ pump_fail(struct imap_pump *p, const char *err)
 static int
 pump_may_fetch(struct imap_pump *p)
 {
-	if (p->failed || p->nofetch || p->quit || p->drained || p->have_ready ||
+	if (p->failed || p->nofetch || p->quit || p->drained || p->ready != NULL ||
 	    s48_stop_requested)
 		return 0;
 	if (p->out_batches > 0 && p->out_bytes >= IMAP_PUMP_AHEAD_BYTES)
@@ -126,10 +125,8 @@ pump_main(void *arg)
 		} else {
 			p->ready = msgs;
 			p->n_ready = n;
-			p->ready_bytes = pump_bytes(msgs, n);
-			p->have_ready = 1;
 			p->out_batches++;
-			p->out_bytes += p->ready_bytes;
+			p->out_bytes += pump_bytes(msgs, n);
 			if (msgs[n - 1].uid > p->after)
 				p->after = msgs[n - 1].uid;
 		}
@@ -202,11 +199,10 @@ imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char 
 			r = 0;
 			break;
 		}
-		if (p->have_ready) {
+		if (p->ready != NULL) {
 			*msgs_r = p->ready;
 			*n_r = p->n_ready;
 			p->ready = NULL;
-			p->have_ready = 0;
 			pthread_cond_broadcast(&p->cv);
 			r = 1;
 			break;
@@ -282,7 +278,7 @@ imap_pump_finish(struct imap_pump **pp, char **error_r)
 		*error_r = xstrdup("imap: stopped while a command was in flight");
 		rc = -1;
 	}
-	if (p->have_ready)
+	if (p->ready != NULL)
 		imap_intake_free_msgs(&p->ready, p->n_ready);
 	free(p->pend);
 	free(p->error);

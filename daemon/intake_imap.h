@@ -62,9 +62,10 @@ uint32_t imap_intake_uidnext(const struct imap_intake *ii);
 /* Capabilities seen after LOGIN: 1 or 0. */
 int imap_intake_has_move(const struct imap_intake *ii);
 int imap_intake_has_idle(const struct imap_intake *ii);
-/* Messages left in the current listing: 0 means the next fetch lists the
- * mailbox again (NOOP + FETCH of the next window), so moves still pending
- * must be done first or their messages are listed a second time. */
+/* Messages left in the current listing window: 0 means the next fetch
+ * lists the mailbox again (NOOP + FETCH of the next window).  Only UIDs
+ * above the fetch's after_uid are listed: a caller that passes 0 (not the
+ * highest UID it fetched) sees mail whose MOVE is still pending again. */
 size_t imap_intake_listed(const struct imap_intake *ii);
 /* Shut the session's socket down (from another thread) so that a command
  * blocked on a silent server returns with an error; the session is broken. */

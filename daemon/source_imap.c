@@ -52,9 +52,9 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	struct ingest_ctx ctx = { st, cfg, rt };
 	struct imap_pump *pump = NULL;
 	char *ack_err = NULL;
-	int ok = 1, stored = 1;
+	int broken = 0, rc = 0;
 	uint32_t uv, last_uid, stored_uv;
-	int first_run, rc = -1;
+	int first_run;
 	time_t old_before;
 
 	if (*ii == NULL) {
@@ -96,10 +96,12 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		int r;
 
 		r = imap_pump_next(pump, &msgs, &n, error_r);
-		if (r <= 0) {
-			ok = r == 0;
-			break;
+		if (r < 0) {
+			rc = -1;
+			broken = 1;
 		}
+		if (r <= 0)
+			break;
 		items = xcalloc(n, sizeof(*items));
 		keys = xcalloc(2 * n, sizeof(*keys));
 		uids = xcalloc(n, sizeof(*uids));
@@ -152,20 +154,20 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		free(uids);
 		imap_intake_free_msgs(&msgs, n);
 		if (r < 0) {
-			stored = 0;
+			rc = -1;
 			break;
 		}
 	}
 	/* the last acknowledgements go out before the poll returns */
-	if (imap_pump_finish(&pump, ok && stored ? error_r : &ack_err) < 0) {
-		if (ok && stored)
-			ok = 0;
-		imap_intake_close(ii);
-	} else if (!ok) {
-		imap_intake_close(ii);
+	/* (an error already in *error_r is the one reported) */
+	if (imap_pump_finish(&pump, rc == 0 ? error_r : &ack_err) < 0) {
+		rc = -1;
+		broken = 1;
 	}
 	free(ack_err);
-	if (!ok || !stored)
+	if (broken)
+		imap_intake_close(ii);
+	if (rc < 0)
 		return -1;
 	if (first_run && !s48_stop_requested) {
 		if (store_state_set(st, "imap.first_run_done", "1", &err) < 0) {
@@ -173,6 +175,5 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 			return -1;
 		}
 	}
-	rc = 0;
-	return rc;
+	return 0;
 }

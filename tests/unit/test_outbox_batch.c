@@ -32,6 +32,8 @@
 #include "store.h"
 #include "util.h"
 
+#include "outbox_test.h"
+
 static char topdir[4096];
 
 struct fx {
@@ -103,37 +105,12 @@ sink_count(struct fx *f, const char *name, const char *what)
 }
 
 static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	chmod(path, mode);
-}
-
-static void
 open_fx(struct fx *f, int port)
 {
-	char path[128], *conf, *errors = NULL;
-	const char *err = NULL;
+	char url[64];
 
-	conf = xasprintf("database = \"s48.db\";\nsecret_file = \"secret\";\n"
-	    "log = { level = \"err\"; target = \"stderr\"; };\n"
-	    "smtp = { url = \"smtp://127.0.0.1:%d\"; tls = \"none\"; "
-	    "from = \"S48 <prijave@example.org>\"; };\n"
-	    "departments = ( { id = \"water\"; name = \"Vodovod\"; email = [\"v@example.org\"];"
-	    " keywords = [\"voda\"]; } );\ndefault_department = \"water\";\n", port);
-	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	write_file(path, "secret\n", 0600);
-	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
-	write_file(path, conf, 0644);
-	free(conf);
-	if (config_load(path, 0, &f->cfg, &errors) < 0)
-		fail_msg("config: %s", errors);
-	if (store_open(f->cfg->database, &f->st, &err) < 0)
-		fail_msg("store: %s", err);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", port);
+	ot_open(f->dir, url, &f->cfg, &f->st);
 }
 
 static int
@@ -194,21 +171,6 @@ add_rows(struct store *st, const char *tag, int n)
 		sqlite3_reset(s);
 	}
 	assert_int_equal(store_commit(st, NULL), 0);
-}
-
-static long long
-count(struct store *st, const char *where)
-{
-	char *q = xasprintf("SELECT count(*) FROM outbox WHERE %s", where);
-	sqlite3_stmt *s;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(st), q, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	free(q);
-	return v;
 }
 
 /* every row of tag delivered exactly once */
@@ -283,9 +245,9 @@ test_batched(void **state)
 			fail_msg("%d rows: %d commits (at most %d expected, %lld ms)", sizes[k],
 			    commits, limit, ms);
 		assert_true(commits >= 2 * batches);
-		assert_int_equal(count(f->st, "status = 'sent' AND attempts = 1 AND sent_at IS NOT "
+		assert_int_equal(ot_count(f->st, "status = 'sent' AND attempts = 1 AND sent_at IS NOT "
 		    "NULL"), total);
-		assert_int_equal(count(f->st, "status <> 'sent'"), 0);
+		assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
 		assert_each_once(f, "sink", tag, sizes[k]);
 	}
 	/* nothing due: no transaction at all */
@@ -339,7 +301,7 @@ test_journal(void **state)
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char like[64];
 		int journaled, delivered, recovered;
-		long long prev_sent = count(f->st, "status = 'sent'");
+		long long prev_sent = ot_count(f->st, "status = 'sent'");
 
 		add_rows(f->st, cases[k].tag, cases[k].rows);
 		assert_int_equal(store_exec(f->st, "CREATE TEMP TRIGGER no_sent BEFORE UPDATE OF status "
@@ -355,22 +317,22 @@ test_journal(void **state)
 		assert_true(delivered >= 1);
 		assert_int_equal(journaled, delivered);
 		/* nothing recorded: the delivered rows are still claimed */
-		assert_true(count(f->st, "status = 'sending'") >= delivered);
-		assert_int_equal(count(f->st, "status = 'sent'"), prev_sent);
+		assert_true(ot_count(f->st, "status = 'sending'") >= delivered);
+		assert_int_equal(ot_count(f->st, "status = 'sent'"), prev_sent);
 		assert_int_equal(store_exec(f->st, "DROP TRIGGER no_sent", &err), 0);
 		if (cases[k].restart) {
 			int back = outbox_recover(f->st, &err);
 
-			assert_int_equal(back, count(f->st, "status = 'pending' AND reason = "
+			assert_int_equal(back, ot_count(f->st, "status = 'pending' AND reason = "
 			    "'interrupted by a restart'"));
-			assert_int_equal(count(f->st, "status = 'sending'"), 0);
+			assert_int_equal(ot_count(f->st, "status = 'sending'"), 0);
 		}
 		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 		assert_int_equal(run.sent, cases[k].rows - delivered);
-		recovered = (int)count(f->st, "reason = 'accepted before a stop, recorded at the "
+		recovered = (int)ot_count(f->st, "reason = 'accepted before a stop, recorded at the "
 		    "restart' AND status = 'sent' AND attempts = 1");
 		assert_int_equal(recovered, delivered);
-		assert_int_equal(count(f->st, "status <> 'sent'"), 0);
+		assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
 		assert_int_equal(journal_lines(f->st), 0);
 		assert_each_once(f, "sink", cases[k].tag, cases[k].rows);
 		assert_int_equal(store_exec(f->st, "UPDATE outbox SET reason = 'old' WHERE reason "
@@ -413,7 +375,7 @@ test_no_journal(void **state)
 	assert_int_equal(store_exec(f->st, "DROP TRIGGER no_sent", &err), 0);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.sent, 10);
-	assert_int_equal(count(f->st, "status <> 'sent'"), 0);
+	assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
 	/* the inherent window: that one message went out twice */
 	assert_int_equal(sink_count(f, "sink", "mark-m-"), 11);
 	assert_int_equal(sink_count(f, "sink", "mark-m-0-end"), 2);
@@ -448,10 +410,10 @@ test_locked(void **state)
 	/* again while locked: the same, nothing half done */
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
 	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(count(f->st, "status = 'pending' AND attempts = 0"), 70);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND attempts = 0"), 70);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.sent, 70);
-	assert_int_equal(count(f->st, "status = 'sent' AND attempts = 1"), 70);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND attempts = 1"), 70);
 	assert_each_once(f, "sink", "l", 70);
 	sqlite3_close(other);
 }
@@ -499,21 +461,21 @@ test_stop_interrupts(void **state)
 	assert_true(s48_stop_requested);
 	assert_int_equal(run.sent + run.retried + run.failed, 0);
 	assert_false(run.smtp_unreachable);
-	assert_int_equal(count(f->st, "status = 'pending'"), 5);
-	assert_int_equal(count(f->st, "status = 'pending' AND attempts = 0 AND reason LIKE "
+	assert_int_equal(ot_count(f->st, "status = 'pending'"), 5);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND attempts = 0 AND reason LIKE "
 	    "'interrupted by a stop%' AND body = 'mark-s-0-end'"), 1);
 	{
 		char *w = xasprintf("body = 'mark-s-0-end' AND next_at <= %lld",
 		    (long long)store_now());
 
-		assert_int_equal(count(f->st, w), 1);   /* no backoff */
+		assert_int_equal(ot_count(f->st, w), 1);   /* no backoff */
 		free(w);
 		w = xasprintf("body = 'mark-s-0-end' AND next_at >= %lld", (long long)before - 1);
-		assert_int_equal(count(f->st, w), 1);
+		assert_int_equal(ot_count(f->st, w), 1);
 		free(w);
 	}
-	assert_int_equal(count(f->st, "reason IS NULL AND attempts = 0"), 3);
-	assert_int_equal(count(f->st, "reason = 'earlier' AND attempts = 2"), 1);
+	assert_int_equal(ot_count(f->st, "reason IS NULL AND attempts = 0"), 3);
+	assert_int_equal(ot_count(f->st, "reason = 'earlier' AND attempts = 2"), 1);
 	assert_int_equal(sink_count(f, "slow", "mark-s-"), 0);
 	sink_stop(f, "slow");
 	/* the next run (another server now) sends every row once */
@@ -522,8 +484,8 @@ test_stop_interrupts(void **state)
 	f->cfg->smtp.url = xasprintf("smtp://127.0.0.1:%d", f->port);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.sent, 5);
-	assert_int_equal(count(f->st, "status = 'sent' AND attempts = 1"), 4);
-	assert_int_equal(count(f->st, "status = 'sent' AND attempts = 3"), 1);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND attempts = 1"), 4);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND attempts = 3"), 1);
 	assert_each_once(f, "sink", "s", 5);
 }
 

@@ -22,45 +22,19 @@
 #include "store.h"
 #include "util.h"
 
+#include "outbox_test.h"
+
 struct fx {
 	char dir[64];
 	struct s48_config *cfg;
 	struct store *st;
 };
 
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-}
-
 /* smtp: NULL = no smtp group; else its url */
 static void
 open_fx(struct fx *f, const char *smtp_url)
 {
-	char path[128], *conf, *errors = NULL;
-	const char *err = NULL;
-
-	conf = xasprintf("database = \"s48.db\";\nsecret_file = \"secret\";\n"
-	    "log = { level = \"err\"; target = \"stderr\"; };\n%s%s%s"
-	    "departments = ( { id = \"water\"; name = \"Vodovod\"; email = [\"v@example.org\"];"
-	    " keywords = [\"voda\"]; } );\ndefault_department = \"water\";\n",
-	    smtp_url ? "smtp = { url = \"" : "", smtp_url ? smtp_url : "",
-	    smtp_url ? "\"; tls = \"none\"; from = \"S48 <prijave@example.org>\"; };\n" : "");
-	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	write_file(path, "secret\n", 0600);
-	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
-	write_file(path, conf, 0644);
-	free(conf);
-	if (config_load(path, 0, &f->cfg, &errors) < 0)
-		fail_msg("config: %s", errors);
-	if (store_open(f->cfg->database, &f->st, &err) < 0)
-		fail_msg("store: %s", err);
+	ot_open(f->dir, smtp_url, &f->cfg, &f->st);
 }
 
 static int
@@ -117,21 +91,6 @@ add_rows(struct store *st, int n)
 	assert_int_equal(store_commit(st, NULL), 0);
 }
 
-static long long
-count(struct store *st, const char *where)
-{
-	char *q = xasprintf("SELECT count(*) FROM outbox WHERE %s", where);
-	sqlite3_stmt *s;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(st), q, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	free(q);
-	return v;
-}
-
 /* No smtp group: each row fails at once ("channel not configured"), so a
  * run tries every row, in as many chunks as it takes, each exactly once. */
 static void
@@ -151,8 +110,8 @@ test_every_row_once(void **state)
 		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 		assert_int_equal(run.failed, sizes[k]);
 		assert_int_equal(run.sent + run.retried, 0);
-		assert_int_equal(count(f->st, "status = 'pending'"), 0);
-		assert_int_equal(count(f->st, "status = 'failed' AND attempts = 1 AND reason LIKE "
+		assert_int_equal(ot_count(f->st, "status = 'pending'"), 0);
+		assert_int_equal(ot_count(f->st, "status = 'failed' AND attempts = 1 AND reason LIKE "
 		    "'channel not configured%'"), total);
 	}
 	/* nothing due: nothing done */
@@ -171,12 +130,12 @@ test_max_rows(void **state)
 	add_rows(f->st, 600);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 300, &run, &err), 0);
 	assert_int_equal(run.failed, 300);
-	assert_int_equal(count(f->st, "status = 'pending'"), 300);
+	assert_int_equal(ot_count(f->st, "status = 'pending'"), 300);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 299, &run, &err), 0);
 	assert_int_equal(run.failed, 299);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.failed, 1);
-	assert_int_equal(count(f->st, "status = 'pending'"), 0);
+	assert_int_equal(ot_count(f->st, "status = 'pending'"), 0);
 }
 
 static int commits;
@@ -225,10 +184,10 @@ test_transport_down(void **state)
 	assert_int_equal(run.retried, 3);
 	assert_int_equal(run.sent + run.failed, 0);
 	assert_true(run.smtp_unreachable);
-	assert_int_equal(count(f->st, "attempts = 1"), 3);
-	assert_int_equal(count(f->st, "attempts = 0"), 597);
+	assert_int_equal(ot_count(f->st, "attempts = 1"), 3);
+	assert_int_equal(ot_count(f->st, "attempts = 0"), 597);
 	/* nothing is due any more: all wait a backoff step */
-	assert_int_equal(count(f->st, "status = 'pending'"), 600);
+	assert_int_equal(ot_count(f->st, "status = 'pending'"), 600);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.retried + run.sent + run.failed, 0);
 }

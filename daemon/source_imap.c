@@ -83,8 +83,8 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	free(v_first);
 	old_before = store_now() - (time_t)cfg->imap.ack_max_age_days * 86400;
 
-	if (imap_pump_start(*ii, cfg->imap.processed_mailbox ? 0 : last_uid, batch_size, &pump,
-	    error_r) < 0)
+	if (imap_pump_start(*ii, &cfg->imap, cfg->imap.processed_mailbox ? 0 : last_uid,
+	    batch_size, &pump, error_r) < 0)
 		return -1;
 	for (;;) {
 		struct imap_msg *msgs = NULL;

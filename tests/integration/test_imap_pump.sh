@@ -65,6 +65,11 @@ is "gathered: no message fetched twice" "$(stat_of "$T/gather.log" duplicates)" 
 is "gathered: five acknowledging commands" "$(grep -c 'acknowledging [0-9]* messages in one command' "$T/gather.log")" 5
 is "gathered: 4 x 4096, then 3616" "$(sed -n 's/.*acknowledging \([0-9]*\) messages.*/\1/p' "$T/gather.log" | tr '\n' ' ')" "4096 4096 4096 4096 3616 "
 is "gathered: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+# the commands due while more was to be fetched went on a second session
+# (a second thread), so that Dovecot moved one batch while handing out the next
+is "gathered: all five on the second session" "$(grep -c 'acknowledging [0-9]* messages in one command (second session)' "$T/gather.log")" 5
+ok_if "gathered: mail was fetched after the first command went out" \
+	awk '/acknowledging 4096 messages in one command \(second session\)/ { a = 1 } a && /imap: fetched [0-9]+ messages/ { f = 1 } END { exit !f }' "$T/gather.log"
 
 # --- SIGTERM in the middle of a long poll ---
 dovecot_fill "$DC" "$DOVECOT_USER" 6000 600 || { echo "not ok - mails filled"; exit 1; }
@@ -85,3 +90,35 @@ is "after the restart: no mail fetched twice" "$(stat_of "$T/term2.log" duplicat
 is "after the restart: every mail is one ticket" "$(q 'select count(*) from tickets')" 31200
 is "after the restart: one raw row per mail" "$(q 'select count(*) from raw_messages')" 31200
 is "after the restart: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+
+# --- \Seen mode over more than one command: the second session flags ---
+sed 's/level = "info"/level = "debug"/' "$T/e2e/seen.conf" >"$T/e2e/seen-debug.conf"
+dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/seen-debug.conf" --once 2>"$T/seen2.log"
+is "seen, 9000: --once exits 0" "$?" 0
+is "seen, 9000: 9000 new tickets" "$(stat_of "$T/seen2.log" new)" 9000
+is "seen, 9000: no message fetched twice" "$(stat_of "$T/seen2.log" duplicates)" 0
+is "seen, 9000: every mail is \\Seen" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX SEEN)" 9000
+is "seen, 9000: flagged by the second session" \
+	"$(grep -c 'acknowledging [0-9]* messages in one command (second session)' "$T/seen2.log")" 3
+is "seen, 9000: the cursor is the last UID" \
+	"$(q "select value from source_state where key = 'imap.INBOX.last_uid'")" \
+	"$(( $(dovecot_uidnext "$DC" "$DOVECOT_USER" INBOX) - 1 ))"
+
+# --- a server that allows one session per user: the fetching session
+# acknowledges, as before the second session existed.  INBOX still holds
+# the 9,000 \Seen mails (known: duplicates) and gets 9,000 new ones ---
+printf 'protocol imap {\n  mail_max_userip_connections = 1\n}\n' >>"$DC/dovecot.conf"
+doveadm -c "$DC/dovecot.conf" reload
+sleep 1
+dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/debug.conf" --once 2>"$T/one.log"
+is "one session allowed: --once exits 0" "$?" 0
+ok_if "one session allowed: the refused login is logged" \
+	grep -q 'no second session for acknowledgements (.*): acknowledging on the fetching one' "$T/one.log"
+is "one session allowed: 9000 new tickets" "$(stat_of "$T/one.log" new)" 9000
+is "one session allowed: the \\Seen ones once each, as duplicates" "$(stat_of "$T/one.log" duplicates)" 9000
+is "one session allowed: the fetching session moved all 18000" \
+	"$(sed -n 's/.*acknowledging \([0-9]*\) messages in one command$/\1/p' "$T/one.log" | tr '\n' ' ')" \
+	"4096 4096 4096 4096 1616 "
+is "one session allowed: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 /* after SIGTERM, how long a command in flight may take before its socket is
@@ -32,6 +33,7 @@ struct imap_pump {
 	pthread_t thread;
 	struct imap_intake *ii;
 	const struct cfg_imap *ack_cfg; /* NULL: one session only */
+	const char *sync_db;            /* store_wal_sync before acknowledging */
 	enum pump_ack_state ack_state;
 	pthread_t ack_thread;
 	struct imap_intake *ack_ii;     /* the second session, or NULL */
@@ -119,8 +121,14 @@ pump_ack_on(struct imap_pump *p, struct imap_intake *ii, const char *which)
 	pump_take(p, &uids, &nu);
 	if (!p->failed) {
 		pthread_mutex_unlock(&p->mu);
-		log_debug("imap: acknowledging %zu messages in one command%s", nu, which);
-		r = imap_intake_ack(ii, uids, nu, &err);
+		/* the batches were committed without waiting for the disk:
+		 * on disk first, then acknowledged (store.h, group commit) */
+		if (p->sync_db != NULL && store_wal_sync(p->sync_db, &err) < 0) {
+			r = -1;
+		} else {
+			log_debug("imap: acknowledging %zu messages in one command%s", nu, which);
+			r = imap_intake_ack(ii, uids, nu, &err);
+		}
 		pthread_mutex_lock(&p->mu);
 	}
 	/* after a failure the session is gone: what was not moved comes
@@ -265,8 +273,8 @@ pump_main(void *arg)
 }
 
 int
-imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, uint32_t after_uid,
-    size_t batch_size, struct imap_pump **p_r, char **error_r)
+imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, const char *sync_db,
+    uint32_t after_uid, size_t batch_size, struct imap_pump **p_r, char **error_r)
 {
 	struct imap_pump *p = xcalloc(1, sizeof(*p));
 	pthread_condattr_t ca;
@@ -274,6 +282,7 @@ imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, uint32_t
 	*p_r = NULL;
 	p->ii = ii;
 	p->ack_cfg = ack_cfg;
+	p->sync_db = sync_db;
 	p->after = after_uid;
 	p->batch_size = batch_size;
 	pthread_mutex_init(&p->mu, NULL);

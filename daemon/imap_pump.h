@@ -59,14 +59,18 @@ struct imap_pump;
  * Start pumping ii (connected, mailbox selected; the pump uses it alone
  * until imap_pump_finish).  ack_cfg: the account for the second session
  * (see above; kept by the caller until imap_pump_finish), or NULL to
- * acknowledge on ii alone.  after_uid: fetch messages with a higher UID
+ * acknowledge on ii alone.  sync_db: a database whose WAL is made durable
+ * (store_wal_sync) before each acknowledgement, for batches committed
+ * with ingest_ctx.defer_sync; NULL: none (kept by the caller until
+ * imap_pump_finish).  after_uid: fetch messages with a higher UID
  * (the \Seen mode's cursor; 0 in MOVE mode, where whatever is still in the
  * mailbox is due).  Each fetch then asks for UIDs above the last one
  * fetched.  batch_size: messages per FETCH.  Returns 0, or -1 with *error_r
  * (caller frees).
  */
 int imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg,
-    uint32_t after_uid, size_t batch_size, struct imap_pump **p_r, char **error_r);
+    const char *sync_db, uint32_t after_uid, size_t batch_size, struct imap_pump **p_r,
+    char **error_r);
 
 /*
  * The next batch, in UID order: 1 with *msgs_r and *n_r (the caller owns them:

@@ -91,6 +91,27 @@ is "after the restart: every mail is one ticket" "$(q 'select count(*) from tick
 is "after the restart: one raw row per mail" "$(q 'select count(*) from raw_messages')" 31200
 is "after the restart: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
 
+# --- group commit: the batches are committed without an fsync each, and
+# the WAL is made durable before every acknowledgement, by the thread that
+# sends it (daemon/store.h).  strace shows the order: each UID MOVE comes
+# after an fdatasync of s48.db-wal on the same thread since its last one ---
+if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
+	dovecot_fill "$DC" "$DOVECOT_USER" 5000 400 || { echo "not ok - mails filled"; exit 1; }
+	strace -f -y -s 40 -e trace=fdatasync,sendto -o "$T/gc.trace" \
+		"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/gc.log"
+	is "group commit: --once exits 0" "$?" 0
+	is "group commit: 5000 new tickets" "$(stat_of "$T/gc.log" new)" 5000
+	is "group commit: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+	moves=$(grep -c 'sendto(.*UID MOVE' "$T/gc.trace")
+	ok_if "group commit: the mails were moved in more than one command ($moves)" [ "$moves" -ge 2 ]
+	is "group commit: every UID MOVE follows an fdatasync of the WAL on its thread" \
+		"$(awk '/fdatasync\(.*s48\.db-wal>/ { synced[$1] = 1 }
+			/sendto\(.*UID MOVE/ { n++; if (synced[$1]) ok++; synced[$1] = 0 }
+			END { print ok + 0 "/" n + 0 }' "$T/gc.trace")" "$moves/$moves"
+else
+	skip "group commit: fdatasync before UID MOVE" "strace cannot trace here"
+fi
+
 # --- \Seen mode over more than one command: the second session flags ---
 sed 's/level = "info"/level = "debug"/' "$T/e2e/seen.conf" >"$T/e2e/seen-debug.conf"
 dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }

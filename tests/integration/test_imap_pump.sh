@@ -112,6 +112,35 @@ else
 	skip "group commit: fdatasync before UID MOVE" "strace cannot trace here"
 fi
 
+# --- the acknowledging session dies in the middle of a MOVE: the poll
+# fails, and the next run moves what is left, with no mail lost and no
+# ticket twice (committed mails come again as duplicates) ---
+printf 'verbose_proctitle = yes\n' >>"$DC/dovecot.conf"
+doveadm -c "$DC/dovecot.conf" reload
+sleep 1
+dovecot_fill "$DC" "$DOVECOT_USER" 12000 400 || { echo "not ok - mails filled"; exit 1; }
+before=$(q 'select count(*) from tickets')
+"$S48D" -c "$T/e2e/debug.conf" --once 2>"$T/kill.log" &
+pid=$!
+# Dovecot's process title shows the command it is on
+# ("dovecot-INSTANCE/imap [user ip UID MOVE]"; this test's instance only)
+inst=$(sed -n 's/^instance_name = //p' "$DC/dovecot.conf")
+wait_until 30 sh -c "ps -eo args | grep -q '^dovecot-$inst/imap \\[.* UID MOVE\\]'"
+found=$?
+mover=$(ps -eo pid,args | awk -v p="dovecot-$inst/imap" '$2 == p && / UID MOVE\]/ { print $1; exit }')
+[ -n "$mover" ] && kill -KILL "$mover"
+wait "$pid"
+rc=$?
+ok_if "ack session killed: a MOVE was in flight on it (pid ${mover:-none})" [ "$found" = 0 ] && [ -n "$mover" ]
+ok_if "ack session killed: the poll reports the failure (exit $rc)" [ "$rc" != 0 ]
+ok_if "ack session killed: the error names the MOVE" grep -q 'UID MOVE' "$T/kill.log"
+"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/kill2.log"
+is "ack session killed: the next run exits 0" "$?" 0
+is "ack session killed: every mail is one ticket" "$(( $(q 'select count(*) from tickets') - before ))" 12000
+is "ack session killed: INBOX is empty after the next run" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+is "ack session killed: no mail fetched twice in the next run beyond the committed ones" \
+	"$(( $(stat_of "$T/kill.log" new) + $(stat_of "$T/kill2.log" new) ))" 12000
+
 # --- \Seen mode over more than one command: the second session flags ---
 sed 's/level = "info"/level = "debug"/' "$T/e2e/seen.conf" >"$T/e2e/seen-debug.conf"
 dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }

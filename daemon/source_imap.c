@@ -58,6 +58,7 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	uint32_t uv, last_uid, stored_uv;
 	int first_run;
 	time_t old_before;
+	size_t fetched_before;
 
 	if (*ii == NULL) {
 		if (imap_intake_connect(&cfg->imap, ii, &err) < 0) {
@@ -77,6 +78,7 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		    ": rescanning, known messages are recognised by content", mbox, stored_uv, uv);
 		last_uid = 0;
 	}
+	fetched_before = stats->fetched;
 	if (store_state_get(st, "imap.first_run_done", &v_first, &err) < 0) {
 		*error_r = xstrdup(err);
 		return -1;
@@ -169,6 +171,14 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	free(ack_err);
 	if (broken)
 		imap_intake_close(ii);
+	/* whatever this poll committed is on disk before the loop goes on
+	 * (its outbox pass may tell citizens their ticket numbers), also when
+	 * an acknowledgement failed and did not sync */
+	if (stats->fetched > fetched_before && store_wal_sync(cfg->database, &err) < 0) {
+		if (rc == 0)
+			*error_r = xasprintf("store: %s", err);
+		rc = -1;
+	}
 	if (rc < 0)
 		return -1;
 	if (first_run && !s48_stop_requested) {

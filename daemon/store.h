@@ -132,9 +132,10 @@ int store_schema_version(struct store *st);
  * commit order.  store_wal_sync does that for the database at db_path,
  * from any thread (it opens the WAL file itself, not the connection); a
  * missing WAL is fine (then everything is in the database file, synced by
- * the checkpoint that emptied the WAL).  Sending needs no call: the
- * outbox's claim commits with synchronous = FULL, which syncs the same
- * WAL first.  0, or -1 with *error_r (valid until the thread's next call).
+ * the checkpoint that emptied the WAL).  source_imap_poll also calls it
+ * at the end of a poll that committed anything, so that the outbox pass
+ * after it never tells a citizen about a ticket that is not on disk.  0,
+ * or -1 with *error_r (valid until the thread's next call).
  */
 int store_wal_sync(const char *db_path, const char **error_r);
 

@@ -73,6 +73,27 @@ pump_fail(struct imap_pump *p, const char *err)
 	}
 }
 
+/* a pump thread starts: signals stay with the caller's thread; the lock
+ * is held from here on, except around IMAP commands */
+static void
+pump_thread_begin(struct imap_pump *p)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&p->mu);
+}
+
+/* a pump thread ends: say so in *exited and let go of the lock */
+static void
+pump_thread_end(struct imap_pump *p, int *exited)
+{
+	*exited = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
 /* is a command over the committed UIDs due? (see imap_pump.h) */
 static int
 pump_ack_due(const struct imap_pump *p)
@@ -149,11 +170,8 @@ static void *
 pump_ack_main(void *arg)
 {
 	struct imap_pump *p = arg;
-	sigset_t all;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_mutex_lock(&p->mu);
+	pump_thread_begin(p);
 	for (;;) {
 		if (p->failed)
 			break;
@@ -185,9 +203,7 @@ pump_ack_main(void *arg)
 			break;
 		pthread_cond_wait(&p->cv, &p->mu);
 	}
-	p->ack_exited = 1;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	pump_thread_end(p, &p->ack_exited);
 	return NULL;
 }
 
@@ -206,11 +222,8 @@ static void *
 pump_main(void *arg)
 {
 	struct imap_pump *p = arg;
-	sigset_t all;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	pthread_mutex_lock(&p->mu);
+	pump_thread_begin(p);
 	for (;;) {
 		struct imap_msg *msgs = NULL;
 		const char *err = NULL;
@@ -266,9 +279,7 @@ pump_main(void *arg)
 		}
 		pthread_cond_broadcast(&p->cv);
 	}
-	p->exited = 1;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
+	pump_thread_end(p, &p->exited);
 	return NULL;
 }
 

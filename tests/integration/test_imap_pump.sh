@@ -20,6 +20,14 @@ stat_of() { # LOG FIELD(messages|new|duplicates)
 	sed -n 's/.*imap: \([0-9]*\) messages: \([0-9]*\) new tickets, [0-9]* appended, \([0-9]*\) duplicates.*/\1 \2 \3/p' "$1" |
 		awk -v f="$2" '{ m += $1; t += $2; d += $3 } END { print (f == "messages" ? m : f == "new" ? t : d) + 0 }'
 }
+# N more mails, then s48d --once with CONF: exit 0, N new tickets, none twice
+fill_run() { # LABEL CONF N LOG
+	dovecot_fill "$DC" "$DOVECOT_USER" "$3" 400 || { echo "not ok - mails filled"; exit 1; }
+	"$S48D" -c "$2" --once 2>"$4"
+	is "$1: --once exits 0" "$?" 0
+	is "$1: $3 new tickets" "$(stat_of "$4" new)" "$3"
+	is "$1: no message fetched twice" "$(stat_of "$4" duplicates)" 0
+}
 cp "$CONF" "$T/e2e/move.conf"
 sed 's/ processed_mailbox = "Processed";//' "$CONF" >"$T/e2e/seen.conf"
 
@@ -57,11 +65,7 @@ is "a further run finds nothing" "$(stat_of "$T/move3.log" messages)" 0
 # committed UIDs wait for IMAP_PUMP_ACK_MIN (4,096) or the end of the
 # mailbox, so five commands move them all; none is fetched twice meanwhile
 sed 's/level = "info"/level = "debug"/' "$T/e2e/move.conf" >"$T/e2e/debug.conf"
-dovecot_fill "$DC" "$DOVECOT_USER" 20000 400 || { echo "not ok - mails filled"; exit 1; }
-"$S48D" -c "$T/e2e/debug.conf" --once 2>"$T/gather.log"
-is "gathered: --once exits 0" "$?" 0
-is "gathered: 20000 new tickets" "$(stat_of "$T/gather.log" new)" 20000
-is "gathered: no message fetched twice" "$(stat_of "$T/gather.log" duplicates)" 0
+fill_run gathered "$T/e2e/debug.conf" 20000 "$T/gather.log"
 is "gathered: five acknowledging commands" "$(grep -c 'acknowledging [0-9]* messages in one command' "$T/gather.log")" 5
 is "gathered: 4 x 4096, then 3616" "$(sed -n 's/.*acknowledging \([0-9]*\) messages.*/\1/p' "$T/gather.log" | tr '\n' ' ')" "4096 4096 4096 4096 3616 "
 is "gathered: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
@@ -146,11 +150,7 @@ is "ack session killed: no mail fetched twice in the next run beyond the committ
 
 # --- \Seen mode over more than one command: the second session flags ---
 sed 's/level = "info"/level = "debug"/' "$T/e2e/seen.conf" >"$T/e2e/seen-debug.conf"
-dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }
-"$S48D" -c "$T/e2e/seen-debug.conf" --once 2>"$T/seen2.log"
-is "seen, 9000: --once exits 0" "$?" 0
-is "seen, 9000: 9000 new tickets" "$(stat_of "$T/seen2.log" new)" 9000
-is "seen, 9000: no message fetched twice" "$(stat_of "$T/seen2.log" duplicates)" 0
+fill_run "seen, 9000" "$T/e2e/seen-debug.conf" 9000 "$T/seen2.log"
 is "seen, 9000: every mail is \\Seen" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX SEEN)" 9000
 is "seen, 9000: flagged by the second session" \
 	"$(grep -c 'acknowledging [0-9]* messages in one command (second session)' "$T/seen2.log")" 3

@@ -2,7 +2,7 @@
  * store.c - the SQLite connection: pragmas, migrations, transactions,
  * savepoints, a prepared-statement cache, source state and online backup.
  */
-#include "store.h"
+#include "store_p.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,21 +14,6 @@
 #include "util.h"
 
 #define STORE_CACHE_INITIAL 128         /* slots; power of two, open addressing */
-#define STORE_BUSY_MS     10000
-
-struct store_cached {
-	char *sql;
-	uint32_t hash;
-	sqlite3_stmt *stmt;
-};
-
-struct store {
-	sqlite3 *db;
-	char *path;
-	struct store_cached *cache;     /* n_slots entries, at most 3/4 used */
-	size_t n_slots, n_cached;
-	char err[512];
-};
 
 /*
  * Cheap hash of an SQL text: its length and its first and last 16 bytes
@@ -242,6 +227,22 @@ store_mem_free(void *p)
 	free(h);
 }
 
+void
+store_mem_thread_release(void)
+{
+	size_t k;
+
+	for (k = 0; k < STORE_MEM_CLASSES; k++) {
+		while (store_mem_lists[k] != NULL) {
+			struct store_mem_free *f = store_mem_lists[k];
+
+			store_mem_lists[k] = f->next;
+			free(f);
+		}
+		store_mem_kept[k] = 0;
+	}
+}
+
 static int
 store_mem_size(void *p)
 {
@@ -390,6 +391,7 @@ store_close(struct store **stp)
 	if (st->db) {
 		if (!sqlite3_get_autocommit(st->db))
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		store_ckpt_stop(st);    /* no statement or transaction left open */
 		if (sqlite3_close(st->db) != SQLITE_OK)
 			log_warnx("store: close %s: %s", st->path, sqlite3_errmsg(st->db));
 	}

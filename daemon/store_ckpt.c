@@ -143,11 +143,15 @@ store_start_checkpointer(struct store *st, int frames, const char **error_r)
 	    NULL) != SQLITE_OK)
 		goto fail_db;
 	sqlite3_busy_timeout(ck->db, STORE_BUSY_MS);
-	/* the run's fdatasync calls follow this connection's setting; it reads
-	 * only the schema into its page cache */
+	/*
+	 * A run's fdatasync calls follow this connection's synchronous; its
+	 * page cache only ever holds the schema.  The last pragma is a read:
+	 * until a connection has read, it has no WAL open and SQLite (3.40)
+	 * makes its checkpoints no-ops that report -1 frames.
+	 */
 	what = "pragmas";
-	if (sqlite3_exec(ck->db, "PRAGMA synchronous = FULL; PRAGMA cache_size = -64",
-	    NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(ck->db, "PRAGMA synchronous = FULL; PRAGMA cache_size = -64; "
+	    "PRAGMA user_version", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail_db;
 	if (pthread_mutex_init(&ck->mu, NULL) != 0)
 		goto fail_mu;

@@ -225,6 +225,37 @@ test_wal_bounded(void **state)
 }
 
 /*
+ * The thread copies: one commit past the threshold (but under the bound,
+ * so the writer does not wait) and the thread's run soon reports the
+ * frames it found and copied into the database file.  The first commit
+ * after the store was opened counts too: the thread's connection has its
+ * WAL open from the start.
+ */
+static void
+test_thread_copies(void **state)
+{
+	struct fx *f = *state;
+	struct store_ckpt_stats cs;
+	const char *err = NULL;
+	double t0;
+
+	assert_int_equal(store_start_checkpointer(f->st, 100, &err), 0);
+	commit_rows(f, 300);
+	assert_int_equal(store_checkpointer_stats(f->st, &cs), 0);
+	assert_int_equal(cs.requests, 1);
+	assert_int_equal(cs.writer_waits, 0);
+	t0 = now_s();
+	do {
+		usleep(2000);
+		assert_int_equal(store_checkpointer_stats(f->st, &cs), 0);
+	} while (cs.runs == 0 && now_s() - t0 < 10);
+	assert_int_equal(cs.runs, 1);
+	assert_int_equal(cs.failed, 0);
+	assert_true(cs.last_log >= 150);
+	assert_int_equal(cs.last_copied, cs.last_log);
+}
+
+/*
  * Another connection keeps the file open (SQLite's own checkpoint at the
  * last close does not happen): store_close's TRUNCATE still copies every
  * frame and empties the WAL; the other connection then reads it all from
@@ -382,6 +413,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_wal_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_thread_copies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_truncates_and_visible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_while_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_snapshot, setup, teardown),

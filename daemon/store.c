@@ -354,8 +354,20 @@ store_open(const char *path, struct store **st_r, const char **error_r)
 	 * database (BENCHMARKS.md: 32 MB made 53 MB of RSS, 1 MB keeps it
 	 * under 20 MB and flat from 10,000 to 100,000 messages at the same
 	 * CPU cost per message).
+	 *
+	 * 8 KB pages for a NEW file (the pragma comes before anything is
+	 * written; an existing database keeps its page size, 4 KB for those
+	 * made before this, as SQLite cannot change it in WAL mode).  With the
+	 * same 1 MB cache, a 1,000-mail batch writes half as many WAL frames:
+	 * at 10,000 mails s48d's writer made 26,000 pwrite and 12,000 pread
+	 * calls instead of 47,000 and 20,000, the checkpointer 6,400 page
+	 * copies instead of 14,400; time in ingest_batch -15 % at 10,000 and
+	 * -11 % at 100,000 mails, same RSS.  16 KB pages cut the calls further
+	 * but write 16 KB for each random index insert: SMS ingest at 100,000
+	 * rows was 10 % slower than with 4 KB.
 	 */
-	if (store_exec(st, "PRAGMA journal_mode = WAL", &e) < 0 ||
+	if (store_exec(st, "PRAGMA page_size = 8192", &e) < 0 ||
+	    store_exec(st, "PRAGMA journal_mode = WAL", &e) < 0 ||
 	    store_exec(st, "PRAGMA synchronous = FULL", &e) < 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", &e) < 0 ||
 	    store_exec(st, "PRAGMA temp_store = MEMORY", &e) < 0 ||

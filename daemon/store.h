@@ -31,7 +31,8 @@ extern const size_t schema_migrations_count;
 
 /*
  * Open (create if missing) path, set WAL, foreign_keys=ON, busy_timeout
- * 10000 ms, synchronous=FULL, and apply pending migrations.  The first call
+ * 10000 ms, synchronous=FULL, and apply pending migrations.  A new file
+ * gets 8 KB pages; an existing one keeps its page size.  The first call
  * in a process also configures SQLite itself (before the library starts):
  * no memory statistics, small blocks from per-thread free lists (store.c).  A database
  * whose user_version is newer than this program knows is refused.

@@ -1,7 +1,7 @@
 /*
  * imap_pump.c - a thread that fetches the next IMAP batch while the caller
- * ingests the current one, and acknowledges committed batches behind it
- * (see imap_pump.h for the rules).
+ * ingests the current one, and a second thread with a second session that
+ * acknowledges committed batches meanwhile (see imap_pump.h for the rules).
  */
 #include "imap_pump.h"
 
@@ -13,17 +13,31 @@
 #include <time.h>
 
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 /* after SIGTERM, how long a command in flight may take before its socket is
  * shut down under it */
 #define PUMP_STOP_GRACE_MS 2000
 
+/* the acknowledging thread and its session */
+enum pump_ack_state {
+	PUMP_ACK_NONE,          /* not started: the fetch thread acknowledges */
+	PUMP_ACK_RUNNING,       /* started: it acknowledges (until ack_exited) */
+	PUMP_ACK_OFF            /* refused or unavailable: the fetch thread does */
+};
+
 struct imap_pump {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
 	struct imap_intake *ii;
+	const struct cfg_imap *ack_cfg; /* NULL: one session only */
+	const char *sync_db;            /* store_wal_sync before acknowledging */
+	enum pump_ack_state ack_state;
+	pthread_t ack_thread;
+	struct imap_intake *ack_ii;     /* the second session, or NULL */
+	int ack_exited;
 	uint32_t after;                 /* highest UID fetched (or the caller's cursor) */
 	size_t batch_size;
 
@@ -59,6 +73,124 @@ pump_fail(struct imap_pump *p, const char *err)
 	}
 }
 
+/* is a command over the committed UIDs due? (see imap_pump.h) */
+static int
+pump_ack_due(const struct imap_pump *p)
+{
+	return p->npend > 0 && (p->failed || p->npend >= IMAP_PUMP_ACK_MIN || p->quit ||
+	    (p->drained && p->out_batches == 0) || p->nofetch || s48_stop_requested);
+}
+
+/* will the fetch thread go on fetching? */
+static int
+pump_fetching(const struct imap_pump *p)
+{
+	return !p->failed && !p->nofetch && !p->quit && !p->drained && !s48_stop_requested;
+}
+
+/* Take the oldest committed UIDs, at most IMAP_PUMP_ACK_MAX, off the queue
+ * (the caller frees *uids_r).  Called with the lock held. */
+static void
+pump_take(struct imap_pump *p, uint32_t **uids_r, size_t *n_r)
+{
+	size_t n = p->npend > IMAP_PUMP_ACK_MAX ? IMAP_PUMP_ACK_MAX : p->npend;
+
+	if (n == p->npend) {
+		*uids_r = p->pend;
+		p->pend = NULL;
+		p->npend = p->pend_cap = 0;
+	} else {
+		*uids_r = xmalloc(n * sizeof(**uids_r));
+		memcpy(*uids_r, p->pend, n * sizeof(**uids_r));
+		memmove(p->pend, p->pend + n, (p->npend - n) * sizeof(*p->pend));
+		p->npend -= n;
+	}
+	*n_r = n;
+}
+
+/* Acknowledge the oldest committed UIDs on session ii; the lock is held on
+ * entry and exit, and released during the command. */
+static void
+pump_ack_on(struct imap_pump *p, struct imap_intake *ii, const char *which)
+{
+	const char *err = NULL;
+	uint32_t *uids;
+	size_t nu;
+	int r = 0;
+
+	pump_take(p, &uids, &nu);
+	if (!p->failed) {
+		pthread_mutex_unlock(&p->mu);
+		/* the batches were committed without waiting for the disk:
+		 * on disk first, then acknowledged (store.h, group commit) */
+		if (p->sync_db != NULL && store_wal_sync(p->sync_db, &err) < 0) {
+			r = -1;
+		} else {
+			log_debug("imap: acknowledging %zu messages in one command%s", nu, which);
+			r = imap_intake_ack(ii, uids, nu, &err);
+		}
+		pthread_mutex_lock(&p->mu);
+	}
+	/* after a failure the session is gone: what was not moved comes
+	 * again next poll and is recognised as a duplicate */
+	if (r < 0)
+		pump_fail(p, err);
+	free(uids);
+	pthread_cond_broadcast(&p->cv);
+}
+
+/*
+ * The acknowledging thread: logs in on a second session when the first
+ * command is due, then sends every command over committed UIDs while the
+ * fetch thread goes on.  A refused login is not an error: the fetch thread
+ * then acknowledges on its own session, as with one session.
+ */
+static void *
+pump_ack_main(void *arg)
+{
+	struct imap_pump *p = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		if (p->failed)
+			break;
+		if (pump_ack_due(p)) {
+			if (p->ack_ii == NULL) {
+				struct imap_intake *ii = NULL;
+				const char *err = NULL;
+				int r;
+
+				pthread_mutex_unlock(&p->mu);
+				r = imap_intake_connect(p->ack_cfg, &ii, &err);
+				if (r < 0)
+					log_warnx("imap: no second session for acknowledgements (%s):"
+					    " acknowledging on the fetching one", err);
+				else if (!imap_intake_has_move(p->ii))
+					imap_intake_disable_move(ii);
+				pthread_mutex_lock(&p->mu);
+				if (r < 0) {
+					p->ack_state = PUMP_ACK_OFF;
+					break;
+				}
+				p->ack_ii = ii;
+				continue;
+			}
+			pump_ack_on(p, p->ack_ii, " (second session)");
+			continue;
+		}
+		if (p->quit)
+			break;
+		pthread_cond_wait(&p->cv, &p->mu);
+	}
+	p->ack_exited = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
 static int
 pump_may_fetch(struct imap_pump *p)
 {
@@ -86,31 +218,31 @@ pump_main(void *arg)
 		int r;
 
 		/* one command for everything committed so far, once there is
-		 * enough of it or nothing else to do (see imap_pump.h) */
-		if (p->npend > 0 && (p->failed || p->npend >= IMAP_PUMP_ACK_MIN || p->quit ||
-		    (p->drained && p->out_batches == 0) || p->nofetch || s48_stop_requested)) {
-			uint32_t *uids = p->pend;
-			size_t nu = p->npend;
-
-			p->pend = NULL;
-			p->npend = p->pend_cap = 0;
-			r = 0;
-			if (!p->failed) {
-				pthread_mutex_unlock(&p->mu);
-				log_debug("imap: acknowledging %zu messages in one command", nu);
-				r = imap_intake_ack(p->ii, uids, nu, &err);
-				pthread_mutex_lock(&p->mu);
+		 * enough of it or nothing else to do (see imap_pump.h); while
+		 * more is to be fetched, on a second session */
+		if (pump_ack_due(p) && p->ack_state != PUMP_ACK_RUNNING) {
+			if (p->ack_state == PUMP_ACK_NONE && p->ack_cfg != NULL &&
+			    pump_fetching(p)) {
+				p->ack_state = PUMP_ACK_RUNNING;
+				if (pthread_create(&p->ack_thread, NULL, pump_ack_main, p) != 0) {
+					log_warnx("imap: cannot start the acknowledging thread: %s",
+					    strerror(errno));
+					p->ack_state = PUMP_ACK_OFF;
+				}
+				continue;
 			}
-			/* after a failure the session is gone: what was not moved
-			 * comes again next poll and is recognised as a duplicate */
-			if (r < 0)
-				pump_fail(p, err);
-			free(uids);
-			pthread_cond_broadcast(&p->cv);
+			pump_ack_on(p, p->ii, "");
 			continue;
 		}
-		if (p->quit)
+		if (p->quit) {
+			/* the acknowledging thread flushes the queue first (or
+			 * gives up and leaves the rest to this one) */
+			if (p->ack_state == PUMP_ACK_RUNNING && !p->ack_exited) {
+				pthread_cond_wait(&p->cv, &p->mu);
+				continue;
+			}
 			break;
+		}
 		if (!pump_may_fetch(p)) {
 			pthread_cond_wait(&p->cv, &p->mu);
 			continue;
@@ -123,6 +255,8 @@ pump_main(void *arg)
 		} else if (n == 0) {
 			p->drained = 1;
 		} else {
+			log_debug("imap: fetched %zu messages, UIDs %u to %u", n, msgs[0].uid,
+			    msgs[n - 1].uid);
 			p->ready = msgs;
 			p->n_ready = n;
 			p->out_batches++;
@@ -139,14 +273,16 @@ pump_main(void *arg)
 }
 
 int
-imap_pump_start(struct imap_intake *ii, uint32_t after_uid, size_t batch_size,
-    struct imap_pump **p_r, char **error_r)
+imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, const char *sync_db,
+    uint32_t after_uid, size_t batch_size, struct imap_pump **p_r, char **error_r)
 {
 	struct imap_pump *p = xcalloc(1, sizeof(*p));
 	pthread_condattr_t ca;
 
 	*p_r = NULL;
 	p->ii = ii;
+	p->ack_cfg = ack_cfg;
+	p->sync_db = sync_db;
 	p->after = after_uid;
 	p->batch_size = batch_size;
 	pthread_mutex_init(&p->mu, NULL);
@@ -266,10 +402,18 @@ imap_pump_finish(struct imap_pump **pp, char **error_r)
 		if (!p->exited && !aborted && s48_stop_requested && waited >= PUMP_STOP_GRACE_MS) {
 			aborted = 1;
 			imap_intake_abort(p->ii);
+			imap_intake_abort(p->ack_ii);
 		}
 	}
 	pthread_mutex_unlock(&p->mu);
 	pthread_join(p->thread, NULL);
+	/* the fetch thread ends after the acknowledging one */
+	if (p->ack_exited)
+		pthread_join(p->ack_thread, NULL);
+	/* LOGOUT, unless the session may be broken or the server silent */
+	if (p->ack_ii != NULL && (p->failed || aborted))
+		imap_intake_abort(p->ack_ii);
+	imap_intake_close(&p->ack_ii);
 	if (p->failed) {
 		*error_r = p->error;
 		p->error = NULL;

@@ -25,7 +25,21 @@
  * fetch cursor (the highest UID fetched) keeps a new listing from handing
  * out mail whose acknowledgement is still gathered.
  *
- * The thread blocks all signals; they keep going to the caller's thread.
+ * A second session: Dovecot serves one session's commands one after the
+ * other, so a MOVE of 4,096 mails (~0.3 s here) held up the next FETCH and
+ * with it the whole pipeline.  When a command is due while more is to be
+ * fetched, a second thread logs in on a second session (same mailbox) and
+ * sends that command and the following ones, at most IMAP_PUMP_ACK_MAX
+ * UIDs each, while the first session goes on fetching.  The fetch
+ * session's listing notices the expunges (its check of the message before
+ * each window, imap_intake_fetch) and finds its place again.  A poll that
+ * drains the mailbox before anything is due (the usual small poll)
+ * acknowledges on its one session as before.  A refused second login (a
+ * server's limit on connections) is logged once per poll and the fetch
+ * session acknowledges, as with one session.  The second session ends
+ * (LOGOUT) with the poll.
+ *
+ * The threads block all signals; they keep going to the caller's thread.
  */
 #ifndef S48_IMAP_PUMP_H
 #define S48_IMAP_PUMP_H
@@ -37,19 +51,26 @@
 
 #define IMAP_PUMP_AHEAD_BYTES (8u * 1024 * 1024)
 #define IMAP_PUMP_ACK_MIN 4096
+#define IMAP_PUMP_ACK_MAX 4096
 
 struct imap_pump;
 
 /*
  * Start pumping ii (connected, mailbox selected; the pump uses it alone
- * until imap_pump_finish).  after_uid: fetch messages with a higher UID
+ * until imap_pump_finish).  ack_cfg: the account for the second session
+ * (see above; kept by the caller until imap_pump_finish), or NULL to
+ * acknowledge on ii alone.  sync_db: a database whose WAL is made durable
+ * (store_wal_sync) before each acknowledgement, for batches committed
+ * with ingest_ctx.defer_sync; NULL: none (kept by the caller until
+ * imap_pump_finish).  after_uid: fetch messages with a higher UID
  * (the \Seen mode's cursor; 0 in MOVE mode, where whatever is still in the
  * mailbox is due).  Each fetch then asks for UIDs above the last one
  * fetched.  batch_size: messages per FETCH.  Returns 0, or -1 with *error_r
  * (caller frees).
  */
-int imap_pump_start(struct imap_intake *ii, uint32_t after_uid, size_t batch_size,
-    struct imap_pump **p_r, char **error_r);
+int imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg,
+    const char *sync_db, uint32_t after_uid, size_t batch_size, struct imap_pump **p_r,
+    char **error_r);
 
 /*
  * The next batch, in UID order: 1 with *msgs_r and *n_r (the caller owns them:

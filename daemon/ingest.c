@@ -555,8 +555,8 @@ next_ticket(struct ingest_run *r, const char **error_r)
 	return 0;
 }
 
-int
-ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
+static int
+ingest_batch_txn(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
     const char *const *state_keys, const char *const *state_values, size_t n_state,
     const char **error_r)
 {
@@ -643,4 +643,26 @@ fail:
 	}
 	*error_r = errbuf;
 	return -1;
+}
+
+int
+ingest_batch(struct ingest_ctx *ctx, struct ingest_item *items, size_t n,
+    const char *const *state_keys, const char *const *state_values, size_t n_state,
+    const char **error_r)
+{
+	const char *err = NULL;
+	int rc;
+
+	if (!ctx->defer_sync || (n == 0 && n_state == 0))
+		return ingest_batch_txn(ctx, items, n, state_keys, state_values, n_state, error_r);
+	/* group commit (store.h): this one transaction without an fsync, every
+	 * other commit on the connection with one */
+	if (store_exec(ctx->st, "PRAGMA synchronous = NORMAL", &err) < 0) {
+		*error_r = err;
+		return -1;
+	}
+	rc = ingest_batch_txn(ctx, items, n, state_keys, state_values, n_state, error_r);
+	if (store_exec(ctx->st, "PRAGMA synchronous = FULL", &err) < 0)
+		log_warnx("store: cannot set synchronous = FULL again: %s", err);
+	return rc;
 }

@@ -75,6 +75,10 @@ struct ingest_ctx {
 	struct store *st;
 	const struct s48_config *cfg;
 	const struct router *rt;
+	/* 1: commit the batch with synchronous = NORMAL, without waiting for
+	 * the disk; the caller then calls store_wal_sync before it
+	 * acknowledges the source (store.h, group commit).  0: FULL. */
+	int defer_sync;
 };
 
 /*

@@ -55,7 +55,8 @@ struct imap_intake {
 	int broken;              /* a command failed: no more commands, no LOGOUT */
 };
 
-static char imap_err[1024];
+/* per thread: the pump fetches on one session while another acknowledges */
+static _Thread_local char imap_err[1024];
 static int imap_timeout_s = 60;
 static size_t imap_list_window = IMAP_INTAKE_LIST_WINDOW;
 
@@ -819,7 +820,7 @@ rd_fetch_atts(struct imap_rd *rd, struct imap_fetched *f)
 	}
 }
 
-static unsigned imap_tagno;
+static _Thread_local unsigned imap_tagno;
 
 /* "* n EXISTS" and "* n EXPUNGE" seen while reading a FETCH response:
  * rest is what follows the number */
@@ -836,12 +837,16 @@ imap_note_count(struct mailimap_selection_info *si, uint32_t n, const char *rest
 }
 
 /*
- * Read the response to the command tagged tag, calling cb for every FETCH
- * response that carries a UID.  0 on a tagged OK.
+ * Read the response to the command tagged tag (what: its name in error
+ * messages), calling cb (if not NULL) for every FETCH response that carries
+ * a UID; EXISTS and EXPUNGE keep the message count.  0 on a tagged OK.
+ * Used for FETCH and for the commands whose answer may be thousands of
+ * EXPUNGE lines (MOVE, EXPUNGE, NOOP), which libetpan would turn into a
+ * list of allocations.
  */
 static int
-imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void *ctx,
-    const char **error_r)
+imap_fetch_read(struct imap_intake *ii, const char *what, const char *tag, imap_fetch_cb *cb,
+    void *ctx, const char **error_r)
 {
 	struct imap_rd rd;
 	struct imap_fetched f;
@@ -861,11 +866,11 @@ imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void
 			rd.p += tl + 1;
 			if (rd.end - rd.p >= 2 && strncasecmp(rd.p, "OK", 2) == 0)
 				return 0;
-			imap_seterr(error_r, "%s: UID FETCH refused: %.200s", ii->label, rd.p);
+			imap_seterr(error_r, "%s: %s refused: %.200s", ii->label, what, rd.p);
 			return -1;
 		}
 		if (rd.end - rd.p >= 5 && strncasecmp(rd.p, "* BYE", 5) == 0) {
-			imap_seterr(error_r, "%s: UID FETCH: server said %.200s", ii->label, rd.p);
+			imap_seterr(error_r, "%s: %s: server said %.200s", ii->label, what, rd.p);
 			return -1;
 		}
 		if (rd.end - rd.p >= 2 && rd.p[0] == '*' && rd.p[1] == ' ') {
@@ -877,7 +882,7 @@ imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void
 				f.seq = seq;
 				if (rd_fetch_atts(&rd, &f) != 0)
 					goto parse;
-				if (f.uid != 0)
+				if (f.uid != 0 && cb != NULL)
 					cb(ii, &f, ctx);
 				free(f.body);
 				f.body = NULL;
@@ -905,33 +910,47 @@ imap_fetch_read(struct imap_intake *ii, const char *tag, imap_fetch_cb *cb, void
 	}
 lost:
 	free(f.body);
-	imap_seterr(error_r, "%s: UID FETCH: connection lost or timed out", ii->label);
+	imap_seterr(error_r, "%s: %s: connection lost or timed out", ii->label, what);
 	return -1;
 parse:
 	free(f.body);
-	imap_seterr(error_r, "%s: UID FETCH: unreadable response", ii->label);
+	imap_seterr(error_r, "%s: %s: unreadable response", ii->label, what);
 	return -1;
 }
 
-/* send "TAG UID FETCH <set> <items>" (by_uid 0: "TAG FETCH", set of
- * sequence numbers) and read its response */
+/* send "TAG <args>" (what: the command's name in error messages) and read
+ * its response as imap_fetch_read does */
 static int
-imap_fetch_raw(struct imap_intake *ii, int by_uid, const char *set, const char *items,
-    imap_fetch_cb *cb, void *ctx, const char **error_r)
+imap_command(struct imap_intake *ii, const char *what, const char *args, imap_fetch_cb *cb,
+    void *ctx, const char **error_r)
 {
 	mailstream *s = ii->imap->imap_stream;
 	char tag[32], *cmd;
 	int bad;
 
 	snprintf(tag, sizeof(tag), "s48f%u", ++imap_tagno);
-	cmd = xasprintf("%s %sFETCH %s %s\r\n", tag, by_uid ? "UID " : "", set, items);
+	cmd = xasprintf("%s %s\r\n", tag, args);
 	bad = mailstream_write(s, cmd, strlen(cmd)) < 0 || mailstream_flush(s) != 0;
 	free(cmd);
 	if (bad) {
-		imap_seterr(error_r, "%s: UID FETCH: connection lost", ii->label);
+		imap_seterr(error_r, "%s: %s: connection lost", ii->label, what);
 		return -1;
 	}
-	return imap_fetch_read(ii, tag, cb, ctx, error_r);
+	return imap_fetch_read(ii, what, tag, cb, ctx, error_r);
+}
+
+/* "TAG UID FETCH <set> <items>" (by_uid 0: "TAG FETCH", set of sequence
+ * numbers) */
+static int
+imap_fetch_raw(struct imap_intake *ii, int by_uid, const char *set, const char *items,
+    imap_fetch_cb *cb, void *ctx, const char **error_r)
+{
+	char *args = xasprintf("%sFETCH %s %s", by_uid ? "UID " : "", set, items);
+	int r;
+
+	r = imap_command(ii, by_uid ? "UID FETCH" : "FETCH", args, cb, ctx, error_r);
+	free(args);
+	return r;
 }
 
 /* A stream driver like the session's own, whose read turns end of stream
@@ -1143,7 +1162,7 @@ imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t *n_
 		goto fail;
 	if ((ii.imap->imap_stream = imap_intake_mem_stream(data, len)) == NULL)
 		goto fail;
-	r = imap_fetch_read(&ii, "s48f0", imap_parse_cb, &pc, &err);
+	r = imap_fetch_read(&ii, "UID FETCH", "s48f0", imap_parse_cb, &pc, &err);
 	*n_r = pc.n;
 fail:
 	if (ii.imap != NULL) {
@@ -1263,7 +1282,7 @@ imap_list(struct imap_intake *ii, uint32_t after_uid, size_t want, const char **
 	size_t window = want > imap_list_window ? want : imap_list_window;
 	char set[32];
 	size_t i;
-	int r, searched = 0;
+	int searched = 0;
 
 	free(ii->entries);
 	ii->entries = NULL;
@@ -1273,9 +1292,8 @@ imap_list(struct imap_intake *ii, uint32_t after_uid, size_t want, const char **
 		return 0;
 	/* Dovecot tells a session about new mail at command boundaries: a
 	 * NOOP first, so that the listing sees what arrived since */
-	r = mailimap_noop(ii->imap);
-	if (r != MAILIMAP_NO_ERROR)
-		return imap_fail(ii, error_r, "NOOP", r);
+	if (imap_command(ii, "NOOP", "NOOP", NULL, NULL, error_r) != 0)
+		return -1;
 	if (window > UINT32_MAX / 2)
 		window = UINT32_MAX / 2;
 	exists = ii->imap->imap_selection_info != NULL ?
@@ -1364,29 +1382,6 @@ imap_uid_set_str(const uint32_t *uids, size_t n)
 		i = j + 1;
 	}
 	return buf_steal(&b, NULL);
-}
-
-/* a set of UIDs as ranges; uids sorted ascending, duplicates allowed */
-static struct mailimap_set *
-imap_uid_set(const uint32_t *uids, size_t n)
-{
-	struct mailimap_set *set;
-	size_t i = 0, j;
-
-	set = mailimap_set_new_empty();
-	if (set == NULL)
-		return NULL;
-	while (i < n) {
-		j = i;
-		while (j + 1 < n && (uids[j + 1] == uids[j] || uids[j + 1] == uids[j] + 1))
-			j++;
-		if (mailimap_set_add_interval(set, uids[i], uids[j]) != 0) {
-			mailimap_set_free(set);
-			return NULL;
-		}
-		i = j + 1;
-	}
-	return set;
 }
 
 static int
@@ -1560,15 +1555,31 @@ imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
 	return r;
 }
 
+/* a mailbox name (modified UTF-7, so 7-bit) as an IMAP quoted string */
+static char *
+imap_quoted(const char *name)
+{
+	struct buf b;
+	const char *p;
+
+	buf_init(&b, 2 * strlen(name) + 3);
+	buf_appendc(&b, '"');
+	for (p = name; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_appendc(&b, '\\');
+		buf_appendc(&b, *p);
+	}
+	buf_appendc(&b, '"');
+	return buf_steal(&b, NULL);
+}
+
 int
 imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
     const char **error_r)
 {
-	struct mailimap_set *set = NULL;
-	struct mailimap_store_att_flags *sf = NULL;
-	struct mailimap_flag_list *fl = NULL;
+	char *set = NULL, *mbox = NULL, *args = NULL;
 	uint32_t *sorted;
-	int r, ret = -1;
+	int ret = -1;
 
 	if (ii->broken) {
 		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
@@ -1579,56 +1590,35 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 	sorted = xmalloc(n * sizeof(*sorted));
 	memcpy(sorted, uids, n * sizeof(*sorted));
 	qsort(sorted, n, sizeof(*sorted), imap_u32_cmp);
-	set = imap_uid_set(sorted, n);
-	if (set == NULL) {
-		imap_seterr(error_r, "%s: out of memory", ii->label);
-		goto fail;
-	}
+	set = imap_uid_set_str(sorted, n);
+	/* sent and read by hand (imap_command): the answer to a MOVE or
+	 * EXPUNGE is one EXPUNGE line per message, which libetpan would keep
+	 * as a list of allocations */
 	if (ii->processed != NULL && ii->has_move) {
-		r = mailimap_uid_move(ii->imap, set, ii->processed);
-		if (r != MAILIMAP_NO_ERROR) {
-			imap_fail(ii, error_r, "UID MOVE", r);
+		mbox = imap_quoted(ii->processed);
+		args = xasprintf("UID MOVE %s %s", set, mbox);
+		if (imap_command(ii, "UID MOVE", args, NULL, NULL, error_r) != 0)
 			goto fail;
-		}
 	} else if (ii->processed != NULL) {
-		r = mailimap_uid_copy(ii->imap, set, ii->processed);
-		if (r != MAILIMAP_NO_ERROR) {
-			imap_fail(ii, error_r, "UID COPY", r);
+		mbox = imap_quoted(ii->processed);
+		args = xasprintf("UID COPY %s %s", set, mbox);
+		if (imap_command(ii, "UID COPY", args, NULL, NULL, error_r) != 0)
 			goto fail;
-		}
-		fl = mailimap_flag_list_new_empty();
-		if (fl == NULL || mailimap_flag_list_add(fl, mailimap_flag_new_deleted()) != 0 ||
-		    (sf = mailimap_store_att_flags_new_add_flags_silent(fl)) == NULL) {
-			imap_seterr(error_r, "%s: out of memory", ii->label);
+		free(args);
+		args = xasprintf("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
+		if (imap_command(ii, "UID STORE \\Deleted", args, NULL, NULL, error_r) != 0)
 			goto fail;
-		}
-		fl = NULL;
-		r = mailimap_uid_store(ii->imap, set, sf);
-		if (r != MAILIMAP_NO_ERROR) {
-			imap_fail(ii, error_r, "UID STORE \\Deleted", r);
-			goto fail;
-		}
+		free(args);
 		if (ii->has_uidplus)
-			r = mailimap_uid_expunge(ii->imap, set);
+			args = xasprintf("UID EXPUNGE %s", set);
 		else
-			r = mailimap_expunge(ii->imap);
-		if (r != MAILIMAP_NO_ERROR) {
-			imap_fail(ii, error_r, "EXPUNGE", r);
+			args = xstrdup("EXPUNGE");
+		if (imap_command(ii, "EXPUNGE", args, NULL, NULL, error_r) != 0)
 			goto fail;
-		}
 	} else {
-		fl = mailimap_flag_list_new_empty();
-		if (fl == NULL || mailimap_flag_list_add(fl, mailimap_flag_new_seen()) != 0 ||
-		    (sf = mailimap_store_att_flags_new_add_flags_silent(fl)) == NULL) {
-			imap_seterr(error_r, "%s: out of memory", ii->label);
+		args = xasprintf("UID STORE %s +FLAGS.SILENT (\\Seen)", set);
+		if (imap_command(ii, "UID STORE \\Seen", args, NULL, NULL, error_r) != 0)
 			goto fail;
-		}
-		fl = NULL;
-		r = mailimap_uid_store(ii->imap, set, sf);
-		if (r != MAILIMAP_NO_ERROR) {
-			imap_fail(ii, error_r, "UID STORE \\Seen", r);
-			goto fail;
-		}
 	}
 	/* moved messages leave the listing cache (\Seen ones stay: the
 	 * caller's after_uid passes them), and the mailbox: the next window
@@ -1640,12 +1630,9 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 	}
 	ret = 0;
 fail:
-	if (fl != NULL)
-		mailimap_flag_list_free(fl);
-	if (sf != NULL)
-		mailimap_store_att_flags_free(sf);
-	if (set != NULL)
-		mailimap_set_free(set);
+	free(args);
+	free(mbox);
+	free(set);
 	free(sorted);
 	if (ret != 0)
 		ii->broken = 1;

@@ -14,7 +14,8 @@
  * connect again later (nothing is lost: unacknowledged mail stays put).
  * The user name may appear in messages (it is our account, not a citizen).
  *
- * Not thread safe (one static error buffer); one session per mailbox.
+ * A session is used by one thread at a time; the error buffer is per thread,
+ * so two threads may each drive their own session (imap_pump.h does).
  * SIGPIPE is set to SIG_IGN on first connect if it was SIG_DFL.
  */
 #ifndef S48_INTAKE_IMAP_H

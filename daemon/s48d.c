@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "http_client.h"
 #include "log.h"
 #include "mime.h"
 #include "sla.h"
@@ -79,7 +80,8 @@ main(int argc, char **argv)
 	log_init("s48d", (enum log_level)cfg->log_level, cfg->log_syslog);
 	sla_use_timezone(cfg->sla.timezone);
 	mime_init();
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (http_global_init() < 0)
+		log_warnx("curl_global_init failed: mail and SMS cannot be sent");
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 	rc = daemon_run(cfg, path, once);
 	curl_global_cleanup();

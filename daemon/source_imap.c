@@ -49,7 +49,9 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 {
 	const char *mbox = cfg->imap.mailbox, *err = NULL;
 	char k_uv[300], k_last[300], v_uv[16], v_last[16], *v_first = NULL;
-	struct ingest_ctx ctx = { st, cfg, rt };
+	/* group commit: batches are committed without an fsync each; the pump
+	 * makes the WAL durable before each acknowledgement (store.h) */
+	struct ingest_ctx ctx = { st, cfg, rt, 1 };
 	struct imap_pump *pump = NULL;
 	char *ack_err = NULL;
 	int broken = 0, rc = 0;
@@ -83,8 +85,8 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	free(v_first);
 	old_before = store_now() - (time_t)cfg->imap.ack_max_age_days * 86400;
 
-	if (imap_pump_start(*ii, cfg->imap.processed_mailbox ? 0 : last_uid, batch_size, &pump,
-	    error_r) < 0)
+	if (imap_pump_start(*ii, &cfg->imap, cfg->database,
+	    cfg->imap.processed_mailbox ? 0 : last_uid, batch_size, &pump, error_r) < 0)
 		return -1;
 	for (;;) {
 		struct imap_msg *msgs = NULL;

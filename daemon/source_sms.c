@@ -20,7 +20,7 @@ ingest_sms(struct store *st, const struct s48_config *cfg, const struct router *
     struct sms_gateway *gw, struct sms_in *msgs, size_t n, const char *cursor, int first_run,
     struct source_stats *stats, char **error_r)
 {
-	struct ingest_ctx ctx = { st, cfg, rt };
+	struct ingest_ctx ctx = { st, cfg, rt, 0 };
 	struct ingest_item *items = xcalloc(n ? n : 1, sizeof(*items));
 	char **keys = xcalloc(n ? n : 1, sizeof(*keys));
 	const char *skeys[2], *svals[2], *err = NULL;

@@ -170,4 +170,19 @@ time_t store_now(void);
 /* Schema version of the open database (PRAGMA user_version). */
 int store_schema_version(struct store *st);
 
+/*
+ * Group commit.  A batch committed with synchronous = NORMAL (ingest_ctx's
+ * defer_sync) is in the WAL file but perhaps not yet on disk: it survives
+ * a crash of s48d, not a power cut.  Before anything outside learns of it
+ * (the IMAP source is acknowledged, a reply is sent), one fdatasync of the
+ * WAL makes it and every commit before it durable: the WAL is written in
+ * commit order.  store_wal_sync does that for the database at db_path,
+ * from any thread (it opens the WAL file itself, not the connection); a
+ * missing WAL is fine (then everything is in the database file, synced by
+ * the checkpoint that emptied the WAL).  Sending needs no call: the
+ * outbox's claim commits with synchronous = FULL, which syncs the same
+ * WAL first.  0, or -1 with *error_r (valid until the thread's next call).
+ */
+int store_wal_sync(const char *db_path, const char **error_r);
+
 #endif

@@ -52,6 +52,12 @@ struct http_response {
 };
 
 /* A new client; NULL with *error_r (static string) if libcurl fails. */
+/* libcurl's global set-up, once (not thread safe: call it before threads
+ * start; http_client_new and the SMTP notifier call it too).  It keeps
+ * libcurl's libssh2 from initialising OpenSSL (see http_client.c).  0, or
+ * -1 when curl_global_init failed. */
+int http_global_init(void);
+
 struct http_client *http_client_new(const char **error_r);
 void http_client_free(struct http_client **hc);
 

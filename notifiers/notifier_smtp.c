@@ -14,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "http_client.h"
 #include "mail_compose.h"
 #include "notifier_smtp.h"
 #include "util.h"
@@ -26,7 +27,6 @@
 #define REASON_MAX        200
 
 static CURL *smtp_curl;
-static int smtp_global_init;
 static long timeout_connect = CONNECT_TIMEOUT, timeout_total = TOTAL_TIMEOUT,
     timeout_stall = LOW_SPEED_SECONDS;
 
@@ -126,11 +126,8 @@ handle_get(void)
 {
 	if (smtp_curl != NULL)
 		return 0;
-	if (!smtp_global_init) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return -1;
-		smtp_global_init = 1;
-	}
+	if (http_global_init() < 0)
+		return -1;
 	smtp_curl = curl_easy_init();
 	return smtp_curl != NULL ? 0 : -1;
 }
@@ -149,10 +146,6 @@ notifier_smtp_close(void)
 	if (smtp_curl != NULL) {
 		curl_easy_cleanup(smtp_curl);
 		smtp_curl = NULL;
-	}
-	if (smtp_global_init) {
-		curl_global_cleanup();
-		smtp_global_init = 0;
 	}
 }
 

@@ -211,6 +211,7 @@ main(int argc, char **argv)
 	ctx.st = st;
 	ctx.cfg = cfg;
 	ctx.rt = rt;
+	ctx.defer_sync = 0;
 
 	sms_rate = run(&ctx, 1, count, batch, &ts);
 	mail_rate = run(&ctx, 0, count, batch, &te);

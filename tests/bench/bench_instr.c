@@ -195,6 +195,7 @@ main(int argc, char **argv)
 	ctx.st = st;
 	ctx.cfg = cfg;
 	ctx.rt = rt;
+	ctx.defer_sync = 0;
 
 	/* the input, built before anything is counted */
 	sms = xcalloc(nsms ? nsms : 1, sizeof(*sms));

@@ -108,7 +108,11 @@ fig raw_fetch "imap raw fetch (UID FETCH 1:* BODY.PEEK[], best of 3): $RAW msgs/
 # \Seen).  The same N mails in the second user's INBOX: one raw fetch, then
 # in the same session one UID STORE over all (\Seen mode); again, then one
 # UID MOVE over all.  fetch + acknowledgement is Dovecot's own time per mail
-# in each mode, the limit for any client that uses one session.
+# in each mode, the limit for a client that uses one session.  s48d
+# acknowledges on a second session while the first one fetches
+# (daemon/imap_pump.h): Dovecot then works on both at once, and the longer
+# of the two is the limit (given a CPU for each Dovecot process; this
+# machine's CPUs are shared with s48d's own threads).
 fill "$DOVECOT_USER2" "$N" 1 || die "filling the second mailbox failed"
 "$S48_BIN/tools/imap_fetch_bench" -r -a 'CREATE Measured' 127.0.0.1 "$DOVECOT_PORT" \
     "$DOVECOT_USER2" "$DOVECOT_PASS2" >/dev/null
@@ -116,12 +120,18 @@ ackrun() { # CMD -> "fetch_s ack_s"
 	"$S48_BIN/tools/imap_fetch_bench" -r -a "$1" 127.0.0.1 "$DOVECOT_PORT" "$DOVECOT_USER2" \
 	    "$DOVECOT_PASS2" | awk '/raw fetch/ { f = $7 } /^imap ack/ { a = $(NF - 1) } END { print f, a }'
 }
+lim1() { awk -v n="$N" -v f="$1" -v a="$2" 'BEGIN { printf "%.0f", (f + a > 0 ? n / (f + a) : 0) }'; }
+lim2() { awk -v n="$N" -v f="$1" -v a="$2" 'BEGIN { m = f > a ? f : a; printf "%.0f", (m > 0 ? n / m : 0) }'; }
 set -- $(ackrun 'UID STORE 1:* +FLAGS.SILENT (\Seen)')
-LIM_SEEN=$(awk -v n="$N" -v f="$1" -v a="$2" 'BEGIN { printf "%.0f", (f + a > 0 ? n / (f + a) : 0) }')
-fig limit_seen "Dovecot limit, \\Seen mode (fetch $1 s + one UID STORE over all $2 s): $LIM_SEEN msgs/s" "$LIM_SEEN"
+LIM_SEEN=$(lim1 "$1" "$2")
+fig limit_seen "Dovecot limit, \\Seen mode, one session (fetch $1 s + one UID STORE over all $2 s): $LIM_SEEN msgs/s" "$LIM_SEEN"
+LIM_SEEN2=$(lim2 "$1" "$2")
+fig limit_seen2 "Dovecot limit, \\Seen mode, two sessions (the longer of the two): $LIM_SEEN2 msgs/s" "$LIM_SEEN2"
 set -- $(ackrun 'UID MOVE 1:* Measured')
-LIM_MOVE=$(awk -v n="$N" -v f="$1" -v a="$2" 'BEGIN { printf "%.0f", (f + a > 0 ? n / (f + a) : 0) }')
-fig limit_move "Dovecot limit, MOVE mode (fetch $1 s + one UID MOVE over all $2 s): $LIM_MOVE msgs/s" "$LIM_MOVE"
+LIM_MOVE=$(lim1 "$1" "$2")
+fig limit_move "Dovecot limit, MOVE mode, one session (fetch $1 s + one UID MOVE over all $2 s): $LIM_MOVE msgs/s" "$LIM_MOVE"
+LIM_MOVE2=$(lim2 "$1" "$2")
+fig limit_move2 "Dovecot limit, MOVE mode, two sessions (the longer of the two): $LIM_MOVE2 msgs/s" "$LIM_MOVE2"
 
 # a config for s48d in DIR reading USER's INBOX (password file PASSFILE)
 imap_conf() { # DIR USER PASSFILE [MKCONF env...]
@@ -172,8 +182,8 @@ CPU_ING=$(awk -v c="$CPU_US" -v n="$N" 'BEGIN { printf "%.1f", c / n }')
 fig email_ingest "email ingest (s48d --once, no smtp/sms, moved to Processed): $N mails in $(secs "$ELAPSED") s = $ING msgs/s, $got tickets" "$ING"
 fig ingest_raw_ratio "email ingest / raw fetch: $(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 	"$(awk -v a="$ING" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
-fig ingest_move_ratio "email ingest / Dovecot's MOVE-mode limit: $(awk -v a="$ING" -v b="$LIM_MOVE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
-	"$(awk -v a="$ING" -v b="$LIM_MOVE" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
+fig ingest_move_ratio "email ingest / Dovecot's MOVE-mode limit with two sessions: $(awk -v a="$ING" -v b="$LIM_MOVE2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
+	"$(awk -v a="$ING" -v b="$LIM_MOVE2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 fig email_cpu "CPU of s48d per mail in that run (user + system, all threads): $CPU_ING us" "$CPU_ING"
 fig email_ingest_seen "email ingest, \\Seen mode (no processed_mailbox, nothing moved): $N mails in $(secs "$ELAPSED_SEEN") s = $SEEN msgs/s, $got_seen tickets (ingest / raw $(awk -v a="$SEEN" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))" "$SEEN"
 

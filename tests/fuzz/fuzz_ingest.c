@@ -305,6 +305,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ctx.st = fzi.st;
 	ctx.cfg = fzi.cfg;
 	ctx.rt = fzi.rt;
+	ctx.defer_sync = 0;
 	if (ingest_batch(&ctx, items, n, NULL, NULL, 0, &err) != 0) {
 		fprintf(stderr, "fuzz_ingest: batch failed: %s\n", err ? err : "(no error)");
 		abort();

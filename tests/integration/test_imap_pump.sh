@@ -65,6 +65,11 @@ is "gathered: no message fetched twice" "$(stat_of "$T/gather.log" duplicates)" 
 is "gathered: five acknowledging commands" "$(grep -c 'acknowledging [0-9]* messages in one command' "$T/gather.log")" 5
 is "gathered: 4 x 4096, then 3616" "$(sed -n 's/.*acknowledging \([0-9]*\) messages.*/\1/p' "$T/gather.log" | tr '\n' ' ')" "4096 4096 4096 4096 3616 "
 is "gathered: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+# the commands due while more was to be fetched went on a second session
+# (a second thread), so that Dovecot moved one batch while handing out the next
+is "gathered: all five on the second session" "$(grep -c 'acknowledging [0-9]* messages in one command (second session)' "$T/gather.log")" 5
+ok_if "gathered: mail was fetched after the first command went out" \
+	awk '/acknowledging 4096 messages in one command \(second session\)/ { a = 1 } a && /imap: fetched [0-9]+ messages/ { f = 1 } END { exit !f }' "$T/gather.log"
 
 # --- SIGTERM in the middle of a long poll ---
 dovecot_fill "$DC" "$DOVECOT_USER" 6000 600 || { echo "not ok - mails filled"; exit 1; }
@@ -85,3 +90,85 @@ is "after the restart: no mail fetched twice" "$(stat_of "$T/term2.log" duplicat
 is "after the restart: every mail is one ticket" "$(q 'select count(*) from tickets')" 31200
 is "after the restart: one raw row per mail" "$(q 'select count(*) from raw_messages')" 31200
 is "after the restart: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+
+# --- group commit: the batches are committed without an fsync each, and
+# the WAL is made durable before every acknowledgement, by the thread that
+# sends it (daemon/store.h).  strace shows the order: each UID MOVE comes
+# after an fdatasync of s48.db-wal on the same thread since its last one ---
+if command -v strace >/dev/null 2>&1 && strace -f -o /dev/null true 2>/dev/null; then
+	dovecot_fill "$DC" "$DOVECOT_USER" 5000 400 || { echo "not ok - mails filled"; exit 1; }
+	strace -f -y -s 40 -e trace=fdatasync,sendto -o "$T/gc.trace" \
+		"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/gc.log"
+	is "group commit: --once exits 0" "$?" 0
+	is "group commit: 5000 new tickets" "$(stat_of "$T/gc.log" new)" 5000
+	is "group commit: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+	moves=$(grep -c 'sendto(.*UID MOVE' "$T/gc.trace")
+	ok_if "group commit: the mails were moved in more than one command ($moves)" [ "$moves" -ge 2 ]
+	is "group commit: every UID MOVE follows an fdatasync of the WAL on its thread" \
+		"$(awk '/fdatasync\(.*s48\.db-wal>/ { synced[$1] = 1 }
+			/sendto\(.*UID MOVE/ { n++; if (synced[$1]) ok++; synced[$1] = 0 }
+			END { print ok + 0 "/" n + 0 }' "$T/gc.trace")" "$moves/$moves"
+else
+	skip "group commit: fdatasync before UID MOVE" "strace cannot trace here"
+fi
+
+# --- the acknowledging session dies in the middle of a MOVE: the poll
+# fails, and the next run moves what is left, with no mail lost and no
+# ticket twice (committed mails come again as duplicates) ---
+printf 'verbose_proctitle = yes\n' >>"$DC/dovecot.conf"
+doveadm -c "$DC/dovecot.conf" reload
+sleep 1
+dovecot_fill "$DC" "$DOVECOT_USER" 12000 400 || { echo "not ok - mails filled"; exit 1; }
+before=$(q 'select count(*) from tickets')
+"$S48D" -c "$T/e2e/debug.conf" --once 2>"$T/kill.log" &
+pid=$!
+# Dovecot's process title shows the command it is on
+# ("dovecot-INSTANCE/imap [user ip UID MOVE]"; this test's instance only)
+inst=$(sed -n 's/^instance_name = //p' "$DC/dovecot.conf")
+wait_until 30 sh -c "ps -eo args | grep -q '^dovecot-$inst/imap \\[.* UID MOVE\\]'"
+found=$?
+mover=$(ps -eo pid,args | awk -v p="dovecot-$inst/imap" '$2 == p && / UID MOVE\]/ { print $1; exit }')
+[ -n "$mover" ] && kill -KILL "$mover"
+wait "$pid"
+rc=$?
+ok_if "ack session killed: a MOVE was in flight on it (pid ${mover:-none})" [ "$found" = 0 ] && [ -n "$mover" ]
+ok_if "ack session killed: the poll reports the failure (exit $rc)" [ "$rc" != 0 ]
+ok_if "ack session killed: the error names the MOVE" grep -q 'UID MOVE' "$T/kill.log"
+"$S48D" -c "$T/e2e/move.conf" --once 2>"$T/kill2.log"
+is "ack session killed: the next run exits 0" "$?" 0
+is "ack session killed: every mail is one ticket" "$(( $(q 'select count(*) from tickets') - before ))" 12000
+is "ack session killed: INBOX is empty after the next run" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+is "ack session killed: no mail fetched twice in the next run beyond the committed ones" \
+	"$(( $(stat_of "$T/kill.log" new) + $(stat_of "$T/kill2.log" new) ))" 12000
+
+# --- \Seen mode over more than one command: the second session flags ---
+sed 's/level = "info"/level = "debug"/' "$T/e2e/seen.conf" >"$T/e2e/seen-debug.conf"
+dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/seen-debug.conf" --once 2>"$T/seen2.log"
+is "seen, 9000: --once exits 0" "$?" 0
+is "seen, 9000: 9000 new tickets" "$(stat_of "$T/seen2.log" new)" 9000
+is "seen, 9000: no message fetched twice" "$(stat_of "$T/seen2.log" duplicates)" 0
+is "seen, 9000: every mail is \\Seen" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX SEEN)" 9000
+is "seen, 9000: flagged by the second session" \
+	"$(grep -c 'acknowledging [0-9]* messages in one command (second session)' "$T/seen2.log")" 3
+is "seen, 9000: the cursor is the last UID" \
+	"$(q "select value from source_state where key = 'imap.INBOX.last_uid'")" \
+	"$(( $(dovecot_uidnext "$DC" "$DOVECOT_USER" INBOX) - 1 ))"
+
+# --- a server that allows one session per user: the fetching session
+# acknowledges, as before the second session existed.  INBOX still holds
+# the 9,000 \Seen mails (known: duplicates) and gets 9,000 new ones ---
+printf 'protocol imap {\n  mail_max_userip_connections = 1\n}\n' >>"$DC/dovecot.conf"
+doveadm -c "$DC/dovecot.conf" reload
+sleep 1
+dovecot_fill "$DC" "$DOVECOT_USER" 9000 400 || { echo "not ok - mails filled"; exit 1; }
+"$S48D" -c "$T/e2e/debug.conf" --once 2>"$T/one.log"
+is "one session allowed: --once exits 0" "$?" 0
+ok_if "one session allowed: the refused login is logged" \
+	grep -q 'no second session for acknowledgements (.*): acknowledging on the fetching one' "$T/one.log"
+is "one session allowed: 9000 new tickets" "$(stat_of "$T/one.log" new)" 9000
+is "one session allowed: the \\Seen ones once each, as duplicates" "$(stat_of "$T/one.log" duplicates)" 9000
+is "one session allowed: the fetching session moved all 18000" \
+	"$(sed -n 's/.*acknowledging \([0-9]*\) messages in one command$/\1/p' "$T/one.log" | tr '\n' ' ')" \
+	"4096 4096 4096 4096 1616 "
+is "one session allowed: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0

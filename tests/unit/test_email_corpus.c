@@ -174,6 +174,7 @@ test_corpus(void **state)
 	ctx.st = st;
 	ctx.cfg = cfg;
 	ctx.rt = rt;
+	ctx.defer_sync = 0;
 
 	d = opendir(dir);
 	assert_non_null(d);

@@ -876,6 +876,50 @@ test_sms_same_text_within_10_minutes(void **state)
 	assert_int_equal(n_tickets(f), 3);
 }
 
+/* Group commit (store.h): with defer_sync the batch commits with
+ * synchronous = NORMAL and the connection is FULL again afterwards, also
+ * after a failed batch; store_wal_sync makes the WAL durable from its path. */
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct ingest_item it[2];
+	const char *err = NULL;
+	char path[200], path2[200];
+
+	f->ctx.defer_sync = 1;
+	assert_int_equal(qint(f, "PRAGMA synchronous", NULL, NULL), 2);
+	it[0] = sms(f, CITIZEN_A, "Pukla cev u Dunavskoj", T0);
+	it[1] = sms(f, CITIZEN_B, "Rupa na putu", T0);
+	ingest_test_fail_at = 1;
+	assert_int_equal(ingest_batch(&f->ctx, it, 2, NULL, NULL, 0, &err), -1);
+	assert_int_equal(qint(f, "PRAGMA synchronous", NULL, NULL), 2);
+	assert_int_equal(n_tickets(f), 0);
+	ingest_test_fail_at = -1;
+	assert_int_equal(ingest_batch(&f->ctx, it, 2, NULL, NULL, 0, &err), 0);
+	assert_int_equal(qint(f, "PRAGMA synchronous", NULL, NULL), 2);
+	assert_int_equal(n_tickets(f), 2);
+	item_free(&it[0]);
+	item_free(&it[1]);
+
+	/* the WAL of the open database, from its path */
+	snprintf(path, sizeof(path), "%s-wal", f->cfg->database);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(store_wal_sync(f->cfg->database, &err), 0);
+	/* no WAL: nothing to do */
+	snprintf(path, sizeof(path), "%s/none.db", f->dir);
+	assert_int_equal(store_wal_sync(path, &err), 0);
+	/* a WAL that cannot be opened: an error naming it */
+	snprintf(path, sizeof(path), "%s/loop.db", f->dir);
+	snprintf(path2, sizeof(path2), "%s/loop.db-wal", f->dir);
+	assert_int_equal(symlink(path2, path2), 0);
+	err = NULL;
+	assert_int_equal(store_wal_sync(path, &err), -1);
+	assert_non_null(err);
+	assert_contains(err, "loop.db-wal");
+	f->ctx.defer_sync = 0;
+}
+
 static void
 test_sms_empty_help(void **state)
 {
@@ -1322,6 +1366,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_batch_twice, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_key_twice_in_one_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_same_key_twice_with_savepoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_rows_say_what_happened, setup, teardown),

@@ -56,9 +56,11 @@ void store_close(struct store **st);
  * on the committing thread) is replaced by a WAL hook: after a commit
  * that leaves at least `frames` frames in the WAL (0: STORE_CKPT_FRAMES,
  * SQLite's own default), a thread with its own connection to the same
- * file runs a PASSIVE checkpoint.  Commits stay synchronous=FULL and
- * durable when store_commit() returns; the thread only copies committed
- * pages into the database file.
+ * file runs a PASSIVE checkpoint.  Commits are as durable as before
+ * (synchronous as the caller set it, store_wal_sync for deferred ones):
+ * the thread only copies committed frames, and its connection is
+ * synchronous=FULL, so a run syncs the WAL before copying and the
+ * database file before SQLite may start the WAL over.
  *
  * Bound: SQLite starts the WAL over only when a write transaction begins
  * with the whole WAL copied.  A commit that leaves at least

@@ -427,6 +427,9 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		log_warnx("database %s: %s", cfg->database, err);
 		goto out;
 	}
+	/* WAL checkpoints off the thread that ingests (store.h) */
+	if (store_start_checkpointer(d.st, 0, &err) < 0)
+		log_warnx("database: %s (checkpoints stay on the writer thread)", err);
 	if ((n = outbox_recover(d.st, &err)) < 0) {
 		log_warnx("outbox: %s", err);
 		goto out;

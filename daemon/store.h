@@ -31,7 +31,8 @@ extern const size_t schema_migrations_count;
 
 /*
  * Open (create if missing) path, set WAL, foreign_keys=ON, busy_timeout
- * 10000 ms, synchronous=FULL, and apply pending migrations.  The first call
+ * 10000 ms, synchronous=FULL, and apply pending migrations.  A new file
+ * gets 8 KB pages; an existing one keeps its page size.  The first call
  * in a process also configures SQLite itself (before the library starts):
  * no memory statistics, small blocks from per-thread free lists (store.c).  A database
  * whose user_version is newer than this program knows is refused.
@@ -39,8 +40,56 @@ extern const size_t schema_migrations_count;
  * valid until the next store_open; nothing to free).
  */
 int store_open(const char *path, struct store **st_r, const char **error_r);
-/* Finalize cached statements, roll back an open transaction, close; NULLs *st. */
+/*
+ * Finalize cached statements, roll back an open transaction, close; NULLs
+ * *st.  With a checkpointer (below): stop its thread first (a checkpoint
+ * under way is finished), then a TRUNCATE checkpoint on st's connection so
+ * the WAL is copied and emptied even while other processes keep the file
+ * open (it waits at most STORE_CKPT_CLOSE_MS for their readers).
+ */
 void store_close(struct store **st);
+
+/*
+ * Background checkpointer, for s48d's writer connection only (s48ctl never
+ * starts one: it would start a thread).  SQLite's automatic checkpoint on
+ * st (PRAGMA wal_autocheckpoint, which would copy the WAL into the database
+ * on the committing thread) is replaced by a WAL hook: after a commit
+ * that leaves at least `frames` frames in the WAL (0: STORE_CKPT_FRAMES,
+ * SQLite's own default), a thread with its own connection to the same
+ * file runs a PASSIVE checkpoint.  Commits are as durable as before
+ * (synchronous as the caller set it, store_wal_sync for deferred ones):
+ * the thread only copies committed frames, and its connection is
+ * synchronous=FULL, so a run syncs the WAL before copying and the
+ * database file before SQLite may start the WAL over.
+ *
+ * Bound: SQLite starts the WAL over only when a write transaction begins
+ * with the whole WAL copied.  A commit that leaves at least
+ * STORE_CKPT_WAIT x frames waits (on the committing thread) for a
+ * checkpoint begun after it, so back-to-back batches cannot grow the WAL
+ * without bound.  A reader that holds an old snapshot blocks copying past
+ * it, never the writer: the WAL then grows until that reader ends.
+ *
+ * Call once, outside a transaction, on the thread that uses st.  A later
+ * PRAGMA wal_autocheckpoint on st would replace the hook.  Returns 0, or
+ * -1 and *error_r (st keeps SQLite's automatic checkpoint and stays usable).
+ */
+#define STORE_CKPT_FRAMES   1000
+#define STORE_CKPT_WAIT     4
+#define STORE_CKPT_CLOSE_MS 2000
+int store_start_checkpointer(struct store *st, int frames, const char **error_r);
+
+/* What the checkpointer did, for tests and debug logs. */
+struct store_ckpt_stats {
+	unsigned long requests;         /* commits that woke the thread */
+	unsigned long runs;             /* checkpoints it ran */
+	unsigned long busy;             /* of which SQLITE_BUSY (another checkpoint at work) */
+	unsigned long failed;           /* of which another error */
+	unsigned long writer_waits;     /* commits that waited for one (the WAL at the bound) */
+	int last_log, last_copied;      /* the last run's WAL frames and frames copied */
+	int frames, wait_frames;        /* the thresholds in use */
+};
+/* 0 and *out, or -1 when st has no checkpointer. */
+int store_checkpointer_stats(struct store *st, struct store_ckpt_stats *out);
 
 /* The connection, for modules with their own statements (prefer store_prepare). */
 sqlite3 *store_db(struct store *st);

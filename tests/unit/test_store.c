@@ -149,6 +149,38 @@ test_open_error(void **state)
 	assert_non_null(strstr(err, "/nonexistent-dir/x/s48.db"));
 }
 
+/*
+ * A new database gets 8 KB pages; one created before with 4 KB pages
+ * (schema version 0, as an old s48 left it before its first migration)
+ * keeps them through store_open, its migrations and a reopen.
+ */
+static void
+test_page_size(void **state)
+{
+	struct fx *f = *state;
+	struct store *st2 = NULL;
+	const char *err = NULL;
+	char old[160];
+	sqlite3 *db = NULL;
+	int round;
+
+	assert_int_equal(qint(f->st, "PRAGMA page_size", NULL), 8192);
+	snprintf(old, sizeof(old), "%s/old.db", f->dir);
+	assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; "
+	    "CREATE TABLE keep_me(x); INSERT INTO keep_me VALUES(42)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	for (round = 0; round < 2; round++) {
+		assert_int_equal(store_open(old, &st2, &err), 0);
+		assert_int_equal(qint(st2, "PRAGMA page_size", NULL), 4096);
+		assert_int_equal(store_schema_version(st2), (int)schema_migrations_count);
+		assert_int_equal(qint(st2, "SELECT x FROM keep_me", NULL), 42);
+		assert_int_equal(store_state_set(st2, "k", "v", &err), 0);
+		store_close(&st2);
+	}
+}
+
 static void
 test_savepoints(void **state)
 {
@@ -458,6 +490,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_savepoints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_cache, setup, teardown),

@@ -119,6 +119,16 @@ else
 	skip "group commit: fdatasync before UID MOVE" "strace cannot trace here"
 fi
 
+# --- over TLS (imaps, the server's certificate checked against its CA):
+# the second session is a second verified TLS session on its own thread ---
+sed -e "s|host = \"127.0.0.1\"; port = $DOVECOT_PORT; tls = \"none\";|host = \"localhost\"; port = $DOVECOT_IMAPS_PORT; tls = \"implicit\"; ca_file = \"$DOVECOT_CA\";|" \
+	"$T/e2e/debug.conf" >"$T/e2e/tls.conf"
+ok_if "tls: the config points at the imaps port" grep -q "tls = \"implicit\"" "$T/e2e/tls.conf"
+fill_run tls "$T/e2e/tls.conf" 9000 "$T/tls.log"
+is "tls: the commands went on the second session" \
+	"$(grep -c 'acknowledging [0-9]* messages in one command (second session)' "$T/tls.log")" 3
+is "tls: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+
 # --- the acknowledging session dies in the middle of a MOVE: the poll
 # fails, and the next run moves what is left, with no mail lost and no
 # ticket twice (committed mails come again as duplicates) ---

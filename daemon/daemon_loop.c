@@ -234,11 +234,19 @@ poll_imap(struct daemon *d)
 {
 	struct source_stats stats;
 	char *err = NULL;
+	int r;
 
 	if (!d->cfg->imap.enabled || time(NULL) < d->imap_retry_at)
 		return;
 	memset(&stats, 0, sizeof(stats));
-	if (source_imap_poll(d->st, d->cfg, d->rt, &d->ii, IMAP_BATCH, &stats, &err) < 0) {
+	r = source_imap_poll(d->st, d->cfg, d->rt, &d->ii, IMAP_BATCH, &stats, &err);
+	if (r < 0 && term_requested) {
+		/* cut short by the stop (a login or command given up): no
+		 * failure of the server's to record */
+		log_info("%s", err);
+		free(err);
+		d->tempfail = 1;
+	} else if (r < 0) {
 		log_warnx("%s", err);
 		health(d, HEALTH_IMAP, 0, err);
 		free(err);

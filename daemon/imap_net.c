@@ -35,6 +35,7 @@ struct imap_net {
 	gnutls_session_t tls;                 /* NULL: plain */
 	gnutls_certificate_credentials_t cred;
 	int greeting;                         /* 1 until the first line is read */
+	int stop_grace_ms;                    /* -1: waits ignore a stop request */
 	char *pend;                           /* the cleaned greeting and what came with it */
 	size_t pend_len, pend_off;
 };
@@ -48,27 +49,47 @@ imap_net_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* wait for events on fd until deadline (ms, imap_net_now_ms clock);
- * 1 ready, 0 timed out, -1 error; EINTR is retried */
+/*
+ * wait for events on fd until deadline (ms, imap_net_now_ms clock);
+ * 1 ready, 0 timed out, -1 error, IMAP_NET_STOPPED when stop_grace_ms >= 0
+ * and s48_stop_requested has been seen set for that long (the flag is
+ * looked at every IMAP_NET_STOP_SLICE_MS); EINTR is retried
+ */
+#define IMAP_NET_STOPPED (-2)
+
 static int
-imap_net_poll(int fd, short events, int64_t deadline)
+imap_net_poll(int fd, short events, int64_t deadline, int stop_grace_ms)
 {
 	struct pollfd p;
-	int64_t left;
+	int64_t left, now, stop_seen = -1;
 	int r;
 
 	for (;;) {
-		left = deadline - imap_net_now_ms();
+		now = imap_net_now_ms();
+		if (stop_grace_ms >= 0) {
+			if (!s48_stop_requested)
+				stop_seen = -1;         /* lowered again (a reload's wake) */
+			else if (stop_seen < 0)
+				stop_seen = now;
+			if (stop_seen >= 0 && now - stop_seen >= stop_grace_ms)
+				return IMAP_NET_STOPPED;
+		}
+		left = deadline - now;
 		if (left < 0)
 			left = 0;
+		if (stop_grace_ms >= 0 && left > IMAP_NET_STOP_SLICE_MS)
+			left = IMAP_NET_STOP_SLICE_MS;
 		p.fd = fd;
 		p.events = events;
 		p.revents = 0;
 		r = poll(&p, 1, (int)left);
 		if (r > 0)
 			return 1;
-		if (r == 0)
-			return 0;
+		if (r == 0) {
+			if (imap_net_now_ms() >= deadline)
+				return 0;
+			continue;               /* a slice ended: look at the flag */
+		}
 		if (errno != EINTR)
 			return -1;
 	}
@@ -103,7 +124,14 @@ imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t er
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 			break;
 		if (errno == EINPROGRESS) {
-			r = imap_net_poll(fd, POLLOUT, imap_net_now_ms() + (int64_t)timeout_s * 1000);
+			r = imap_net_poll(fd, POLLOUT, imap_net_now_ms() + (int64_t)timeout_s * 1000,
+			    0);
+			if (r == IMAP_NET_STOPPED) {
+				close(fd);
+				fd = -1;
+				last = ECANCELED;
+				break;
+			}
 			if (r == 1) {
 				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_err, &sl) != 0)
 					so_err = errno;
@@ -121,12 +149,15 @@ imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t er
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
-		if (last == ECONNREFUSED)
+		if (last == ECANCELED)
+			snprintf(err, errsz, "stopped");
+		else if (last == ECONNREFUSED)
 			snprintf(err, errsz, "connection refused");
 		else if (last == ETIMEDOUT)
 			snprintf(err, errsz, "connection timed out");
 		else
 			snprintf(err, errsz, "cannot connect: %s", strerror(last));
+		errno = last;
 	}
 	return fd;
 }
@@ -171,7 +202,7 @@ imap_net_raw_read(struct imap_net *n, void *buf, size_t count)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
 		}
-		if (imap_net_poll(n->fd, ev, deadline) != 1)
+		if (imap_net_poll(n->fd, ev, deadline, n->stop_grace_ms) != 1)
 			return -1;
 	}
 }
@@ -214,7 +245,7 @@ imap_net_raw_write(struct imap_net *n, const void *buf, size_t count)
 			if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
 				return -1;
 		}
-		if (imap_net_poll(n->fd, ev, deadline) != 1)
+		if (imap_net_poll(n->fd, ev, deadline, n->stop_grace_ms) != 1)
 			return -1;
 	}
 	return (ssize_t)count;
@@ -432,6 +463,7 @@ imap_net_open(int fd, int timeout_s)
 	n->fd = fd;
 	n->timeout_ms = (timeout_s > 0 ? timeout_s : 60) * 1000;
 	n->greeting = 1;
+	n->stop_grace_ms = -1;
 	if ((low = mailstream_low_new(n, &imap_net_driver)) == NULL) {
 		free(n);
 		return NULL;
@@ -524,9 +556,10 @@ imap_net_starttls(mailstream *s, const char *host, const char *ca_file, char *er
 			goto fail;
 		}
 		r = imap_net_poll(n->fd, gnutls_record_get_direction(n->tls) ? POLLOUT : POLLIN,
-		    deadline);
+		    deadline, n->stop_grace_ms);
 		if (r != 1) {
-			snprintf(err, errsz, "TLS handshake %s", r == 0 ? "timed out" : "failed");
+			snprintf(err, errsz, "TLS handshake %s", r == 0 ? "timed out" :
+			    r == IMAP_NET_STOPPED ? "stopped" : "failed");
 			goto fail;
 		}
 	}
@@ -540,6 +573,15 @@ fail:
 	close(n->fd);
 	n->fd = -1;
 	return -1;
+}
+
+void
+imap_net_set_stop_grace(mailstream *s, int grace_ms)
+{
+	struct imap_net *n = imap_net_of(s);
+
+	if (n != NULL)
+		n->stop_grace_ms = grace_ms < 0 ? -1 : grace_ms;
 }
 
 int

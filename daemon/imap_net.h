@@ -10,6 +10,8 @@
  * (imap_net_greeting_clean).
  *
  * Reads and writes wait at most the stream's timeout (EINTR is retried),
+ * and, once imap_net_set_stop_grace() is given a grace, no longer than that
+ * after s48_stop_requested (util.h) is set,
  * end of stream is an error (-1, never 0: libetpan 1.9.4 would spin on 0
  * inside a literal), a TLS close_notify is an end of stream.
  *
@@ -25,9 +27,14 @@
 
 struct _mailstream;
 
+/* how often a wait that heeds a stop request looks at s48_stop_requested */
+#define IMAP_NET_STOP_SLICE_MS 100
+
 /*
  * A TCP connection to host:port (every address getaddrinfo gives, in
- * order), each attempt bounded by timeout_s seconds.  Returns the
+ * order), each attempt bounded by timeout_s seconds, and given up within
+ * IMAP_NET_STOP_SLICE_MS of s48_stop_requested being set (err "stopped",
+ * errno ECANCELED; the name lookup itself is not interrupted).  Returns the
  * connected socket (non-blocking, close-on-exec) or -1 with err.
  */
 int imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t errsz);
@@ -53,6 +60,18 @@ struct _mailstream *imap_net_open(int fd, int timeout_s);
  */
 int imap_net_starttls(struct _mailstream *s, const char *host, const char *ca_file,
     char *err, size_t errsz);
+
+/*
+ * How a stop request ends the waits of s for the peer (reads, writes, the
+ * TLS handshake of imap_net_starttls): grace_ms >= 0: a wait fails (as a
+ * lost connection; the TLS handshake with err "TLS handshake stopped")
+ * once s48_stop_requested has been seen set for grace_ms, looked at every
+ * IMAP_NET_STOP_SLICE_MS (a flag lowered again, as a reload's wake does,
+ * starts the grace over); -1 (the default of imap_net_open): waits run to
+ * the stream's timeout whatever the flag says.  Only the thread using s
+ * may call it.  Not an imap_net stream: nothing happens.
+ */
+void imap_net_set_stop_grace(struct _mailstream *s, int grace_ms);
 
 /* 1 if s is a stream of imap_net_open and TLS is on, else 0. */
 int imap_net_is_tls(struct _mailstream *s);

@@ -182,8 +182,14 @@ pump_ack_main(void *arg)
 				int r;
 
 				pthread_mutex_unlock(&p->mu);
+				/* a stop request ends a connect or login at once
+				 * (intake_imap.h): the committed UIDs then go on
+				 * the fetching session */
 				r = imap_intake_connect(p->ack_cfg, &ii, &err);
-				if (r < 0)
+				if (r < 0 && s48_stop_requested)
+					log_info("imap: no second session for acknowledgements (%s):"
+					    " acknowledging on the fetching one", err);
+				else if (r < 0)
 					log_warnx("imap: no second session for acknowledgements (%s):"
 					    " acknowledging on the fetching one", err);
 				else if (!imap_intake_has_move(p->ii))

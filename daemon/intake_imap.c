@@ -294,7 +294,7 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 	struct imap_intake *ii;
 	mailstream *st;
 	char nerr[512];
-	int port, r, fd, exists = 0;
+	int port, r, fd, exists = 0, on_net = 0;
 
 	*ii_r = NULL;
 	if (cfg->host == NULL || cfg->user == NULL || cfg->password == NULL) {
@@ -353,7 +353,13 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 	 * LOGIN is only sent once the peer is verified.  The stream turns end of
 	 * stream into an error itself (what imap_intake_guard_eof does for
 	 * libetpan's own drivers).
+	 *
+	 * Until the mailbox is selected, a stop request (SIGTERM) ends every
+	 * wait at once: a server that accepts but does not answer (greeting,
+	 * TLS handshake, LOGIN, SELECT) must not hold up a stop for the
+	 * timeout, and nothing is lost by giving up a login.
 	 */
+	on_net = 1;
 	fd = imap_net_connect(ii->host, port, imap_timeout_s, nerr, sizeof(nerr));
 	if (fd < 0) {
 		imap_seterr(error_r, "%s: connect%s: %s", ii->label,
@@ -365,6 +371,7 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 		imap_seterr(error_r, "%s: out of memory", ii->label);
 		goto fail;
 	}
+	imap_net_set_stop_grace(st, 0);
 	if (cfg->tls == CFG_TLS_IMPLICIT &&
 	    imap_net_starttls(st, ii->host, ii->ca_file, nerr, sizeof(nerr)) != 0) {
 		mailstream_close(st);
@@ -446,9 +453,18 @@ imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
 	    ii->label, ii->mailbox, ii->uidvalidity, ii->uidnext,
 	    ii->imap->imap_selection_info->sel_exists, ii->has_move, ii->has_uidplus,
 	    ii->has_idle);
+	/* from here on a command in flight is given time to finish (the
+	 * caller aborts it: imap_intake_abort, imap_pump.h) */
+	imap_net_set_stop_grace(ii->imap->imap_stream, -1);
 	*ii_r = ii;
 	return 0;
 fail:
+	if (on_net && s48_stop_requested) {
+		char why[sizeof(imap_err)];
+
+		snprintf(why, sizeof(why), "%s", imap_err);
+		imap_seterr(error_r, "stopped while connecting (%s)", why);
+	}
 	imap_intake_free(ii);
 	return -1;
 }

@@ -53,6 +53,11 @@ struct imap_msg {
  * Returns 0 and *ii_r, or -1 (nothing allocated) with *error_r such as
  * "imap 127.0.0.1:993: certificate is not for host 127.0.0.1" or
  * "imap host:143: login as prijave refused: [AUTHENTICATIONFAILED] ...".
+ * Until the mailbox is selected every wait (TCP connect, TLS handshake,
+ * greeting, LOGIN, SELECT...) gives up within IMAP_NET_STOP_SLICE_MS (0.1 s)
+ * of s48_stop_requested being set, from any thread: -1 with "stopped while
+ * connecting (...)".  Afterwards a command runs to the timeout; a caller
+ * that must not wait aborts it (imap_intake_abort).
  */
 int imap_intake_connect(const struct cfg_imap *cfg, struct imap_intake **ii_r,
     const char **error_r);

@@ -400,7 +400,11 @@ wait_for_work(struct daemon *d, time_t next_poll)
 		return;
 	if (d->ii != NULL && d->cfg->imap.idle && imap_intake_has_idle(d->ii)) {
 		r = imap_intake_idle(d->ii, (int)(until - now), &err);
-		if (r < 0) {
+		if (r < 0 && term_requested) {
+			/* the server did not answer in the stop's grace */
+			log_info("imap: idle: %s (stopping)", err);
+			imap_intake_close(&d->ii);
+		} else if (r < 0) {
 			log_warnx("imap: idle: %s (reconnecting)", err);
 			imap_intake_close(&d->ii);
 		}

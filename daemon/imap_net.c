@@ -36,6 +36,7 @@ struct imap_net {
 	gnutls_certificate_credentials_t cred;
 	int greeting;                         /* 1 until the first line is read */
 	int stop_grace_ms;                    /* -1: waits ignore a stop request */
+	int64_t stop_seen;                    /* when a wait first saw the flag, or -1 */
 	char *pend;                           /* the cleaned greeting and what came with it */
 	size_t pend_len, pend_off;
 };
@@ -51,33 +52,35 @@ imap_net_now_ms(void)
 
 /*
  * wait for events on fd until deadline (ms, imap_net_now_ms clock);
- * 1 ready, 0 timed out, -1 error, IMAP_NET_STOPPED when stop_grace_ms >= 0
- * and s48_stop_requested has been seen set for that long (the flag is
- * looked at every IMAP_NET_STOP_SLICE_MS); EINTR is retried
+ * 1 ready, 0 timed out, -1 error; EINTR is retried.  With stop_seen (NULL:
+ * a stop request is not looked at), IMAP_NET_STOPPED once
+ * s48_stop_requested has been seen set for stop_grace_ms: *stop_seen keeps
+ * when it was first seen (-1: not set), across the waits of one stream;
+ * the flag is looked at every IMAP_NET_STOP_SLICE_MS
  */
 #define IMAP_NET_STOPPED (-2)
 
 static int
-imap_net_poll(int fd, short events, int64_t deadline, int stop_grace_ms)
+imap_net_poll(int fd, short events, int64_t deadline, int64_t *stop_seen, int stop_grace_ms)
 {
 	struct pollfd p;
-	int64_t left, now, stop_seen = -1;
+	int64_t left, now;
 	int r;
 
 	for (;;) {
 		now = imap_net_now_ms();
-		if (stop_grace_ms >= 0) {
+		if (stop_seen != NULL) {
 			if (!s48_stop_requested)
-				stop_seen = -1;         /* lowered again (a reload's wake) */
-			else if (stop_seen < 0)
-				stop_seen = now;
-			if (stop_seen >= 0 && now - stop_seen >= stop_grace_ms)
+				*stop_seen = -1;        /* lowered again (a reload's wake) */
+			else if (*stop_seen < 0)
+				*stop_seen = now;
+			if (*stop_seen >= 0 && now - *stop_seen >= stop_grace_ms)
 				return IMAP_NET_STOPPED;
 		}
 		left = deadline - now;
 		if (left < 0)
 			left = 0;
-		if (stop_grace_ms >= 0 && left > IMAP_NET_STOP_SLICE_MS)
+		if (stop_seen != NULL && left > IMAP_NET_STOP_SLICE_MS)
 			left = IMAP_NET_STOP_SLICE_MS;
 		p.fd = fd;
 		p.events = events;
@@ -95,12 +98,21 @@ imap_net_poll(int fd, short events, int64_t deadline, int stop_grace_ms)
 	}
 }
 
+/* the stream's wait for the peer: imap_net_poll as its stop grace says */
+static int
+imap_net_poll_stream(struct imap_net *n, short events, int64_t deadline)
+{
+	return imap_net_poll(n->fd, events, deadline, n->stop_grace_ms >= 0 ? &n->stop_seen :
+	    NULL, n->stop_grace_ms);
+}
+
 int
 imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t errsz)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char portstr[16];
 	int r, so_err, fd = -1, last = ECONNREFUSED;
+	int64_t stop_seen = -1;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
@@ -125,7 +137,7 @@ imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t er
 			break;
 		if (errno == EINPROGRESS) {
 			r = imap_net_poll(fd, POLLOUT, imap_net_now_ms() + (int64_t)timeout_s * 1000,
-			    0);
+			    &stop_seen, 0);
 			if (r == IMAP_NET_STOPPED) {
 				close(fd);
 				fd = -1;
@@ -202,7 +214,7 @@ imap_net_raw_read(struct imap_net *n, void *buf, size_t count)
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return -1;
 		}
-		if (imap_net_poll(n->fd, ev, deadline, n->stop_grace_ms) != 1)
+		if (imap_net_poll_stream(n, ev, deadline) != 1)
 			return -1;
 	}
 }
@@ -245,7 +257,7 @@ imap_net_raw_write(struct imap_net *n, const void *buf, size_t count)
 			if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
 				return -1;
 		}
-		if (imap_net_poll(n->fd, ev, deadline, n->stop_grace_ms) != 1)
+		if (imap_net_poll_stream(n, ev, deadline) != 1)
 			return -1;
 	}
 	return (ssize_t)count;
@@ -464,6 +476,7 @@ imap_net_open(int fd, int timeout_s)
 	n->timeout_ms = (timeout_s > 0 ? timeout_s : 60) * 1000;
 	n->greeting = 1;
 	n->stop_grace_ms = -1;
+	n->stop_seen = -1;
 	if ((low = mailstream_low_new(n, &imap_net_driver)) == NULL) {
 		free(n);
 		return NULL;
@@ -555,8 +568,8 @@ imap_net_starttls(mailstream *s, const char *host, const char *ca_file, char *er
 			snprintf(err, errsz, "TLS handshake failed: %s", gnutls_strerror(r));
 			goto fail;
 		}
-		r = imap_net_poll(n->fd, gnutls_record_get_direction(n->tls) ? POLLOUT : POLLIN,
-		    deadline, n->stop_grace_ms);
+		r = imap_net_poll_stream(n, gnutls_record_get_direction(n->tls) ? POLLOUT : POLLIN,
+		    deadline);
 		if (r != 1) {
 			snprintf(err, errsz, "TLS handshake %s", r == 0 ? "timed out" :
 			    r == IMAP_NET_STOPPED ? "stopped" : "failed");
@@ -580,8 +593,10 @@ imap_net_set_stop_grace(mailstream *s, int grace_ms)
 {
 	struct imap_net *n = imap_net_of(s);
 
-	if (n != NULL)
+	if (n != NULL) {
 		n->stop_grace_ms = grace_ms < 0 ? -1 : grace_ms;
+		n->stop_seen = -1;
+	}
 }
 
 int

@@ -1710,9 +1710,14 @@ imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
 		return -1;
 	}
+	/* IDLE is ended by a stop request: the server then has
+	 * IMAP_INTAKE_STOP_GRACE_MS to answer (to IDLE, to DONE) */
+	imap_net_set_stop_grace(ii->imap->imap_stream, IMAP_INTAKE_STOP_GRACE_MS);
 	r = imap_idle(ii, timeout_s, error_r);
 	if (r < 0)
 		ii->broken = 1;
+	else
+		imap_net_set_stop_grace(ii->imap->imap_stream, -1);
 	return r;
 }
 
@@ -1737,9 +1742,12 @@ imap_intake_close(struct imap_intake **iip)
 	if (iip == NULL || *iip == NULL)
 		return;
 	ii = *iip;
-	/* a failed session may hang or be gone: no LOGOUT to wait for */
-	if (!ii->broken && ii->imap != NULL && ii->imap->imap_stream != NULL)
+	/* a failed session may hang or be gone: no LOGOUT to wait for; a
+	 * stop request leaves the server IMAP_INTAKE_STOP_GRACE_MS to answer */
+	if (!ii->broken && ii->imap != NULL && ii->imap->imap_stream != NULL) {
+		imap_net_set_stop_grace(ii->imap->imap_stream, IMAP_INTAKE_STOP_GRACE_MS);
 		(void)mailimap_logout(ii->imap);
+	}
 	imap_intake_free(ii);
 	*iip = NULL;
 }

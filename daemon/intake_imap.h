@@ -108,17 +108,26 @@ int imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_bat
 int imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
     const char **error_r);
 
+/* After a stop request (s48_stop_requested), how long IDLE's commands and
+ * LOGOUT wait for a server's answer (counted from when a wait first sees
+ * the request): one that does not answer must not hold up the stop. */
+#define IMAP_INTAKE_STOP_GRACE_MS 2000
+
 /*
  * Wait up to timeout_s seconds for new mail: IDLE when offered (else just
  * wait).  Returns 1 when the server reported new mail (EXISTS), 0 on timeout
- * or when s48_stop_requested was set (noticed within 1 s), -1 on error.
+ * or when s48_stop_requested was set (noticed within 1 s; the answers to
+ * IDLE and DONE are then awaited IMAP_INTAKE_STOP_GRACE_MS at most, else -1),
+ * -1 on error.
  */
 int imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r);
 
 /* Free msgs[0..n) and the array; *msgs becomes NULL. */
 void imap_intake_free_msgs(struct imap_msg **msgs, size_t n);
 
-/* LOGOUT (best effort), close, free; *ii becomes NULL.  NULL is fine. */
+/* LOGOUT (best effort; after a stop request its answer is awaited
+ * IMAP_INTAKE_STOP_GRACE_MS at most), close, free; *ii becomes NULL.  NULL
+ * is fine. */
 void imap_intake_close(struct imap_intake **ii);
 
 /* A UTF-8 mailbox name in IMAP's modified UTF-7 ("Obrađeno" ->

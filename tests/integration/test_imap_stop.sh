@@ -5,7 +5,8 @@
 # operator's `systemctl stop` must end within seconds.  tests/lib/imap_hang.py
 # plays the server that hangs: at the TCP connect (a full listen queue), at
 # the greeting, at the answer to LOGIN, after LOGIN, in the TLS handshake
-# (implicit TLS and after STARTTLS).  For the second session (the one that
+# (implicit TLS and after STARTTLS); later, a session that stops answering
+# when the stop ends IDLE or sends LOGOUT.  For the second session (the one that
 # acknowledges while the first fetches, imap_pump.h) it is a proxy in front
 # of Dovecot that passes the first connection through and hangs the second.
 # Each case: SIGTERM about 1 s into the hang, s48d exits 0 within 5 s, the
@@ -110,6 +111,30 @@ ok_if "starttls: the log says the connect was given up for the stop" \
 	grep -q "stopped while connecting (.*TLS handshake stopped" "$T/starttls.log"
 CONF=$CONF_SAVED
 hang_stop
+
+# --- a session that stops answering after its poll, through a proxy that
+# freezes: the stop ends IDLE, and its DONE gets no answer; or (idle off)
+# the LOGOUT at the end gets none.  poll_interval 60: no poll under way ---
+frozen_case() { # NAME IDLE(true|false) WAIT-FOR(a command s48d sent)
+	_name=$1
+	hang_start freeze "$DOVECOT_PORT"
+	conf_to "$T/e2e/frozen.conf" "$HANG_PORT" none info
+	sed -i -e 's/^poll_interval = 1;/poll_interval = 60;/' -e "s/idle = true;/idle = $2;/" \
+		"$T/e2e/frozen.conf"
+	CONF_SAVED=$CONF; CONF=$T/e2e/frozen.conf
+	s48d_start "$T/$_name.log"
+	ok_if "$_name: s48d got as far as $3" wait_until 15 grep -q "conn 1 line: $3" "$HANG_LOG"
+	sleep 0.5
+	touch "$T/hang$hang_n.port.freeze"
+	term_case "$_name"
+	ok_if "$_name: its command after the stop got no answer" grep -q "conn 1 frozen" "$HANG_LOG"
+	ok_if "$_name: no warning logged about IMAP" sh -c "! grep -q 'warning\]: imap' '$T/$_name.log'"
+	CONF=$CONF_SAVED
+	hang_stop
+	is "$_name: no IMAP failure recorded (health)" "$(health_rows)" 0
+}
+frozen_case idle-done true IDLE
+frozen_case logout false NOOP
 
 # --- the second session: a proxy passes the fetching session through to
 # Dovecot and hangs the acknowledging one; 6,000 mails make a command due

@@ -15,10 +15,15 @@ by MODE:
               handshake hangs)
     backlog   never accept, with the listen queue kept full: a TCP connect
               hangs (its SYN is dropped)
+    freeze    pass every connection through to UPSTREAM_PORT, logging the
+              client's command names, until a file PORTFILE.freeze exists:
+              from then on nothing is passed on (a server that stops
+              answering in the middle of a session)
 With UPSTREAM_PORT and FORWARD_N the first FORWARD_N connections are passed
 through to 127.0.0.1:UPSTREAM_PORT untouched (a proxy in front of Dovecot),
 and only the later ones get MODE.  LOGFILE gets one line per event:
-"conn N forwarded", "conn N MODE", "conn N line: <command name>".
+"conn N forwarded", "conn N MODE", "conn N line: <command name>",
+"conn N frozen".
 Runs until killed.
 """
 import os
@@ -35,12 +40,29 @@ def log(path, text):
             f.write(text + "\n")
 
 
-def pipe(src, dst):
+def pipe(src, dst, freeze=None, n=0, logfile=None):
+    """src -> dst until either ends; with freeze (a path), nothing more is
+    passed on once that file exists; with logfile, the command name of every
+    line is logged (the client's side)"""
+    frozen = False
+    buf = b""
     try:
         while True:
             data = src.recv(65536)
             if not data:
                 break
+            if freeze is not None and os.path.exists(freeze):
+                if not frozen and logfile is not None:
+                    log(logfile, "conn %d frozen" % n)
+                frozen = True
+                continue
+            if logfile is not None:
+                buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    log(logfile, "conn %d line: %s" %
+                        (n, command_name(line.decode("latin-1"))))
+                buf = buf[-4096:]
             dst.sendall(data)
     except OSError:
         pass
@@ -51,10 +73,11 @@ def pipe(src, dst):
             pass
 
 
-def forward(conn, upstream_port):
+def forward(conn, upstream_port, freeze=None, n=0, logfile=None):
     up = socket.create_connection(("127.0.0.1", upstream_port))
-    threading.Thread(target=pipe, args=(conn, up), daemon=True).start()
-    threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
+    threading.Thread(target=pipe, args=(conn, up, freeze, n, logfile),
+                     daemon=True).start()
+    threading.Thread(target=pipe, args=(up, conn, freeze, n), daemon=True).start()
 
 
 def command_name(line):
@@ -133,7 +156,10 @@ def main():
     while True:
         conn, _ = srv.accept()
         n += 1
-        if n <= forward_n:
+        if mode == "freeze":
+            log(logfile, "conn %d forwarded" % n)
+            forward(conn, upstream, portfile + ".freeze", n, logfile)
+        elif n <= forward_n:
             log(logfile, "conn %d forwarded" % n)
             forward(conn, upstream)
         else:

@@ -37,7 +37,8 @@
  * acknowledges on its one session as before.  A refused second login (a
  * server's limit on connections) is logged once per poll and the fetch
  * session acknowledges, as with one session.  The second session ends
- * (LOGOUT) with the poll.
+ * (LOGOUT) with the poll.  A stop request ends its connect or login at
+ * once (intake_imap.h): what is committed then goes on the fetching one.
  *
  * The threads block all signals; they keep going to the caller's thread.
  */

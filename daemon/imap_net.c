@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +108,118 @@ imap_net_poll_stream(struct imap_net *n, short events, int64_t deadline)
 	    NULL, n->stop_grace_ms);
 }
 
+/*
+ * The name lookup on a thread of its own: getaddrinfo cannot be
+ * interrupted, and a DNS server that does not answer holds it for the
+ * resolver's timeouts.  A stop request leaves the lookup behind (the
+ * thread frees what it holds when it ends).
+ */
+struct imap_net_lookup {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int refs;                /* the caller and the thread */
+	int done, gai_r;
+	struct addrinfo hints, *res;
+	char *host;
+	char port[16];
+};
+
+static void
+imap_net_lookup_unref(struct imap_net_lookup *l)
+{
+	int last;
+
+	pthread_mutex_lock(&l->mu);
+	last = --l->refs == 0;
+	pthread_mutex_unlock(&l->mu);
+	if (!last)
+		return;
+	if (l->res != NULL)
+		freeaddrinfo(l->res);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l->host);
+	free(l);
+}
+
+static void *
+imap_net_lookup_main(void *arg)
+{
+	struct imap_net_lookup *l = arg;
+	struct addrinfo *res = NULL;
+	sigset_t all;
+	int r;
+
+	/* signals stay with the daemon's threads */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	r = getaddrinfo(l->host, l->port, &l->hints, &res);
+	pthread_mutex_lock(&l->mu);
+	l->gai_r = r;
+	l->res = r == 0 ? res : NULL;
+	l->done = 1;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	imap_net_lookup_unref(l);
+	return NULL;
+}
+
+/* getaddrinfo(host, port), given up within IMAP_NET_STOP_SLICE_MS of a stop
+ * request: 0 with *res_r, a getaddrinfo error, or EAI_CANCELED (a stop) */
+static int
+imap_net_resolve(const char *host, const char *port, const struct addrinfo *hints,
+    struct addrinfo **res_r)
+{
+	struct imap_net_lookup *l = xcalloc(1, sizeof(*l));
+	pthread_condattr_t ca;
+	pthread_t t;
+	int r;
+
+	*res_r = NULL;
+	if (s48_stop_requested) {
+		free(l);
+		return EAI_CANCELED;
+	}
+	l->refs = 2;
+	l->hints = *hints;
+	l->host = xstrdup(host);
+	snprintf(l->port, sizeof(l->port), "%s", port);
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t, NULL, imap_net_lookup_main, l) != 0) {
+		/* no thread: look it up here, uninterruptible as before */
+		l->refs = 1;
+		imap_net_lookup_unref(l);
+		return getaddrinfo(host, port, hints, res_r);
+	}
+	pthread_detach(t);
+	pthread_mutex_lock(&l->mu);
+	while (!l->done && !s48_stop_requested) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_nsec += IMAP_NET_STOP_SLICE_MS * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	}
+	if (l->done) {
+		r = l->gai_r;
+		*res_r = l->res;
+		l->res = NULL;
+	} else {
+		r = EAI_CANCELED;
+	}
+	pthread_mutex_unlock(&l->mu);
+	imap_net_lookup_unref(l);
+	return r;
+}
+
 int
 imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t errsz)
 {
@@ -119,7 +233,12 @@ imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t er
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_ADDRCONFIG;
 	snprintf(portstr, sizeof(portstr), "%d", port);
-	r = getaddrinfo(host, portstr, &hints, &res);
+	r = imap_net_resolve(host, portstr, &hints, &res);
+	if (r == EAI_CANCELED) {
+		snprintf(err, errsz, "stopped");
+		errno = ECANCELED;
+		return -1;
+	}
 	if (r != 0) {
 		snprintf(err, errsz, "cannot resolve %s: %s", host, gai_strerror(r));
 		return -1;

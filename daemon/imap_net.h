@@ -33,8 +33,9 @@ struct _mailstream;
 /*
  * A TCP connection to host:port (every address getaddrinfo gives, in
  * order), each attempt bounded by timeout_s seconds, and given up within
- * IMAP_NET_STOP_SLICE_MS of s48_stop_requested being set (err "stopped",
- * errno ECANCELED; the name lookup itself is not interrupted).  Returns the
+ * IMAP_NET_STOP_SLICE_MS of s48_stop_requested being set, also during the
+ * name lookup (err "stopped", errno ECANCELED; a lookup given up finishes
+ * on its own thread, which frees what it holds).  Returns the
  * connected socket (non-blocking, close-on-exec) or -1 with err.
  */
 int imap_net_connect(const char *host, int port, int timeout_s, char *err, size_t errsz);

@@ -5,10 +5,12 @@
 # operator's `systemctl stop` must end within seconds.  tests/lib/imap_hang.py
 # plays the server that hangs: at the TCP connect (a full listen queue), at
 # the greeting, at the answer to LOGIN, after LOGIN, in the TLS handshake
-# (implicit TLS and after STARTTLS); later, a session that stops answering
-# when the stop ends IDLE or sends LOGOUT.  For the second session (the one that
-# acknowledges while the first fetches, imap_pump.h) it is a proxy in front
-# of Dovecot that passes the first connection through and hangs the second.
+# (implicit TLS and after STARTTLS); a silent DNS server (in a private mount
+# namespace's resolv.conf) hangs the name lookup; a proxy in front of Dovecot
+# that freezes makes a session stop answering when the stop ends IDLE or
+# sends LOGOUT.  For the second session (the one that acknowledges while the
+# first fetches, imap_pump.h) the proxy passes the first connection through
+# to Dovecot and hangs the second.
 # Each case: SIGTERM about 1 s into the hang, s48d exits 0 within 5 s, the
 # stop is logged as such and not recorded as a failure of the server
 # (health), and nothing committed stays unacknowledged.
@@ -98,6 +100,40 @@ hang_case greeting silent none "conn 1 silent" "connection lost or timed out"
 hang_case login greeting none "conn 1 line: LOGIN" "login as"
 hang_case after-login login none "conn 1 line: CAPABILITY" "CAPABILITY"
 hang_case tls-handshake silent implicit "conn 1 silent" "TLS handshake stopped"
+# the name lookup: a DNS server that never answers, made the resolver's
+# only one in a private mount namespace (root and unshare needed)
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	printf 'nameserver 127.9.9.9\noptions timeout:30 attempts:1\n' >"$T/resolv.conf"
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.9.9.9", 53))
+open(sys.argv[1] + ".tmp", "w").close()
+__import__("os").rename(sys.argv[1] + ".tmp", sys.argv[1])
+while True:
+    s.recvfrom(4096)
+    open(sys.argv[1], "a").write("query\n")' "$T/dns.log" &
+	DNS_PID=$!
+	at_exit "kill $DNS_PID 2>/dev/null"
+	wait_until 10 test -e "$T/dns.log"
+	sed -e "s|host = \"127.0.0.1\"; port = $DOVECOT_PORT;|host = \"imap.s48-test.invalid\"; port = $DOVECOT_PORT;|" \
+		"$CONF" >"$T/e2e/dns.conf"
+	# unshare and sh exec: S48D_PID is s48d's
+	unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -c "$3"' sh \
+		"$T/resolv.conf" "$S48D" "$T/e2e/dns.conf" 2>"$T/dns-s48d.log" &
+	S48D_PID=$!
+	ok_if "dns: s48d asked the silent DNS server" wait_until 15 grep -q query "$T/dns.log"
+	term_case dns
+	ok_if "dns: the log says the connect was given up for the stop" \
+		grep -q "stopped while connecting (imap imap.s48-test.invalid:$DOVECOT_PORT: connect: stopped)" \
+		"$T/dns-s48d.log"
+	kill "$DNS_PID" 2>/dev/null
+else
+	for _c in "asked the silent DNS server" "SIGTERM exits 0" "stopped within 5 s" \
+	    "the log says the connect was given up for the stop"; do
+		skip "dns: $_c" "needs root and unshare -m"
+	done
+fi
+
 # STARTTLS: s48d's config says tls = "starttls"
 hang_start starttls
 conf_to "$T/e2e/hang.conf" "$HANG_PORT" none info

@@ -182,7 +182,8 @@ test_example_loads(void **state)
 	assert_string_equal(config_status_label(cfg, "weird"), "weird");
 	sum = config_summary(cfg);
 	assert_non_null(strstr(sum, "imap: imaps://mail.example.org:993 INBOX -> Processed"));
-	assert_non_null(strstr(sum, "smtp: smtps://mail.example.org:465 from prijave@example.org"));
+	assert_non_null(strstr(sum, "smtp: smtps://mail.example.org:465 from prijave@example.org, "
+	    "4 connections, AUTH"));
 	assert_non_null(strstr(sum, "sms: infobip https://api.example.com number +381641234567"));
 	assert_non_null(strstr(sum, "departments: 7, default dispatch"));
 	assert_non_null(strstr(sum, "48 working hours (Mon,Tue,Wed,Thu,Fri 07:00-15:00, 9 holidays)"));
@@ -279,6 +280,10 @@ static const struct bad_case bad_cases[] = {
 	  "  tls = \"optional\"; #<-\n};\n" }, 0, "smtp.tls", "\"required\"" },
 	{ "bad smtp from", { .smtp = "smtp = { url = \"smtps://h\";\n"
 	  "  from = \"Sistem 48\"; #<-\n};\n" }, 0, "smtp.from", "Name <address>" },
+	{ "smtp connections 0", { .smtp = "smtp = { url = \"smtps://h\"; from = \"a@b.org\";\n"
+	  "  connections = 0; #<-\n};\n" }, 0, "smtp.connections", "between 1 and 16" },
+	{ "smtp connections 17", { .smtp = "smtp = { url = \"smtps://h\"; from = \"a@b.org\";\n"
+	  "  connections = 17; #<-\n};\n" }, 0, "smtp.connections", "between 1 and 16" },
 	{ "smtp password without user", { .smtp = "smtp = { url = \"smtps://h\"; from = \"a@b.org\";\n"
 	  "  password_file = \"smtp.pass\"; #<-\n};\n" }, 0, "smtp.password_file", "smtp.user" },
 	{ "missing sms.profile", { .sms = "sms = { #<-\n  number = \"+381641234567\"; };\n" }, 0,
@@ -723,6 +728,7 @@ test_channel_defaults_and_normalising(void **state)
 	assert_int_equal(cfg->imap.ack_max_age_days, 7);
 	assert_null(cfg->imap.ca_file);
 	assert_int_equal(cfg->smtp.tls_required, 0);
+	assert_int_equal(cfg->smtp.connections, 4);
 	assert_string_equal(cfg->smtp.from_addr, "prijave@example.org");
 	assert_string_equal(cfg->sms.base_url, "http://127.0.0.1:8080");   /* '/' trimmed */
 	assert_string_equal(cfg->depts[0].email.v[0], "vodovod@jkp.example.org");
@@ -739,7 +745,8 @@ test_channel_defaults_and_normalising(void **state)
 	assert_int_equal(cfg->log_syslog, 0);
 	sum = config_summary(cfg);
 	assert_non_null(strstr(sum, "imap: imaps://mail.example.org:993 INBOX -> "));
-	assert_non_null(strstr(sum, "smtp: smtp://127.0.0.1:2525 from prijave@example.org"));
+	assert_non_null(strstr(sum, "smtp: smtp://127.0.0.1:2525 from prijave@example.org, "
+	    "4 connections"));
 	assert_non_null(strstr(sum, "sms: infobip http://127.0.0.1:8080 number +381641234567"));
 	assert_non_null(strstr(sum, "Mon,Tue,Wed,Thu,Fri,Sat 00:00-24:00"));
 	assert_null(strstr(sum, "imap-pw"));

@@ -195,6 +195,56 @@ test_reconcile(void **state)
 	sms_gateway_free(&gw);
 }
 
+/*
+ * The log gives the newest 1,000 of a window at most (50 when not asked):
+ * 2,600 messages of the last hour, three in each second, are read in pages
+ * that end in the second the page before ended (a page boundary falls
+ * inside a second): every message once, oldest first.
+ */
+static void
+test_reconcile_pages(void **state)
+{
+	struct sms_gateway *gw = gw_new();
+	struct sms_in *m;
+	size_t n, i, j;
+	const char *err;
+	time_t now = time(NULL);
+	struct buf b;
+	int before;
+	json_t *r;
+
+	(void)state;
+	buf_init(&b, 1 << 20);
+	buf_appends(&b, "{\"messages\": [");
+	for (i = 0; i < 2600; i++)
+		buf_appendf(&b, "%s{\"from\": \"+38164%07zu\", \"text\": \"prijava %zu\", "
+		    "\"received\": %lld}", i ? "," : "", i, i, (long long)(now - 3000 + (long)i / 3));
+	buf_appends(&b, "]}");
+	buf_appendc(&b, '\0');
+	r = sim_call("POST", "/_sim/inbound", b.data);
+	assert_non_null(r);
+	json_decref(r);
+	buf_free(&b);
+	before = sim_stat("infobip_logs");
+	assert_int_equal(sms_gateway_reconcile(gw, now - 3600, &m, &n, &err), 0);
+	assert_int_equal(n, 2600);
+	assert_int_equal(sim_stat("infobip_logs") - before, 3);
+	for (i = 0; i < n; i++) {
+		char want[32];
+
+		/* oldest first, and in the order they came within a second */
+		snprintf(want, sizeof(want), "prijava %zu", i);
+		assert_string_equal(m[i].text, want);
+		if (i > 0)
+			assert_true(m[i].received_at >= m[i - 1].received_at);
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n && m[j].received_at <= m[i].received_at + 1; j++)
+			assert_string_not_equal(m[i].id, m[j].id);
+	sms_in_free(&m, n);
+	sms_gateway_free(&gw);
+}
+
 /* A pull whose answer is lost after the gateway dequeued: reconcile finds it. */
 static void
 test_timeout_then_reconcile(void **state)
@@ -494,6 +544,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_pull_batches, setup),
 		cmocka_unit_test_setup(test_reconcile, setup),
+		cmocka_unit_test_setup(test_reconcile_pages, setup),
 		cmocka_unit_test_setup(test_timeout_then_reconcile, setup),
 		cmocka_unit_test_setup(test_pull_faults, setup),
 		cmocka_unit_test_setup(test_invalid_utf8, setup),

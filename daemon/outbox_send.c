@@ -696,6 +696,7 @@ struct pass {
 	size_t n;
 	int smtp_fail, sms_fail;        /* transport failures in a row */
 	int smtp_proven;                /* the last email ended on a working transport */
+	int smtp_conns;                 /* connections this run uses (smtp.connections or fewer) */
 	int jfd;                        /* the journal, or -1 */
 	long long first_ms;             /* the oldest outcome not written, or 0 */
 };
@@ -746,13 +747,22 @@ email_wait(struct pass *p, const char **error_r)
 	void *tag;
 	struct row *r;
 	char *reason = NULL;
-	int res;
+	int res, open;
 
 	if (notifier_smtp_wait(&tag, &res, &reason) == 0)
 		return 0;
 	r = tag;
 	r->in_flight = 0;
 	xfree(&r->mail);
+	open = notifier_smtp_in_flight();
+	/* a connection refused while others work: a relay that limits each
+	 * client (Office 365 allows 3) gets no more for the rest of the run */
+	if (res == NOTIFY_TEMPFAIL && open > 0 && open < p->smtp_conns &&
+	    notifier_smtp_failed_before_mail() && !s48_stop_requested) {
+		log_warnx("outbox: the SMTP relay failed a connection while %d were open: "
+		    "%d at most for this run", open, open);
+		p->smtp_conns = open;
+	}
 	return ended(p, r, settle(p->cfg, r, res, reason, 0, p->run), error_r) < 0 ? -1 : 1;
 }
 
@@ -774,13 +784,15 @@ recipient_busy(const struct pass *p, size_t i)
  * to the SMTP connections once one is free.  Until an email of the run
  * has been accepted, and again after a transport failure, one email is in
  * flight at a time: a relay that is down costs three attempts, as on one
- * connection, not smtp.connections at once.  0 or -1.
+ * connection, not smtp.connections at once.  A connection that fails
+ * while others work lowers the number used for the rest of the run.
+ * 0 or -1.
  */
 static int
 attempt(struct pass *p, size_t i, const char **error_r)
 {
 	struct row *r = &p->rows[i];
-	int is_sms = is_sms_row(r), res, stopped = 0, conns = p->cfg->smtp.connections;
+	int is_sms = is_sms_row(r), res, stopped = 0, conns = p->smtp_conns;
 	char *reason = NULL;
 
 	if (is_sms && (!p->cfg->sms.enabled || p->gw == NULL)) {
@@ -917,6 +929,7 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 	p.gw = gw;
 	p.run = run;
 	p.jfd = -1;
+	p.smtp_conns = cfg->smtp.connections;
 	if (pass_failed) {
 		if (recover_claimed(st, "interrupted by a database error", &sent, error_r) < 0)
 			return -1;

@@ -56,6 +56,7 @@ static CURLM *smtp_multi;
 static struct slot slots[NOTIFIER_SMTP_CONNS_MAX];
 static int n_busy;
 static int reset_due;                   /* a message failed: start afresh when idle */
+static int last_before_mail;            /* the last message failed before MAIL FROM */
 static long timeout_connect = CONNECT_TIMEOUT, timeout_total = TOTAL_TIMEOUT,
     timeout_stall = LOW_SPEED_SECONDS;
 
@@ -185,10 +186,12 @@ slot_release(struct slot *sl, int keep_handle)
 }
 
 /*
- * After a failure libcurl may keep the connection in the multi handle's
- * cache and close it at the start of a later message, whose debug output
- * and error buffer would then tell of the old one: every connection is
- * closed once no message is in flight, and none starts before.
+ * After a failure in a transaction (MAIL FROM or later) libcurl may keep
+ * the connection in the multi handle's cache and close it at the start of
+ * a later message, whose debug output and error buffer would then tell of
+ * the old one: every connection is closed once no message is in flight,
+ * and none starts before.  A connection that failed earlier (connect,
+ * greeting, EHLO, STARTTLS, AUTH) never got into the cache.
  */
 static void
 reset_if_idle(void)
@@ -409,6 +412,12 @@ notifier_smtp_in_flight(void)
 }
 
 int
+notifier_smtp_failed_before_mail(void)
+{
+	return last_before_mail;
+}
+
+int
 notifier_smtp_ready(int conns)
 {
 	int i;
@@ -504,7 +513,11 @@ notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r)
 			*reason_r = notifier_smtp_mask(reason);
 			free(reason);
 			*tag_r = sl->tag;
-			if (m->data.result != CURLE_OK)
+			last_before_mail = *result_r != NOTIFY_OK && sl->st.stage < ST_MAIL &&
+			    sl->st.reply_stage < ST_MAIL;
+			/* a connection that failed before MAIL is closed already; the
+			 * others stay (a relay's refusal of one more keeps them) */
+			if (m->data.result != CURLE_OK && !last_before_mail)
 				reset_due = 1;
 			slot_release(sl, m->data.result == CURLE_OK);
 			reset_if_idle();

@@ -85,6 +85,13 @@ int notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r);
  */
 int notifier_smtp_ready(int conns);
 
+/*
+ * 1 when the message notifier_smtp_wait() last gave back failed before
+ * MAIL FROM (connecting, the greeting, EHLO, STARTTLS, AUTH): the
+ * connection failed, not the message.
+ */
+int notifier_smtp_failed_before_mail(void);
+
 /* How many started messages have not come back from notifier_smtp_wait(). */
 int notifier_smtp_in_flight(void);
 

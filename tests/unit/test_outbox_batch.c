@@ -581,6 +581,47 @@ test_connections(void **state)
 }
 
 /*
+ * A relay that takes two connections per client and answers a third with
+ * 421 at its greeting (tests/sim/tls_relay.py --plain --max-conns 2 in
+ * front of the sink): the run goes down to two connections after the
+ * refusals and stays there, so 20 emails cost two temporary failures,
+ * not one per try of a third and fourth connection; the two are due again.
+ */
+static void
+test_connection_limit(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run res;
+	const char *err = NULL;
+	char path[256], *data = NULL;
+	size_t len;
+	int sink = sink_start(f, "sink", "-w 1"), port;
+
+	assert_int_equal(run("mkdir -p '%s/limit' && '%s' '%s/tests/sim/tls_relay.py' --plain "
+	    "--max-conns 2 --target-port %d --port-file '%s/limit/port' "
+	    "--pid-file '%s/limit/tls-relay.pid' >/dev/null 2>&1 &", f->dir,
+	    access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3", topdir, sink,
+	    f->dir, f->dir), 0);
+	snprintf(path, sizeof(path), "%s/limit/port", f->dir);
+	for (port = 0; port < 100 && access(path, R_OK) != 0; port++)
+		usleep(50000);
+	assert_int_equal(util_read_file(path, 64, &data, &len, &err), 0);
+	port = atoi(data);
+	free(data);
+	open_fx(f, port);
+	assert_int_equal(f->cfg->smtp.connections, 4);
+	add_rows(f->st, "c", 20);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &res, &err), 0);
+	print_message("# sent %d, retried %d\n", res.sent, res.retried);
+	assert_int_equal(res.sent, 18);
+	assert_int_equal(res.retried, 2);
+	assert_int_equal(res.failed, 0);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND attempts = 1 AND "
+	    "reason LIKE '421%'"), 2);
+	assert_int_equal(ot_count(f->st, "status = 'sent'"), 18);
+}
+
+/*
  * One citizen's emails keep their order: while one is in flight the next
  * to the same address waits (the relay takes 1 s per message, so they
  * arrive >= 1 s apart), while other citizens' go out meanwhile.
@@ -634,6 +675,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stop_interrupts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recipient_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
 	};
 	const char *top = getenv("S48_TOP");
 

@@ -25,6 +25,8 @@
 #include "tickets.h"
 #include "util.h"
 
+#include "store_test.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* 2026-11-24 10:00:00 UTC, a Tuesday */
@@ -69,34 +71,20 @@ static const char conf_text[] =
     "limits = { auto_replies_per_day = 50; };\n"
     "sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n";
 
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-}
-
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char path[128];
 	char *errors = NULL;
-	const char *err = NULL;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-ingest-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
+	ts_tmpdir(f->dir, sizeof(f->dir), "ingest");
 	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	write_file(path, "test-secret\n", 0600);
+	ts_write_file(path, "test-secret\n", 0600);
 	snprintf(path, sizeof(path), "%s/sms.key", f->dir);
-	write_file(path, "key\n", 0600);
+	ts_write_file(path, "key\n", 0600);
 	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
-	write_file(path, conf_text, 0644);
+	ts_write_file(path, conf_text, 0644);
 	if (config_load(path, 0, &f->cfg, &errors) < 0) {
 		fprintf(stderr, "config: %s\n", errors);
 		free(errors);
@@ -105,10 +93,7 @@ setup(void **state)
 	free(f->cfg->secret);
 	f->cfg->secret = xstrdup("test-secret");
 	sla_use_timezone(f->cfg->sla.timezone);
-	if (store_open(f->cfg->database, &f->st, &err) < 0) {
-		fprintf(stderr, "store: %s\n", err);
-		return -1;
-	}
+	ts_open(f->cfg->database, &f->st);
 	f->rt = router_new(f->cfg);
 	f->ctx.st = f->st;
 	f->ctx.cfg = f->cfg;
@@ -125,13 +110,11 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
 	router_free(&f->rt);
 	config_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (ts_rmtree(f->dir) < 0)
 		return -1;
 	free(f);
 	ingest_test_fail_at = -1;
@@ -145,38 +128,14 @@ teardown(void **state)
 static long
 qint(struct fx *f, const char *sql, const char *p1, const char *p2)
 {
-	sqlite3_stmt *s = NULL;
-	long v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
-	if (p1 != NULL)
-		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
-	if (p2 != NULL)
-		sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	return (long)ts_qint(store_db(f->st), sql, p1, p2);
 }
 
 /* One string (caller frees, "" if no row). */
 static char *
 qstr(struct fx *f, const char *sql, const char *p1, const char *p2)
 {
-	sqlite3_stmt *s = NULL;
-	char *v;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
-	if (p1 != NULL)
-		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
-	if (p2 != NULL)
-		sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
-		v = xstrdup((const char *)sqlite3_column_text(s, 0));
-	else
-		v = xstrdup("");
-	sqlite3_finalize(s);
-	return v;
+	return ts_qstr(store_db(f->st), sql, p1, p2);
 }
 
 static char *

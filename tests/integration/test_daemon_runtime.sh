@@ -11,9 +11,7 @@ set -u
 tmpdir_setup
 . "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
-E=$T/e2e
-e2e_setup "$E" || { echo "not ok 1 - servers started"; exit 1; }
-[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
+s48d_e2e
 sed -i 's/^poll_interval = 1;/poll_interval = 60;/' "$CONF"
 N_IDLE=${RUNTIME_IDLE_MESSAGES:-10}
 

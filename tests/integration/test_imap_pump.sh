@@ -10,7 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
 . "$S48_TOP/tests/lib/e2e.sh"
-e2e_setup "$T/e2e" || { echo "not ok 1 - servers started"; exit 1; }
+e2e_start
 . "$S48_TOP/tests/lib/s48d.sh"
 DC=$T/e2e/dovecot
 DB=$T/e2e/s48.db

@@ -14,12 +14,9 @@ set -u
 tmpdir_setup
 . "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
-E=$T/e2e
-e2e_setup "$E" || { echo "not ok 1 - servers started"; exit 1; }
-[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
+s48d_e2e
 sed -i 's/level = "info"/level = "debug"/' "$CONF"
 grep -q 'level = "debug"' "$CONF" || { echo "not ok 1 - debug log level set"; exit 1; }
-if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 block() {
 	sql "CREATE TRIGGER test_block BEFORE UPDATE OF status ON outbox

@@ -11,7 +11,13 @@
 #   sink_count                     files captured by smtp-sink so far
 #   sms_sent_count                 messages the simulator has sent
 #   s48_free_port                  a port nobody listens on right now
+#   s48d_e2e                       E=$T/e2e: e2e_start (tests/lib/e2e.sh) and
+#                                  $S48D built, else "not ok 1" and exit 1
+#   PY                             python3 for helpers that must start quickly
+#                                  (the system one starts in 40 ms, a pyenv shim
+#                                  in 300)
 S48D_PID=""
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 s48d_alive() {
 	[ -n "$S48D_PID" ] && [ -d "/proc/$S48D_PID" ] || return 1
@@ -78,4 +84,10 @@ sms_sent_count() {
 s48_free_port() {
 	python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+s48d_e2e() {
+	E=$T/e2e
+	e2e_start
+	[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
 }

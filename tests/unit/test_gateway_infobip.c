@@ -15,15 +15,7 @@ static struct cfg_sms cfg;
 static void
 cfg_default(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.enabled = 1;
-	cfg.profile = "infobip";
-	cfg.base_url = the_sim.url;
-	cfg.api_key = SIM_KEY;
-	cfg.number = SIM_NUMBER;
-	cfg.country_code = "381";
-	cfg.batch = 100;
-	cfg.timeout = 5;
+	sim_cfg(&cfg, "infobip");
 }
 
 static char state_arg[128];
@@ -69,12 +61,7 @@ setup(void **state)
 static struct sms_gateway *
 gw_new(void)
 {
-	const char *err = NULL;
-	struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
-
-	if (gw == NULL)
-		fail_msg("sms_gateway_new: %s", err);
-	return gw;
+	return sim_gateway(&cfg);
 }
 
 /* Pull until more_r is 0; returns the number of messages, counts pulls. */
@@ -257,17 +244,7 @@ test_pull_faults(void **state)
 	assert_int_equal(sim_inject("+381644444444", "Kvar", 4, 0), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(sim_fault(cases[i].mode, 0, 0), 0);
-		m = NULL;
-		n = 7;
-		err = NULL;
-		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
-		assert_non_null(err);
-		if (strstr(err, cases[i].in_error) == NULL)
-			fail_msg("%s: error \"%s\" lacks \"%s\"", cases[i].mode, err,
-			    cases[i].in_error);
-		assert_null(m);
-		assert_int_equal(n, 0);
-		assert_null(cur);
+		sim_pull_fails(gw, NULL, cases[i].mode, cases[i].in_error, &more);
 		assert_int_equal(more, 0);
 	}
 	/* every_other: the next request gets through */
@@ -343,36 +320,19 @@ test_send(void **state)
 static void
 test_send_faults(void **state)
 {
-	static const struct {
-		const char *mode;
-		int result;
-		const char *in_reason;
-	} cases[] = {
-		{ "reject", NOTIFY_PERMFAIL, "REJECTED" },
-		{ "500", NOTIFY_TEMPFAIL, "HTTP 500" },
-		{ "429", NOTIFY_TEMPFAIL, "HTTP 429" },
-		{ "garbage", NOTIFY_TEMPFAIL, "unreadable" },
-		{ "timeout", NOTIFY_TEMPFAIL, "timeout" },
+	static const struct sim_send_fault cases[] = {
+		{ "reject", NOTIFY_PERMFAIL, 0, "REJECTED" },
+		{ "500", NOTIFY_TEMPFAIL, 0, "HTTP 500" },
+		{ "429", NOTIFY_TEMPFAIL, 0, "HTTP 429" },
+		{ "garbage", NOTIFY_TEMPFAIL, 0, "unreadable" },
+		{ "timeout", NOTIFY_TEMPFAIL, 0, "timeout" },
 	};
 	struct sms_gateway *gw;
-	char *reason;
-	int stopped, r;
-	size_t i;
 
 	(void)state;
 	cfg.timeout = 2;
 	gw = gw_new();
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
-		reason = NULL;
-		r = sms_gateway_send(gw, "+381641234567", "Tekst", &reason, &stopped);
-		assert_non_null(reason);
-		if (r != cases[i].result || strstr(reason, cases[i].in_reason) == NULL)
-			fail_msg("%s: result %d reason \"%s\"", cases[i].mode, r, reason);
-		assert_int_equal(stopped, 0);
-		free(reason);
-	}
-	assert_int_equal(sim_fault("none", 0, 0), 0);
+	sim_send_faults(gw, cases, sizeof(cases) / sizeof(cases[0]));
 	sms_gateway_free(&gw);
 }
 

@@ -305,13 +305,17 @@ struct sim_send_fault {
 	const char *in_reason;  /* part of the reason */
 };
 
-/* For each case: the simulator in that fault mode (4 s delay), one send
- * with its result, stopped and reason checked; then the faults off. */
+/* A gateway of c with timeout 2; for each case the simulator in that fault
+ * mode (4 s delay) and one send with its result, stopped and reason
+ * checked; then the faults off. */
 static inline void
-sim_send_faults(struct sms_gateway *gw, const struct sim_send_fault *cases, size_t n)
+sim_send_faults(struct cfg_sms *c, const struct sim_send_fault *cases, size_t n)
 {
+	struct sms_gateway *gw;
 	size_t i;
 
+	c->timeout = 2;
+	gw = sim_gateway(c);
 	for (i = 0; i < n; i++) {
 		char *reason = NULL;
 		int stopped = -1, r;
@@ -326,6 +330,7 @@ sim_send_faults(struct sms_gateway *gw, const struct sim_send_fault *cases, size
 		free(reason);
 	}
 	assert_int_equal(sim_fault("none", 0, 0), 0);
+	sms_gateway_free(&gw);
 }
 
 #endif

@@ -43,12 +43,6 @@ setup(void **state)
 	return 0;
 }
 
-static struct sms_gateway *
-gw_new(void)
-{
-	return sim_gateway(&cfg);
-}
-
 static void
 test_cursor_pull(void **state)
 {
@@ -63,7 +57,7 @@ test_cursor_pull(void **state)
 		{ 50, 1, "250", "201" },
 		{ 0, 0, "250", NULL },
 	};
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, i;
 	char *cursor = NULL, *cur;
@@ -109,7 +103,7 @@ test_ack_mode(void **state)
 	snprintf(pull_url, sizeof(pull_url), "%s/generic/inbox?limit=100", the_sim.url);
 	cfg.generic.cursor_path = "";
 	cfg.generic.ack_url = ack_url;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Hidrant", 150, 0), 0);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 100);
@@ -163,7 +157,7 @@ test_missing_id(void **state)
 
 	(void)state;
 	cfg.generic.id_path = "no.such.field";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Isti tekst", 1, 0), 0);
 	assert_int_equal(sim_inject("+381641234567", "Isti tekst", 1, 0), 0);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
@@ -200,7 +194,7 @@ test_send(void **state)
 
 	(void)state;
 	cfg.generic.send_body = "{\"to\": {to}, \"text\": {text}, \"sender\": \"s48\"}";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		reason = NULL;
 		assert_int_equal(sms_gateway_send(gw, "+381641234567", texts[i], &reason,
@@ -233,13 +227,8 @@ test_send_faults(void **state)
 		{ "429", NOTIFY_TEMPFAIL, -1, "HTTP 429" },
 		{ "timeout", NOTIFY_TEMPFAIL, -1, "timeout" },
 	};
-	struct sms_gateway *gw;
-
 	(void)state;
-	cfg.timeout = 2;
-	gw = gw_new();
-	sim_send_faults(gw, cases, sizeof(cases) / sizeof(cases[0]));
-	sms_gateway_free(&gw);
+	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
@@ -255,7 +244,7 @@ test_pull_faults(void **state)
 
 	(void)state;
 	cfg.timeout = 2;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Kvar", 3, 0), 0);
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		assert_int_equal(sim_fault(modes[i], 0, 4), 0);
@@ -280,7 +269,7 @@ test_invalid_utf8_and_auth(void **state)
 	const char *err;
 
 	(void)state;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject_b64("+381641234567", "UHVrbGEg//4gY2V2"), 0);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 1);
@@ -290,7 +279,7 @@ test_invalid_utf8_and_auth(void **state)
 	sms_gateway_free(&gw);
 
 	cfg.api_key = "wrong";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(strstr(err, "HTTP 401"));
 	assert_int_equal(sms_gateway_send(gw, "+381641234567", "x", &reason, &stopped),

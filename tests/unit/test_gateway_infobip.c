@@ -58,12 +58,6 @@ setup(void **state)
 	return 0;
 }
 
-static struct sms_gateway *
-gw_new(void)
-{
-	return sim_gateway(&cfg);
-}
-
 /* Pull until more_r is 0; returns the number of messages, counts pulls. */
 static size_t
 pull_all(struct sms_gateway *gw, int *pulls_r, char ***ids_r)
@@ -94,7 +88,7 @@ pull_all(struct sms_gateway *gw, int *pulls_r, char ***ids_r)
 static void
 test_pull_batches(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m = NULL;
 	size_t n, i;
 	char *cur = (char *)"x";
@@ -149,7 +143,7 @@ test_pull_batches(void **state)
 static void
 test_reconcile(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, got, i;
 	int pulls;
@@ -197,7 +191,7 @@ test_timeout_then_reconcile(void **state)
 
 	(void)state;
 	cfg.timeout = 2;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381643333333", "Rupa na putu", 3, 0), 0);
 	assert_int_equal(sim_fault("timeout", 0, 6), 0);
 	t0 = sim_clock();
@@ -233,7 +227,7 @@ test_pull_faults(void **state)
 		{ "garbage", "unreadable" },
 		{ "every_other", "HTTP 500" },
 	};
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, i;
 	char *cur;
@@ -258,7 +252,7 @@ test_pull_faults(void **state)
 static void
 test_invalid_utf8(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n;
 	char *cur;
@@ -281,7 +275,7 @@ test_invalid_utf8(void **state)
 static void
 test_send(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	char *reason = NULL;
 	int stopped = -1;
 	json_t *sent;
@@ -304,7 +298,7 @@ test_send(void **state)
 	sms_gateway_free(&gw);
 	/* without our number: no "from", the account's default sender */
 	cfg.number = "";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_send(gw, "381641234567", "Druga", &reason, &stopped),
 	    NOTIFY_OK);
 	free(reason);
@@ -327,13 +321,8 @@ test_send_faults(void **state)
 		{ "garbage", NOTIFY_TEMPFAIL, 0, "unreadable" },
 		{ "timeout", NOTIFY_TEMPFAIL, 0, "timeout" },
 	};
-	struct sms_gateway *gw;
-
 	(void)state;
-	cfg.timeout = 2;
-	gw = gw_new();
-	sim_send_faults(gw, cases, sizeof(cases) / sizeof(cases[0]));
-	sms_gateway_free(&gw);
+	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
@@ -348,7 +337,7 @@ test_wrong_key(void **state)
 
 	(void)state;
 	cfg.api_key = "wrong-key";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(strstr(err, "HTTP 401"));
 	assert_null(strstr(err, "wrong-key"));
@@ -375,7 +364,7 @@ test_refused(void **state)
 
 	(void)state;
 	cfg.base_url = "http://127.0.0.1:1";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(err);
 	assert_int_equal(sms_gateway_reconcile_wanted(gw), 0);
@@ -391,7 +380,7 @@ test_refused(void **state)
 static void
 test_sim_restart(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n;
 	char *cur, *reason = NULL;

@@ -28,12 +28,6 @@ setup(void **state)
 	return 0;
 }
 
-static struct sms_gateway *
-gw_new(void)
-{
-	return sim_gateway(&cfg);
-}
-
 /* n inbound messages "text i" one second apart ending at t_last, and every
  * every-th one an outbound message of ours at the same second. */
 static void
@@ -120,7 +114,7 @@ pull_once(struct sms_gateway *gw, char **cursor, struct seen *s, int *more_r)
 static void
 test_paging_and_mark(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	char *cursor = NULL;
 	int more = 1, pulls = 0;
@@ -157,7 +151,7 @@ test_paging_and_mark(void **state)
 static void
 test_cursor_round_trip(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	char *cursor = NULL;
 	int more;
@@ -170,7 +164,7 @@ test_cursor_round_trip(void **state)
 	assert_non_null(strstr(cursor, "\"next\""));
 	sms_gateway_free(&gw);                  /* "restart" */
 	inject_series(5, now, "Usred", 0);      /* newer than everything */
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(pull_once(gw, &cursor, &s, &more), 100);
 	assert_int_equal(more, 1);
 	assert_int_equal(pull_once(gw, &cursor, &s, &more), 50);
@@ -188,7 +182,7 @@ test_cursor_round_trip(void **state)
 static void
 test_same_second(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	char *cursor = NULL;
 	int more;
@@ -233,7 +227,7 @@ test_pull_faults(void **state)
 
 	(void)state;
 	cfg.timeout = 2;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Kvar", 3, 0), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
@@ -254,7 +248,7 @@ test_pull_faults(void **state)
 static void
 test_bad_next_page(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m = NULL;
 	size_t n;
 	char *cur = NULL;
@@ -275,7 +269,7 @@ test_bad_next_page(void **state)
 static void
 test_invalid_utf8(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n;
 	char *cur;
@@ -295,7 +289,7 @@ test_invalid_utf8(void **state)
 static void
 test_send(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	const char *text = "Prijava br. 7: re\xc5\xa1" "ena & zatvorena; 1+1=2 100%";
 	char *reason = NULL;
 	int stopped = -1;
@@ -339,13 +333,8 @@ test_send_faults(void **state)
 		{ "garbage", NOTIFY_TEMPFAIL, 0, "unreadable" },
 		{ "timeout", NOTIFY_TEMPFAIL, 0, "timeout" },
 	};
-	struct sms_gateway *gw;
-
 	(void)state;
-	cfg.timeout = 2;
-	gw = gw_new();
-	sim_send_faults(gw, cases, sizeof(cases) / sizeof(cases[0]));
-	sms_gateway_free(&gw);
+	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
@@ -360,7 +349,7 @@ test_wrong_token(void **state)
 
 	(void)state;
 	cfg.api_key = "wrong-token";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(strstr(err, "HTTP 401"));
 	assert_int_equal(sms_gateway_send(gw, "+381641234567", "x", &reason, &stopped),

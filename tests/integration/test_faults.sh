@@ -13,7 +13,6 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
 s48d_e2e
 sed -i 's/ timeout = 5; };/ timeout = 1; };/' "$CONF"

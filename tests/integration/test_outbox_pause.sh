@@ -12,7 +12,6 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
 s48d_e2e
 sed -i 's/level = "info"/level = "debug"/' "$CONF"

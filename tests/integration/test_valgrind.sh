@@ -16,7 +16,6 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	exit 0
 fi
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
 s48d_e2e
 if ldd "$S48D" 2>/dev/null | grep -q 'lib[atm]san'; then

@@ -1,5 +1,5 @@
 # tests/lib/s48d.sh - run s48d in the background for integration tests (sourced
-# after tests/lib/e2e.sh).
+# after tests/lib/tap.sh; sources tests/lib/e2e.sh).
 #   s48d_start LOG [ENV=VALUE...]  s48d -c $CONF in loop mode, stderr to LOG;
 #                                  S48D_PID is its PID (stopped at exit)
 #   s48d_kill9                     SIGKILL it and reap it
@@ -16,6 +16,7 @@
 #   PY                             python3 for helpers that must start quickly
 #                                  (the system one starts in 40 ms, a pyenv shim
 #                                  in 300)
+. "$S48_TOP/tests/lib/e2e.sh"
 S48D_PID=""
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 

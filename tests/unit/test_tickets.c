@@ -23,6 +23,8 @@
 #include "tickets.h"
 #include "util.h"
 
+#include "store_test.h"
+
 #define NOW 1795514400L          /* 2026-11-24T10:00:00Z, a Tuesday */
 
 enum { WITH_SMTP = 1, WITH_SMS = 2 };
@@ -43,20 +45,11 @@ fx_new(int channels, int cap)
 	const char *err = NULL;
 	FILE *fp;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-tickets.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	ts_tmpdir(f->dir, sizeof(f->dir), "tickets");
 	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("s3cret\n", fp);
-	fclose(fp);
-	chmod(path, 0600);
+	ts_write_file(path, "s3cret\n", 0600);
 	snprintf(path, sizeof(path), "%s/sms.key", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("key\n", fp);
-	fclose(fp);
-	chmod(path, 0600);
+	ts_write_file(path, "key\n", 0600);
 	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
@@ -87,8 +80,7 @@ fx_new(int channels, int cap)
 		fail_msg("config: %s", errors);
 	sla_use_timezone(f->cfg->sla.timezone);
 	f->rt = router_new(f->cfg);
-	if (store_open(f->cfg->database, &f->st, &err) < 0)
-		fail_msg("store: %s", err);
+	ts_open(f->cfg->database, &f->st);
 	f->c.st = f->st;
 	f->c.cfg = f->cfg;
 	f->c.rt = f->rt;
@@ -100,15 +92,13 @@ static void
 fx_free(struct fx **fp)
 {
 	struct fx *f = *fp;
-	char cmd[128];
 
 	if (store_in_transaction(f->st))
 		assert_int_equal(store_commit(f->st, NULL), 0);
 	store_close(&f->st);
 	router_free(&f->rt);
 	config_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ts_rmtree(f->dir), 0);
 	free(f);
 	*fp = NULL;
 }

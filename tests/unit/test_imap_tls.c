@@ -115,27 +115,19 @@ srv_write(struct srv *sv, const char *s)
 	}
 }
 
+/* one byte from the connection, through TLS once it is on */
+static ssize_t
+srv_read1(void *arg, char *c)
+{
+	struct srv *sv = arg;
+
+	return sv->tls != NULL ? gnutls_record_recv(sv->tls, c, 1) : read(sv->fd, c, 1);
+}
+
 static int
 srv_readline(struct srv *sv, char *line, size_t sz)
 {
-	size_t n = 0;
-	char c;
-	ssize_t r;
-
-	while (n + 1 < sz) {
-		if (sv->tls != NULL)
-			r = gnutls_record_recv(sv->tls, &c, 1);
-		else
-			r = read(sv->fd, &c, 1);
-		if (r != 1)
-			return -1;
-		if (c == '\n')
-			break;
-		if (c != '\r')
-			line[n++] = c;
-	}
-	line[n] = '\0';
-	return 0;
+	return nt_readline(srv_read1, sv, line, sz);
 }
 
 static int

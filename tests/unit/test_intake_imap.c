@@ -1069,24 +1069,6 @@ test_parse_fetch_table(void **state)
 
 /* ---- a scripted server for FETCH responses Dovecot would not send ---- */
 
-static int
-fake_readline(int fd, char *line, size_t sz)
-{
-	size_t n = 0;
-	char c;
-
-	while (n + 1 < sz) {
-		if (read(fd, &c, 1) != 1)
-			return -1;
-		if (c == '\n')
-			break;
-		if (c != '\r')
-			line[n++] = c;
-	}
-	line[n] = '\0';
-	return 0;
-}
-
 static void
 fake_send(int fd, const char *fmt, ...)
 {
@@ -1144,7 +1126,7 @@ fake_server(int lfd, int scenario)
 	if (fd < 0)
 		_exit(1);
 	fake_send(fd, "* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS] fake ready\r\n");
-	while (fake_readline(fd, line, sizeof(line)) == 0) {
+	while (nt_readline(nt_fd_read1, &fd, line, sizeof(line)) == 0) {
 		char *sp = strchr(line, ' ');
 		const char *cmd;
 

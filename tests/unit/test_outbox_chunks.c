@@ -23,7 +23,6 @@
 #include "util.h"
 
 #include "outbox_test.h"
-#include "store_test.h"
 
 struct fx {
 	char dir[64];

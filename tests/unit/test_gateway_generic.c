@@ -227,6 +227,7 @@ test_send_faults(void **state)
 		{ "429", NOTIFY_TEMPFAIL, -1, "HTTP 429" },
 		{ "timeout", NOTIFY_TEMPFAIL, -1, "timeout" },
 	};
+
 	(void)state;
 	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -333,6 +333,7 @@ test_send_faults(void **state)
 		{ "garbage", NOTIFY_TEMPFAIL, 0, "unreadable" },
 		{ "timeout", NOTIFY_TEMPFAIL, 0, "timeout" },
 	};
+
 	(void)state;
 	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -5,6 +5,8 @@
 #   s48d_kill9                     SIGKILL it and reap it
 #   s48d_term [SECONDS]            SIGTERM; waits; returns s48d's exit status
 #                                  (124 if it did not stop in time: then killed)
+#   s48d_term_within WHAT SECONDS  s48d_term 5 as two TAP checks: "WHAT: exit 0"
+#                                  and "WHAT: stopped within SECONDS s"
 #   s48d_alive                     is it running (not a zombie)?
 #   wait_until SECONDS CMD...      poll CMD every 0.05 s until true; 1 on timeout
 #   sql QUERY                      sqlite3 on the test database (busy timeout)
@@ -59,6 +61,16 @@ s48d_term() { # [SECONDS]
 	_s48d_rc=$?
 	S48D_PID=""
 	return $_s48d_rc
+}
+
+s48d_term_within() { # WHAT SECONDS
+	_tw_t0=$(date +%s%N)
+	s48d_term 5
+	_tw_rc=$?
+	_tw_ms=$(( ($(date +%s%N) - _tw_t0) / 1000000 ))
+	_tw_max=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000 }')
+	is "$1: exit 0" "$_tw_rc" 0
+	ok_if "$1: stopped within $2 s ($_tw_ms ms)" [ "$_tw_ms" -le "$_tw_max" ]
 }
 
 wait_until() { # SECONDS CMD...

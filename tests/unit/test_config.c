@@ -21,6 +21,8 @@
 #include "templates.h"
 #include "util.h"
 
+#include "store_test.h"
+
 static char tmpdir[256];
 static char realtmp[4096];
 
@@ -28,14 +30,9 @@ static void
 write_file(const char *name, const char *text, mode_t mode)
 {
 	char path[512];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
+	ts_write_file(path, text, mode);
 }
 
 static int
@@ -44,9 +41,7 @@ setup(void **state)
 	char path[512];
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/s48-test-config-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
+	ts_tmpdir(tmpdir, sizeof(tmpdir), "test-config");
 	if (realpath(tmpdir, realtmp) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s/db", tmpdir);
@@ -64,11 +59,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[600];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ts_rmtree(tmpdir);
 }
 
 /* ---- building configs from parts ---------------------------------- */
@@ -138,6 +130,18 @@ marker_line(const struct parts *p)
 		}
 	}
 	return 0;
+}
+
+/* config_load(path, check_secrets) that must succeed. */
+static struct s48_config *
+load_ok(const char *path, int check_secrets)
+{
+	struct s48_config *cfg = NULL;
+	char *errors = NULL;
+
+	if (config_load(path, check_secrets, &cfg, &errors) != 0)
+		fail_msg("%s: %s", path, errors);
+	return cfg;
 }
 
 /* ---- the example -------------------------------------------------- */
@@ -475,14 +479,11 @@ test_base_valid(void **state)
 	struct parts p = { 0 };
 	const char *path = write_config("good.conf", &p);
 	struct s48_config *cfg = NULL;
-	char *errors = NULL;
 
 	(void)state;
-	if (config_load(path, 1, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 1);
 	config_free(&cfg);
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	config_free(&cfg);
 }
 
@@ -573,8 +574,7 @@ test_secret_modes(void **state)
 	p.sms = "sms = { profile = \"infobip\"; base_url = \"https://x.org\";\n"
 	    "  api_key_file = \"empty.key\"; number = \"+381641234567\"; };\n";
 	path = write_config("modes2.conf", &p);
-	if (config_load(path, 1, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 1);
 	assert_int_equal(config_load_secrets(cfg, &errors), -1);
 	assert_non_null(strstr(errors, "sms.api_key_file: "));
 	assert_non_null(strstr(errors, "empty"));
@@ -592,8 +592,7 @@ test_inline_password_needs_private_config(void **state)
 	char *errors = NULL;
 
 	(void)state;
-	if (config_load(path, 1, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 1);
 	assert_string_equal(cfg->imap.password, "inline");
 	assert_null(cfg->imap.password_file);
 	config_free(&cfg);
@@ -615,8 +614,7 @@ test_relative_paths(void **state)
 	char want[4200];
 
 	(void)state;
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_string_equal(cfg->dir, realtmp);
 	snprintf(want, sizeof(want), "%s/db/s48.db", realtmp);
 	assert_string_equal(cfg->database, want);
@@ -655,12 +653,10 @@ test_defaults(void **state)
 		.depts = "departments = ( { id = \"general\"; name = \"Opsta sluzba\"; } );\n" };
 	const char *path = write_config("min.conf", &p);
 	struct s48_config *cfg = NULL;
-	char *errors = NULL;
 	char *sum;
 
 	(void)state;
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_false(cfg->imap.enabled);
 	assert_false(cfg->smtp.enabled);
 	assert_false(cfg->sms.enabled);
@@ -713,12 +709,10 @@ test_channel_defaults_and_normalising(void **state)
 	};
 	const char *path = write_config("chan.conf", &p);
 	struct s48_config *cfg = NULL;
-	char *errors = NULL;
 	char *sum;
 
 	(void)state;
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_int_equal(cfg->imap.port, 993);
 	assert_int_equal(cfg->imap.tls, CFG_TLS_IMPLICIT);
 	assert_string_equal(cfg->imap.mailbox, "INBOX");
@@ -759,8 +753,7 @@ test_channel_defaults_and_normalising(void **state)
 	    "  number = \"0641234567\"; batch = 50; timeout = 5; ascii = false; };\n";
 	p.rest = "";
 	path = write_config("chan2.conf", &p);
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_int_equal(cfg->imap.port, 143);
 	assert_string_equal(cfg->sms.base_url, "https://api.twilio.com");
 	assert_string_equal(cfg->sms.number, "+381641234567");
@@ -777,8 +770,7 @@ test_channel_defaults_and_normalising(void **state)
 	    "    cursor_path = \"next\"; ack_url = \"\"; send_url = \"http://127.0.0.1:8080/send\";\n"
 	    "    send_body = \"{\\\"to\\\": {to}, \\\"text\\\": {text}}\"; };\n};\n";
 	path = write_config("chan3.conf", &p);
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_string_equal(cfg->sms.generic.messages_path, "messages");
 	assert_string_equal(cfg->sms.generic.cursor_path, "next");
 	assert_null(cfg->sms.generic.ack_url);

@@ -185,7 +185,7 @@ test_reconcile(void **state)
 static void
 test_reconcile_pages(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, i, j;
 	const char *err;

@@ -88,22 +88,30 @@ sink_stop(struct fx *f, const char *name)
 	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, f->dir, name);
 }
 
+/* the number a shell command prints first, or -1 */
+static long long
+cmd_number(const char *cmd)
+{
+	char line[64];
+	FILE *p = popen(cmd, "r");
+	long long n = -1;
+
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		n = atoll(line);
+	if (p != NULL)
+		pclose(p);
+	return n;
+}
+
 /* messages the sink NAME captured whose text contains what (grep -F) */
 static int
 sink_count(struct fx *f, const char *name, const char *what)
 {
-	char cmd[512], line[64];
-	FILE *p;
-	int n = -1;
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/%s/mail' 2>/dev/null | wc -l", what,
 	    f->dir, name);
-	p = popen(cmd, "r");
-	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
-		n = atoi(line);
-	if (p != NULL)
-		pclose(p);
-	return n;
+	return (int)cmd_number(cmd);
 }
 
 static void
@@ -529,18 +537,11 @@ sink_ehlos(struct fx *f, const char *name)
 static long long
 sink_mtime_ms(struct fx *f, const char *name, const char *what)
 {
-	char cmd[512], line[64];
-	FILE *p;
-	long long ms = -1;
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "stat -c '%%.3Y' $(grep -rlF -- '%s' '%s/%s/mail') | tr -d .",
 	    what, f->dir, name);
-	p = popen(cmd, "r");
-	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
-		ms = atoll(line);
-	if (p != NULL)
-		pclose(p);
-	return ms;
+	return cmd_number(cmd);
 }
 
 /*

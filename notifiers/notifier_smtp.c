@@ -378,6 +378,10 @@ slot_setup(struct slot *sl, const struct cfg_smtp *cfg, size_t len)
 	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(h, CURLOPT_READDATA, &sl->st);
 	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	/* libcurl's smallest: its buffers (SMTP: the upload buffer and twice it
+	 * for dot-stuffing) are allocated for each message and freed after it;
+	 * at the default 64 kB they cross malloc's trim threshold every time */
+	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
 	curl_easy_setopt(h, CURLOPT_USE_SSL,
 	    cfg->tls_required ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);

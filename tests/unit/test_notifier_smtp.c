@@ -287,6 +287,49 @@ test_dot_stuffing(void **state)
 	free(file);
 }
 
+/*
+ * A 3 MB message (a report with photos) arrives whole, byte for byte, with
+ * lines starting with "." on every side of libcurl's 16 kB upload buffer.
+ */
+static void
+test_large(void **state)
+{
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 0, NULL);
+	struct buf msg, want;
+	char *reason = NULL, *file;
+	const char *got;
+	int i;
+
+	(void)state;
+	sink_clear("main");
+	buf_init(&msg, 8 << 20);
+	buf_init(&want, 8 << 20);
+	buf_appends(&msg, "From: prijave@example.org\r\nTo: jovana@example.net\r\n"
+	    "Subject: velika\r\n\r\n");
+	buf_appends(&want, "From: prijave@example.org\nTo: jovana@example.net\n"
+	    "Subject: velika\n\n");
+	for (i = 0; msg.len < 3 * 1024 * 1024; i++) {
+		/* 76-character lines like base64, every 7th starting with a dot */
+		char line[96];
+
+		snprintf(line, sizeof(line), "%s%06d%s", i % 7 == 0 ? "." : "A", i,
+		    "BCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/ABCDEFGHI");
+		buf_appendf(&msg, "%s\r\n", line);
+		buf_appendf(&want, "%s\n", line);
+	}
+	buf_appendc(&want, '\0');
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", msg.data, msg.len, &reason),
+	    NOTIFY_OK);
+	free(reason);
+	file = sink_message("main");
+	got = skip_sink_headers(file);
+	if (strncmp(got, want.data, want.len - 1) != 0)
+		fail_msg("the 3 MB message differs at the sink");
+	free(file);
+	buf_free(&msg);
+	buf_free(&want);
+}
+
 /* several sends in a run share the handle and all arrive */
 static void
 test_several(void **state)
@@ -790,6 +833,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_dot_stuffing),
+		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_several),
 		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_faults),

@@ -24,6 +24,7 @@
 #include <libconfig.h>
 
 #include "log.h"
+#include "notifier_smtp.h"
 #include "phone.h"
 #include "sla.h"
 #include "templates.h"
@@ -714,7 +715,7 @@ static void
 load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 {
 	static const char *const keys[] = { "url", "tls", "ca_file", "user", "password",
-		"password_file", "from", NULL };
+		"password_file", "from", "connections", NULL };
 	static const char *const schemes[] = { "smtp://", "smtps://", NULL };
 	const config_setting_t *g = get_group(c, root, "", "smtp");
 	struct cfg_smtp *sm = &cfg->smtp;
@@ -765,6 +766,7 @@ load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			cerr(c, member(g, "from"), "smtp.from",
 			    "\"%s\": must be \"Name <address>\" or \"address\"", sm->from);
 	}
+	get_int_into(c, g, "smtp", "connections", 1, NOTIFIER_SMTP_CONNS_MAX, &sm->connections);
 }
 
 static void
@@ -1303,6 +1305,7 @@ set_defaults(struct s48_config *cfg)
 	cfg->imap.max_message_bytes = 10485760;
 	cfg->imap.ack_max_age_days = 7;
 	cfg->smtp.tls_required = 1;
+	cfg->smtp.connections = 4;
 	cfg->sms.country_code = xstrdup("381");
 	cfg->sms.ascii = 1;
 	cfg->sms.max_segments = 2;
@@ -1655,7 +1658,8 @@ config_summary(const struct s48_config *cfg)
 		(void)buf_appends(&b, "imap: off (no email intake)\n");
 	}
 	if (cfg->smtp.enabled) {
-		(void)buf_appendf(&b, "smtp: %s from %s%s%s\n", cfg->smtp.url, cfg->smtp.from_addr,
+		(void)buf_appendf(&b, "smtp: %s from %s, %d connection%s%s%s\n", cfg->smtp.url,
+		    cfg->smtp.from_addr, cfg->smtp.connections, cfg->smtp.connections == 1 ? "" : "s",
 		    cfg->smtp.user != NULL ? ", AUTH" : "",
 		    cfg->smtp.tls_required ? "" : ", no TLS (loopback relay only)");
 	} else {

@@ -55,6 +55,7 @@ struct cfg_smtp {
 	char *password;                 /* loaded by config_load_secrets() */
 	char *from;                     /* "Sistem 48 <prijave@example.org>" */
 	char *from_addr;                /* "prijave@example.org", lower-cased */
+	int connections;                /* messages in flight at once, 1..16, default 4 */
 };
 
 struct cfg_sms_generic {

@@ -2,8 +2,9 @@
  * outbox_send.c - delivering pending outbox rows by SMTP or the SMS gateway.
  *
  * A run takes the due rows OUTBOX_BATCH at a time: one transaction claims
- * them (pending -> sending), they are sent one by one over the kept
- * connection, and their outcomes are written in one transaction per batch
+ * them (pending -> sending), they are sent over the kept connections
+ * (smtp.connections emails in flight at once, one per connection; SMS one
+ * by one), and their outcomes are written in one transaction per batch
  * (sooner when FLUSH_MS have passed since the oldest outcome not yet
  * written).  Each message the server accepted is first appended to the
  * journal "<database>.sent" (one write(2), kept by the kernel when the
@@ -54,6 +55,9 @@ struct row {
 	int tag_token, with_attachments, attempts;
 	/* this run */
 	int claimed, recorded, optout;
+	int in_flight;          /* an email handed to notifier_smtp_start() */
+	char *mail;             /* its composed message, until its outcome */
+	size_t mail_len;
 	enum outcome oc;
 	time_t next_at;         /* OC_RETRY */
 	char *reason;           /* for the row, every outcome but OC_NONE */
@@ -84,6 +88,7 @@ row_free(struct row *r)
 	free(r->references);
 	free(r->message_id);
 	free(r->reason);
+	free(r->mail);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -482,8 +487,12 @@ valid_ids(const char *ids)
 	return buf_steal(&b, NULL);
 }
 
+/*
+ * Compose the email of r into r->mail: NOTIFY_OK, or the outcome (a
+ * permanent failure for a message that cannot be composed) with *reason_r.
+ */
 static int
-send_email(struct store *st, const struct s48_config *cfg, const struct row *r, char **reason_r)
+compose_email(struct store *st, const struct s48_config *cfg, struct row *r, char **reason_r)
 {
 	struct mail_out m;
 	struct mail_attachment *att = NULL;
@@ -492,7 +501,7 @@ send_email(struct store *st, const struct s48_config *cfg, const struct row *r, 
 	struct buf out;
 	char *subject = NULL, *irt = valid_ids(r->in_reply_to), *refs = valid_ids(r->references);
 	const char *err;
-	int res;
+	int res = NOTIFY_OK;
 
 	memset(&m, 0, sizeof(m));
 	if (r->tag_token && r->ticket_id > 0) {
@@ -523,10 +532,11 @@ send_email(struct store *st, const struct s48_config *cfg, const struct row *r, 
 	if (mail_compose(&m, &out, &err) < 0) {
 		*reason_r = xasprintf("message not composed: %s", err);
 		res = NOTIFY_PERMFAIL;
+		buf_free(&out);
 	} else {
-		res = notifier_smtp_send(&cfg->smtp, r->recipient, out.data, out.len, reason_r);
+		r->mail_len = out.len;
+		r->mail = buf_steal(&out, NULL);
 	}
-	buf_free(&out);
 done:
 	for (i = 0; i < 3 * n_att; i++)
 		free(blobs[i]);
@@ -618,27 +628,17 @@ fail:
 }
 
 /*
- * Send one claimed row and set its outcome (r->oc, r->reason, r->next_at)
- * and the run's counters.  Returns 1 when its transport failed for now.
+ * Set the outcome of a row whose attempt ended with res and reason (taken)
+ * (r->oc, r->reason, r->next_at) and the run's counters.  Returns 1 when
+ * its transport failed for now.
  */
 static int
-send_row(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
-    struct row *r, struct outbox_run *run)
+settle(const struct s48_config *cfg, struct row *r, int res, char *reason, int stopped,
+    struct outbox_run *run)
 {
-	int is_sms = strcmp(r->channel, "sms") == 0, res, stopped = 0, attempt = r->attempts + 1;
-	char *reason = NULL, logbuf[64];
+	int is_sms = strcmp(r->channel, "sms") == 0, attempt = r->attempts + 1;
+	char logbuf[64];
 
-	if (is_sms && (!cfg->sms.enabled || gw == NULL)) {
-		res = NOTIFY_PERMFAIL;
-		reason = xstrdup("channel not configured: sms");
-	} else if (!is_sms && !cfg->smtp.enabled) {
-		res = NOTIFY_PERMFAIL;
-		reason = xstrdup("channel not configured: smtp");
-	} else if (is_sms) {
-		res = sms_gateway_send(gw, r->recipient, r->body ? r->body : "", &reason, &stopped);
-	} else {
-		res = send_email(st, cfg, r, &reason);
-	}
 	if (reason == NULL)
 		reason = xstrdup("");
 	log_mask(r->recipient, logbuf, sizeof(logbuf));
@@ -683,6 +683,175 @@ send_row(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
 	run->failed++;
 	log_warnx("outbox %lld: %s %s to %s failed: %s", r->id, r->channel, r->kind, logbuf,
 	    r->reason);
+	return 0;
+}
+
+/* The state of one run of outbox_send_due() across its batches. */
+struct pass {
+	struct store *st;
+	const struct s48_config *cfg;
+	struct sms_gateway *gw;
+	struct outbox_run *run;
+	struct row *rows;               /* the batch */
+	size_t n;
+	int smtp_fail, sms_fail;        /* transport failures in a row */
+	int smtp_proven;                /* the last email ended on a working transport */
+	int smtp_conns;                 /* connections this run uses (smtp.connections or fewer) */
+	int jfd;                        /* the journal, or -1 */
+	long long first_ms;             /* the oldest outcome not written, or 0 */
+};
+
+static int
+is_sms_row(const struct row *r)
+{
+	return strcmp(r->channel, "sms") == 0;
+}
+
+/*
+ * The attempt of r ended (settle's return in transport_failed): count it
+ * for its transport, put an accepted message on record first, and write
+ * the outcomes when it is time.  0 or -1.
+ */
+static int
+ended(struct pass *p, struct row *r, int transport_failed, const char **error_r)
+{
+	int *fails = is_sms_row(r) ? &p->sms_fail : &p->smtp_fail, now_too = 0;
+
+	if (transport_failed) {
+		(*fails)++;
+		if (!is_sms_row(r))
+			p->smtp_proven = 0;
+	} else if (r->oc == OC_SENT) {
+		*fails = 0;
+		if (!is_sms_row(r))
+			p->smtp_proven = 1;
+		/* accepted: on record before anything else can stop us */
+		now_too = p->jfd < 0 || journal_add(p->jfd, r->id) < 0;
+	}
+	if (p->first_ms == 0)
+		p->first_ms = mono_ms();
+	if (now_too || mono_ms() - p->first_ms >= FLUSH_MS) {
+		/* rows in flight have no outcome yet: flush leaves them */
+		if (flush(p->st, p->rows, p->n, 0, p->jfd, error_r) < 0)
+			return -1;
+		p->first_ms = 0;
+	}
+	return 0;
+}
+
+/* Wait for one email in flight to end and take its outcome: 1, 0 when
+ * none was in flight, or -1. */
+static int
+email_wait(struct pass *p, const char **error_r)
+{
+	void *tag;
+	struct row *r;
+	char *reason = NULL;
+	int res, open;
+
+	if (notifier_smtp_wait(&tag, &res, &reason) == 0)
+		return 0;
+	r = tag;
+	r->in_flight = 0;
+	xfree(&r->mail);
+	open = notifier_smtp_in_flight();
+	/* a connection refused while others work: a relay that limits each
+	 * client (Office 365 allows 3) gets no more for the rest of the run */
+	if (res == NOTIFY_TEMPFAIL && open > 0 && open < p->smtp_conns &&
+	    notifier_smtp_failed_before_mail() && !s48_stop_requested) {
+		log_warnx("outbox: the SMTP relay failed a connection while %d were open: "
+		    "%d at most for this run", open, open);
+		p->smtp_conns = open;
+	}
+	return ended(p, r, settle(p->cfg, r, res, reason, 0, p->run), error_r) < 0 ? -1 : 1;
+}
+
+/* An earlier email of the batch to the same recipient is still in flight:
+ * one citizen's messages arrive in the order they were written. */
+static int
+recipient_busy(const struct pass *p, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (p->rows[j].in_flight && strcmp(p->rows[j].recipient, p->rows[i].recipient) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Attempt row i: SMS (and a channel that is off) at once, an email handed
+ * to the SMTP connections once one is free.  Until an email of the run
+ * has been accepted, and again after a transport failure, one email is in
+ * flight at a time: a relay that is down costs three attempts, as on one
+ * connection, not smtp.connections at once.  A connection that fails
+ * while others work lowers the number used for the rest of the run.
+ * 0 or -1.
+ */
+static int
+attempt(struct pass *p, size_t i, const char **error_r)
+{
+	struct row *r = &p->rows[i];
+	int is_sms = is_sms_row(r), res, stopped = 0, conns = p->smtp_conns;
+	char *reason = NULL;
+
+	if (is_sms && (!p->cfg->sms.enabled || p->gw == NULL)) {
+		res = NOTIFY_PERMFAIL;
+		reason = xstrdup("channel not configured: sms");
+	} else if (!is_sms && !p->cfg->smtp.enabled) {
+		res = NOTIFY_PERMFAIL;
+		reason = xstrdup("channel not configured: smtp");
+	} else if (is_sms) {
+		res = sms_gateway_send(p->gw, r->recipient, r->body ? r->body : "", &reason, &stopped);
+	} else {
+		while (!notifier_smtp_ready(conns) || recipient_busy(p, i) ||
+		    (!p->smtp_proven && notifier_smtp_in_flight() > 0)) {
+			int w = email_wait(p, error_r);
+
+			if (w < 0)
+				return -1;
+			if (w == 0)
+				break;  /* none in flight: start() says why it cannot */
+		}
+		if (s48_stop_requested)
+			return 0;       /* not tried: back to pending as it was */
+		if (p->smtp_fail >= TRANSPORT_GIVE_UP)
+			return 0;       /* went down meanwhile */
+		res = compose_email(p->st, p->cfg, r, &reason);
+		if (res == NOTIFY_OK) {
+			if (notifier_smtp_start(&p->cfg->smtp, conns, r->recipient, r->mail,
+			    r->mail_len, r, &res, &reason)) {
+				r->in_flight = 1;
+				return 0;
+			}
+			xfree(&r->mail);
+		}
+	}
+	return ended(p, r, settle(p->cfg, r, res, reason, stopped, p->run), error_r);
+}
+
+/* Attempt every claimed row of the batch, then wait for the emails in flight. */
+static int
+send_batch(struct pass *p, const char **error_r)
+{
+	size_t i;
+
+	p->first_ms = 0;
+	for (i = 0; i < p->n && !s48_stop_requested; i++) {
+		struct row *r = &p->rows[i];
+		int is_sms = is_sms_row(r);
+
+		if (!r->claimed)
+			continue;       /* s48ctl changed it meanwhile */
+		if ((is_sms && p->sms_fail >= TRANSPORT_GIVE_UP) ||
+		    (!is_sms && p->smtp_fail >= TRANSPORT_GIVE_UP))
+			continue;       /* transport down: back to pending untried */
+		if (attempt(p, i, error_r) < 0)
+			return -1;
+	}
+	while (notifier_smtp_in_flight() > 0)
+		if (email_wait(p, error_r) < 0)
+			return -1;
 	return 0;
 }
 
@@ -747,13 +916,20 @@ int
 outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gateway *gw,
     int max_rows, struct outbox_run *run, const char **error_r)
 {
-	struct row *rows = NULL;
-	size_t n = 0, i, left = max_rows > 0 ? (size_t)max_rows : (size_t)-1;
-	long long key_next = -1, key_id = 0, first_ms = 0;
+	struct pass p;
+	size_t left = max_rows > 0 ? (size_t)max_rows : (size_t)-1;
+	long long key_next = -1, key_id = 0;
 	time_t now = store_now();
-	int smtp_fail = 0, sms_fail = 0, rc = -1, started = 0, jfd = -1, sent;
+	int rc = -1, started = 0, sent;
 
 	memset(run, 0, sizeof(*run));
+	memset(&p, 0, sizeof(p));
+	p.st = st;
+	p.cfg = cfg;
+	p.gw = gw;
+	p.run = run;
+	p.jfd = -1;
+	p.smtp_conns = cfg->smtp.connections;
 	if (pass_failed) {
 		if (recover_claimed(st, "interrupted by a database error", &sent, error_r) < 0)
 			return -1;
@@ -761,62 +937,33 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 	}
 	for (;;) {
 		if (load_rows(st, now, &key_next, &key_id, left < OUTBOX_BATCH ? left : OUTBOX_BATCH,
-		    &rows, &n) < 0) {
+		    &p.rows, &p.n) < 0) {
 			*error_r = sql_error(st, "outbox rows");
 			goto fail;
 		}
-		if (n == 0)
+		if (p.n == 0)
 			break;
-		left -= n;
+		left -= p.n;
 		if (!started) {
 			/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
 			(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
-			jfd = journal_open(st);
+			p.jfd = journal_open(st);
 			started = 1;
 		}
-		if (claim(st, rows, n, smtp_fail >= TRANSPORT_GIVE_UP, sms_fail >= TRANSPORT_GIVE_UP,
-		    error_r) < 0)
+		if (claim(st, p.rows, p.n, p.smtp_fail >= TRANSPORT_GIVE_UP,
+		    p.sms_fail >= TRANSPORT_GIVE_UP, error_r) < 0)
 			goto fail;
-		first_ms = 0;
-		for (i = 0; i < n && !s48_stop_requested; i++) {
-			struct row *r = &rows[i];
-			int is_sms = strcmp(r->channel, "sms") == 0, now_too = 0;
-
-			if (!r->claimed)
-				continue;       /* s48ctl changed it meanwhile */
-			if ((is_sms && sms_fail >= TRANSPORT_GIVE_UP) ||
-			    (!is_sms && smtp_fail >= TRANSPORT_GIVE_UP))
-				continue;       /* transport down: back to pending untried */
-			if (send_row(st, cfg, gw, r, run)) {
-				if (is_sms)
-					sms_fail++;
-				else
-					smtp_fail++;
-			} else if (r->oc == OC_SENT) {
-				if (is_sms)
-					sms_fail = 0;
-				else
-					smtp_fail = 0;
-				/* accepted: on record before anything else can stop us */
-				now_too = jfd < 0 || journal_add(jfd, r->id) < 0;
-			}
-			if (first_ms == 0)
-				first_ms = mono_ms();
-			if (now_too || mono_ms() - first_ms >= FLUSH_MS) {
-				if (flush(st, rows, i + 1, 0, jfd, error_r) < 0)
-					goto fail;
-				first_ms = 0;
-			}
-		}
-		if (flush(st, rows, n, 1, jfd, error_r) < 0)
+		if (send_batch(&p, error_r) < 0)
 			goto fail;
-		rows_free(&rows, n);
-		n = 0;
+		if (flush(st, p.rows, p.n, 1, p.jfd, error_r) < 0)
+			goto fail;
+		rows_free(&p.rows, p.n);
+		p.n = 0;
 		if (left == 0 || s48_stop_requested)
 			break;
 	}
-	if ((smtp_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "email") < 0) ||
-	    (sms_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "sms") < 0)) {
+	if ((p.smtp_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "email") < 0) ||
+	    (p.sms_fail >= TRANSPORT_GIVE_UP && defer_channel(st, "sms") < 0)) {
 		*error_r = sql_error(st, "outbox deferral");
 		goto fail;
 	}
@@ -825,11 +972,12 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 fail:
 	pass_failed = started;
 done:
+	/* before the rows go: messages still in flight point into them */
+	notifier_smtp_close();
 	if (started)
 		(void)store_exec(st, "PRAGMA synchronous = FULL", NULL);
-	if (jfd >= 0)
-		close(jfd);
-	rows_free(&rows, n);
-	notifier_smtp_close();
+	if (p.jfd >= 0)
+		close(p.jfd);
+	rows_free(&p.rows, p.n);
 	return rc;
 }

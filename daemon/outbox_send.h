@@ -4,7 +4,10 @@
  * Each due row goes pending -> sending -> sent, or back to pending with
  * exponential backoff and jitter (30 s doubling, capped at 1 h) on a
  * temporary failure, or failed after outbox.max_attempts or at once on a
- * permanent failure, always with a reason.  Rows are claimed (-> sending)
+ * permanent failure, always with a reason.  Emails are sent on up to
+ * smtp.connections connections at once (one at a time until the relay has
+ * accepted one in the run, and after a transport failure; one recipient's
+ * in order), SMS one by one.  Rows are claimed (-> sending)
  * up to 64 in one transaction, and their outcomes written in one
  * transaction per batch (or per 100 ms); an attempt is counted when its
  * outcome is written.  A send cut short by a stop (s48_stop_requested set
@@ -17,8 +20,9 @@
  * and the journal is emptied after the outcomes are committed.  A row left
  * in sending by a crash goes back to pending at start (outbox_recover),
  * unless the journal lists it: then it is recorded as sent.  So a kill can
- * cause at most one duplicate: the message in flight between the server's
- * final reply and the journal write.  Only one process may send from a
+ * cause at most one duplicate per SMTP connection (smtp.connections) and
+ * one SMS: a message in flight between the server's final reply and the
+ * journal write.  Only one process may send from a
  * database (s48d's lock file).
  *
  * Status writes during a run use synchronous=NORMAL (WAL) and the journal

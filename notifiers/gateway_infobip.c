@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "gateway_json.h"
+#include "log.h"
+
+#define INFOBIP_LOG_PAGE      1000      /* the log's largest page */
+#define INFOBIP_LOG_PAGES_MAX 100       /* 100,000 messages: more than 48 h of any city */
 
 static int
 infobip_check(const struct cfg_sms *cfg, const char **error_r)
@@ -106,29 +110,109 @@ infobip_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r,
 	return 0;
 }
 
+/* t as Infobip writes times, URL-encoded; caller frees. */
+static char *
+infobip_time_param(time_t t)
+{
+	struct tm tm;
+	char iso[64];
+
+	gmtime_r(&t, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S.000+0000", &tm);
+	return http_urlencode(iso);
+}
+
+static void
+reverse(struct sms_in *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		struct sms_in t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}
+
+/*
+ * The log answers with the newest `limit` messages (at most 1000) of the
+ * window receivedSince..receivedUntil: read it in pages, each ending one
+ * second after the oldest message of the one before (a message in that
+ * second comes twice rather than not at all; repeats are dropped by id).
+ */
 static int
 infobip_reconcile(struct sms_gateway *gw, time_t since, struct sms_in **msgs_r, size_t *n_r,
     const char **error_r)
 {
-	struct sms_gw_list l = { 0 };
-	struct tm tm;
-	char iso[64], *enc, *path, *url;
-	int rc;
+	struct sms_gw_list l = { 0 }, page = { 0 };
+	time_t until = 0, oldest;
+	char *s_enc, *u_enc, *path, *url;
+	size_t i, j, prev = 0;          /* l.v[prev..] came from the page before */
+	int rc = 0, pages = 0;
 
 	if (since < 0)
 		since = 0;
-	gmtime_r(&since, &tm);
-	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S.000+0000", &tm);
-	enc = http_urlencode(iso);
-	path = xasprintf("/sms/1/inbox/logs?receivedSince=%s", enc);
-	url = sms_gw_url(gw, path);
-	rc = infobip_get(gw, url, &l, NULL, error_r);
-	free(url);
-	free(path);
-	free(enc);
+	s_enc = infobip_time_param(since);
+	for (;;) {
+		u_enc = until > 0 ? infobip_time_param(until) : NULL;
+		path = xasprintf("/sms/1/inbox/logs?receivedSince=%s%s%s&limit=%d", s_enc,
+		    u_enc != NULL ? "&receivedUntil=" : "", u_enc != NULL ? u_enc : "",
+		    INFOBIP_LOG_PAGE);
+		url = sms_gw_url(gw, path);
+		rc = infobip_get(gw, url, &page, NULL, error_r);
+		free(url);
+		free(path);
+		free(u_enc);
+		if (rc < 0)
+			break;
+		pages++;
+		oldest = 0;
+		j = l.n;
+		for (i = 0; i < page.n; i++) {
+			struct sms_in *m = &page.v[i];
+			size_t k;
+			int seen = 0;
+
+			if (m->received_at > 0 && (oldest == 0 || m->received_at < oldest))
+				oldest = m->received_at;
+			/* only the second the pages share can repeat */
+			for (k = prev; until > 0 && m->received_at >= until - 1 && k < j && !seen; k++)
+				seen = strcmp(l.v[k].id, m->id) == 0;
+			if (seen || l.n >= SMS_GW_MAX_BATCH)
+				continue;
+			if (l.n == l.cap) {
+				l.cap = l.cap ? l.cap * 2 : 64;
+				l.v = xrealloc(l.v, l.cap * sizeof(*l.v));
+			}
+			l.v[l.n++] = *m;
+			memset(m, 0, sizeof(*m));
+		}
+		prev = j;
+		sms_gw_list_free(&page);
+		if (i < INFOBIP_LOG_PAGE)
+			break;          /* a short page: the window is read */
+		if (oldest == 0 || oldest <= since || (until > 0 && oldest + 1 >= until) ||
+		    pages >= INFOBIP_LOG_PAGES_MAX || l.n >= SMS_GW_MAX_BATCH) {
+			/* a full page within one second (or without times): no way further */
+			log_warnx("infobip: reconciliation stopped after %d pages of the log "
+			    "(%zu messages): older messages of the window were not read", pages, l.n);
+			break;
+		}
+		until = oldest + 1;
+	}
+	free(s_enc);
 	if (rc < 0) {
+		sms_gw_list_free(&page);
 		sms_gw_list_free(&l);
 		return -1;
+	}
+	/* oldest first, as they arrived; within one second the log's order */
+	reverse(l.v, l.n);
+	for (i = 0; i < l.n; i = j) {
+		for (j = i + 1; j < l.n && l.v[j].received_at == l.v[i].received_at; j++)
+			;
+		reverse(l.v + i, j - i);
 	}
 	*msgs_r = l.v;
 	*n_r = l.n;

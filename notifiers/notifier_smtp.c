@@ -1,6 +1,12 @@
 /*
- * notifier_smtp.c - hand one composed message to the SMTP relay with
- * libcurl and say whether to retry.
+ * notifier_smtp.c - hand composed messages to the SMTP relay with libcurl
+ * and say whether to retry.
+ *
+ * Messages go through one curl multi handle: up to `conns` of them are in
+ * flight at once, each on a connection of its own, and the connections are
+ * kept between messages (the multi handle's cache), so a run of outbox rows
+ * pays for EHLO (and TLS, AUTH) once per connection and overlaps the round
+ * trips of MAIL, RCPT, DATA and the message.
  *
  * The server's replies are watched through libcurl's debug callback: the
  * last command sent tells which stage failed (a 5xx to RCPT is the
@@ -26,10 +32,6 @@
 #define LOW_SPEED_SECONDS 30L     /* ... for this long, the transfer is dropped */
 #define REASON_MAX        200
 
-static CURL *smtp_curl;
-static long timeout_connect = CONNECT_TIMEOUT, timeout_total = TOTAL_TIMEOUT,
-    timeout_stall = LOW_SPEED_SECONDS;
-
 enum stage { ST_CONNECT, ST_EHLO, ST_STARTTLS, ST_AUTH, ST_MAIL, ST_RCPT, ST_DATA, ST_BODY, ST_QUIT };
 
 struct send_state {
@@ -39,6 +41,24 @@ struct send_state {
 	enum stage reply_stage;         /* the stage reply[] answered */
 	char reply[REASON_MAX + 1];     /* last server reply line before QUIT */
 };
+
+/* One message in flight (busy) or a handle kept for the next one. */
+struct slot {
+	CURL *h;                        /* NULL until needed and after a failure */
+	struct curl_slist *rcpts;
+	void *tag;
+	int busy;
+	struct send_state st;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static CURLM *smtp_multi;
+static struct slot slots[NOTIFIER_SMTP_CONNS_MAX];
+static int n_busy;
+static int reset_due;                   /* a message failed: start afresh when idle */
+static int last_before_mail;            /* the last message failed before MAIL FROM */
+static long timeout_connect = CONNECT_TIMEOUT, timeout_total = TOTAL_TIMEOUT,
+    timeout_stall = LOW_SPEED_SECONDS;
 
 /* ------------------------------------------------------------ callbacks */
 
@@ -98,8 +118,8 @@ debug_cb(CURL *h, curl_infotype type, char *p, size_t n, void *userp)
 			st->stage = ST_RCPT;
 		else if (starts(p, n, "DATA"))
 			st->stage = ST_DATA;
-		else if (starts(p, n, "QUIT"))
-			st->stage = ST_QUIT;
+		else if (starts(p, n, "QUIT") && st->stage != ST_CONNECT)
+			st->stage = ST_QUIT;    /* before our first command: another connection's */
 	} else if (type == CURLINFO_DATA_OUT) {
 		/* the message itself (and the final ".") */
 		if (st->stage == ST_DATA)
@@ -121,15 +141,21 @@ debug_cb(CURL *h, curl_infotype type, char *p, size_t n, void *userp)
 
 /* ------------------------------------------------------------------ send */
 
+/* The multi handle, created on first use; its limits follow conns. */
 static int
-handle_get(void)
+multi_get(int conns)
 {
-	if (smtp_curl != NULL)
-		return 0;
-	if (http_global_init() < 0)
-		return -1;
-	smtp_curl = curl_easy_init();
-	return smtp_curl != NULL ? 0 : -1;
+	if (smtp_multi == NULL) {
+		if (http_global_init() < 0)
+			return -1;
+		smtp_multi = curl_multi_init();
+		if (smtp_multi == NULL)
+			return -1;
+	}
+	/* one message per connection (SMTP has no multiplexing); as many kept */
+	curl_multi_setopt(smtp_multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conns);
+	curl_multi_setopt(smtp_multi, CURLMOPT_MAXCONNECTS, (long)conns);
+	return 0;
 }
 
 void
@@ -140,13 +166,62 @@ notifier_smtp_set_timeouts(long connect_s, long total_s, long stall_s)
 	timeout_stall = stall_s > 0 ? stall_s : LOW_SPEED_SECONDS;
 }
 
+/* The message of slot is over (finished or abandoned): its handle leaves the multi. */
+static void
+slot_release(struct slot *sl, int keep_handle)
+{
+	curl_multi_remove_handle(smtp_multi, sl->h);
+	/* the handle must not keep pointers to the slot's message */
+	curl_easy_setopt(sl->h, CURLOPT_MAIL_RCPT, NULL);
+	curl_easy_setopt(sl->h, CURLOPT_ERRORBUFFER, NULL);
+	if (!keep_handle) {
+		curl_easy_cleanup(sl->h);
+		sl->h = NULL;
+	}
+	curl_slist_free_all(sl->rcpts);
+	sl->rcpts = NULL;
+	sl->tag = NULL;
+	sl->busy = 0;
+	n_busy--;
+}
+
+/*
+ * After a failure in a transaction (MAIL FROM or later) libcurl may keep
+ * the connection in the multi handle's cache and close it at the start of
+ * a later message, whose debug output and error buffer would then tell of
+ * the old one: every connection is closed once no message is in flight,
+ * and none starts before.  A connection that failed earlier (connect,
+ * greeting, EHLO, STARTTLS, AUTH) never got into the cache.
+ */
+static void
+reset_if_idle(void)
+{
+	if (reset_due && n_busy == 0) {
+		notifier_smtp_close();
+	}
+}
+
 void
 notifier_smtp_close(void)
 {
-	if (smtp_curl != NULL) {
-		curl_easy_cleanup(smtp_curl);
-		smtp_curl = NULL;
+	size_t i;
+
+	for (i = 0; i < NOTIFIER_SMTP_CONNS_MAX; i++) {
+		struct slot *sl = &slots[i];
+
+		if (sl->busy)
+			slot_release(sl, 0);
+		if (sl->h != NULL) {
+			curl_easy_cleanup(sl->h);
+			sl->h = NULL;
+		}
 	}
+	/* closes the kept connections (QUIT) */
+	if (smtp_multi != NULL) {
+		curl_multi_cleanup(smtp_multi);
+		smtp_multi = NULL;
+	}
+	reset_due = 0;
 }
 
 static int
@@ -259,18 +334,10 @@ classify(CURLcode rc, const struct send_state *st, const char *errbuf, char **re
 	return NOTIFY_TEMPFAIL;
 }
 
-int
-notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *data, size_t len,
-    char **reason_r)
+/* The checks made before a message is handed to libcurl: NOTIFY_OK to go on. */
+static int
+precheck(const struct cfg_smtp *cfg, const char *rcpt, char **reason_r)
 {
-	struct send_state st;
-	struct curl_slist *rcpts = NULL;
-	char errbuf[CURL_ERROR_SIZE];
-	CURLcode rc;
-	char *reason = NULL;
-	int ret;
-
-	*reason_r = NULL;
 	if (cfg == NULL || !cfg->enabled || cfg->url == NULL) {
 		*reason_r = xstrdup("smtp not configured");
 		return NOTIFY_PERMFAIL;
@@ -288,73 +355,196 @@ notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *dat
 		*reason_r = xstrdup("smtp.url must be smtp:// or smtps://");
 		return NOTIFY_TEMPFAIL;
 	}
-	if (handle_get() < 0) {
-		*reason_r = xstrdup("cannot initialise libcurl");
-		return NOTIFY_TEMPFAIL;
-	}
-	memset(&st, 0, sizeof(st));
-	st.data = data;
-	st.len = len;
-	st.stage = ST_CONNECT;
-	errbuf[0] = '\0';
-	rcpts = curl_slist_append(NULL, rcpt);
-	if (rcpts == NULL) {
-		*reason_r = xstrdup("out of memory");
-		return NOTIFY_TEMPFAIL;
-	}
+	return NOTIFY_OK;
+}
 
-	/* reset keeps the live connection: a run of sends reuses it */
-	curl_easy_reset(smtp_curl);
-	curl_easy_setopt(smtp_curl, CURLOPT_URL, cfg->url);
+/* Every option of one message, set anew (a reloaded config takes effect). */
+static void
+slot_setup(struct slot *sl, const struct cfg_smtp *cfg, size_t len)
+{
+	CURL *h = sl->h;
+
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, cfg->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(smtp_curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 #else
-	curl_easy_setopt(smtp_curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
 #endif
-	curl_easy_setopt(smtp_curl, CURLOPT_MAIL_FROM, cfg->from_addr);
-	curl_easy_setopt(smtp_curl, CURLOPT_MAIL_RCPT, rcpts);
-	curl_easy_setopt(smtp_curl, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(smtp_curl, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(smtp_curl, CURLOPT_READDATA, &st);
-	curl_easy_setopt(smtp_curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(smtp_curl, CURLOPT_USE_SSL,
+	curl_easy_setopt(h, CURLOPT_PRIVATE, sl);
+	curl_easy_setopt(h, CURLOPT_MAIL_FROM, cfg->from_addr);
+	curl_easy_setopt(h, CURLOPT_MAIL_RCPT, sl->rcpts);
+	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+	curl_easy_setopt(h, CURLOPT_READDATA, &sl->st);
+	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	/* libcurl's smallest: its buffers (SMTP: the upload buffer and twice it
+	 * for dot-stuffing) are allocated for each message and freed after it;
+	 * at the default 64 kB they cross malloc's trim threshold every time */
+	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
+	curl_easy_setopt(h, CURLOPT_USE_SSL,
 	    cfg->tls_required ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE);
-	curl_easy_setopt(smtp_curl, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(smtp_curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (cfg->ca_file != NULL && cfg->ca_file[0] != '\0')
-		curl_easy_setopt(smtp_curl, CURLOPT_CAINFO, cfg->ca_file);
+		curl_easy_setopt(h, CURLOPT_CAINFO, cfg->ca_file);
 	if (cfg->user != NULL && cfg->user[0] != '\0') {
-		curl_easy_setopt(smtp_curl, CURLOPT_USERNAME, cfg->user);
-		curl_easy_setopt(smtp_curl, CURLOPT_PASSWORD,
+		curl_easy_setopt(h, CURLOPT_USERNAME, cfg->user);
+		curl_easy_setopt(h, CURLOPT_PASSWORD,
 		    cfg->password != NULL ? cfg->password : "");
 	}
-	curl_easy_setopt(smtp_curl, CURLOPT_CONNECTTIMEOUT, timeout_connect);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, timeout_connect);
 	/* a 10 MB report with photos must not hit a limit made for text */
-	curl_easy_setopt(smtp_curl, CURLOPT_TIMEOUT, timeout_total + (long)(len / RATE_FLOOR));
-	curl_easy_setopt(smtp_curl, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
-	curl_easy_setopt(smtp_curl, CURLOPT_LOW_SPEED_TIME, timeout_stall);
-	curl_easy_setopt(smtp_curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(smtp_curl, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(smtp_curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-	curl_easy_setopt(smtp_curl, CURLOPT_XFERINFODATA, &st);
-	curl_easy_setopt(smtp_curl, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout_total + (long)(len / RATE_FLOOR));
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, LOW_SPEED_BYTES);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, timeout_stall);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &sl->st);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, sl->errbuf);
 	/* VERBOSE only feeds debug_cb; nothing is printed */
-	curl_easy_setopt(smtp_curl, CURLOPT_VERBOSE, 1L);
-	curl_easy_setopt(smtp_curl, CURLOPT_DEBUGFUNCTION, debug_cb);
-	curl_easy_setopt(smtp_curl, CURLOPT_DEBUGDATA, &st);
+	curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, debug_cb);
+	curl_easy_setopt(h, CURLOPT_DEBUGDATA, &sl->st);
+}
 
-	rc = curl_easy_perform(smtp_curl);
-	ret = classify(rc, &st, errbuf, &reason);
-	*reason_r = notifier_smtp_mask(reason);
-	free(reason);
-	/* the handle must not keep pointers to this frame */
-	curl_easy_setopt(smtp_curl, CURLOPT_MAIL_RCPT, NULL);
-	curl_easy_setopt(smtp_curl, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(rcpts);
-	if (ret != NOTIFY_OK && rc != CURLE_OK) {
-		/* after a failure the connection state is unknown: start afresh */
-		curl_easy_cleanup(smtp_curl);
-		smtp_curl = NULL;
+int
+notifier_smtp_in_flight(void)
+{
+	return n_busy;
+}
+
+int
+notifier_smtp_failed_before_mail(void)
+{
+	return last_before_mail;
+}
+
+int
+notifier_smtp_ready(int conns)
+{
+	int i;
+
+	if (conns < 1)
+		conns = 1;
+	if (conns > NOTIFIER_SMTP_CONNS_MAX)
+		conns = NOTIFIER_SMTP_CONNS_MAX;
+	if (reset_due)
+		return 0;
+	for (i = 0; i < conns; i++)
+		if (!slots[i].busy)
+			return 1;
+	return 0;
+}
+
+int
+notifier_smtp_start(const struct cfg_smtp *cfg, int conns, const char *rcpt, const char *data,
+    size_t len, void *tag, int *result_r, char **reason_r)
+{
+	struct slot *sl = NULL;
+	int i;
+
+	*reason_r = NULL;
+	if ((*result_r = precheck(cfg, rcpt, reason_r)) != NOTIFY_OK)
+		return 0;
+	if (conns < 1)
+		conns = 1;
+	if (conns > NOTIFIER_SMTP_CONNS_MAX)
+		conns = NOTIFIER_SMTP_CONNS_MAX;
+	for (i = 0; i < conns && sl == NULL && !reset_due; i++)
+		if (!slots[i].busy)
+			sl = &slots[i];
+	if (sl == NULL) {
+		*result_r = NOTIFY_TEMPFAIL;
+		*reason_r = xstrdup("all SMTP connections busy");
+		return 0;
 	}
-	return ret;
+	if (multi_get(conns) < 0 || (sl->h == NULL && (sl->h = curl_easy_init()) == NULL)) {
+		*result_r = NOTIFY_TEMPFAIL;
+		*reason_r = xstrdup("cannot initialise libcurl");
+		return 0;
+	}
+	sl->rcpts = curl_slist_append(NULL, rcpt);
+	if (sl->rcpts == NULL) {
+		*result_r = NOTIFY_TEMPFAIL;
+		*reason_r = xstrdup("out of memory");
+		return 0;
+	}
+	memset(&sl->st, 0, sizeof(sl->st));
+	sl->st.data = data;
+	sl->st.len = len;
+	sl->st.stage = ST_CONNECT;
+	sl->errbuf[0] = '\0';
+	sl->tag = tag;
+	slot_setup(sl, cfg, len);
+	if (curl_multi_add_handle(smtp_multi, sl->h) != CURLM_OK) {
+		curl_slist_free_all(sl->rcpts);
+		sl->rcpts = NULL;
+		*result_r = NOTIFY_TEMPFAIL;
+		*reason_r = xstrdup("cannot start the SMTP transfer");
+		return 0;
+	}
+	sl->busy = 1;
+	n_busy++;
+	return 1;
+}
+
+int
+notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r)
+{
+	int running;
+
+	*tag_r = NULL;
+	*reason_r = NULL;
+	if (n_busy == 0)
+		return 0;
+	for (;;) {
+		CURLMsg *m;
+		int left;
+
+		(void)curl_multi_perform(smtp_multi, &running);
+		while ((m = curl_multi_info_read(smtp_multi, &left)) != NULL) {
+			struct slot *sl = NULL;
+			char *reason = NULL;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			(void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&sl);
+			if (sl == NULL || !sl->busy)
+				continue;
+			*result_r = classify(m->data.result, &sl->st, sl->errbuf, &reason);
+			*reason_r = notifier_smtp_mask(reason);
+			free(reason);
+			*tag_r = sl->tag;
+			last_before_mail = *result_r != NOTIFY_OK && sl->st.stage < ST_MAIL &&
+			    sl->st.reply_stage < ST_MAIL;
+			/* a connection that failed before MAIL is closed already; the
+			 * others stay (a relay's refusal of one more keeps them) */
+			if (m->data.result != CURLE_OK && !last_before_mail)
+				reset_due = 1;
+			slot_release(sl, m->data.result == CURLE_OK);
+			reset_if_idle();
+			return 1;
+		}
+		/* short, so that a stop reaches xferinfo_cb soon */
+		(void)curl_multi_poll(smtp_multi, NULL, 0, 100, NULL);
+	}
+}
+
+int
+notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *data, size_t len,
+    char **reason_r)
+{
+	void *tag;
+	int res;
+
+	if (n_busy > 0) {
+		*reason_r = xstrdup("SMTP messages already in flight");
+		return NOTIFY_TEMPFAIL;
+	}
+	if (notifier_smtp_start(cfg, 1, rcpt, data, len, &res, &res, reason_r) == 0)
+		return res;
+	(void)notifier_smtp_wait(&tag, &res, reason_r);
+	return res;
 }

@@ -3,11 +3,14 @@
  * with libcurl: smtps:// (implicit TLS) or smtp:// with STARTTLS required
  * unless smtp.tls = "none"; peer and host always verified.
  *
- * One libcurl handle is kept between sends so a run of outbox rows reuses
- * one connection; every send sets all options anew, so a config reloaded
- * by SIGHUP takes effect at the next send.  Call notifier_smtp_close()
- * after a run (the server would otherwise see an idle connection until
- * its timeout) and before exit.  Not thread-safe: one sender thread.
+ * Connections are kept between sends so a run of outbox rows reuses them;
+ * every send sets all options anew, so a config reloaded by SIGHUP takes
+ * effect at the next send.  notifier_smtp_start()/notifier_smtp_wait() keep
+ * several messages in flight, one per connection (smtp.connections);
+ * notifier_smtp_send() is one message, start to end.  Call
+ * notifier_smtp_close() after a run (the server would otherwise see idle
+ * connections until its timeout) and before exit.  Not thread-safe: one
+ * sender thread.
  *
  * The EHLO name is libcurl's: give one as the URL's path if the relay
  * cares ("smtp://mail.example.org:587/s48.example.org").
@@ -20,6 +23,9 @@
 #include <stddef.h>
 
 #include "config.h"
+
+/* The most messages in flight (and connections) notifier_smtp_start() allows. */
+#define NOTIFIER_SMTP_CONNS_MAX 16
 
 #ifndef S48_NOTIFY_RESULT_DEFINED
 #define S48_NOTIFY_RESULT_DEFINED
@@ -53,6 +59,43 @@ int notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char 
     size_t len, char **reason_r);
 
 /*
+ * Start sending data to rcpt like notifier_smtp_send(), on one of at most
+ * conns connections (1..NOTIFIER_SMTP_CONNS_MAX), and return at once.
+ * data must stay valid until the message's outcome comes back from
+ * notifier_smtp_wait() with tag.  Returns 1 when started; 0 when the
+ * outcome is known at once (a check failed, or all conns are busy): then
+ * *result_r (enum notify_result) and *reason_r (caller frees) are set.
+ */
+int notifier_smtp_start(const struct cfg_smtp *cfg, int conns, const char *rcpt,
+    const char *data, size_t len, void *tag, int *result_r, char **reason_r);
+
+/*
+ * Wait for one started message to finish: 1 with its tag, *result_r and
+ * *reason_r (as notifier_smtp_send() gives them; caller frees), or 0 when
+ * none is in flight.  A stop (s48_stop_requested) ends every message in
+ * flight within ~0.1 s as TEMPFAIL "interrupted".
+ */
+int notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r);
+
+/*
+ * 1 when notifier_smtp_start() with conns can start a message now: a
+ * connection is free and no failure is waiting for the messages in flight
+ * to end (after a failed message every connection is closed once none is
+ * in flight, so that no message inherits the state of a broken one).
+ */
+int notifier_smtp_ready(int conns);
+
+/*
+ * 1 when the message notifier_smtp_wait() last gave back failed before
+ * MAIL FROM (connecting, the greeting, EHLO, STARTTLS, AUTH): the
+ * connection failed, not the message.
+ */
+int notifier_smtp_failed_before_mail(void);
+
+/* How many started messages have not come back from notifier_smtp_wait(). */
+int notifier_smtp_in_flight(void);
+
+/*
  * s with the local part of every address in it cut to its first character
  * ("550 <jovana@example.net>: unknown" -> "550 <j***@example.net>: unknown").
  * Used for reasons; caller frees.
@@ -62,7 +105,7 @@ char *notifier_smtp_mask(const char *s);
 /* Override the timeouts above (seconds; 0 = the default).  For tests. */
 void notifier_smtp_set_timeouts(long connect_s, long total_s, long stall_s);
 
-/* Release the kept connection and handle (safe to call when none). */
+/* Close the kept connections and abandon messages in flight (safe when none). */
 void notifier_smtp_close(void);
 
 #endif

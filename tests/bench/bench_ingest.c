@@ -206,6 +206,9 @@ main(int argc, char **argv)
 		fatalx("store: %s", err);
 	if (getenv("BENCH_PRAGMA") != NULL && store_exec(st, getenv("BENCH_PRAGMA"), &err) < 0)
 		fatalx("pragma: %s", err);
+	/* checkpoints off the writer, as in s48d (BENCH_NO_CKPT=1: SQLite's own) */
+	if (getenv("BENCH_NO_CKPT") == NULL && store_start_checkpointer(st, 0, &err) < 0)
+		fatalx("checkpointer: %s", err);
 	rt = router_new(cfg);
 	mime_init();
 	ctx.st = st;

@@ -80,6 +80,9 @@ main(void)
 	rt = router_new(cfg);
 	if (store_open(cfg->database, &st, &err) < 0)
 		fatalx("store: %s", err);
+	/* checkpoints off the writer, as in s48d (BENCH_NO_CKPT=1: SQLite's own) */
+	if (getenv("BENCH_NO_CKPT") == NULL && store_start_checkpointer(st, 0, &err) < 0)
+		fatalx("checkpointer: %s", err);
 	c.st = st;
 	c.cfg = cfg;
 	c.rt = rt;

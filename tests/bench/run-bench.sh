@@ -209,7 +209,7 @@ once "$T/mail2"
 sent=$(sqlite3 -cmd '.timeout 5000' "$T/mail2/s48.db" \
 	"SELECT count(*) FROM outbox WHERE status = 'sent' AND channel = 'email'")
 E2E=$(rate "$N" "$ELAPSED")
-fig email_e2e "email end to end (ingest + $sent mails sent to smtp-sink): $N mails in $(secs "$ELAPSED") s = $E2E msgs/s" "$E2E"
+fig email_e2e "email end to end (ingest + $sent mails sent to smtp-sink on smtp.connections = 4, the default): $N mails in $(secs "$ELAPSED") s = $E2E msgs/s" "$E2E"
 RSS_E2E=$RSS
 
 # ---- SMS ingest -----------------------------------------------------------

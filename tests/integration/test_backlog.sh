@@ -7,7 +7,7 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
 . "$S48_TOP/tests/lib/e2e.sh"
-e2e_setup "$T/e2e" || { echo "not ok 1 - servers started"; exit 1; }
+e2e_start
 md="$T/e2e/dovecot/mail/$DOVECOT_USER"
 mkdir -p "$md/new" "$md/cur" "$md/tmp"
 # Dovecot's INTERNALDATE of a maildir message is its file's mtime

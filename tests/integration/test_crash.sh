@@ -10,15 +10,10 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
-E=$T/e2e
-e2e_setup "$E" || { echo "not ok 1 - servers started"; exit 1; }
-[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
+s48d_e2e
 
 KILLS=${CRASH_KILLS:-15}
-# the system python starts in 40 ms, a pyenv shim in 300 (the watcher must be quick)
-if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 MESSAGES=${CRASH_MESSAGES:-300}
 SEED=${CRASH_SEED:-$$}
 diag "kills=$KILLS messages=$MESSAGES seed=$SEED"

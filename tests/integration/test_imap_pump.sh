@@ -9,9 +9,8 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
-e2e_setup "$T/e2e" || { echo "not ok 1 - servers started"; exit 1; }
 . "$S48_TOP/tests/lib/s48d.sh"
+e2e_start
 DC=$T/e2e/dovecot
 DB=$T/e2e/s48.db
 q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB" "$1"; }

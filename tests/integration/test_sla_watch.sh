@@ -9,11 +9,8 @@
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
-E=$T/e2e
-e2e_setup "$E" || { echo "not ok 1 - servers started"; exit 1; }
-[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
+s48d_e2e
 
 H=3600
 NOW0=$(date +%s)

@@ -16,11 +16,8 @@ if ! command -v valgrind >/dev/null 2>&1; then
 	exit 0
 fi
 tmpdir_setup
-. "$S48_TOP/tests/lib/e2e.sh"
 . "$S48_TOP/tests/lib/s48d.sh"
-E=$T/e2e
-e2e_setup "$E" || { echo "not ok 1 - servers started"; exit 1; }
-[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
+s48d_e2e
 if ldd "$S48D" 2>/dev/null | grep -q 'lib[atm]san'; then
 	skip "s48d under valgrind" "$S48D is built with a sanitizer"
 	exit 0

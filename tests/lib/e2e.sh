@@ -8,6 +8,8 @@
 #                             with at_exit (tests/lib/tap.sh) when present.
 #                             E2E_DEPARTMENTS=example: the departments of
 #                             conf/s48.conf.example.
+#   e2e_start                 e2e_setup "$T/e2e" (after tmpdir_setup), or
+#                             "not ok 1" and exit 1
 #   e2e_mail DIR FROM SUBJECT BODY [HEADERS]   deliver one plain UTF-8 mail
 #                             (E2E_MSGID: its Message-ID header value)
 #   e2e_sms FROM TEXT                          inject one inbound SMS
@@ -63,6 +65,10 @@ PY
 	CONF=$_e/s48.conf
 	S48D="$S48_BIN/s48d"; S48CTL="$S48_BIN/s48ctl"
 	export CONF S48D S48CTL
+}
+
+e2e_start() {
+	e2e_setup "$T/e2e" || { echo "not ok 1 - servers started"; exit 1; }
 }
 
 _e2e_n=0

@@ -1,17 +1,26 @@
 # tests/lib/s48d.sh - run s48d in the background for integration tests (sourced
-# after tests/lib/e2e.sh).
+# after tests/lib/tap.sh; sources tests/lib/e2e.sh).
 #   s48d_start LOG [ENV=VALUE...]  s48d -c $CONF in loop mode, stderr to LOG;
 #                                  S48D_PID is its PID (stopped at exit)
 #   s48d_kill9                     SIGKILL it and reap it
 #   s48d_term [SECONDS]            SIGTERM; waits; returns s48d's exit status
 #                                  (124 if it did not stop in time: then killed)
+#   s48d_term_within WHAT SECONDS  s48d_term 5 as two TAP checks: "WHAT: exit 0"
+#                                  and "WHAT: stopped within SECONDS s"
 #   s48d_alive                     is it running (not a zombie)?
 #   wait_until SECONDS CMD...      poll CMD every 0.05 s until true; 1 on timeout
 #   sql QUERY                      sqlite3 on the test database (busy timeout)
 #   sink_count                     files captured by smtp-sink so far
 #   sms_sent_count                 messages the simulator has sent
 #   s48_free_port                  a port nobody listens on right now
+#   s48d_e2e                       E=$T/e2e: e2e_start (tests/lib/e2e.sh) and
+#                                  $S48D built, else "not ok 1" and exit 1
+#   PY                             python3 for helpers that must start quickly
+#                                  (the system one starts in 40 ms, a pyenv shim
+#                                  in 300)
+. "$S48_TOP/tests/lib/e2e.sh"
 S48D_PID=""
+if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 s48d_alive() {
 	[ -n "$S48D_PID" ] && [ -d "/proc/$S48D_PID" ] || return 1
@@ -54,6 +63,16 @@ s48d_term() { # [SECONDS]
 	return $_s48d_rc
 }
 
+s48d_term_within() { # WHAT SECONDS
+	_tw_t0=$(date +%s%N)
+	s48d_term 5
+	_tw_rc=$?
+	_tw_ms=$(( ($(date +%s%N) - _tw_t0) / 1000000 ))
+	_tw_max=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000 }')
+	is "$1: exit 0" "$_tw_rc" 0
+	ok_if "$1: stopped within $2 s ($_tw_ms ms)" [ "$_tw_ms" -le "$_tw_max" ]
+}
+
 wait_until() { # SECONDS CMD...
 	_wu_max=$(( $1 * 20 )); shift
 	_wu_i=0
@@ -78,4 +97,10 @@ sms_sent_count() {
 s48_free_port() {
 	python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+s48d_e2e() {
+	E=$T/e2e
+	e2e_start
+	[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
 }

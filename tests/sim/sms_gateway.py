@@ -3,7 +3,9 @@
 
 One HTTP server speaks the three shapes of SPEC section 7 at once:
   infobip  GET  /sms/1/inbox/reports?limit=N      destructive pull, App key
-           GET  /sms/1/inbox/logs?receivedSince=  non-destructive log
+           GET  /sms/1/inbox/logs?receivedSince=[&receivedUntil=][&limit=]
+                non-destructive log: the newest `limit` (default 50, max
+                1000) of the window, newest first
            POST /sms/2/text/advanced               send
   twilio   GET  /2010-04-01/Accounts/AC/Messages.json?To=&PageSize=&PageToken=
                 newest first, includes our outbound messages, HTTP Basic
@@ -359,11 +361,17 @@ class Handler(BaseHTTPRequestHandler):
         return 200, {"results": res, "messageCount": len(res), "pendingMessageCount": pending}
 
     def infobip_logs(self, q, data, mode):
+        # like Infobip: the newest `limit` (default 50, at most 1000) of the
+        # window receivedSince <= t < receivedUntil, newest first
         sim = self.server.sim
         since = parse_time((q.get("receivedSince") or [""])[0]) or 0
+        until = parse_time((q.get("receivedUntil") or [""])[0])
+        limit = max(1, min(1000, int((q.get("limit") or ["50"])[0])))
         with sim.lock:
-            res = [self.ib_msg(m) for m in sim.msgs
-                   if m["direction"] == "inbound" and m["received"] >= since]
+            sel = [m for m in sim.msgs if m["direction"] == "inbound" and m["received"] >= since
+                   and (until is None or m["received"] < until)]
+            sel.sort(key=lambda m: m["received"], reverse=True)
+            res = [self.ib_msg(m) for m in sel[:limit]]
         return 200, {"results": res, "messageCount": len(res), "pendingMessageCount": 0}
 
     def infobip_send(self, q, data, mode):

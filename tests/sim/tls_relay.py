@@ -5,6 +5,11 @@ certificate and key and relays the bytes to 127.0.0.1:<target-port>.
 
     tls_relay.py --cert CERT --key KEY --target-port N [--port P]
                  [--port-file FILE] [--pid-file FILE]
+    tls_relay.py --plain --max-conns N --target-port N ...
+
+--plain relays without TLS; --max-conns N answers a connection beyond N
+open ones with "421 4.7.0 Too many concurrent connections" and closes it,
+as relays that limit each client do (Office 365 allows three).
 
 Prints the port it listens on (and writes it to --port-file, atomically).
 A client that refuses the certificate just ends its connection; the relay
@@ -36,11 +41,27 @@ def pump(src, dst):
                 pass
 
 
-def serve_one(ctx, raw, target_port):
+active = 0
+active_lock = threading.Lock()
+
+
+def serve_one(ctx, raw, target_port, max_conns=0):
+    global active
     tls = up = None
+    with active_lock:
+        refuse = max_conns > 0 and active >= max_conns
+        if not refuse:
+            active += 1
+    if refuse:
+        try:
+            raw.sendall(b"421 4.7.0 Too many concurrent connections\r\n")
+            raw.close()
+        except OSError:
+            pass
+        return
     try:
         raw.settimeout(10)
-        tls = ctx.wrap_socket(raw, server_side=True)
+        tls = ctx.wrap_socket(raw, server_side=True) if ctx is not None else raw
         tls.settimeout(None)
         up = socket.create_connection(("127.0.0.1", target_port), 10)
         up.settimeout(None)
@@ -57,20 +78,28 @@ def serve_one(ctx, raw, target_port):
                     s.close()
                 except OSError:
                     pass
+        with active_lock:
+            active -= 1
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--plain", action="store_true")
+    ap.add_argument("--max-conns", type=int, default=0)
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
     ap.add_argument("--pid-file")
     a = ap.parse_args()
 
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
+    ctx = None
+    if not a.plain:
+        if not a.cert or not a.key:
+            ap.error("--cert and --key are required without --plain")
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
 
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -98,7 +127,7 @@ def main():
             raw, _ = ls.accept()
         except OSError:
             continue
-        threading.Thread(target=serve_one, args=(ctx, raw, a.target_port),
+        threading.Thread(target=serve_one, args=(ctx, raw, a.target_port, a.max_conns),
                          daemon=True).start()
 
 

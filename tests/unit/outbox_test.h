@@ -1,7 +1,8 @@
 /*
  * outbox_test.h - shared by test_outbox_batch.c and test_outbox_chunks.c: a
  * configuration and database in a test directory, and counting outbox rows.
- * Header-only (static inline) because every test file is its own program.
+ * Header-only (static inline) because every test file is its own program;
+ * builds on store_test.h.
  */
 #ifndef S48_OUTBOX_TEST_H
 #define S48_OUTBOX_TEST_H
@@ -16,16 +17,7 @@
 #include "store.h"
 #include "util.h"
 
-static inline void
-ot_write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
-	chmod(path, mode);
-}
+#include "store_test.h"
 
 /*
  * DIR/s48.conf (one department, water) and DIR/secret, loaded into *cfg_r,
@@ -36,7 +28,6 @@ ot_open(const char *dir, const char *smtp_url, struct s48_config **cfg_r,
     struct store **st_r)
 {
 	char path[128], *conf, *errors = NULL;
-	const char *err = NULL;
 
 	conf = xasprintf("database = \"s48.db\";\nsecret_file = \"secret\";\n"
 	    "log = { level = \"err\"; target = \"stderr\"; };\n%s%s%s"
@@ -45,14 +36,13 @@ ot_open(const char *dir, const char *smtp_url, struct s48_config **cfg_r,
 	    smtp_url ? "smtp = { url = \"" : "", smtp_url ? smtp_url : "",
 	    smtp_url ? "\"; tls = \"none\"; from = \"S48 <prijave@example.org>\"; };\n" : "");
 	snprintf(path, sizeof(path), "%s/secret", dir);
-	ot_write_file(path, "secret\n", 0600);
+	ts_write_file(path, "secret\n", 0600);
 	snprintf(path, sizeof(path), "%s/s48.conf", dir);
-	ot_write_file(path, conf, 0644);
+	ts_write_file(path, conf, 0644);
 	free(conf);
 	if (config_load(path, 0, cfg_r, &errors) < 0)
 		fail_msg("config: %s", errors);
-	if (store_open((*cfg_r)->database, st_r, &err) < 0)
-		fail_msg("store: %s", err);
+	ts_open((*cfg_r)->database, st_r);
 }
 
 /* SELECT count(*) FROM outbox WHERE where */
@@ -60,13 +50,8 @@ static inline long long
 ot_count(struct store *st, const char *where)
 {
 	char *q = xasprintf("SELECT count(*) FROM outbox WHERE %s", where);
-	sqlite3_stmt *s;
-	long long v = -1;
+	long long v = ts_qint(store_db(st), q, NULL, NULL);
 
-	assert_int_equal(sqlite3_prepare_v2(store_db(st), q, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
 	free(q);
 	return v;
 }

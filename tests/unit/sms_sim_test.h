@@ -1,12 +1,16 @@
 /*
  * sms_sim_test.h - shared by the test_gateway_*.c suites: start/stop the SMS
- * gateway simulator (tests/lib/sms_sim.sh) and drive its control API.
- * Header-only (static inline) because every test file is its own program.
+ * gateway simulator (tests/lib/sms_sim.sh) and drive its control API; a
+ * struct cfg_sms pointed at it, gateways that must open, and the checks of
+ * pulls and sends under the simulator's faults.
+ * Header-only (static inline) because every test file is its own program;
+ * include it after <cmocka.h>.
  */
 #ifndef S48_SMS_SIM_TEST_H
 #define S48_SMS_SIM_TEST_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 
 #include "config.h"
 #include "http_client.h"
+#include "sms_gateway.h"
 #include "util.h"
 
 #define SIM_KEY "s48-test-key"
@@ -222,6 +227,110 @@ sim_clock(void)
 
 	gettimeofday(&tv, NULL);
 	return (double)tv.tv_sec + tv.tv_usec / 1e6;
+}
+
+/* cmocka group setup and teardown: the simulator for the whole suite */
+static inline int
+sim_group_setup(void **state)
+{
+	(void)state;
+	return sim_start();
+}
+
+static inline int
+sim_group_teardown(void **state)
+{
+	(void)state;
+	sim_stop();
+	return 0;
+}
+
+/* c := profile pointed at the simulator: our key and number, batch 100,
+ * timeout 5; base_url except for generic (its URLs are its own), the
+ * account for twilio. */
+static inline void
+sim_cfg(struct cfg_sms *c, const char *profile)
+{
+	memset(c, 0, sizeof(*c));
+	c->enabled = 1;
+	c->profile = (char *)(uintptr_t)profile;
+	if (strcmp(profile, "generic") != 0)
+		c->base_url = the_sim.url;
+	c->api_key = SIM_KEY;
+	if (strcmp(profile, "twilio") == 0)
+		c->account = SIM_ACCOUNT;
+	c->number = SIM_NUMBER;
+	c->country_code = "381";
+	c->batch = 100;
+	c->timeout = 5;
+}
+
+/* sms_gateway_new(c) that must succeed. */
+static inline struct sms_gateway *
+sim_gateway(const struct cfg_sms *c)
+{
+	const char *err = NULL;
+	struct sms_gateway *gw = sms_gateway_new(c, &err);
+
+	if (gw == NULL)
+		fail_msg("sms_gateway_new: %s", err);
+	return gw;
+}
+
+/* One pull from cursor that must fail (the simulator set to fault mode
+ * before): an error naming in_error (NULL: any error), no messages, no
+ * cursor, n 0; *more_r as the pull left it. */
+static inline void
+sim_pull_fails(struct sms_gateway *gw, const char *cursor, const char *mode,
+    const char *in_error, int *more_r)
+{
+	struct sms_in *m = NULL;
+	size_t n = 7;
+	char *cur = (char *)(uintptr_t)"untouched";
+	const char *err = NULL;
+
+	assert_int_equal(sms_gateway_pull(gw, cursor, &m, &n, &cur, more_r, &err), -1);
+	if (err == NULL || (in_error != NULL && strstr(err, in_error) == NULL))
+		fail_msg("%s: error \"%s\", want \"%s\"", mode, err ? err : "(null)",
+		    in_error ? in_error : "any");
+	assert_null(m);
+	assert_null(cur);
+	assert_int_equal(n, 0);
+}
+
+struct sim_send_fault {
+	const char *mode;       /* sim_fault() mode */
+	int result;             /* NOTIFY_* */
+	int stopped;            /* *stopped_r wanted; -1: not checked */
+	const char *in_reason;  /* part of the reason */
+};
+
+/* A gateway of c with timeout 2; for each case the simulator in that fault
+ * mode (4 s delay) and one send with its result, stopped and reason
+ * checked; then the faults off. */
+static inline void
+sim_send_faults(struct cfg_sms *c, const struct sim_send_fault *cases, size_t n)
+{
+	struct sms_gateway *gw;
+	size_t i;
+
+	c->timeout = 2;
+	gw = sim_gateway(c);
+	for (i = 0; i < n; i++) {
+		char *reason = NULL;
+		int stopped = -1, r;
+
+		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
+		r = sms_gateway_send(gw, "+381641234567", "Tekst", &reason, &stopped);
+		assert_non_null(reason);
+		if (r != cases[i].result || (cases[i].stopped >= 0 && stopped != cases[i].stopped) ||
+		    strstr(reason, cases[i].in_reason) == NULL)
+			fail_msg("%s: result %d stopped %d reason \"%s\"", cases[i].mode, r, stopped,
+			    reason);
+		free(reason);
+	}
+	assert_int_equal(sim_fault("none", 0, 0), 0);
+	sms_gateway_free(&gw);
 }
 
 #endif

@@ -21,6 +21,8 @@
 #include "templates.h"
 #include "util.h"
 
+#include "store_test.h"
+
 static char tmpdir[256];
 static char realtmp[4096];
 
@@ -28,14 +30,9 @@ static void
 write_file(const char *name, const char *text, mode_t mode)
 {
 	char path[512];
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	assert_int_equal(chmod(path, mode), 0);
+	ts_write_file(path, text, mode);
 }
 
 static int
@@ -44,9 +41,7 @@ setup(void **state)
 	char path[512];
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/s48-test-config-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
-		return -1;
+	ts_tmpdir(tmpdir, sizeof(tmpdir), "test-config");
 	if (realpath(tmpdir, realtmp) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "%s/db", tmpdir);
@@ -64,11 +59,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[600];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	return system(cmd) == 0 ? 0 : -1;
+	return ts_rmtree(tmpdir);
 }
 
 /* ---- building configs from parts ---------------------------------- */
@@ -140,6 +132,18 @@ marker_line(const struct parts *p)
 	return 0;
 }
 
+/* config_load(path, check_secrets) that must succeed. */
+static struct s48_config *
+load_ok(const char *path, int check_secrets)
+{
+	struct s48_config *cfg = NULL;
+	char *errors = NULL;
+
+	if (config_load(path, check_secrets, &cfg, &errors) != 0)
+		fail_msg("%s: %s", path, errors);
+	return cfg;
+}
+
 /* ---- the example -------------------------------------------------- */
 
 static void
@@ -182,7 +186,8 @@ test_example_loads(void **state)
 	assert_string_equal(config_status_label(cfg, "weird"), "weird");
 	sum = config_summary(cfg);
 	assert_non_null(strstr(sum, "imap: imaps://mail.example.org:993 INBOX -> Processed"));
-	assert_non_null(strstr(sum, "smtp: smtps://mail.example.org:465 from prijave@example.org"));
+	assert_non_null(strstr(sum, "smtp: smtps://mail.example.org:465 from prijave@example.org, "
+	    "4 connections, AUTH"));
 	assert_non_null(strstr(sum, "sms: infobip https://api.example.com number +381641234567"));
 	assert_non_null(strstr(sum, "departments: 7, default dispatch"));
 	assert_non_null(strstr(sum, "48 working hours (Mon,Tue,Wed,Thu,Fri 07:00-15:00, 9 holidays)"));
@@ -279,6 +284,10 @@ static const struct bad_case bad_cases[] = {
 	  "  tls = \"optional\"; #<-\n};\n" }, 0, "smtp.tls", "\"required\"" },
 	{ "bad smtp from", { .smtp = "smtp = { url = \"smtps://h\";\n"
 	  "  from = \"Sistem 48\"; #<-\n};\n" }, 0, "smtp.from", "Name <address>" },
+	{ "smtp connections 0", { .smtp = "smtp = { url = \"smtps://h\"; from = \"a@b.org\";\n"
+	  "  connections = 0; #<-\n};\n" }, 0, "smtp.connections", "between 1 and 16" },
+	{ "smtp connections 17", { .smtp = "smtp = { url = \"smtps://h\"; from = \"a@b.org\";\n"
+	  "  connections = 17; #<-\n};\n" }, 0, "smtp.connections", "between 1 and 16" },
 	{ "smtp password without user", { .smtp = "smtp = { url = \"smtps://h\"; from = \"a@b.org\";\n"
 	  "  password_file = \"smtp.pass\"; #<-\n};\n" }, 0, "smtp.password_file", "smtp.user" },
 	{ "missing sms.profile", { .sms = "sms = { #<-\n  number = \"+381641234567\"; };\n" }, 0,
@@ -470,14 +479,11 @@ test_base_valid(void **state)
 	struct parts p = { 0 };
 	const char *path = write_config("good.conf", &p);
 	struct s48_config *cfg = NULL;
-	char *errors = NULL;
 
 	(void)state;
-	if (config_load(path, 1, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 1);
 	config_free(&cfg);
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	config_free(&cfg);
 }
 
@@ -568,8 +574,7 @@ test_secret_modes(void **state)
 	p.sms = "sms = { profile = \"infobip\"; base_url = \"https://x.org\";\n"
 	    "  api_key_file = \"empty.key\"; number = \"+381641234567\"; };\n";
 	path = write_config("modes2.conf", &p);
-	if (config_load(path, 1, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 1);
 	assert_int_equal(config_load_secrets(cfg, &errors), -1);
 	assert_non_null(strstr(errors, "sms.api_key_file: "));
 	assert_non_null(strstr(errors, "empty"));
@@ -587,8 +592,7 @@ test_inline_password_needs_private_config(void **state)
 	char *errors = NULL;
 
 	(void)state;
-	if (config_load(path, 1, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 1);
 	assert_string_equal(cfg->imap.password, "inline");
 	assert_null(cfg->imap.password_file);
 	config_free(&cfg);
@@ -610,8 +614,7 @@ test_relative_paths(void **state)
 	char want[4200];
 
 	(void)state;
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_string_equal(cfg->dir, realtmp);
 	snprintf(want, sizeof(want), "%s/db/s48.db", realtmp);
 	assert_string_equal(cfg->database, want);
@@ -650,12 +653,10 @@ test_defaults(void **state)
 		.depts = "departments = ( { id = \"general\"; name = \"Opsta sluzba\"; } );\n" };
 	const char *path = write_config("min.conf", &p);
 	struct s48_config *cfg = NULL;
-	char *errors = NULL;
 	char *sum;
 
 	(void)state;
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_false(cfg->imap.enabled);
 	assert_false(cfg->smtp.enabled);
 	assert_false(cfg->sms.enabled);
@@ -708,12 +709,10 @@ test_channel_defaults_and_normalising(void **state)
 	};
 	const char *path = write_config("chan.conf", &p);
 	struct s48_config *cfg = NULL;
-	char *errors = NULL;
 	char *sum;
 
 	(void)state;
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_int_equal(cfg->imap.port, 993);
 	assert_int_equal(cfg->imap.tls, CFG_TLS_IMPLICIT);
 	assert_string_equal(cfg->imap.mailbox, "INBOX");
@@ -723,6 +722,7 @@ test_channel_defaults_and_normalising(void **state)
 	assert_int_equal(cfg->imap.ack_max_age_days, 7);
 	assert_null(cfg->imap.ca_file);
 	assert_int_equal(cfg->smtp.tls_required, 0);
+	assert_int_equal(cfg->smtp.connections, 4);
 	assert_string_equal(cfg->smtp.from_addr, "prijave@example.org");
 	assert_string_equal(cfg->sms.base_url, "http://127.0.0.1:8080");   /* '/' trimmed */
 	assert_string_equal(cfg->depts[0].email.v[0], "vodovod@jkp.example.org");
@@ -739,7 +739,8 @@ test_channel_defaults_and_normalising(void **state)
 	assert_int_equal(cfg->log_syslog, 0);
 	sum = config_summary(cfg);
 	assert_non_null(strstr(sum, "imap: imaps://mail.example.org:993 INBOX -> "));
-	assert_non_null(strstr(sum, "smtp: smtp://127.0.0.1:2525 from prijave@example.org"));
+	assert_non_null(strstr(sum, "smtp: smtp://127.0.0.1:2525 from prijave@example.org, "
+	    "4 connections"));
 	assert_non_null(strstr(sum, "sms: infobip http://127.0.0.1:8080 number +381641234567"));
 	assert_non_null(strstr(sum, "Mon,Tue,Wed,Thu,Fri,Sat 00:00-24:00"));
 	assert_null(strstr(sum, "imap-pw"));
@@ -752,8 +753,7 @@ test_channel_defaults_and_normalising(void **state)
 	    "  number = \"0641234567\"; batch = 50; timeout = 5; ascii = false; };\n";
 	p.rest = "";
 	path = write_config("chan2.conf", &p);
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_int_equal(cfg->imap.port, 143);
 	assert_string_equal(cfg->sms.base_url, "https://api.twilio.com");
 	assert_string_equal(cfg->sms.number, "+381641234567");
@@ -770,8 +770,7 @@ test_channel_defaults_and_normalising(void **state)
 	    "    cursor_path = \"next\"; ack_url = \"\"; send_url = \"http://127.0.0.1:8080/send\";\n"
 	    "    send_body = \"{\\\"to\\\": {to}, \\\"text\\\": {text}}\"; };\n};\n";
 	path = write_config("chan3.conf", &p);
-	if (config_load(path, 0, &cfg, &errors) != 0)
-		fail_msg("%s", errors);
+	cfg = load_ok(path, 0);
 	assert_string_equal(cfg->sms.generic.messages_path, "messages");
 	assert_string_equal(cfg->sms.generic.cursor_path, "next");
 	assert_null(cfg->sms.generic.ack_url);

@@ -33,6 +33,8 @@
 #include "store.h"
 #include "util.h"
 
+#include "store_test.h"
+
 #define MAX_FILES 1000
 
 struct corpus_msg {
@@ -127,7 +129,7 @@ static void
 test_corpus(void **state)
 {
 	const char *dir = corpus_dir();
-	char path[1200], tmpdir[64] = "/tmp/s48-corpus-XXXXXX", dbpath[128], line[4096];
+	char path[1200], tmpdir[64], dbpath[128], line[4096];
 	struct corpus_msg *msgs = NULL;
 	struct s48_config *cfg = NULL;
 	struct store *st = NULL;
@@ -166,10 +168,8 @@ test_corpus(void **state)
 		cfg->secret = xstrdup("corpus-secret");
 	sla_use_timezone(cfg->sla.timezone);
 	mime_init();
-	assert_non_null(mkdtemp(tmpdir));
-	snprintf(dbpath, sizeof(dbpath), "%s/s48.db", tmpdir);
-	if (store_open(dbpath, &st, &err) < 0)
-		fail_msg("store_open: %s", err);
+	ts_tmpdir(tmpdir, sizeof(tmpdir), "corpus");
+	ts_open_in(tmpdir, dbpath, sizeof(dbpath), &st);
 	rt = router_new(cfg);
 	ctx.st = st;
 	ctx.cfg = cfg;
@@ -348,8 +348,7 @@ test_corpus(void **state)
 	router_free(&rt);
 	store_close(&st);
 	config_free(&cfg);
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
-	if (system(path) != 0)
+	if (ts_rmtree(tmpdir) < 0)
 		print_error("could not remove %s\n", tmpdir);
 	assert_true(rows > 0);
 	assert_int_equal(bad, 0);

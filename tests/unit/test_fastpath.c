@@ -22,6 +22,8 @@
 #include "store.h"
 #include "util.h"
 
+#include "store_test.h"
+
 struct fx {
 	char dir[64];
 	char path[128];
@@ -33,8 +35,7 @@ setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-fastpath.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	ts_tmpdir(f->dir, sizeof(f->dir), "fastpath");
 	snprintf(f->path, sizeof(f->path), "%s/s48.db", f->dir);
 	*state = f;
 	return 0;
@@ -44,11 +45,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
+	if (ts_rmtree(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;
@@ -57,10 +56,7 @@ teardown(void **state)
 static void
 open_store(struct fx *f)
 {
-	const char *err = NULL;
-
-	if (store_open(f->path, &f->st, &err) < 0)
-		fail_msg("store_open: %s", err);
+	ts_open(f->path, &f->st);
 }
 
 /* sqlite3_exec result code of sql on st (no rows expected). */

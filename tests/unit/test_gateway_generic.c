@@ -16,14 +16,7 @@ static char pull_url[128], ack_url[128], send_url[128];
 static void
 cfg_default(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.enabled = 1;
-	cfg.profile = "generic";
-	cfg.api_key = SIM_KEY;
-	cfg.number = SIM_NUMBER;
-	cfg.country_code = "381";
-	cfg.batch = 100;
-	cfg.timeout = 5;
+	sim_cfg(&cfg, "generic");
 	snprintf(pull_url, sizeof(pull_url), "%s/generic/inbox?after={cursor}&limit=100",
 	    the_sim.url);
 	snprintf(ack_url, sizeof(ack_url), "%s/generic/ack", the_sim.url);
@@ -42,38 +35,12 @@ cfg_default(void)
 }
 
 static int
-group_setup(void **state)
-{
-	(void)state;
-	return sim_start();
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	sim_stop();
-	return 0;
-}
-
-static int
 setup(void **state)
 {
 	(void)state;
 	sim_reset();
 	cfg_default();
 	return 0;
-}
-
-static struct sms_gateway *
-gw_new(void)
-{
-	const char *err = NULL;
-	struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
-
-	if (gw == NULL)
-		fail_msg("sms_gateway_new: %s", err);
-	return gw;
 }
 
 static void
@@ -90,7 +57,7 @@ test_cursor_pull(void **state)
 		{ 50, 1, "250", "201" },
 		{ 0, 0, "250", NULL },
 	};
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, i;
 	char *cursor = NULL, *cur;
@@ -136,7 +103,7 @@ test_ack_mode(void **state)
 	snprintf(pull_url, sizeof(pull_url), "%s/generic/inbox?limit=100", the_sim.url);
 	cfg.generic.cursor_path = "";
 	cfg.generic.ack_url = ack_url;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Hidrant", 150, 0), 0);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 100);
@@ -190,7 +157,7 @@ test_missing_id(void **state)
 
 	(void)state;
 	cfg.generic.id_path = "no.such.field";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Isti tekst", 1, 0), 0);
 	assert_int_equal(sim_inject("+381641234567", "Isti tekst", 1, 0), 0);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
@@ -227,7 +194,7 @@ test_send(void **state)
 
 	(void)state;
 	cfg.generic.send_body = "{\"to\": {to}, \"text\": {text}, \"sender\": \"s48\"}";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		reason = NULL;
 		assert_int_equal(sms_gateway_send(gw, "+381641234567", texts[i], &reason,
@@ -254,35 +221,15 @@ test_send(void **state)
 static void
 test_send_faults(void **state)
 {
-	static const struct {
-		const char *mode;
-		int result;
-		const char *in_reason;
-	} cases[] = {
-		{ "reject", NOTIFY_PERMFAIL, "HTTP 400" },
-		{ "500", NOTIFY_TEMPFAIL, "HTTP 500" },
-		{ "429", NOTIFY_TEMPFAIL, "HTTP 429" },
-		{ "timeout", NOTIFY_TEMPFAIL, "timeout" },
+	static const struct sim_send_fault cases[] = {
+		{ "reject", NOTIFY_PERMFAIL, -1, "HTTP 400" },
+		{ "500", NOTIFY_TEMPFAIL, -1, "HTTP 500" },
+		{ "429", NOTIFY_TEMPFAIL, -1, "HTTP 429" },
+		{ "timeout", NOTIFY_TEMPFAIL, -1, "timeout" },
 	};
-	struct sms_gateway *gw;
-	char *reason;
-	int stopped, r;
-	size_t i;
 
 	(void)state;
-	cfg.timeout = 2;
-	gw = gw_new();
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
-		reason = NULL;
-		r = sms_gateway_send(gw, "+381641234567", "Tekst", &reason, &stopped);
-		assert_non_null(reason);
-		if (r != cases[i].result || strstr(reason, cases[i].in_reason) == NULL)
-			fail_msg("%s: result %d reason \"%s\"", cases[i].mode, r, reason);
-		free(reason);
-	}
-	assert_int_equal(sim_fault("none", 0, 0), 0);
-	sms_gateway_free(&gw);
+	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
@@ -298,18 +245,11 @@ test_pull_faults(void **state)
 
 	(void)state;
 	cfg.timeout = 2;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Kvar", 3, 0), 0);
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		assert_int_equal(sim_fault(modes[i], 0, 4), 0);
-		m = NULL;
-		cur = NULL;
-		err = NULL;
-		assert_int_equal(sms_gateway_pull(gw, "0", &m, &n, &cur, &more, &err), -1);
-		assert_non_null(err);
-		assert_null(m);
-		assert_null(cur);
-		assert_int_equal(n, 0);
+		sim_pull_fails(gw, "0", modes[i], NULL, &more);
 	}
 	assert_int_equal(sms_gateway_pull(gw, "0", &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 3);
@@ -330,7 +270,7 @@ test_invalid_utf8_and_auth(void **state)
 	const char *err;
 
 	(void)state;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject_b64("+381641234567", "UHVrbGEg//4gY2V2"), 0);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
 	assert_int_equal(n, 1);
@@ -340,7 +280,7 @@ test_invalid_utf8_and_auth(void **state)
 	sms_gateway_free(&gw);
 
 	cfg.api_key = "wrong";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(strstr(err, "HTTP 401"));
 	assert_int_equal(sms_gateway_send(gw, "+381641234567", "x", &reason, &stopped),
@@ -411,5 +351,5 @@ main(void)
 		cmocka_unit_test_setup(test_config_errors, setup),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sim_group_setup, sim_group_teardown);
 }

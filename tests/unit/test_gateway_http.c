@@ -180,6 +180,23 @@ on_alarm(int sig)
 	s48_stop_requested = 1;
 }
 
+/* A client and req for the simulator's generic inbox with our key and the
+ * given timeout; returns the URL req points to (the caller frees it). */
+static char *
+inbox_request(struct http_client **hc_r, struct http_request *req, int timeout)
+{
+	const char *err = NULL;
+	char *url = xasprintf("%s/generic/inbox?after=0", the_sim.url);
+
+	*hc_r = http_client_new(&err);
+	assert_non_null(*hc_r);
+	req->url = url;
+	req->headers = auth;
+	req->n_headers = 1;
+	req->timeout = timeout;
+	return url;
+}
+
 static void
 test_interrupted(void **state)
 {
@@ -191,12 +208,7 @@ test_interrupted(void **state)
 	double t0;
 
 	(void)state;
-	hc = http_client_new(&err);
-	url = xasprintf("%s/generic/inbox?after=0", the_sim.url);
-	req.url = url;
-	req.headers = auth;
-	req.n_headers = 1;
-	req.timeout = 20;
+	url = inbox_request(&hc, &req, 20);
 	/* set before: nothing is sent */
 	s48_stop_requested = 1;
 	assert_int_equal(http_client_do(hc, &req, &resp, &err), -1);
@@ -230,12 +242,7 @@ test_timeout(void **state)
 	double t0, el;
 
 	(void)state;
-	hc = http_client_new(&err);
-	url = xasprintf("%s/generic/inbox?after=0", the_sim.url);
-	req.url = url;
-	req.headers = auth;
-	req.n_headers = 1;
-	req.timeout = 1;
+	url = inbox_request(&hc, &req, 1);
 	assert_int_equal(sim_fault("timeout", 0, 5), 0);
 	t0 = sim_clock();
 	assert_int_equal(http_client_do(hc, &req, &resp, &err), -1);

@@ -15,15 +15,7 @@ static struct cfg_sms cfg;
 static void
 cfg_default(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.enabled = 1;
-	cfg.profile = "infobip";
-	cfg.base_url = the_sim.url;
-	cfg.api_key = SIM_KEY;
-	cfg.number = SIM_NUMBER;
-	cfg.country_code = "381";
-	cfg.batch = 100;
-	cfg.timeout = 5;
+	sim_cfg(&cfg, "infobip");
 }
 
 static char state_arg[128];
@@ -66,17 +58,6 @@ setup(void **state)
 	return 0;
 }
 
-static struct sms_gateway *
-gw_new(void)
-{
-	const char *err = NULL;
-	struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
-
-	if (gw == NULL)
-		fail_msg("sms_gateway_new: %s", err);
-	return gw;
-}
-
 /* Pull until more_r is 0; returns the number of messages, counts pulls. */
 static size_t
 pull_all(struct sms_gateway *gw, int *pulls_r, char ***ids_r)
@@ -107,7 +88,7 @@ pull_all(struct sms_gateway *gw, int *pulls_r, char ***ids_r)
 static void
 test_pull_batches(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m = NULL;
 	size_t n, i;
 	char *cur = (char *)"x";
@@ -162,7 +143,7 @@ test_pull_batches(void **state)
 static void
 test_reconcile(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, got, i;
 	int pulls;
@@ -195,6 +176,56 @@ test_reconcile(void **state)
 	sms_gateway_free(&gw);
 }
 
+/*
+ * The log gives the newest 1,000 of a window at most (50 when not asked):
+ * 2,600 messages of the last hour, three in each second, are read in pages
+ * that end in the second the page before ended (a page boundary falls
+ * inside a second): every message once, oldest first.
+ */
+static void
+test_reconcile_pages(void **state)
+{
+	struct sms_gateway *gw = sim_gateway(&cfg);
+	struct sms_in *m;
+	size_t n, i, j;
+	const char *err;
+	time_t now = time(NULL);
+	struct buf b;
+	int before;
+	json_t *r;
+
+	(void)state;
+	buf_init(&b, 1 << 20);
+	buf_appends(&b, "{\"messages\": [");
+	for (i = 0; i < 2600; i++)
+		buf_appendf(&b, "%s{\"from\": \"+38164%07zu\", \"text\": \"prijava %zu\", "
+		    "\"received\": %lld}", i ? "," : "", i, i, (long long)(now - 3000 + (long)i / 3));
+	buf_appends(&b, "]}");
+	buf_appendc(&b, '\0');
+	r = sim_call("POST", "/_sim/inbound", b.data);
+	assert_non_null(r);
+	json_decref(r);
+	buf_free(&b);
+	before = sim_stat("infobip_logs");
+	assert_int_equal(sms_gateway_reconcile(gw, now - 3600, &m, &n, &err), 0);
+	assert_int_equal(n, 2600);
+	assert_int_equal(sim_stat("infobip_logs") - before, 3);
+	for (i = 0; i < n; i++) {
+		char want[32];
+
+		/* oldest first, and in the order they came within a second */
+		snprintf(want, sizeof(want), "prijava %zu", i);
+		assert_string_equal(m[i].text, want);
+		if (i > 0)
+			assert_true(m[i].received_at >= m[i - 1].received_at);
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n && m[j].received_at <= m[i].received_at + 1; j++)
+			assert_string_not_equal(m[i].id, m[j].id);
+	sms_in_free(&m, n);
+	sms_gateway_free(&gw);
+}
+
 /* A pull whose answer is lost after the gateway dequeued: reconcile finds it. */
 static void
 test_timeout_then_reconcile(void **state)
@@ -210,7 +241,7 @@ test_timeout_then_reconcile(void **state)
 
 	(void)state;
 	cfg.timeout = 2;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381643333333", "Rupa na putu", 3, 0), 0);
 	assert_int_equal(sim_fault("timeout", 0, 6), 0);
 	t0 = sim_clock();
@@ -246,7 +277,7 @@ test_pull_faults(void **state)
 		{ "garbage", "unreadable" },
 		{ "every_other", "HTTP 500" },
 	};
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n, i;
 	char *cur;
@@ -257,17 +288,7 @@ test_pull_faults(void **state)
 	assert_int_equal(sim_inject("+381644444444", "Kvar", 4, 0), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(sim_fault(cases[i].mode, 0, 0), 0);
-		m = NULL;
-		n = 7;
-		err = NULL;
-		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
-		assert_non_null(err);
-		if (strstr(err, cases[i].in_error) == NULL)
-			fail_msg("%s: error \"%s\" lacks \"%s\"", cases[i].mode, err,
-			    cases[i].in_error);
-		assert_null(m);
-		assert_int_equal(n, 0);
-		assert_null(cur);
+		sim_pull_fails(gw, NULL, cases[i].mode, cases[i].in_error, &more);
 		assert_int_equal(more, 0);
 	}
 	/* every_other: the next request gets through */
@@ -281,7 +302,7 @@ test_pull_faults(void **state)
 static void
 test_invalid_utf8(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n;
 	char *cur;
@@ -304,7 +325,7 @@ test_invalid_utf8(void **state)
 static void
 test_send(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	char *reason = NULL;
 	int stopped = -1;
 	json_t *sent;
@@ -327,7 +348,7 @@ test_send(void **state)
 	sms_gateway_free(&gw);
 	/* without our number: no "from", the account's default sender */
 	cfg.number = "";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_send(gw, "381641234567", "Druga", &reason, &stopped),
 	    NOTIFY_OK);
 	free(reason);
@@ -343,37 +364,16 @@ test_send(void **state)
 static void
 test_send_faults(void **state)
 {
-	static const struct {
-		const char *mode;
-		int result;
-		const char *in_reason;
-	} cases[] = {
-		{ "reject", NOTIFY_PERMFAIL, "REJECTED" },
-		{ "500", NOTIFY_TEMPFAIL, "HTTP 500" },
-		{ "429", NOTIFY_TEMPFAIL, "HTTP 429" },
-		{ "garbage", NOTIFY_TEMPFAIL, "unreadable" },
-		{ "timeout", NOTIFY_TEMPFAIL, "timeout" },
+	static const struct sim_send_fault cases[] = {
+		{ "reject", NOTIFY_PERMFAIL, 0, "REJECTED" },
+		{ "500", NOTIFY_TEMPFAIL, 0, "HTTP 500" },
+		{ "429", NOTIFY_TEMPFAIL, 0, "HTTP 429" },
+		{ "garbage", NOTIFY_TEMPFAIL, 0, "unreadable" },
+		{ "timeout", NOTIFY_TEMPFAIL, 0, "timeout" },
 	};
-	struct sms_gateway *gw;
-	char *reason;
-	int stopped, r;
-	size_t i;
 
 	(void)state;
-	cfg.timeout = 2;
-	gw = gw_new();
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
-		reason = NULL;
-		r = sms_gateway_send(gw, "+381641234567", "Tekst", &reason, &stopped);
-		assert_non_null(reason);
-		if (r != cases[i].result || strstr(reason, cases[i].in_reason) == NULL)
-			fail_msg("%s: result %d reason \"%s\"", cases[i].mode, r, reason);
-		assert_int_equal(stopped, 0);
-		free(reason);
-	}
-	assert_int_equal(sim_fault("none", 0, 0), 0);
-	sms_gateway_free(&gw);
+	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
@@ -388,7 +388,7 @@ test_wrong_key(void **state)
 
 	(void)state;
 	cfg.api_key = "wrong-key";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(strstr(err, "HTTP 401"));
 	assert_null(strstr(err, "wrong-key"));
@@ -415,7 +415,7 @@ test_refused(void **state)
 
 	(void)state;
 	cfg.base_url = "http://127.0.0.1:1";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(err);
 	assert_int_equal(sms_gateway_reconcile_wanted(gw), 0);
@@ -431,7 +431,7 @@ test_refused(void **state)
 static void
 test_sim_restart(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n;
 	char *cur, *reason = NULL;
@@ -494,6 +494,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_pull_batches, setup),
 		cmocka_unit_test_setup(test_reconcile, setup),
+		cmocka_unit_test_setup(test_reconcile_pages, setup),
 		cmocka_unit_test_setup(test_timeout_then_reconcile, setup),
 		cmocka_unit_test_setup(test_pull_faults, setup),
 		cmocka_unit_test_setup(test_invalid_utf8, setup),

@@ -16,31 +16,7 @@ static struct cfg_sms cfg;
 static void
 cfg_default(void)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.enabled = 1;
-	cfg.profile = "twilio";
-	cfg.base_url = the_sim.url;
-	cfg.api_key = SIM_KEY;
-	cfg.account = SIM_ACCOUNT;
-	cfg.number = SIM_NUMBER;
-	cfg.country_code = "381";
-	cfg.batch = 100;
-	cfg.timeout = 5;
-}
-
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return sim_start();
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	sim_stop();
-	return 0;
+	sim_cfg(&cfg, "twilio");
 }
 
 static int
@@ -50,17 +26,6 @@ setup(void **state)
 	sim_reset();
 	cfg_default();
 	return 0;
-}
-
-static struct sms_gateway *
-gw_new(void)
-{
-	const char *err = NULL;
-	struct sms_gateway *gw = sms_gateway_new(&cfg, &err);
-
-	if (gw == NULL)
-		fail_msg("sms_gateway_new: %s", err);
-	return gw;
 }
 
 /* n inbound messages "text i" one second apart ending at t_last, and every
@@ -149,7 +114,7 @@ pull_once(struct sms_gateway *gw, char **cursor, struct seen *s, int *more_r)
 static void
 test_paging_and_mark(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	char *cursor = NULL;
 	int more = 1, pulls = 0;
@@ -186,7 +151,7 @@ test_paging_and_mark(void **state)
 static void
 test_cursor_round_trip(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	char *cursor = NULL;
 	int more;
@@ -199,7 +164,7 @@ test_cursor_round_trip(void **state)
 	assert_non_null(strstr(cursor, "\"next\""));
 	sms_gateway_free(&gw);                  /* "restart" */
 	inject_series(5, now, "Usred", 0);      /* newer than everything */
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(pull_once(gw, &cursor, &s, &more), 100);
 	assert_int_equal(more, 1);
 	assert_int_equal(pull_once(gw, &cursor, &s, &more), 50);
@@ -217,7 +182,7 @@ test_cursor_round_trip(void **state)
 static void
 test_same_second(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	char *cursor = NULL;
 	int more;
@@ -262,21 +227,13 @@ test_pull_faults(void **state)
 
 	(void)state;
 	cfg.timeout = 2;
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sim_inject("+381641234567", "Kvar", 3, 0), 0);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
-		m = NULL;
-		cur = NULL;
-		err = NULL;
 		t0 = sim_clock();
-		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
+		sim_pull_fails(gw, NULL, cases[i].mode, cases[i].in_error, &more);
 		assert_true(sim_clock() - t0 < 4);
-		if (err == NULL || strstr(err, cases[i].in_error) == NULL)
-			fail_msg("%s: error \"%s\"", cases[i].mode, err ? err : "(null)");
-		assert_null(m);
-		assert_null(cur);
-		assert_int_equal(n, 0);
 	}
 	/* not destructive: everything still there */
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
@@ -291,7 +248,7 @@ test_pull_faults(void **state)
 static void
 test_bad_next_page(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m = NULL;
 	size_t n;
 	char *cur = NULL;
@@ -312,7 +269,7 @@ test_bad_next_page(void **state)
 static void
 test_invalid_utf8(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct sms_in *m;
 	size_t n;
 	char *cur;
@@ -332,7 +289,7 @@ test_invalid_utf8(void **state)
 static void
 test_send(void **state)
 {
-	struct sms_gateway *gw = gw_new();
+	struct sms_gateway *gw = sim_gateway(&cfg);
 	const char *text = "Prijava br. 7: re\xc5\xa1" "ena & zatvorena; 1+1=2 100%";
 	char *reason = NULL;
 	int stopped = -1;
@@ -368,11 +325,7 @@ test_send(void **state)
 static void
 test_send_faults(void **state)
 {
-	static const struct {
-		const char *mode;
-		int result, stopped;
-		const char *in_reason;
-	} cases[] = {
+	static const struct sim_send_fault cases[] = {
 		{ "stop21610", NOTIFY_PERMFAIL, 1, "21610" },
 		{ "reject", NOTIFY_PERMFAIL, 0, "21211" },
 		{ "500", NOTIFY_TEMPFAIL, 0, "HTTP 500" },
@@ -380,28 +333,9 @@ test_send_faults(void **state)
 		{ "garbage", NOTIFY_TEMPFAIL, 0, "unreadable" },
 		{ "timeout", NOTIFY_TEMPFAIL, 0, "timeout" },
 	};
-	struct sms_gateway *gw;
-	char *reason;
-	int stopped, r;
-	size_t i;
 
 	(void)state;
-	cfg.timeout = 2;
-	gw = gw_new();
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(sim_fault(cases[i].mode, 0, 4), 0);
-		reason = NULL;
-		stopped = -1;
-		r = sms_gateway_send(gw, "+381641234567", "Tekst", &reason, &stopped);
-		assert_non_null(reason);
-		if (r != cases[i].result || stopped != cases[i].stopped ||
-		    strstr(reason, cases[i].in_reason) == NULL)
-			fail_msg("%s: result %d stopped %d reason \"%s\"", cases[i].mode, r, stopped,
-			    reason);
-		free(reason);
-	}
-	assert_int_equal(sim_fault("none", 0, 0), 0);
-	sms_gateway_free(&gw);
+	sim_send_faults(&cfg, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 static void
@@ -416,7 +350,7 @@ test_wrong_token(void **state)
 
 	(void)state;
 	cfg.api_key = "wrong-token";
-	gw = gw_new();
+	gw = sim_gateway(&cfg);
 	assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), -1);
 	assert_non_null(strstr(err, "HTTP 401"));
 	assert_int_equal(sms_gateway_send(gw, "+381641234567", "x", &reason, &stopped),
@@ -459,5 +393,5 @@ main(void)
 		cmocka_unit_test_setup(test_config_errors, setup),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sim_group_setup, sim_group_teardown);
 }

@@ -16,21 +16,6 @@
 static struct cfg_sms cfg;
 static char pull_url[160];
 
-static int
-group_setup(void **state)
-{
-	(void)state;
-	return sim_start();
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	sim_stop();
-	return 0;
-}
-
 /* VOLUME inbound messages, one second apart, the newest a minute ago. */
 static void
 inject_volume(void)
@@ -57,14 +42,9 @@ inject_volume(void)
 static void
 cfg_for(const char *profile, int batch)
 {
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.enabled = 1;
-	cfg.profile = (char *)(uintptr_t)profile;
-	cfg.base_url = the_sim.url;
-	cfg.api_key = SIM_KEY;
+	sim_cfg(&cfg, profile);
+	cfg.base_url = the_sim.url;     /* set for every profile here */
 	cfg.account = SIM_ACCOUNT;
-	cfg.number = SIM_NUMBER;
-	cfg.country_code = "381";
 	cfg.batch = batch;
 	cfg.timeout = 20;
 	snprintf(pull_url, sizeof(pull_url), "%s/generic/inbox?after={cursor}&limit=%d",
@@ -173,5 +153,5 @@ main(void)
 		cmocka_unit_test(test_volume),
 	};
 
-	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+	return cmocka_run_group_tests(tests, sim_group_setup, sim_group_teardown);
 }

@@ -36,6 +36,8 @@
 #include "intake_imap.h"
 #include "util.h"
 
+#include "net_test.h"
+
 static char tmpdir[128], certpath[256], keypath[256];
 
 /* greetings and lines libetpan 1.9.4 dies on (tests/fuzz/known-libetpan) */
@@ -52,15 +54,6 @@ child_defaults(void)
 
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
-}
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int
@@ -122,27 +115,19 @@ srv_write(struct srv *sv, const char *s)
 	}
 }
 
+/* one byte from the connection, through TLS once it is on */
+static ssize_t
+srv_read1(void *arg, char *c)
+{
+	struct srv *sv = arg;
+
+	return sv->tls != NULL ? gnutls_record_recv(sv->tls, c, 1) : read(sv->fd, c, 1);
+}
+
 static int
 srv_readline(struct srv *sv, char *line, size_t sz)
 {
-	size_t n = 0;
-	char c;
-	ssize_t r;
-
-	while (n + 1 < sz) {
-		if (sv->tls != NULL)
-			r = gnutls_record_recv(sv->tls, &c, 1);
-		else
-			r = read(sv->fd, &c, 1);
-		if (r != 1)
-			return -1;
-		if (c == '\n')
-			break;
-		if (c != '\r')
-			line[n++] = c;
-	}
-	line[n] = '\0';
-	return 0;
+	return nt_readline(srv_read1, sv, line, sz);
 }
 
 static int
@@ -229,20 +214,9 @@ static pid_t
 srv_start(enum srv_mode mode, const char *greeting, const char *inject,
     const char *after_tls, int *port_r)
 {
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	pid_t pid;
-	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int s = nt_listen(port_r);
+	pid_t pid = fork();
 
-	assert_true(s >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(s, 4), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-	*port_r = ntohs(sa.sin_port);
-	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		child_defaults();
@@ -480,9 +454,9 @@ test_stream_eof_timeout(void **state)
 	assert_string_equal(line->str, "* 1 EXISTS\r\n");
 	/* nothing more: wait says so, a read times out after about 1 s */
 	assert_int_equal(imap_net_wait(s, 100), 0);
-	t0 = now_s();
+	t0 = nt_now();
 	assert_true(mailstream_read(s, buf, sizeof(buf)) < 0);
-	assert_true(now_s() - t0 >= 0.8 && now_s() - t0 < 3.0);
+	assert_true(nt_now() - t0 >= 0.8 && nt_now() - t0 < 3.0);
 	mailstream_close(s);
 
 	/* the peer closes: -1, not 0 */

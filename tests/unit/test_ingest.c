@@ -25,6 +25,8 @@
 #include "tickets.h"
 #include "util.h"
 
+#include "store_test.h"
+
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
 /* 2026-11-24 10:00:00 UTC, a Tuesday */
@@ -69,34 +71,20 @@ static const char conf_text[] =
     "limits = { auto_replies_per_day = 50; };\n"
     "sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n";
 
-static void
-write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	chmod(path, mode);
-}
-
 static int
 setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	char path[128];
 	char *errors = NULL;
-	const char *err = NULL;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-ingest-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
+	ts_tmpdir(f->dir, sizeof(f->dir), "ingest");
 	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	write_file(path, "test-secret\n", 0600);
+	ts_write_file(path, "test-secret\n", 0600);
 	snprintf(path, sizeof(path), "%s/sms.key", f->dir);
-	write_file(path, "key\n", 0600);
+	ts_write_file(path, "key\n", 0600);
 	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
-	write_file(path, conf_text, 0644);
+	ts_write_file(path, conf_text, 0644);
 	if (config_load(path, 0, &f->cfg, &errors) < 0) {
 		fprintf(stderr, "config: %s\n", errors);
 		free(errors);
@@ -105,10 +93,7 @@ setup(void **state)
 	free(f->cfg->secret);
 	f->cfg->secret = xstrdup("test-secret");
 	sla_use_timezone(f->cfg->sla.timezone);
-	if (store_open(f->cfg->database, &f->st, &err) < 0) {
-		fprintf(stderr, "store: %s\n", err);
-		return -1;
-	}
+	ts_open(f->cfg->database, &f->st);
 	f->rt = router_new(f->cfg);
 	f->ctx.st = f->st;
 	f->ctx.cfg = f->cfg;
@@ -125,13 +110,11 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
 	router_free(&f->rt);
 	config_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	if (system(cmd) != 0)
+	if (ts_rmtree(f->dir) < 0)
 		return -1;
 	free(f);
 	ingest_test_fail_at = -1;
@@ -145,38 +128,14 @@ teardown(void **state)
 static long
 qint(struct fx *f, const char *sql, const char *p1, const char *p2)
 {
-	sqlite3_stmt *s = NULL;
-	long v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
-	if (p1 != NULL)
-		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
-	if (p2 != NULL)
-		sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = (long)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	return (long)ts_qint(store_db(f->st), sql, p1, p2);
 }
 
 /* One string (caller frees, "" if no row). */
 static char *
 qstr(struct fx *f, const char *sql, const char *p1, const char *p2)
 {
-	sqlite3_stmt *s = NULL;
-	char *v;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(f->st), sql, -1, &s, NULL), SQLITE_OK);
-	if (p1 != NULL)
-		sqlite3_bind_text(s, 1, p1, -1, SQLITE_TRANSIENT);
-	if (p2 != NULL)
-		sqlite3_bind_text(s, 2, p2, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0) != NULL)
-		v = xstrdup((const char *)sqlite3_column_text(s, 0));
-	else
-		v = xstrdup("");
-	sqlite3_finalize(s);
-	return v;
+	return ts_qstr(store_db(f->st), sql, p1, p2);
 }
 
 static char *
@@ -277,6 +236,25 @@ status_of(struct fx *f, long id)
 
 	free(s);
 	return v;
+}
+
+/* The text of sql (qstr) must be want. */
+static void
+assert_qstr(struct fx *f, const char *sql, const char *p1, const char *p2, const char *want)
+{
+	char *v = qstr(f, sql, p1, p2);
+
+	assert_string_equal(v, want);
+	free(v);
+}
+
+static void
+assert_status(struct fx *f, long id, const char *want)
+{
+	char *v = status_of(f, id);
+
+	assert_string_equal(v, want);
+	free(v);
 }
 
 static long
@@ -443,10 +421,8 @@ test_raw_rows_say_what_happened(void **state)
 	assert_int_equal(it[6].outcome, INGEST_TICKET);
 	assert_int_equal(it[7].outcome, INGEST_COMMAND);
 	for (i = 0; i < N(it); i++) {
-		v = qstr(f, "SELECT outcome FROM raw_messages WHERE source_key = ?1",
-		    it[i].source_key, NULL);
-		assert_string_equal(v, ingest_outcome_name(it[i].outcome));
-		free(v);
+		assert_qstr(f, "SELECT outcome FROM raw_messages WHERE source_key = ?1",
+		    it[i].source_key, NULL, ingest_outcome_name(it[i].outcome));
 		assert_int_equal(qint(f, "SELECT coalesce(ticket_id, 0) FROM raw_messages WHERE "
 		    "source_key = ?1", it[i].source_key, NULL), it[i].ticket_id);
 		if (it[i].outcome == INGEST_TICKET) {
@@ -459,17 +435,14 @@ test_raw_rows_say_what_happened(void **state)
 		}
 	}
 	/* senders, dates and notes as the decisions found them */
-	v = qstr(f, "SELECT sender || ' ' || sent_at || ' ' || coalesce(note, '-') FROM "
-	    "raw_messages WHERE source_key = ?1", it[0].source_key, NULL);
-	assert_string_equal(v, CITIZEN_A " 1795514400 -");
-	free(v);
-	v = qstr(f, "SELECT note FROM raw_messages WHERE source_key = ?1", it[1].source_key, NULL);
-	assert_string_equal(v, "same text within 10 minutes");
-	free(v);
-	v = qstr(f, "SELECT lower(sender) || ' ' || (sent_at > 0) || ' ' || coalesce(note, '-') "
-	    "FROM raw_messages WHERE source_key = ?1", it[2].source_key, NULL);
-	assert_string_equal(v, "jovana@example.org 1 -");
-	free(v);
+	assert_qstr(f, "SELECT sender || ' ' || sent_at || ' ' || coalesce(note, '-') FROM "
+	    "raw_messages WHERE source_key = ?1", it[0].source_key, NULL,
+	    CITIZEN_A " 1795514400 -");
+	assert_qstr(f, "SELECT note FROM raw_messages WHERE source_key = ?1", it[1].source_key,
+	    NULL, "same text within 10 minutes");
+	assert_qstr(f, "SELECT lower(sender) || ' ' || (sent_at > 0) || ' ' || coalesce(note, '-') "
+	    "FROM raw_messages WHERE source_key = ?1", it[2].source_key, NULL,
+	    "jovana@example.org 1 -");
 	v = qstr(f, "SELECT sender || ' ' || note FROM raw_messages WHERE source_key = ?1",
 	    it[3].source_key, NULL);
 	assert_contains(v, "Infobip");
@@ -593,9 +566,8 @@ test_email_batch_parsed_ahead(void **state)
 		char *s = lstr(it[i].ticket_id), *v;
 
 		assert_int_equal(it[i].outcome, INGEST_TICKET);
-		v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
-		assert_string_equal(v, i % 2 ? "water" : "lighting");
-		free(v);
+		assert_qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL,
+		    i % 2 ? "water" : "lighting");
 		v = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL);
 		free(s);
 		s = xasprintf("Prijava %zu", i);
@@ -685,9 +657,7 @@ test_refused_decision_becomes_plain_ticket(void **state)
 		assert_int_equal(it[i].outcome, INGEST_TICKET);
 	s = lstr(it[1].ticket_id);
 	/* what the decision wrote is gone: no routing, no attachment, no replies */
-	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "dispatch");
-	free(v);
+	assert_qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL, "dispatch");
 	assert_int_equal(qint(f, "SELECT count(*) FROM attachments", NULL, NULL), 0);
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1",
 	    "milan@example.net", NULL), 0);
@@ -696,9 +666,7 @@ test_refused_decision_becomes_plain_ticket(void **state)
 	v = qstr(f, "SELECT note FROM raw_messages WHERE ticket_id = ?1", s, NULL);
 	assert_contains(v, "refused");
 	free(v);
-	v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "milan@example.net");
-	free(v);
+	assert_qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL, "milan@example.net");
 	v = qstr(f, "SELECT subject || ' / ' || text FROM tickets WHERE id = ?1", s, NULL);
 	assert_contains(v, "Ne radi javna rasveta / Ulica je u mraku");
 	free(v);
@@ -722,20 +690,14 @@ test_sms_new_ticket(void **state)
 	assert_int_equal(run_sms(f, "064 100 0001", "Pukla cev u Ulici Kneza Milosa, voda "
 	    "curi na sve strane vec dva sata", T0, &id), INGEST_TICKET);
 	s = lstr(id);
-	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "water");
-	free(v);
-	v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, CITIZEN_A);
-	free(v);
+	assert_qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL, "water");
+	assert_qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL, CITIZEN_A);
 	v = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL);
 	assert_true(strlen(v) <= 60);
 	assert_contains(v, "Pukla cev");
 	free(v);
 	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
-	v = qstr(f, "SELECT sender FROM raw_messages WHERE ticket_id = ?1", s, NULL);
-	assert_string_equal(v, CITIZEN_A);
-	free(v);
+	assert_qstr(f, "SELECT sender FROM raw_messages WHERE ticket_id = ?1", s, NULL, CITIZEN_A);
 	free(s);
 }
 
@@ -971,23 +933,19 @@ test_staff_sms(void **state)
 {
 	struct fx *f = *state;
 	long wid, lid, id;
-	char *b, *v, *s;
+	char *b, *s;
 
 	/* a water ticket reported by email */
 	assert_int_equal(run_mail(f, plain_mail, &wid), INGEST_TICKET);
 	assert_int_equal(run_sms(f, CITIZEN_A, "Ne radi rasveta", T0, &lid), INGEST_TICKET);
 	s = lstr(wid);
-	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "water");
-	free(v);
+	assert_qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL, "water");
 
 	b = xasprintf("#%ld resolved zamenjena cev", wid);
 	assert_int_equal(run_sms(f, "063 111 2223", b, T0 + 60, &id), INGEST_STAFF);
 	free(b);
 	assert_int_equal(id, wid);
-	v = status_of(f, wid);
-	assert_string_equal(v, "resolved");
-	free(v);
+	assert_status(f, wid, "resolved");
 	/* the citizen hears it by email, with the note */
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND "
 	    "channel = 'email' AND kind = 'email_status' AND body LIKE '%zamenjena cev%'",
@@ -1009,9 +967,7 @@ test_staff_sms(void **state)
 	/* a ticket of another department: refused, unchanged */
 	b = xasprintf("#%ld in_progress", lid);
 	assert_int_equal(run_sms(f, STAFF_WATER, b, T0 + 180, NULL), INGEST_STAFF);
-	v = status_of(f, lid);
-	assert_string_equal(v, "open");
-	free(v);
+	assert_status(f, lid, "open");
 	b = (free(b), last_body(f, STAFF_WATER, "staff_reply"));
 	assert_contains(b, "nadleznosti");
 	free(b);
@@ -1026,16 +982,12 @@ test_staff_sms(void **state)
 	assert_int_equal(run_sms(f, CITIZEN_B, b, T0 + 240, &id), INGEST_TICKET);
 	free(b);
 	assert_true(id != lid);
-	v = status_of(f, lid);
-	assert_string_equal(v, "open");
-	free(v);
+	assert_status(f, lid, "open");
 	/* the lighting staff phone may change its own ticket */
 	b = xasprintf("#%ld in_progress ekipa krenula", lid);
 	assert_int_equal(run_sms(f, "+381639998887", b, T0 + 300, NULL), INGEST_STAFF);
 	free(b);
-	v = status_of(f, lid);
-	assert_string_equal(v, "in_progress");
-	free(v);
+	assert_status(f, lid, "in_progress");
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = "
 	    "'sms_status'", CITIZEN_A, NULL), 1);
 	free(s);
@@ -1074,32 +1026,25 @@ static void
 test_email_new_ticket_with_attachment(void **state)
 {
 	struct fx *f = *state;
-	char sha[65], *s, *v;
+	char sha[65], *s;
 	long id;
 
 	assert_int_equal(run_mail(f, attach_mail, &id), INGEST_TICKET);
 	s = lstr(id);
-	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "lighting");
-	free(v);
-	v = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "Ne radi javna rasveta");
-	free(v);
-	v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "milan@example.net");
-	free(v);
-	v = qstr(f, "SELECT message_id FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "att-1@example.net");
-	free(v);
+	assert_qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL, "lighting");
+	assert_qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s, NULL,
+	    "Ne radi javna rasveta");
+	assert_qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL, "milan@example.net");
+	assert_qstr(f, "SELECT message_id FROM tickets WHERE id = ?1", s, NULL,
+	    "att-1@example.net");
 	util_sha256_hex("hello world", 11, sha);
 	assert_int_equal(qint(f, "SELECT count(*) FROM attachments WHERE ticket_id = ?1 AND "
 	    "filename = 'slika.jpg' AND size = 11 AND sha256 = ?2 AND CAST(content AS TEXT) = 'hello world' "
 	    "AND content_type = 'image/jpeg'", s, sha), 1);
 	assert_int_equal(n_out(f, "milan@example.net", "email_ack"), 1);
 	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "dept_new"), 1);
-	v = qstr(f, "SELECT sender FROM raw_messages WHERE ticket_id = ?1", s, NULL);
-	assert_string_equal(v, "milan@example.net");
-	free(v);
+	assert_qstr(f, "SELECT sender FROM raw_messages WHERE ticket_id = ?1", s, NULL,
+	    "milan@example.net");
 	free(s);
 }
 
@@ -1111,23 +1056,36 @@ reply_mail(const char *from, const char *subject, const char *extra, const char 
 	    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s", from, subject, extra, body);
 }
 
+/* A reply (reply_mail) ingested alone: its outcome must be want (ticket id
+ * in *id_r). */
+static void
+expect_reply(struct fx *f, int want, const char *from, const char *subject, const char *extra,
+    const char *body, long *id_r)
+{
+	char *m = reply_mail(from, subject, extra, body);
+	int o = run_mail(f, m, id_r);
+
+	if (o != want)
+		fail_msg("reply from %s \"%s\": %s, want %s", from, subject, ingest_outcome_name(o),
+		    ingest_outcome_name(want));
+	free(m);
+}
+
 static void
 test_email_append(void **state)
 {
 	struct fx *f = *state;
 	long id, id2;
-	char *m, *subj, *s, *ackid, *hdr;
+	char *subj, *s, *ackid, *hdr;
 
 	assert_int_equal(run_mail(f, plain_mail, &id), INGEST_TICKET);
 	s = lstr(id);
 
 	/* by tag, from the reporter (reply prefixes, any case) */
 	subj = xasprintf("RE: Odg: [s48 #%ld] Pukla cev", id);
-	m = reply_mail("jovana@example.org", subj, "",
-	    "Jos uvek curi.\r\n\r\nOn Tue, Jovana wrote:\r\n> Curi voda ispred zgrade\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_APPEND);
+	expect_reply(f, INGEST_APPEND, "jovana@example.org", subj, "",
+	    "Jos uvek curi.\r\n\r\nOn Tue, Jovana wrote:\r\n> Curi voda ispred zgrade\r\n", &id2);
 	assert_int_equal(id2, id);
-	free(m);
 	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
 	    "direction = 'in' AND text LIKE '%Jos uvek curi%' AND text NOT LIKE '%> Curi%'", s,
 	    NULL), 1);
@@ -1138,32 +1096,25 @@ test_email_append(void **state)
 	    s, NULL);
 	assert_true(ackid[0] != '\0');
 	hdr = xasprintf("In-Reply-To: <%s>\r\n", ackid);
-	m = reply_mail("Jovana <jovana@example.org>", "Re: Hvala", hdr, "Evo slike.\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_APPEND);
+	expect_reply(f, INGEST_APPEND, "Jovana <jovana@example.org>", "Re: Hvala", hdr,
+	    "Evo slike.\r\n", &id2);
 	assert_int_equal(id2, id);
-	free(m);
 	free(hdr);
 	/* by References naming the citizen's first message */
-	m = reply_mail("jovana@example.org", "Jos nesto", "References: <x@y> <orig-1@example.org>\r\n",
-	    "Treci put.\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_APPEND);
+	expect_reply(f, INGEST_APPEND, "jovana@example.org", "Jos nesto",
+	    "References: <x@y> <orig-1@example.org>\r\n", "Treci put.\r\n", &id2);
 	assert_int_equal(id2, id);
-	free(m);
 
 	/* a stranger with the tag or the thread: a new ticket */
-	m = reply_mail("komsija@example.com", subj, "", "I kod mene curi.\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_TICKET);
+	expect_reply(f, INGEST_TICKET, "komsija@example.com", subj, "", "I kod mene curi.\r\n",
+	    &id2);
 	assert_true(id2 != id);
-	free(m);
 	hdr = xasprintf("In-Reply-To: <%s>\r\n", ackid);
-	m = reply_mail("komsija@example.com", "Re: Hvala", hdr, "Opet.\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_TICKET);
-	free(m);
+	expect_reply(f, INGEST_TICKET, "komsija@example.com", "Re: Hvala", hdr, "Opet.\r\n", &id2);
 	free(hdr);
 	/* the tag of a ticket that does not exist: a new ticket */
-	m = reply_mail("jovana@example.org", "Re: [S48 #999] Pukla cev", "", "Hm.\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_TICKET);
-	free(m);
+	expect_reply(f, INGEST_TICKET, "jovana@example.org", "Re: [S48 #999] Pukla cev", "",
+	    "Hm.\r\n", &id2);
 	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
 	    "direction = 'in'", s, NULL), 4);
 	assert_int_equal(n_tickets(f), 4);
@@ -1220,7 +1171,7 @@ test_email_staff_reply(void **state)
 {
 	struct fx *f = *state;
 	long id, id2, nout;
-	char *subj, *bad, *m, *v, *s;
+	char *subj, *bad, *v, *s;
 
 	assert_int_equal(run_mail(f, plain_mail, &id), INGEST_TICKET);
 	s = lstr(id);
@@ -1229,43 +1180,31 @@ test_email_staff_reply(void **state)
 
 	/* a bad token: nothing, no reply */
 	nout = qint(f, "SELECT count(*) FROM outbox", NULL, NULL);
-	m = reply_mail("petar.petrovic@jkp.example.org", bad, "", "#resolved\r\n");
-	assert_int_equal(run_mail(f, m, NULL), INGEST_IGNORED);
-	free(m);
-	v = status_of(f, id);
-	assert_string_equal(v, "open");
-	free(v);
+	expect_reply(f, INGEST_IGNORED, "petar.petrovic@jkp.example.org", bad, "", "#resolved\r\n",
+	    NULL);
+	assert_status(f, id, "open");
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), nout);
 
 	/* valid token, sender not of the department: refused with one email */
-	m = reply_mail("rasveta@jkp.example.org", subj, "", "#resolved\r\n");
-	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
-	free(m);
-	v = status_of(f, id);
-	assert_string_equal(v, "open");
-	free(v);
+	expect_reply(f, INGEST_STAFF, "rasveta@jkp.example.org", subj, "", "#resolved\r\n", NULL);
+	assert_status(f, id, "open");
 	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "staff_reply"), 1);
 	v = qstr(f, "SELECT subject FROM outbox WHERE kind = 'staff_reply'", NULL, NULL);
 	assert_true(strncmp(v, "Re: [S48", 8) == 0);
 	free(v);
 
 	/* valid token, staff address: the command, quotes below ignored */
-	m = reply_mail("Petar <Petar.Petrovic@jkp.example.org>", subj, "",
-	    "\r\n#in_progress ekipa na terenu\r\n\r\n> #rejected\r\n");
-	assert_int_equal(run_mail(f, m, &id2), INGEST_STAFF);
+	expect_reply(f, INGEST_STAFF, "Petar <Petar.Petrovic@jkp.example.org>", subj, "",
+	    "\r\n#in_progress ekipa na terenu\r\n\r\n> #rejected\r\n", &id2);
 	assert_int_equal(id2, id);
-	free(m);
-	v = status_of(f, id);
-	assert_string_equal(v, "in_progress");
-	free(v);
+	assert_status(f, id, "in_progress");
 	assert_int_equal(n_out(f, "petar.petrovic@jkp.example.org", "staff_reply"), 0);
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = "
 	    "'email_status' AND body LIKE '%ekipa na terenu%'", "jovana@example.org", NULL), 1);
 
 	/* a refused command: one email saying why */
-	m = reply_mail("vodovod@jkp.example.org", subj, "", "#in_progress\r\n");
-	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
-	free(m);
+	expect_reply(f, INGEST_STAFF, "vodovod@jkp.example.org", subj, "", "#in_progress\r\n",
+	    NULL);
 	assert_int_equal(n_out(f, "vodovod@jkp.example.org", "staff_reply"), 1);
 	v = last_body(f, "vodovod@jkp.example.org", "staff_reply");
 	assert_contains(v, "in_progress");
@@ -1274,28 +1213,21 @@ test_email_staff_reply(void **state)
 	/* other text: an internal note, nothing to the citizen */
 	nout = qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1", "jovana@example.org",
 	    NULL);
-	m = reply_mail("vodovod@jkp.example.org", subj, "", "Zvali smo stanara, dolaze sutra.\r\n");
-	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
-	free(m);
+	expect_reply(f, INGEST_STAFF, "vodovod@jkp.example.org", subj, "",
+	    "Zvali smo stanara, dolaze sutra.\r\n", NULL);
 	assert_int_equal(qint(f, "SELECT count(*) FROM events WHERE ticket_id = ?1 AND kind = "
 	    "'note' AND note LIKE 'Zvali smo%' AND public = 0", s, NULL), 1);
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1",
 	    "jovana@example.org", NULL), nout);
 
 	/* #assign */
-	m = reply_mail("petar.petrovic@jkp.example.org", subj, "", "#assign lighting\r\n");
-	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
-	free(m);
-	v = qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL);
-	assert_string_equal(v, "lighting");
-	free(v);
+	expect_reply(f, INGEST_STAFF, "petar.petrovic@jkp.example.org", subj, "",
+	    "#assign lighting\r\n", NULL);
+	assert_qstr(f, "SELECT department FROM tickets WHERE id = ?1", s, NULL, "lighting");
 	/* now water's staff is no longer allowed */
-	m = reply_mail("petar.petrovic@jkp.example.org", subj, "", "#resolved\r\n");
-	assert_int_equal(run_mail(f, m, NULL), INGEST_STAFF);
-	free(m);
-	v = status_of(f, id);
-	assert_string_equal(v, "in_progress");
-	free(v);
+	expect_reply(f, INGEST_STAFF, "petar.petrovic@jkp.example.org", subj, "", "#resolved\r\n",
+	    NULL);
+	assert_status(f, id, "in_progress");
 	assert_int_equal(n_out(f, "petar.petrovic@jkp.example.org", "staff_reply"), 1);
 	free(subj);
 	free(bad);
@@ -1346,13 +1278,12 @@ test_email_without_from(void **state)
 	long id;
 
 	for (i = 0; i < N(raws); i++) {
-		char *s, *v;
+		char *s;
 
 		assert_int_equal(run_mail(f, raws[i], &id), INGEST_TICKET);
 		s = lstr(id);
-		v = qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL);
-		assert_string_equal(v, "unknown@invalid");
-		free(v);
+		assert_qstr(f, "SELECT reporter FROM tickets WHERE id = ?1", s, NULL,
+		    "unknown@invalid");
 		free(s);
 	}
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE kind = 'email_ack'", NULL,

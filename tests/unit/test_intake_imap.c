@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -30,6 +29,7 @@
 #include "intake_imap.h"
 #include "util.h"
 
+#include "net_test.h"
 
 struct dc {
 	char dir[128];
@@ -45,15 +45,6 @@ top(void)
 	const char *t = getenv("S48_TOP");
 
 	return t != NULL && *t ? t : ".";
-}
-
-static double
-now_s(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return tv.tv_sec + tv.tv_usec / 1e6;
 }
 
 static void
@@ -199,6 +190,33 @@ cfg_plain(struct cfg_imap *c, char *mailbox, char *processed)
 	c->ack_max_age_days = 7;
 }
 
+/* imap_intake_connect(c) that must succeed */
+static struct imap_intake *
+connect_ok(const struct cfg_imap *c)
+{
+	struct imap_intake *ii = NULL;
+	const char *err = NULL;
+
+	if (imap_intake_connect(c, &ii, &err) != 0)
+		fail_msg("connect %s: %s", c->mailbox, err);
+	return ii;
+}
+
+/* acknowledge the n messages of *msgs, then free them */
+static void
+ack_all(struct imap_intake *ii, struct imap_msg **msgs, size_t n)
+{
+	uint32_t uids[64];
+	const char *err = NULL;
+	size_t j;
+
+	assert_true(n <= sizeof(uids) / sizeof(uids[0]));
+	for (j = 0; j < n; j++)
+		uids[j] = (*msgs)[j].uid;
+	assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
+	imap_intake_free_msgs(msgs, n);
+}
+
 /* ---- a helper session (libetpan directly) to append and inspect ---- */
 
 static mailimap *
@@ -253,6 +271,21 @@ helper_append(mailimap *m, const char *mb, const char *subject, size_t body_len,
 
 	assert_int_equal(mailimap_append(m, mb, NULL, dt, msg, len), MAILIMAP_NO_ERROR);
 	free(msg);
+}
+
+/* mailbox mb created with n messages "PREFIX-1".."PREFIX-n" of about
+ * body_len bytes each */
+static void
+helper_fill(mailimap *m, const char *mb, const char *prefix, int n, size_t body_len)
+{
+	char subj[64];
+	int i;
+
+	helper_create(m, mb);
+	for (i = 1; i <= n; i++) {
+		snprintf(subj, sizeof(subj), "%s-%d", prefix, i);
+		helper_append(m, mb, subj, body_len, NULL);
+	}
 }
 
 /* messages in mb (and how many carry \Seen) */
@@ -335,7 +368,7 @@ test_fetch_batches_and_move(void **state)
 	struct imap_msg *msgs = NULL;
 	size_t n, total = 0, k;
 	const char *err = NULL;
-	uint32_t last = 0, uids[64];
+	uint32_t last = 0;
 	mailimap *h = helper_open();
 	char subj[64];
 	struct mailimap_date_time *dt;
@@ -353,8 +386,7 @@ test_fetch_batches_and_move(void **state)
 	assert_int_equal(helper_exists(h, "T1done"), 0);
 
 	cfg_plain(&c, "T1", "T1done");
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(helper_exists(h, "T1done"), 1);
 	assert_true(imap_intake_uidvalidity(ii) > 0);
 	assert_int_equal(imap_intake_uidnext(ii), 26);
@@ -377,7 +409,6 @@ test_fetch_batches_and_move(void **state)
 			assert_int_equal(msgs[j].raw[msgs[j].len], '\0');
 			assert_int_equal((long)msgs[j].internaldate,
 			    (long)(1795510800 + (long)total * 60));
-			uids[j] = msgs[j].uid;
 		}
 		/* not acknowledged: the same batch again */
 		if (k == 0) {
@@ -391,8 +422,7 @@ test_fetch_batches_and_move(void **state)
 			imap_intake_free_msgs(&again, n2);
 			assert_null(again);
 		}
-		assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
-		imap_intake_free_msgs(&msgs, n);
+		ack_all(ii, &msgs, n);
 	}
 	assert_int_equal(total, 25);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
@@ -421,30 +451,20 @@ test_ack_copy_expunge(void **state)
 	struct cfg_imap c;
 	struct imap_intake *ii = NULL;
 	struct imap_msg *msgs = NULL;
-	size_t n, j;
+	size_t n;
 	const char *err = NULL;
 	uint32_t uids[16];
 	mailimap *h = helper_open();
-	char subj[32];
-	int i;
 
 	(void)state;
-	helper_create(h, "T2");
+	helper_fill(h, "T2", "copy", 8, 200);
 	helper_create(h, "T2done");
-	for (i = 1; i <= 8; i++) {
-		snprintf(subj, sizeof(subj), "copy-%d", i);
-		helper_append(h, "T2", subj, 200, NULL);
-	}
 	cfg_plain(&c, "T2", "T2done");
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	imap_intake_disable_move(ii);
 	assert_int_equal(imap_intake_fetch(ii, 0, 3, &msgs, &n, &err), 0);
 	assert_int_equal(n, 3);
-	for (j = 0; j < n; j++)
-		uids[j] = msgs[j].uid;
-	assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
-	imap_intake_free_msgs(&msgs, n);
+	ack_all(ii, &msgs, n);
 	assert_int_equal(helper_count(h, "T2", NULL), 5);
 	assert_int_equal(helper_count(h, "T2done", NULL), 3);
 
@@ -481,29 +501,19 @@ test_seen_mode(void **state)
 	struct cfg_imap c;
 	struct imap_intake *ii = NULL;
 	struct imap_msg *msgs = NULL;
-	size_t n, j;
+	size_t n;
 	const char *err = NULL;
-	uint32_t uids[16], seen, cursor;
+	uint32_t seen, cursor;
 	mailimap *h = helper_open();
-	char subj[32];
-	int i;
 
 	(void)state;
-	helper_create(h, "T3");
-	for (i = 1; i <= 6; i++) {
-		snprintf(subj, sizeof(subj), "seen-%d", i);
-		helper_append(h, "T3", subj, 100, NULL);
-	}
+	helper_fill(h, "T3", "seen", 6, 100);
 	cfg_plain(&c, "T3", NULL);
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 4, &msgs, &n, &err), 0);
 	assert_int_equal(n, 4);
-	for (j = 0; j < n; j++)
-		uids[j] = msgs[j].uid;
 	cursor = msgs[n - 1].uid;
-	assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
-	imap_intake_free_msgs(&msgs, n);
+	ack_all(ii, &msgs, n);
 	assert_int_equal(helper_count(h, "T3", &seen), 6);
 	assert_int_equal(seen, 4);
 
@@ -522,8 +532,7 @@ test_seen_mode(void **state)
 	imap_intake_free_msgs(&msgs, n);
 	imap_intake_close(&ii);
 	/* a new session with the same cursor */
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 5, 10, &msgs, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_true(subject_is(&msgs[0], "seen-6"));
@@ -580,7 +589,7 @@ test_list_windows(void **state)
 		const char *err = NULL;
 		char subj[64], mb[16], done[16];
 		int got[60];
-		uint32_t after = 0, uids[16];
+		uint32_t after = 0;
 		size_t n, j, batches = 0;
 		mailimap *h = helper_open();
 		int i;
@@ -588,15 +597,10 @@ test_list_windows(void **state)
 		util_strlcpy(mb, wc->mb, sizeof(mb));
 		util_strlcpy(done, wc->done != NULL ? wc->done : "", sizeof(done));
 		memset(got, 0, sizeof(got));
-		helper_create(h, mb);
 		/* UIDs 1..40, subjects w-1..w-40 */
-		for (i = 1; i <= 40; i++) {
-			snprintf(subj, sizeof(subj), "w-%d", i);
-			helper_append(h, mb, subj, 50, NULL);
-		}
+		helper_fill(h, mb, "w", 40, 50);
 		cfg_plain(&c, mb, wc->done != NULL ? done : NULL);
-		if (imap_intake_connect(&c, &ii, &err) != 0)
-			fail_msg("%s: connect: %s", mb, err);
+		ii = connect_ok(&c);
 		for (;;) {
 			assert_int_equal(imap_intake_fetch(ii, after, wc->batch, &msgs, &n, &err), 0);
 			if (n == 0)
@@ -608,14 +612,12 @@ test_list_windows(void **state)
 
 				assert_true(msgs[j].uid > after);
 				after = msgs[j].uid;
-				uids[j] = msgs[j].uid;
 				if (sscanf(strstr((char *)msgs[j].raw, "Subject: w-") + 11, "%d", &k) != 1 ||
 				    k < 1 || k >= 60)
 					fail_msg("%s: unexpected message", mb);
 				got[k]++;
 			}
-			assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
-			imap_intake_free_msgs(&msgs, n);
+			ack_all(ii, &msgs, n);
 			batches++;
 			if (batches == 2) {
 				/* below the cursor (\Seen mode: the window start moves;
@@ -672,8 +674,7 @@ test_large_partial(void **state)
 	}
 	cfg_plain(&c, "T4", "T4done");
 	c.max_message_bytes = 4096;
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(msgs[0].truncated, 1);
@@ -711,6 +712,21 @@ deliver_file(const char *mailbox, const char *subject)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* a child that delivers subject to mailbox a second from now */
+static pid_t
+deliver_later(const char *mailbox, const char *subject)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		usleep(1000000);
+		deliver_file(mailbox, subject);
+		_exit(0);
+	}
+	return pid;
+}
+
 static void
 on_alarm(int sig)
 {
@@ -736,30 +752,22 @@ test_idle(void **state)
 	helper_create(h, "T5");
 	helper_close(h);
 	cfg_plain(&c, "T5", "T5done");
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
 	assert_int_equal(n, 0);
 
 	/* nothing arrives: timeout */
-	t0 = now_s();
+	t0 = nt_now();
 	assert_int_equal(imap_intake_idle(ii, 2, &err), 0);
-	t1 = now_s();
+	t1 = nt_now();
 	assert_true(t1 - t0 >= 1.5 && t1 - t0 < 4.0);
 
 	/* a delivery 1 s into the IDLE */
-	t0 = now_s();
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		usleep(1000000);
-		deliver_file("T5", "idle-1");
-		_exit(0);
-	}
+	t0 = nt_now();
+	pid = deliver_later("T5", "idle-1");
 	r = imap_intake_idle(ii, 20, &err);
-	t1 = now_s();
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	t1 = nt_now();
+	nt_wait_exit(pid, 0);
 	if (r != 1)
 		fail_msg("idle returned %d: %s", r, r < 0 ? err : "");
 	delivered = t0 + 1.0;
@@ -781,18 +789,11 @@ test_idle(void **state)
 		ct.tls = CFG_TLS_IMPLICIT;
 		ct.port = dc.imaps_port;
 		ct.ca_file = dc.ca;
-		if (imap_intake_connect(&ct, &it, &err) != 0)
-			fail_msg("connect: %s", err);
-		t0 = now_s();
-		pid = fork();
-		assert_true(pid >= 0);
-		if (pid == 0) {
-			usleep(1000000);
-			deliver_file("T5", "idle-2");
-			_exit(0);
-		}
+		it = connect_ok(&ct);
+		t0 = nt_now();
+		pid = deliver_later("T5", "idle-2");
 		r = imap_intake_idle(it, 20, &err);
-		t1 = now_s();
+		t1 = nt_now();
 		assert_int_equal(waitpid(pid, &st, 0), pid);
 		if (r != 1)
 			fail_msg("idle (TLS) returned %d: %s", r, r < 0 ? err : "");
@@ -807,26 +808,20 @@ test_idle(void **state)
 
 	/* the plain session: idle-1 is done with; the next listing (after a
 	 * NOOP) shows idle-2, so its next IDLE has no news to report */
-	{
-		uint32_t u;
-
-		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
-		assert_int_equal(n, 1);
-		u = msgs[0].uid;
-		imap_intake_free_msgs(&msgs, n);
-		assert_int_equal(imap_intake_ack(ii, &u, 1, &err), 0);
-		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
-		assert_int_equal(n, 1);
-		assert_true(subject_is(&msgs[0], "idle-2"));
-		imap_intake_free_msgs(&msgs, n);
-	}
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	ack_all(ii, &msgs, n);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(subject_is(&msgs[0], "idle-2"));
+	imap_intake_free_msgs(&msgs, n);
 
 	/* a stop request ends a long IDLE within about a second */
 	signal(SIGALRM, on_alarm);
 	alarm(1);
-	t0 = now_s();
+	t0 = nt_now();
 	assert_int_equal(imap_intake_idle(ii, 60, &err), 0);
-	t1 = now_s();
+	t1 = nt_now();
 	assert_true(s48_stop_requested);
 	assert_true(t1 - t0 < 3.0);
 	s48_stop_requested = 0;
@@ -885,8 +880,7 @@ test_tls(void **state)
 	{
 		mailimap *h = helper_open();
 
-		helper_create(h, "T6");
-		helper_append(h, "T6", "tls-1", 100, NULL);
+		helper_fill(h, "T6", "tls", 1, 100);
 		helper_close(h);
 	}
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -950,11 +944,11 @@ test_wrong_password(void **state)
 	/* the next login is not delayed by an auth penalty */
 	cfg_plain(&c, "INBOX", NULL);
 	{
-		double t0 = now_s();
+		double t0 = nt_now();
 
 		if (imap_intake_connect(&c, &ii, &err) != 0)
 			fail_msg("connect: %s", err);
-		assert_true(now_s() - t0 < 2.0);
+		assert_true(nt_now() - t0 < 2.0);
 		imap_intake_close(&ii);
 	}
 	/* a mailbox that does not exist */
@@ -1012,23 +1006,18 @@ test_utf8_processed_mailbox(void **state)
 	struct imap_intake *ii = NULL;
 	struct imap_msg *msgs = NULL;
 	const char *err = NULL;
-	uint32_t uid;
 	size_t n;
 	char processed[] = "Prijave obrađene";
 	mailimap *h = helper_open();
 
 	(void)state;
-	helper_create(h, "T8");
-	helper_append(h, "T8", "utf7-1", 100, NULL);
+	helper_fill(h, "T8", "utf7", 1, 100);
 	cfg_plain(&c, "T8", processed);
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(helper_exists(h, "Prijave obra&ARE-ene"), 1);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
 	assert_int_equal(n, 1);
-	uid = msgs[0].uid;
-	imap_intake_free_msgs(&msgs, n);
-	assert_int_equal(imap_intake_ack(ii, &uid, 1, &err), 0);
+	ack_all(ii, &msgs, n);
 	imap_intake_close(&ii);
 	assert_int_equal(helper_count(h, "Prijave obra&ARE-ene", NULL), 1);
 	assert_int_equal(helper_count(h, "T8", NULL), 0);
@@ -1079,24 +1068,6 @@ test_parse_fetch_table(void **state)
 }
 
 /* ---- a scripted server for FETCH responses Dovecot would not send ---- */
-
-static int
-fake_readline(int fd, char *line, size_t sz)
-{
-	size_t n = 0;
-	char c;
-
-	while (n + 1 < sz) {
-		if (read(fd, &c, 1) != 1)
-			return -1;
-		if (c == '\n')
-			break;
-		if (c != '\r')
-			line[n++] = c;
-	}
-	line[n] = '\0';
-	return 0;
-}
 
 static void
 fake_send(int fd, const char *fmt, ...)
@@ -1155,7 +1126,7 @@ fake_server(int lfd, int scenario)
 	if (fd < 0)
 		_exit(1);
 	fake_send(fd, "* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS] fake ready\r\n");
-	while (fake_readline(fd, line, sizeof(line)) == 0) {
+	while (nt_readline(nt_fd_read1, &fd, line, sizeof(line)) == 0) {
 		char *sp = strchr(line, ' ');
 		const char *cmd;
 
@@ -1213,28 +1184,19 @@ fake_server(int lfd, int scenario)
 	_exit(0);
 }
 
-static pid_t
-fake_start(int scenario, int *port_r)
+/* c := a config for the scripted server, started for scenario (*pid_r) */
+static void
+fake_start(int scenario, struct cfg_imap *c, pid_t *pid_r)
 {
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
-	pid_t pid;
-	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int port, s = nt_listen(&port);
 
-	assert_true(s >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(s, 4), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
-	*port_r = ntohs(sa.sin_port);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
+	*pid_r = fork();
+	assert_true(*pid_r >= 0);
+	if (*pid_r == 0)
 		fake_server(s, scenario);
 	close(s);
-	return pid;
+	cfg_plain(c, "INBOX", NULL);
+	c->port = port;
 }
 
 /* FETCH responses in odd shapes: order, unsolicited data, quoted bodies,
@@ -1247,15 +1209,11 @@ test_fetch_odd_responses(void **state)
 	struct imap_msg *msgs = NULL;
 	const char *err = NULL;
 	size_t n;
-	int port, st;
 	pid_t pid;
 
 	(void)state;
-	pid = fake_start(1, &port);
-	cfg_plain(&c, "INBOX", NULL);
-	c.port = port;
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	fake_start(1, &c, &pid);
+	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_uidvalidity(ii), 7);
 	if (imap_intake_fetch(ii, 0, 10, &msgs, &n, &err) != 0)
 		fail_msg("fetch: %s", err);
@@ -1274,8 +1232,7 @@ test_fetch_odd_responses(void **state)
 	assert_int_equal((long)msgs[2].internaldate, 1767225600L);
 	imap_intake_free_msgs(&msgs, n);
 	imap_intake_close(&ii);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	nt_wait_exit(pid, 0);
 }
 
 /* listing windows by sequence number: "1:2", then "2:*" whose first
@@ -1289,16 +1246,12 @@ test_fetch_windows_scripted(void **state)
 	struct imap_msg *msgs = NULL;
 	const char *err = NULL;
 	size_t n;
-	int port, st;
 	pid_t pid;
 
 	(void)state;
 	imap_intake_set_list_window(2);
-	pid = fake_start(4, &port);
-	cfg_plain(&c, "INBOX", NULL);
-	c.port = port;
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	fake_start(4, &c, &pid);
+	ii = connect_ok(&c);
 	if (imap_intake_fetch(ii, 0, 2, &msgs, &n, &err) != 0)
 		fail_msg("fetch: %s", err);
 	assert_int_equal(n, 2);
@@ -1316,8 +1269,7 @@ test_fetch_windows_scripted(void **state)
 	imap_intake_free_msgs(&msgs, n);
 	imap_intake_close(&ii);
 	imap_intake_set_list_window(0);
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	nt_wait_exit(pid, 0);
 }
 
 /* a literal larger than what was asked for is refused, not allocated */
@@ -1329,16 +1281,13 @@ test_fetch_oversized_literal(void **state)
 	struct imap_msg *msgs = NULL;
 	const char *err = NULL;
 	size_t n;
-	int port, st;
+	int st;
 	pid_t pid;
 
 	(void)state;
-	pid = fake_start(2, &port);
-	cfg_plain(&c, "INBOX", NULL);
-	c.port = port;
+	fake_start(2, &c, &pid);
 	c.max_message_bytes = 1000;
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
 	assert_null(msgs);
 	assert_non_null(strstr(err, "unreadable response"));
@@ -1346,10 +1295,10 @@ test_fetch_oversized_literal(void **state)
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
 	assert_non_null(strstr(err, "reconnect"));
 	{
-		double t0 = now_s();
+		double t0 = nt_now();
 
 		imap_intake_close(&ii);
-		assert_true(now_s() - t0 < 1.0);
+		assert_true(nt_now() - t0 < 1.0);
 	}
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -1365,24 +1314,21 @@ test_hung_server(void **state)
 	struct imap_msg *msgs = NULL;
 	const char *err = NULL;
 	size_t n;
-	int port, st;
+	int st;
 	pid_t pid;
 	double t0;
 
 	(void)state;
-	pid = fake_start(3, &port);
-	cfg_plain(&c, "INBOX", NULL);
-	c.port = port;
+	fake_start(3, &c, &pid);
 	imap_intake_set_timeout(2);
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
-	t0 = now_s();
+	ii = connect_ok(&c);
+	t0 = nt_now();
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
-	assert_true(now_s() - t0 >= 1.5 && now_s() - t0 < 5.0);
+	assert_true(nt_now() - t0 >= 1.5 && nt_now() - t0 < 5.0);
 	assert_non_null(strstr(err, "timed out"));
-	t0 = now_s();
+	t0 = nt_now();
 	imap_intake_close(&ii);
-	assert_true(now_s() - t0 < 1.0);
+	assert_true(nt_now() - t0 < 1.0);
 	imap_intake_set_timeout(60);
 	kill(pid, SIGTERM);
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -1392,35 +1338,26 @@ test_hung_server(void **state)
 static void
 test_silent_server(void **state)
 {
-	struct sockaddr_in sa;
-	socklen_t sl = sizeof(sa);
 	struct cfg_imap c;
 	struct imap_intake *ii = NULL;
 	const char *err = NULL;
 	double t0;
-	int s;
+	int s, port;
 
 	(void)state;
-	s = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(s >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(s, 4), 0);
-	assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+	s = nt_listen(&port);
 	cfg_plain(&c, "INBOX", NULL);
-	c.port = ntohs(sa.sin_port);
+	c.port = port;
 	imap_intake_set_timeout(2);
-	t0 = now_s();
+	t0 = nt_now();
 	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
-	assert_true(now_s() - t0 < 3.5);
+	assert_true(nt_now() - t0 < 3.5);
 	assert_non_null(err);
 	/* implicit TLS: the handshake times out too */
 	c.tls = CFG_TLS_IMPLICIT;
-	t0 = now_s();
+	t0 = nt_now();
 	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
-	assert_true(now_s() - t0 < 3.5);
+	assert_true(nt_now() - t0 < 3.5);
 	imap_intake_set_timeout(60);
 	close(s);
 }
@@ -1439,27 +1376,25 @@ test_server_stopped(void **state)
 	mailimap *h = helper_open();
 
 	(void)state;
-	helper_create(h, "T7");
-	helper_append(h, "T7", "stop-1", 100, NULL);
+	helper_fill(h, "T7", "stop", 1, 100);
 	helper_close(h);
 	cfg_plain(&c, "T7", "T7done");
 	imap_intake_set_timeout(5);
-	if (imap_intake_connect(&c, &ii, &err) != 0)
-		fail_msg("connect: %s", err);
+	ii = connect_ok(&c);
 	dovecot_stop();
-	t0 = now_s();
+	t0 = nt_now();
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), -1);
-	assert_true(now_s() - t0 < 6.0);
+	assert_true(nt_now() - t0 < 6.0);
 	assert_non_null(strstr(err, "imap 127.0.0.1:"));
 	assert_int_equal(imap_intake_ack(ii, &uid, 1, &err), -1);
 	assert_non_null(strstr(err, "reconnect"));
 	assert_int_equal(imap_intake_idle(ii, 5, &err), -1);
 	imap_intake_close(&ii);
 	assert_null(ii);
-	t0 = now_s();
+	t0 = nt_now();
 	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
 	assert_non_null(strstr(err, "connection refused"));
-	assert_true(now_s() - t0 < 6.0);
+	assert_true(nt_now() - t0 < 6.0);
 	imap_intake_set_timeout(60);
 }
 

@@ -1,5 +1,6 @@
 /*
- * test_notifier_smtp.c - notifier_smtp_send() against a real Postfix
+ * test_notifier_smtp.c - notifier_smtp_send() and the concurrent
+ * notifier_smtp_start()/notifier_smtp_wait() against a real Postfix
  * smtp-sink on 127.0.0.1 (tests/lib/smtp_sink.sh), with faults injected
  * by the sink's -f/-r/-Q options and a Python TLS relay for smtps://.
  */
@@ -284,6 +285,49 @@ test_dot_stuffing(void **state)
 	file = sink_message("main");
 	assert_non_null(strstr(file, "\n\n.\n..\n.tacka\nkraj\n"));
 	free(file);
+}
+
+/*
+ * A 3 MB message (a report with photos) arrives whole, byte for byte, with
+ * lines starting with "." on every side of libcurl's 16 kB upload buffer.
+ */
+static void
+test_large(void **state)
+{
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", main_port, 0, NULL);
+	struct buf msg, want;
+	char *reason = NULL, *file;
+	const char *got;
+	int i;
+
+	(void)state;
+	sink_clear("main");
+	buf_init(&msg, 8 << 20);
+	buf_init(&want, 8 << 20);
+	buf_appends(&msg, "From: prijave@example.org\r\nTo: jovana@example.net\r\n"
+	    "Subject: velika\r\n\r\n");
+	buf_appends(&want, "From: prijave@example.org\nTo: jovana@example.net\n"
+	    "Subject: velika\n\n");
+	for (i = 0; msg.len < 3 * 1024 * 1024; i++) {
+		/* 76-character lines like base64, every 7th starting with a dot */
+		char line[96];
+
+		snprintf(line, sizeof(line), "%s%06d%s", i % 7 == 0 ? "." : "A", i,
+		    "BCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/ABCDEFGHI");
+		buf_appendf(&msg, "%s\r\n", line);
+		buf_appendf(&want, "%s\n", line);
+	}
+	buf_appendc(&want, '\0');
+	assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", msg.data, msg.len, &reason),
+	    NOTIFY_OK);
+	free(reason);
+	file = sink_message("main");
+	got = skip_sink_headers(file);
+	if (strncmp(got, want.data, want.len - 1) != 0)
+		fail_msg("the 3 MB message differs at the sink");
+	free(file);
+	buf_free(&msg);
+	buf_free(&want);
 }
 
 /* several sends in a run share the handle and all arrive */
@@ -611,6 +655,155 @@ test_timeout(void **state)
 	free(data);
 }
 
+/* EHLO lines in the -v log of sink NAME: one per connection */
+static int
+sink_ehlos(const char *name)
+{
+	char path[4200], *log = NULL, *p;
+	const char *err;
+	size_t len;
+	int n = 0;
+
+	usleep(200000);
+	snprintf(path, sizeof(path), "%s/%s/smtp-sink.log", tmpdir, name);
+	assert_int_equal(util_read_file(path, 16 << 20, &log, &len, &err), 0);
+	for (p = log; (p = strstr(p, "EHLO")) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/*
+ * Concurrent sends: a sink that waits 1 s before answering DATA takes four
+ * messages in ~1 s on four connections (one after the other would be 4 s);
+ * a fifth does not start while four are in flight; the next run of four
+ * reuses the four connections; each message comes back once with its tag.
+ */
+static void
+test_concurrent(void **state)
+{
+	int port = sink_start("conc", "-v -w 1", 0), i, round;
+	struct cfg_smtp c = cfg_for("smtp", "127.0.0.1", port, 0, NULL);
+	static const char *const rcpt[] = { "a@example.net", "b@example.net", "c@example.net",
+		"d@example.net" };
+	char *data, *reason;
+	size_t len;
+	double t0, el;
+
+	(void)state;
+	notifier_smtp_close();
+	data = compose("Re: [S48 #5] istovremeno", "tekst\n", &len);
+	for (round = 0; round < 2; round++) {
+		int seen[4] = { 0, 0, 0, 0 }, res, started;
+		void *tag;
+
+		t0 = now_s();
+		for (i = 0; i < 4; i++) {
+			assert_true(notifier_smtp_ready(4));
+			reason = NULL;
+			started = notifier_smtp_start(&c, 4, rcpt[i], data, len, &seen[i], &res,
+			    &reason);
+			assert_int_equal(started, 1);
+			assert_null(reason);
+		}
+		assert_int_equal(notifier_smtp_in_flight(), 4);
+		assert_false(notifier_smtp_ready(4));
+		/* a fifth has no connection: refused at once, not queued */
+		assert_int_equal(notifier_smtp_start(&c, 4, "e@example.net", data, len, NULL, &res,
+		    &reason), 0);
+		assert_int_equal(res, NOTIFY_TEMPFAIL);
+		assert_non_null(strstr(reason, "busy"));
+		free(reason);
+		/* notifier_smtp_send() will not mix with messages in flight */
+		assert_int_equal(notifier_smtp_send(&c, "e@example.net", data, len, &reason),
+		    NOTIFY_TEMPFAIL);
+		free(reason);
+		for (i = 0; i < 4; i++) {
+			assert_int_equal(notifier_smtp_wait(&tag, &res, &reason), 1);
+			assert_int_equal(res, NOTIFY_OK);
+			assert_true(strncmp(reason, "250", 3) == 0);
+			free(reason);
+			(*(int *)tag)++;
+		}
+		el = now_s() - t0;
+		print_message("# round %d: 4 messages in %.2f s\n", round, el);
+		assert_true(el >= 0.9 && el < 2.5);
+		for (i = 0; i < 4; i++)
+			assert_int_equal(seen[i], 1);
+		assert_int_equal(notifier_smtp_wait(&tag, &res, &reason), 0);
+		assert_int_equal(notifier_smtp_in_flight(), 0);
+	}
+	notifier_smtp_close();
+	assert_int_equal(sink_count("conc"), 8);
+	assert_int_equal(sink_ehlos("conc"), 4);
+	sink_stop("conc");
+	free(data);
+}
+
+/*
+ * A failed message leaves no trace in the next one: after a server that
+ * drops the connection at "." (while others are in flight), a server that
+ * refuses at its greeting is reported with its own reply, not with the old
+ * connection's error (libcurl closes a cached broken connection at the next
+ * start and reports it there).
+ */
+static void
+test_failure_then_other(void **state)
+{
+	int pq = sink_start("drop", "-q .", 0), pf = sink_start("refuse", "-f CONNECT", 0);
+	int pw = sink_start("fine", "", 0);
+	/* cfg_for() keeps its URL in one buffer: each its own */
+	struct cfg_smtp cq = cfg_for("smtp", "127.0.0.1", pq, 0, NULL);
+	struct cfg_smtp cf = cq, cw = cq;
+	char uq[64], uf[64], uw[64], *data, *reason = NULL;
+	size_t len;
+	void *tag;
+	int res, a = 0, b = 0, got = 0;
+
+	(void)state;
+	snprintf(uq, sizeof(uq), "smtp://127.0.0.1:%d", pq);
+	snprintf(uf, sizeof(uf), "smtp://127.0.0.1:%d", pf);
+	snprintf(uw, sizeof(uw), "smtp://127.0.0.1:%d", pw);
+	cq.url = uq;
+	cf.url = uf;
+	cw.url = uw;
+	notifier_smtp_close();
+	data = compose("x", "y\n", &len);
+	assert_int_equal(notifier_smtp_start(&cq, 4, "a@example.net", data, len, &a, &res, &reason),
+	    1);
+	assert_int_equal(notifier_smtp_start(&cw, 4, "b@example.net", data, len, &b, &res, &reason),
+	    1);
+	while (notifier_smtp_wait(&tag, &res, &reason) == 1) {
+		assert_int_equal(res, tag == &a ? NOTIFY_TEMPFAIL : NOTIFY_OK);
+		got++;
+		free(reason);
+	}
+	assert_int_equal(got, 2);
+	assert_true(notifier_smtp_ready(4));
+	assert_int_equal(notifier_smtp_send(&cf, "a@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	if (strncmp(reason, "5", 1) != 0)
+		fail_msg("reason '%s', expected the refusing server's 5xx", reason);
+	free(reason);
+	/* the same after another drop, now towards a server that is gone */
+	assert_int_equal(notifier_smtp_send(&cq, "a@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	free(reason);
+	sink_stop("refuse");
+	assert_int_equal(notifier_smtp_send(&cf, "a@example.net", data, len, &reason),
+	    NOTIFY_TEMPFAIL);
+	if (strstr(reason, "onnect") == NULL)
+		fail_msg("reason '%s', expected a refused connection", reason);
+	free(reason);
+	assert_int_equal(notifier_smtp_send(&cw, "a@example.net", data, len, &reason), NOTIFY_OK);
+	free(reason);
+	notifier_smtp_close();
+	sink_stop("drop");
+	sink_stop("refuse");
+	sink_stop("fine");
+	free(data);
+}
+
 static void
 test_mask(void **state)
 {
@@ -640,6 +833,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_delivered),
 		cmocka_unit_test(test_dot_stuffing),
+		cmocka_unit_test(test_large),
 		cmocka_unit_test(test_several),
 		cmocka_unit_test(test_connection_reuse),
 		cmocka_unit_test(test_faults),
@@ -650,6 +844,8 @@ main(void)
 		cmocka_unit_test(test_refused_inputs),
 		cmocka_unit_test(test_stop_requested),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_failure_then_other),
 		cmocka_unit_test(test_mask),
 	};
 

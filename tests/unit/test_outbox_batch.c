@@ -6,7 +6,9 @@
  * recorded as sent, not sent again (without a journal each accepted message
  * is committed at once); a database locked by another connection
  * fails the pass cleanly and the next pass sends; a send cut short by a stop
- * goes back to pending without an attempt or a backoff.
+ * goes back to pending without an attempt or a backoff; emails go out on
+ * smtp.connections connections at once, one recipient's in order, and a
+ * relay that is down is tried three times, not once per connection.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -86,22 +88,30 @@ sink_stop(struct fx *f, const char *name)
 	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, f->dir, name);
 }
 
+/* the number a shell command prints first, or -1 */
+static long long
+cmd_number(const char *cmd)
+{
+	char line[64];
+	FILE *p = popen(cmd, "r");
+	long long n = -1;
+
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		n = atoll(line);
+	if (p != NULL)
+		pclose(p);
+	return n;
+}
+
 /* messages the sink NAME captured whose text contains what (grep -F) */
 static int
 sink_count(struct fx *f, const char *name, const char *what)
 {
-	char cmd[512], line[64];
-	FILE *p;
-	int n = -1;
+	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/%s/mail' 2>/dev/null | wc -l", what,
 	    f->dir, name);
-	p = popen(cmd, "r");
-	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
-		n = atoi(line);
-	if (p != NULL)
-		pclose(p);
-	return n;
+	return (int)cmd_number(cmd);
 }
 
 static void
@@ -489,6 +499,172 @@ test_stop_interrupts(void **state)
 	assert_each_once(f, "sink", "s", 5);
 }
 
+/* one pending email row to `to` whose body is body */
+static void
+add_row_to(struct store *st, const char *to, const char *body)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
+	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 'Prijava', ?2, "
+	    "?2 || '@example.org', 'pending', ?3, ?3, ?3)");
+
+	assert_non_null(s);
+	sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, body, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)(store_now() - 2));
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_reset(s);
+}
+
+/* EHLO lines in the -v log of sink NAME: one per connection */
+static int
+sink_ehlos(struct fx *f, const char *name)
+{
+	char path[256], *log = NULL, *p;
+	const char *err;
+	size_t len;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/smtp-sink.log", f->dir, name);
+	assert_int_equal(util_read_file(path, 16 << 20, &log, &len, &err), 0);
+	for (p = log; (p = strstr(p, "EHLO")) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* modification time (ms) of the one message of sink NAME containing what */
+static long long
+sink_mtime_ms(struct fx *f, const char *name, const char *what)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "stat -c '%%.3Y' $(grep -rlF -- '%s' '%s/%s/mail') | tr -d .",
+	    what, f->dir, name);
+	return cmd_number(cmd);
+}
+
+/*
+ * A relay that takes 1 s to answer DATA: 9 emails to 9 citizens go out on
+ * the 4 connections of smtp.connections (the first alone, until the relay
+ * has accepted one; then 4 and 4: ~3 s, where one connection takes 9 s),
+ * each once, on 4 connections.
+ */
+static void
+test_connections(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	long long t0, el;
+
+	open_fx(f, sink_start(f, "slow", "-v -w 1"));
+	assert_int_equal(f->cfg->smtp.connections, 4);
+	add_rows(f->st, "p", 9);
+	t0 = now_ms();
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	el = now_ms() - t0;
+	print_message("# 9 emails in %lld ms\n", el);
+	assert_int_equal(run.sent, 9);
+	assert_true(el >= 2900 && el < 6000);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND attempts = 1"), 9);
+	assert_each_once(f, "slow", "p", 9);
+	usleep(200000);
+	assert_int_equal(sink_ehlos(f, "slow"), 4);
+	/* smtp.connections = 1: one after the other */
+	f->cfg->smtp.connections = 1;
+	add_rows(f->st, "q", 3);
+	t0 = now_ms();
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	el = now_ms() - t0;
+	assert_int_equal(run.sent, 3);
+	assert_true(el >= 2900);
+}
+
+/*
+ * A relay that takes two connections per client and answers a third with
+ * 421 at its greeting (tests/sim/tls_relay.py --plain --max-conns 2 in
+ * front of the sink): the run goes down to two connections after the
+ * refusals and stays there, so 20 emails cost two temporary failures,
+ * not one per try of a third and fourth connection; the two are due again.
+ */
+static void
+test_connection_limit(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run res;
+	const char *err = NULL;
+	char path[256], *data = NULL;
+	size_t len;
+	int sink = sink_start(f, "sink", "-w 1"), port;
+
+	assert_int_equal(run("mkdir -p '%s/limit' && '%s' '%s/tests/sim/tls_relay.py' --plain "
+	    "--max-conns 2 --target-port %d --port-file '%s/limit/port' "
+	    "--pid-file '%s/limit/tls-relay.pid' >/dev/null 2>&1 &", f->dir,
+	    access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3", topdir, sink,
+	    f->dir, f->dir), 0);
+	snprintf(path, sizeof(path), "%s/limit/port", f->dir);
+	for (port = 0; port < 100 && access(path, R_OK) != 0; port++)
+		usleep(50000);
+	assert_int_equal(util_read_file(path, 64, &data, &len, &err), 0);
+	port = atoi(data);
+	free(data);
+	open_fx(f, port);
+	assert_int_equal(f->cfg->smtp.connections, 4);
+	add_rows(f->st, "c", 20);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &res, &err), 0);
+	print_message("# sent %d, retried %d\n", res.sent, res.retried);
+	assert_int_equal(res.sent, 18);
+	assert_int_equal(res.retried, 2);
+	assert_int_equal(res.failed, 0);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND attempts = 1 AND "
+	    "reason LIKE '421%'"), 2);
+	assert_int_equal(ot_count(f->st, "status = 'sent'"), 18);
+}
+
+/*
+ * One citizen's emails keep their order: while one is in flight the next
+ * to the same address waits (the relay takes 1 s per message, so they
+ * arrive >= 1 s apart), while other citizens' go out meanwhile.
+ */
+static void
+test_recipient_order(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	static const char *const rows[][2] = {
+		{ "ok@example.net", "mark-o-0-end" },   /* proves the relay: then 4 at once */
+		{ "jovana@example.net", "mark-j-0-end" },
+		{ "pera@example.net", "mark-x-0-end" },
+		{ "jovana@example.net", "mark-j-1-end" },
+		{ "mika@example.net", "mark-x-1-end" },
+		{ "jovana@example.net", "mark-j-2-end" },
+	};
+	long long t[3];
+	size_t i;
+
+	open_fx(f, sink_start(f, "slow", "-w 1"));
+	assert_int_equal(store_begin(f->st, NULL), 0);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		add_row_to(f->st, rows[i][0], rows[i][1]);
+	assert_int_equal(store_commit(f->st, NULL), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent, 6);
+	for (i = 0; i < 3; i++) {
+		char mark[32];
+
+		snprintf(mark, sizeof(mark), "mark-j-%zu-end", i);
+		t[i] = sink_mtime_ms(f, "slow", mark);
+		assert_true(t[i] > 0);
+	}
+	print_message("# jovana's at +0, +%lld, +%lld ms\n", t[1] - t[0], t[2] - t[0]);
+	assert_true(t[1] - t[0] >= 900);
+	assert_true(t[2] - t[1] >= 900);
+	/* the others did not wait for jovana's */
+	assert_true(sink_mtime_ms(f, "slow", "mark-x-1-end") < t[2]);
+}
+
 int
 main(void)
 {
@@ -498,6 +674,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_no_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_interrupts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connections, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recipient_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit, setup, teardown),
 	};
 	const char *top = getenv("S48_TOP");
 

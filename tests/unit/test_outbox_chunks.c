@@ -42,8 +42,7 @@ setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-outchunk.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	ts_tmpdir(f->dir, sizeof(f->dir), "outchunk");
 	*state = f;
 	return 0;
 }
@@ -52,12 +51,10 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
 	config_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
+	if (ts_rmtree(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;

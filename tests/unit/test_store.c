@@ -18,6 +18,8 @@
 #include "store.h"
 #include "util.h"
 
+#include "store_test.h"
+
 struct fx {
 	char dir[64];
 	char path[128];
@@ -28,13 +30,9 @@ static int
 setup(void **state)
 {
 	struct fx *f = xcalloc(1, sizeof(*f));
-	const char *err = NULL;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/s48.db", f->dir);
-	if (store_open(f->path, &f->st, &err) < 0)
-		fail_msg("store_open: %s", err);
+	ts_tmpdir(f->dir, sizeof(f->dir), "store");
+	ts_open_in(f->dir, f->path, sizeof(f->path), &f->st);
 	*state = f;
 	return 0;
 }
@@ -43,11 +41,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
+	if (ts_rmtree(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;
@@ -57,16 +53,7 @@ teardown(void **state)
 static long long
 qint(struct store *st, const char *sql, const char *p1)
 {
-	sqlite3_stmt *s;
-	long long v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL), SQLITE_OK);
-	if (p1)
-		sqlite3_bind_text(s, 1, p1, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	return ts_qint(store_db(st), sql, p1, NULL);
 }
 
 static void

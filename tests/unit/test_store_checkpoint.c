@@ -21,6 +21,8 @@
 #include "store.h"
 #include "util.h"
 
+#include "store_test.h"
+
 struct fx {
 	char dir[64];
 	char path[128];
@@ -34,14 +36,7 @@ struct fx {
 static int
 first_int(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *s;
-	int v = -1;
-
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		v = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return v;
+	return (int)ts_qint(db, sql, NULL, NULL);
 }
 
 static int
@@ -50,12 +45,9 @@ setup(void **state)
 	struct fx *f = xcalloc(1, sizeof(*f));
 	const char *err = NULL;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-ckpt.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/s48.db", f->dir);
+	ts_tmpdir(f->dir, sizeof(f->dir), "ckpt");
+	ts_open_in(f->dir, f->path, sizeof(f->path), &f->st);
 	snprintf(f->wal, sizeof(f->wal), "%s-wal", f->path);
-	if (store_open(f->path, &f->st, &err) < 0)
-		fail_msg("store_open: %s", err);
 	assert_int_equal(store_exec(f->st, "CREATE TABLE t(id INTEGER PRIMARY KEY, "
 	    "k TEXT UNIQUE NOT NULL, v BLOB NOT NULL)", &err), 0);
 	f->seed = 12345;
@@ -69,11 +61,9 @@ static int
 teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	store_close(&f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	if (system(cmd) != 0)
+	if (ts_rmtree(f->dir) < 0)
 		return -1;
 	free(f);
 	return 0;

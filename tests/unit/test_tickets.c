@@ -23,6 +23,8 @@
 #include "tickets.h"
 #include "util.h"
 
+#include "store_test.h"
+
 #define NOW 1795514400L          /* 2026-11-24T10:00:00Z, a Tuesday */
 
 enum { WITH_SMTP = 1, WITH_SMS = 2 };
@@ -43,20 +45,11 @@ fx_new(int channels, int cap)
 	const char *err = NULL;
 	FILE *fp;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/s48-tickets.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	ts_tmpdir(f->dir, sizeof(f->dir), "tickets");
 	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("s3cret\n", fp);
-	fclose(fp);
-	chmod(path, 0600);
+	ts_write_file(path, "s3cret\n", 0600);
 	snprintf(path, sizeof(path), "%s/sms.key", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs("key\n", fp);
-	fclose(fp);
-	chmod(path, 0600);
+	ts_write_file(path, "key\n", 0600);
 	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
@@ -87,8 +80,7 @@ fx_new(int channels, int cap)
 		fail_msg("config: %s", errors);
 	sla_use_timezone(f->cfg->sla.timezone);
 	f->rt = router_new(f->cfg);
-	if (store_open(f->cfg->database, &f->st, &err) < 0)
-		fail_msg("store: %s", err);
+	ts_open(f->cfg->database, &f->st);
 	f->c.st = f->st;
 	f->c.cfg = f->cfg;
 	f->c.rt = f->rt;
@@ -100,15 +92,13 @@ static void
 fx_free(struct fx **fp)
 {
 	struct fx *f = *fp;
-	char cmd[128];
 
 	if (store_in_transaction(f->st))
 		assert_int_equal(store_commit(f->st, NULL), 0);
 	store_close(&f->st);
 	router_free(&f->rt);
 	config_free(&f->cfg);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ts_rmtree(f->dir), 0);
 	free(f);
 	*fp = NULL;
 }
@@ -166,6 +156,18 @@ qtext(struct fx *f, const char *sql, long long p1, const char *p2)
 		v = xstrdup((const char *)sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	return v;
+}
+
+/* The text of sql (qtext) must be want. */
+static void
+assert_qtext(struct fx *f, const char *sql, long long p1, const char *p2, const char *want)
+{
+	char *v = qtext(f, sql, p1, p2);
+
+	if (v == NULL)
+		fail_msg("%s: NULL, want \"%s\"", sql, want);
+	assert_string_equal(v, want);
+	free(v);
 }
 
 static long
@@ -238,20 +240,14 @@ test_create_email(void **state)
 	    "AND idx = 0", id, NULL), 8);
 	assert_int_equal(qint(f, "SELECT count(*) FROM attachments WHERE ticket_id = ?1 AND idx = 1 "
 	    "AND omitted = 1 AND content IS NULL AND size = 50000000", id, NULL), 1);
-	v = qtext(f, "SELECT sha256 FROM attachments WHERE ticket_id = ?1 AND idx = 0", id, NULL);
-	assert_string_equal(v, att[0].sha256);
-	free(v);
+	assert_qtext(f, "SELECT sha256 FROM attachments WHERE ticket_id = ?1 AND idx = 0", id, NULL,
+	    att[0].sha256);
 
 	/* the citizen's acknowledgement */
-	v = qtext(f, "SELECT subject FROM outbox WHERE ticket_id = ?1 AND kind = 'email_ack' "
-	    "AND recipient = ?2", id, "jovana@example.org");
-	assert_non_null(v);
-	assert_string_equal(v, "Re: [S48 #1] Pukla cev");
-	free(v);
-	v = qtext(f, "SELECT body FROM outbox WHERE ticket_id = ?1 AND kind = 'email_ack'", id,
-	    NULL);
-	assert_string_equal(v, "EACK 1 Vodovod i kanalizacija do 26.11.2026. 11:00");
-	free(v);
+	assert_qtext(f, "SELECT subject FROM outbox WHERE ticket_id = ?1 AND kind = 'email_ack' "
+	    "AND recipient = ?2", id, "jovana@example.org", "Re: [S48 #1] Pukla cev");
+	assert_qtext(f, "SELECT body FROM outbox WHERE ticket_id = ?1 AND kind = 'email_ack'", id,
+	    NULL, "EACK 1 Vodovod i kanalizacija do 26.11.2026. 11:00");
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE kind = 'email_ack' AND "
 	    "in_reply_to = 'abc@mail.example.org' AND references_hdr = 'abc@mail.example.org' "
 	    "AND status = 'pending' AND auto = 1 AND next_at = ?1 AND message_id LIKE "
@@ -299,7 +295,7 @@ test_create_sms_and_explicit_dept(void **state)
 		.text = "Ne radi sijalica kod skole\nu Ulici Cara Dusana", .flags = TICKETS_F_AUTO };
 	const char *err = NULL;
 	struct ticket *t = NULL;
-	char *v, *rep = NULL, *ch = NULL;
+	char *rep = NULL, *ch = NULL;
 	long id = 0, latest = 0;
 
 	assert_int_equal(tickets_create(&f->c, &in, &id, &err), 0);
@@ -307,11 +303,8 @@ test_create_sms_and_explicit_dept(void **state)
 	assert_string_equal(t->department, "lighting");
 	assert_string_equal(t->subject, "Ne radi sijalica kod skole");
 	tickets_free(&t);
-	v = qtext(f, "SELECT body FROM outbox WHERE ticket_id = ?1 AND kind = 'sms_ack' AND "
-	    "recipient = ?2", id, "+381641112222");
-	assert_non_null(v);
-	assert_string_equal(v, "ACK 1 Javna rasveta do 26.11.2026. 11:00");
-	free(v);
+	assert_qtext(f, "SELECT body FROM outbox WHERE ticket_id = ?1 AND kind = 'sms_ack' AND "
+	    "recipient = ?2", id, "+381641112222", "ACK 1 Javna rasveta do 26.11.2026. 11:00");
 	/* no SMS numbers for lighting: only its email */
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE kind = 'dept_new'", 0, NULL), 1);
 
@@ -431,16 +424,14 @@ test_transitions(void **state)
 				    "ticket_id = ?1", id, NULL), events);
 				assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE ticket_id = ?1 "
 				    "AND kind = 'sms_status'", id, NULL), replies);
-				v = qtext(f, "SELECT status FROM tickets WHERE id = ?1", id, NULL);
-				assert_string_equal(v, st[i]);
-				free(v);
+				assert_qtext(f, "SELECT status FROM tickets WHERE id = ?1", id, NULL,
+				    st[i]);
 				continue;
 			}
 			n_ok++;
 			assert_int_equal(rc, 0);
-			v = qtext(f, "SELECT status FROM tickets WHERE id = ?1", id, NULL);
-			assert_string_equal(v, st[j]);
-			free(v);
+			assert_qtext(f, "SELECT status FROM tickets WHERE id = ?1", id, NULL,
+			    st[j]);
 			if (j >= 2)
 				assert_int_equal(qint(f, "SELECT resolved_at FROM tickets WHERE id = ?1",
 				    id, NULL), NOW);
@@ -491,16 +482,13 @@ test_status_email_reply(void **state)
 	struct tickets_input in = { .channel = "email", .reporter = "ana@example.org",
 		.subject = "Rupa", .text = "Rupa na putu", .message_id = "m1@example.org" };
 	const char *err = NULL;
-	char *v;
 	long id = 0;
 
 	assert_int_equal(tickets_create(&f->c, &in, &id, &err), 0);
 	assert_int_equal(tickets_set_status(&f->c, id, "resolved", "zakrpljeno", "petar", &err), 0);
-	v = qtext(f, "SELECT subject || '|' || body || '|' || in_reply_to FROM outbox "
-	    "WHERE ticket_id = ?1 AND kind = 'email_status'", id, NULL);
-	assert_non_null(v);
-	assert_string_equal(v, "Re: [S48 #1] Rupa|EST 1: resena. zakrpljeno|m1@example.org");
-	free(v);
+	assert_qtext(f, "SELECT subject || '|' || body || '|' || in_reply_to FROM outbox "
+	    "WHERE ticket_id = ?1 AND kind = 'email_status'", id, NULL,
+	    "Re: [S48 #1] Rupa|EST 1: resena. zakrpljeno|m1@example.org");
 }
 
 static void
@@ -519,9 +507,7 @@ test_assign(void **state)
 	assert_int_equal(qint(f, "SELECT count(*) FROM events WHERE kind = 'assign'", 0, NULL), 0);
 
 	assert_int_equal(tickets_assign(&f->c, id, "lighting", "nije nase", "petar", &err), 0);
-	v = qtext(f, "SELECT department FROM tickets WHERE id = ?1", id, NULL);
-	assert_string_equal(v, "lighting");
-	free(v);
+	assert_qtext(f, "SELECT department FROM tickets WHERE id = ?1", id, NULL, "lighting");
 	assert_int_equal(qint(f, "SELECT count(*) FROM events WHERE ticket_id = ?1 AND "
 	    "kind = 'assign' AND from_value = 'water' AND to_value = 'lighting' AND by = 'petar' "
 	    "AND note = 'nije nase'", id, NULL), 1);
@@ -548,18 +534,14 @@ test_notes(void **state)
 	struct fx *f = *state;
 	const char *err = NULL;
 	long id = new_sms(f, "+381641112222", "Pukla cev", 0);
-	char *v;
 
 	assert_int_equal(tickets_note(&f->c, id, "interna", 0, "petar", &err), 0);
 	assert_int_equal(qint(f, "SELECT count(*) FROM events WHERE ticket_id = ?1 AND "
 	    "kind = 'note' AND note = 'interna' AND public = 0", id, NULL), 1);
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE kind = 'sms_note'", 0, NULL), 0);
 	assert_int_equal(tickets_note(&f->c, id, "ekipa stize sutra", 1, "petar", &err), 0);
-	v = qtext(f, "SELECT body FROM outbox WHERE ticket_id = ?1 AND kind = 'sms_note' AND "
-	    "auto = 0", id, NULL);
-	assert_non_null(v);
-	assert_string_equal(v, "ST 1: primljena. ekipa stize sutra");
-	free(v);
+	assert_qtext(f, "SELECT body FROM outbox WHERE ticket_id = ?1 AND kind = 'sms_note' AND "
+	    "auto = 0", id, NULL, "ST 1: primljena. ekipa stize sutra");
 	assert_int_equal(tickets_note(&f->c, id, "  ", 1, "petar", &err), TICKETS_EREFUSED);
 	assert_int_equal(tickets_note(&f->c, 77, "x", 1, "petar", &err), TICKETS_ENOENT);
 }

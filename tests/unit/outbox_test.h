@@ -1,6 +1,7 @@
 /*
  * outbox_test.h - shared by test_outbox_batch.c and test_outbox_chunks.c: a
- * configuration and database in a test directory, and counting outbox rows.
+ * configuration and database in a test directory, pending email rows, and
+ * counting outbox rows.
  * Header-only (static inline) because every test file is its own program;
  * builds on store_test.h.
  */
@@ -43,6 +44,29 @@ ot_open(const char *dir, const char *smtp_url, struct s48_config **cfg_r,
 	if (config_load(path, 0, cfg_r, &errors) < 0)
 		fail_msg("config: %s", errors);
 	ts_open((*cfg_r)->database, st_r);
+}
+
+/* one pending email acknowledgement (subject "Prijava") due at next_at;
+ * message_id: NULL for body + "@example.org" */
+static inline void
+ot_add_email(struct store *st, const char *to, const char *body, const char *message_id,
+    time_t next_at)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
+	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 'Prijava', ?2, "
+	    "coalesce(?3, ?2 || '@example.org'), 'pending', ?4, ?4, ?4)");
+
+	assert_non_null(s);
+	sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, body, -1, SQLITE_TRANSIENT);
+	if (message_id != NULL)
+		sqlite3_bind_text(s, 3, message_id, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)next_at);
+	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_reset(s);
 }
 
 /* SELECT count(*) FROM outbox WHERE where */

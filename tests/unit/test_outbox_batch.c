@@ -157,28 +157,17 @@ teardown(void **state)
 static void
 add_rows(struct store *st, const char *tag, int n)
 {
-	sqlite3_stmt *s;
 	time_t now = store_now();
 	int i;
 
 	assert_int_equal(store_begin(st, NULL), 0);
-	s = store_prepare(st,
-	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
-	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 'Prijava', ?2, ?3, "
-	    "'pending', ?4, ?4, ?4)");
-	assert_non_null(s);
 	for (i = 0; i < n; i++) {
 		char to[64], body[64], id[64];
 
 		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
 		snprintf(body, sizeof(body), "mark-%s-%d-end", tag, i);
 		snprintf(id, sizeof(id), "batch.%s.%d@example.org", tag, i);
-		sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, body, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 3, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 4, (sqlite3_int64)(now - 2));
-		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-		sqlite3_reset(s);
+		ot_add_email(st, to, body, id, now - 2);
 	}
 	assert_int_equal(store_commit(st, NULL), 0);
 }
@@ -499,23 +488,6 @@ test_stop_interrupts(void **state)
 	assert_each_once(f, "sink", "s", 5);
 }
 
-/* one pending email row to `to` whose body is body */
-static void
-add_row_to(struct store *st, const char *to, const char *body)
-{
-	sqlite3_stmt *s = store_prepare(st,
-	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
-	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 'Prijava', ?2, "
-	    "?2 || '@example.org', 'pending', ?3, ?3, ?3)");
-
-	assert_non_null(s);
-	sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, body, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, (sqlite3_int64)(store_now() - 2));
-	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_reset(s);
-}
-
 /* EHLO lines in the -v log of sink NAME: one per connection */
 static int
 sink_ehlos(struct fx *f, const char *name)
@@ -647,7 +619,7 @@ test_recipient_order(void **state)
 	open_fx(f, sink_start(f, "slow", "-w 1"));
 	assert_int_equal(store_begin(f->st, NULL), 0);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-		add_row_to(f->st, rows[i][0], rows[i][1]);
+		ot_add_email(f->st, rows[i][0], rows[i][1], NULL, store_now() - 2);
 	assert_int_equal(store_commit(f->st, NULL), 0);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.sent, 6);

@@ -64,26 +64,16 @@ teardown(void **state)
 static void
 add_rows(struct store *st, int n)
 {
-	sqlite3_stmt *s;
 	time_t now = store_now();
 	int i;
 
 	assert_int_equal(store_begin(st, NULL), 0);
-	s = store_prepare(st,
-	    "INSERT INTO outbox(channel, recipient, kind, subject, body, message_id, status, "
-	    "next_at, created_at, updated_at) VALUES('email', ?1, 'email_ack', 's', 'b', ?2, "
-	    "'pending', ?3, ?3, ?3)");
-	assert_non_null(s);
 	for (i = 0; i < n; i++) {
 		char to[64], id[64];
 
 		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
 		snprintf(id, sizeof(id), "chunk.%d@example.org", i);
-		sqlite3_bind_text(s, 1, to, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(s, 3, (sqlite3_int64)(now - 5 + i % 5));
-		assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-		sqlite3_reset(s);
+		ot_add_email(st, to, "b", id, now - 5 + i % 5);
 	}
 	assert_int_equal(store_commit(st, NULL), 0);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <poll.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -1655,19 +1656,30 @@ fail:
 	return ret;
 }
 
+static long long
+idle_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int
 imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 {
 	mailstream *s = ii->imap->imap_stream;
-	time_t end = time(NULL) + (timeout_s > 0 ? timeout_s : 0);
+	/* a monotonic clock in ms: whole seconds of time() would end the wait
+	 * up to a second early once a wake-up shifted the steps */
+	long long end = idle_now_ms() + (timeout_s > 0 ? timeout_s : 0) * 1000LL;
 	int r, w, news = 0;
 
 	if (!ii->has_idle) {
-		while (!s48_stop_requested && time(NULL) < end)
+		while (!s48_stop_requested && idle_now_ms() < end)
 			poll(NULL, 0, 200);
 		return 0;
 	}
-	while (!news && !s48_stop_requested && time(NULL) < end) {
+	while (!news && !s48_stop_requested && idle_now_ms() < end) {
 		int data = 0, failed = 0;
 
 		r = mailimap_idle(ii->imap);
@@ -1675,8 +1687,10 @@ imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 			return imap_fail(ii, error_r, "IDLE", r);
 		/* 1 s steps so that a stop request is seen promptly; what the
 		 * stream or TLS holds already counts as data */
-		while (!s48_stop_requested && time(NULL) < end) {
-			w = imap_net_wait(s, 1000);
+		while (!s48_stop_requested && idle_now_ms() < end) {
+			long long left = end - idle_now_ms();
+
+			w = imap_net_wait(s, left < 1000 ? (int)left : 1000);
 			if (w == 1) {
 				data = 1;
 				break;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -734,6 +735,60 @@ on_alarm(int sig)
 	s48_stop_requested = 1;
 }
 
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * IDLE's timeout is whole even when a signal cuts a wait short: started
+ * 0.9 s into a second and woken by a signal 0.2 s later, a 2 s IDLE used to
+ * end at the second boundary after 1.2 s (it counted time() seconds).
+ */
+static void
+test_idle_timeout(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	struct sigaction sa, old;
+	struct itimerval it;
+	struct timespec now;
+	size_t n;
+	const char *err = NULL;
+	mailimap *h = helper_open();
+	double t0, el;
+	int round;
+
+	(void)state;
+	helper_create(h, "T9");
+	helper_close(h);
+	cfg_plain(&c, "T9", "T9done");
+	ii = connect_ok(&c);
+	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+	assert_int_equal(n, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake;        /* no SA_RESTART: the wait ends with EINTR */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	for (round = 0; round < 2; round++) {
+		/* 0.9 s into a second of the wall clock */
+		clock_gettime(CLOCK_REALTIME, &now);
+		usleep((useconds_t)((1900000000L - now.tv_nsec) % 1000000000L / 1000));
+		memset(&it, 0, sizeof(it));
+		it.it_value.tv_usec = 200 * 1000;
+		assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+		t0 = nt_now();
+		assert_int_equal(imap_intake_idle(ii, 2, &err), 0);
+		el = nt_now() - t0;
+		print_message("# a 2 s IDLE woken after 0.2 s took %.2f s\n", el);
+		assert_true(el >= 1.95 && el < 4.0);
+	}
+	assert_int_equal(sigaction(SIGALRM, &old, NULL), 0);
+	imap_intake_close(&ii);
+}
+
 /* IDLE: wakes within 2 s of a delivery, times out, honours a stop request */
 static void
 test_idle(void **state)
@@ -1408,6 +1463,7 @@ main(void)
 		cmocka_unit_test(test_large_partial),
 		cmocka_unit_test(test_list_windows),
 		cmocka_unit_test(test_idle),
+		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_mailbox_utf7),

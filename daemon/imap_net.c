@@ -46,10 +46,7 @@ struct imap_net {
 static int64_t
 imap_net_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)util_mono_ms();
 }
 
 /*

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <poll.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -1656,30 +1655,21 @@ fail:
 	return ret;
 }
 
-static long long
-idle_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 {
 	mailstream *s = ii->imap->imap_stream;
 	/* a monotonic clock in ms: whole seconds of time() would end the wait
 	 * up to a second early once a wake-up shifted the steps */
-	long long end = idle_now_ms() + (timeout_s > 0 ? timeout_s : 0) * 1000LL;
+	long long end = util_mono_ms() + (timeout_s > 0 ? timeout_s : 0) * 1000LL;
 	int r, w, news = 0;
 
 	if (!ii->has_idle) {
-		while (!s48_stop_requested && idle_now_ms() < end)
+		while (!s48_stop_requested && util_mono_ms() < end)
 			poll(NULL, 0, 200);
 		return 0;
 	}
-	while (!news && !s48_stop_requested && idle_now_ms() < end) {
+	while (!news && !s48_stop_requested && util_mono_ms() < end) {
 		int data = 0, failed = 0;
 
 		r = mailimap_idle(ii->imap);
@@ -1687,8 +1677,8 @@ imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 			return imap_fail(ii, error_r, "IDLE", r);
 		/* 1 s steps so that a stop request is seen promptly; what the
 		 * stream or TLS holds already counts as data */
-		while (!s48_stop_requested && idle_now_ms() < end) {
-			long long left = end - idle_now_ms();
+		while (!s48_stop_requested && util_mono_ms() < end) {
+			long long left = end - util_mono_ms();
 
 			w = imap_net_wait(s, left < 1000 ? (int)left : 1000);
 			if (w == 1) {

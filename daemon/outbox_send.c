@@ -135,15 +135,6 @@ outbox_backoff(int attempts)
 	return d < 1 ? 1 : d;
 }
 
-static long long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---------------------------------------------------------------- journal */
 
 char *
@@ -627,6 +618,12 @@ fail:
 	return -1;
 }
 
+static int
+is_sms_row(const struct row *r)
+{
+	return strcmp(r->channel, "sms") == 0;
+}
+
 /*
  * Set the outcome of a row whose attempt ended with res and reason (taken)
  * (r->oc, r->reason, r->next_at) and the run's counters.  Returns 1 when
@@ -636,7 +633,7 @@ static int
 settle(const struct s48_config *cfg, struct row *r, int res, char *reason, int stopped,
     struct outbox_run *run)
 {
-	int is_sms = strcmp(r->channel, "sms") == 0, attempt = r->attempts + 1;
+	int is_sms = is_sms_row(r), attempt = r->attempts + 1;
 	char logbuf[64];
 
 	if (reason == NULL)
@@ -701,12 +698,6 @@ struct pass {
 	long long first_ms;             /* the oldest outcome not written, or 0 */
 };
 
-static int
-is_sms_row(const struct row *r)
-{
-	return strcmp(r->channel, "sms") == 0;
-}
-
 /*
  * The attempt of r ended (settle's return in transport_failed): count it
  * for its transport, put an accepted message on record first, and write
@@ -729,8 +720,8 @@ ended(struct pass *p, struct row *r, int transport_failed, const char **error_r)
 		now_too = p->jfd < 0 || journal_add(p->jfd, r->id) < 0;
 	}
 	if (p->first_ms == 0)
-		p->first_ms = mono_ms();
-	if (now_too || mono_ms() - p->first_ms >= FLUSH_MS) {
+		p->first_ms = util_mono_ms();
+	if (now_too || util_mono_ms() - p->first_ms >= FLUSH_MS) {
 		/* rows in flight have no outcome yet: flush leaves them */
 		if (flush(p->st, p->rows, p->n, 0, p->jfd, error_r) < 0)
 			return -1;

@@ -470,6 +470,15 @@ util_now(void)
 	return time(NULL);
 }
 
+long long
+util_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 size_t
 util_strlcpy(char *dst, const char *src, size_t size)
 {

@@ -84,6 +84,9 @@ time_t util_timegm(struct tm *tm);
 /* Current time; overridable for tests through S48_NOW=<unix seconds>. */
 time_t util_now(void);
 
+/* Milliseconds of CLOCK_MONOTONIC: for timeouts and intervals (not S48_NOW). */
+long long util_mono_ms(void);
+
 /* strlcpy/strlcat semantics. */
 size_t util_strlcpy(char *dst, const char *src, size_t size);
 

@@ -179,14 +179,8 @@ infobip_reconcile(struct sms_gateway *gw, time_t since, struct sms_in **msgs_r, 
 			/* only the second the pages share can repeat */
 			for (k = prev; until > 0 && m->received_at >= until - 1 && k < j && !seen; k++)
 				seen = strcmp(l.v[k].id, m->id) == 0;
-			if (seen || l.n >= SMS_GW_MAX_BATCH)
-				continue;
-			if (l.n == l.cap) {
-				l.cap = l.cap ? l.cap * 2 : 64;
-				l.v = xrealloc(l.v, l.cap * sizeof(*l.v));
-			}
-			l.v[l.n++] = *m;
-			memset(m, 0, sizeof(*m));
+			if (!seen)
+				(void)sms_gw_list_push(&l, m);  /* full: l.n stops the paging */
 		}
 		prev = j;
 		sms_gw_list_free(&page);

@@ -53,6 +53,7 @@ struct slot {
 };
 
 static CURLM *smtp_multi;
+static int multi_conns;                 /* the limits smtp_multi has, 0: none yet */
 static struct slot slots[NOTIFIER_SMTP_CONNS_MAX];
 static int n_busy;
 static int reset_due;                   /* a message failed: start afresh when idle */
@@ -151,10 +152,14 @@ multi_get(int conns)
 		smtp_multi = curl_multi_init();
 		if (smtp_multi == NULL)
 			return -1;
+		multi_conns = 0;
 	}
-	/* one message per connection (SMTP has no multiplexing); as many kept */
-	curl_multi_setopt(smtp_multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conns);
-	curl_multi_setopt(smtp_multi, CURLMOPT_MAXCONNECTS, (long)conns);
+	if (conns != multi_conns) {
+		/* one message per connection (SMTP has no multiplexing); as many kept */
+		curl_multi_setopt(smtp_multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conns);
+		curl_multi_setopt(smtp_multi, CURLMOPT_MAXCONNECTS, (long)conns);
+		multi_conns = conns;
+	}
 	return 0;
 }
 

@@ -244,37 +244,46 @@ int
 sms_gw_list_add(struct sms_gw_list *l, json_t *obj, const char *id_path,
     const char *from_path, const char *text_path, const char *time_path, int time_kind)
 {
-	struct sms_in *m;
+	struct sms_in m;
 	char hex[65];
 	char *raw;
 
+	if (l->n >= SMS_GW_MAX_BATCH)
+		return -1;
+	raw = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (raw == NULL)
+		fatalx("out of memory");
+	memset(&m, 0, sizeof(m));
+	m.raw_len = strlen(raw);
+	m.raw = xstrndup(raw, m.raw_len);
+	free(raw);
+	m.id = gateway_json_path_text(obj, id_path);
+	if (m.id == NULL || m.id[0] == '\0') {
+		free(m.id);
+		util_sha256_hex(m.raw, m.raw_len, hex);
+		m.id = xasprintf("sha256:%s", hex);
+	}
+	m.from = gateway_json_path_text(obj, from_path);
+	if (m.from == NULL)
+		m.from = xstrdup("");
+	m.text = gateway_json_path_text(obj, text_path);
+	if (m.text == NULL)
+		m.text = xstrdup("");
+	m.received_at = parse_time(gateway_json_path(obj, time_path), time_kind);
+	return sms_gw_list_push(l, &m);
+}
+
+int
+sms_gw_list_push(struct sms_gw_list *l, struct sms_in *m)
+{
 	if (l->n >= SMS_GW_MAX_BATCH)
 		return -1;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 64;
 		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 	}
-	raw = json_dumps(obj, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (raw == NULL)
-		fatalx("out of memory");
-	m = &l->v[l->n++];
+	l->v[l->n++] = *m;
 	memset(m, 0, sizeof(*m));
-	m->raw_len = strlen(raw);
-	m->raw = xstrndup(raw, m->raw_len);
-	free(raw);
-	m->id = gateway_json_path_text(obj, id_path);
-	if (m->id == NULL || m->id[0] == '\0') {
-		free(m->id);
-		util_sha256_hex(m->raw, m->raw_len, hex);
-		m->id = xasprintf("sha256:%s", hex);
-	}
-	m->from = gateway_json_path_text(obj, from_path);
-	if (m->from == NULL)
-		m->from = xstrdup("");
-	m->text = gateway_json_path_text(obj, text_path);
-	if (m->text == NULL)
-		m->text = xstrdup("");
-	m->received_at = parse_time(gateway_json_path(obj, time_path), time_kind);
 	return 0;
 }
 

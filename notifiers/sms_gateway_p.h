@@ -77,6 +77,9 @@ int sms_gw_list_add(struct sms_gw_list *l, json_t *obj, const char *id_path,
     const char *from_path, const char *text_path, const char *time_path, int time_kind);
 void sms_gw_list_free(struct sms_gw_list *l);
 
+/* Move *m to the end of l (*m is zeroed).  -1 when l holds SMS_GW_MAX_BATCH. */
+int sms_gw_list_push(struct sms_gw_list *l, struct sms_in *m);
+
 /* NOTIFY_* for an HTTP status of a send. */
 int sms_gw_send_class(long status);
 /* NOTIFY_TEMPFAIL with *reason_r = "what: error" (transport failure). */

@@ -436,12 +436,13 @@ ingest_one(struct ingest_run *r, struct ingest_item *it, size_t idx, const char 
 		return -1;
 	/* the guess: most messages are new reports */
 	g.ticket_id = r->next_ticket;
+	r->cur_dept = -1;
 	if (it->channel == INGEST_SMS) {
 		g.sender = ingest_sms_sender(r->ctx->cfg, it);
 		g.sent_at = it->received_at > 0 ? it->received_at : 0;
 	} else {
 		mime_init();
-		m = ingest_prefetch_take(r->pf, r->ctx->cfg, it, r->cur);
+		m = ingest_prefetch_take(r->pf, r->ctx->cfg, it, r->cur, &r->cur_dept);
 		g.sender = m->from_addr != NULL ? xstrdup(m->from_addr) : NULL;
 		g.sent_at = m->date > 0 ? m->date : 0;
 	}
@@ -596,7 +597,7 @@ again:
 		*error_r = errbuf;
 		return -1;
 	}
-	r.pf = ingest_prefetch_start(ctx->cfg, items, n);
+	r.pf = ingest_prefetch_start(ctx->cfg, ctx->rt, items, n);
 	for (i = 0; i < n; i++) {
 		err = NULL;
 		r.cur = i;

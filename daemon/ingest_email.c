@@ -414,6 +414,10 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, struct mime_me
 	in.n_att = m->n_att;
 	in.flags = TICKETS_F_AUTO | (it->backlog ? TICKETS_F_BACKLOG : 0) |
 	    (sender == NULL ? TICKETS_F_NO_ACK : 0);
+	/* routed ahead on the parse thread from this subject and text (NULL:
+	 * tickets_create routes them) */
+	if (r->cur_dept >= 0 && (size_t)r->cur_dept < cfg->n_depts)
+		in.department = cfg->depts[r->cur_dept].id;
 	rc = tickets_create(&r->tc, &in, &id, &err);
 	if (rc != 0) {
 		*error_r = err;

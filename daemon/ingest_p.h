@@ -14,6 +14,7 @@
 
 struct ingest_prefetch;
 struct mime_message;
+struct router;
 
 /* State of one ingest_batch() call. */
 struct ingest_run {
@@ -23,6 +24,8 @@ struct ingest_run {
 	size_t cur;                     /* index of the item being decided */
 	int savepoints;                 /* a savepoint per item (see ingest_batch) */
 	struct ingest_prefetch *pf;     /* emails parsed ahead, or NULL */
+	int cur_dept;                   /* the current email's route from the
+	                                   prefetch (cfg->depts index), -1 none */
 	long next_ticket;               /* id the next new ticket will get (the
 	                                   table's largest + 1), 0 = unknown */
 };
@@ -34,14 +37,16 @@ struct ingest_run {
  * ingest_prefetch_start: NULL when the batch has fewer than two emails (or no
  * thread could be started); items must stay valid until _stop.
  * ingest_prefetch_take: item idx's parsed message (parsed now if the thread
- * has not got to it); the caller owns it.  pf may be NULL.
+ * has not got to it); the caller owns it.  pf may be NULL.  *dept_r: the
+ * department router_route gives the message's subject and text (rt of
+ * _start), or -1 when it was not routed ahead (parsed now, or no router).
  * ingest_prefetch_done: item idx is finished (frees an unused parse).
  * ingest_prefetch_stop: joins the thread, frees what is left, NULLs *pf.
  */
 struct ingest_prefetch *ingest_prefetch_start(const struct s48_config *cfg,
-    const struct ingest_item *items, size_t n);
+    const struct router *rt, const struct ingest_item *items, size_t n);
 struct mime_message *ingest_prefetch_take(struct ingest_prefetch *pf, const struct s48_config *cfg,
-    const struct ingest_item *it, size_t idx);
+    const struct ingest_item *it, size_t idx, int *dept_r);
 void ingest_prefetch_done(struct ingest_prefetch *pf, size_t idx);
 void ingest_prefetch_stop(struct ingest_prefetch **pf);
 

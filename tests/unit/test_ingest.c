@@ -585,6 +585,70 @@ test_email_batch_parsed_ahead(void **state)
 	assert_int_equal(n_tickets(f), 40);
 }
 
+/*
+ * The route a new ticket gets is the same whether the parse thread routed
+ * the email ahead (a batch of many) or tickets_create routed it (a batch of
+ * one has no parse thread): subjects that outweigh the text, ties, Cyrillic,
+ * RFC 2047 subjects, no keyword at all.
+ */
+static void
+test_email_batch_routed_ahead(void **state)
+{
+	static const char *const subj[] = {
+		"Rasveta", "=?UTF-8?B?0KDQsNGB0LLQtdGC0LA=?=", "Pukla cev", "Prijava",
+		"Lampa", "",
+	};
+	static const char *const body[] = {
+		"Curi voda", "\xd0\xb2\xd0\xbe\xd0\xb4\xd0\xb0 \xd1\x86\xd0\xb5\xd0\xb2",
+		"ne radi sijalica", "Pukla cev, curi voda, lampa", "voda cev", "nista",
+	};
+	enum { NM = 36 };
+	struct fx *f = *state;
+	struct ingest_item it[NM];
+	char *raws[NM];
+	const char *err = NULL;
+	size_t i;
+
+	for (i = 0; i < NM; i++) {
+		raws[i] = xasprintf("From: gradjanin%zu@example.net\r\nSubject: %s\r\n"
+		    "Message-ID: <route.%zu@example.net>\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s %zu\r\n",
+		    i, subj[i % N(subj)], i, body[(i / N(subj)) % N(body)], i);
+		it[i] = mail(f, raws[i], T0);
+	}
+	assert_int_equal(ingest_batch(&f->ctx, it, NM, NULL, NULL, 0, &err), 0);
+	for (i = 0; i < NM; i++) {
+		struct ingest_item one;
+		char *a, *b, *want, *got;
+
+		assert_int_equal(it[i].outcome, INGEST_TICKET);
+		/* the same mail again, alone (another Message-ID, another key) */
+		free(raws[i]);
+		raws[i] = xasprintf("From: gradjanin%zu@example.net\r\nSubject: %s\r\n"
+		    "Message-ID: <route-alone.%zu@example.net>\r\n"
+		    "Content-Type: text/plain; charset=utf-8\r\n\r\n%s %zu\r\n",
+		    i, subj[i % N(subj)], i, body[(i / N(subj)) % N(body)], i);
+		one = mail(f, raws[i], T0);
+		assert_int_equal(ingest_batch(&f->ctx, &one, 1, NULL, NULL, 0, &err), 0);
+		assert_int_equal(one.outcome, INGEST_TICKET);
+		a = lstr(it[i].ticket_id);
+		b = lstr(one.ticket_id);
+		got = qstr(f, "SELECT department FROM tickets WHERE id = ?1", a, NULL);
+		want = qstr(f, "SELECT department FROM tickets WHERE id = ?1", b, NULL);
+		if (strcmp(got, want) != 0)
+			fail_msg("mail %zu: routed ahead to %s, alone to %s", i, got, want);
+		free(a);
+		free(b);
+		free(got);
+		free(want);
+		item_free(&one);
+		item_free(&it[i]);
+		free(raws[i]);
+	}
+	/* every department reached: the cases differ */
+	assert_int_equal(qint(f, "SELECT count(DISTINCT department) FROM tickets", NULL, NULL), 3);
+}
+
 static void
 test_cursor_only_batch(void **state)
 {
@@ -1305,6 +1369,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_failure_mid_batch_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_only_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_batch_parsed_ahead, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_batch_routed_ahead, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_email, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_record_only_sms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_decision_becomes_plain_ticket, setup,

@@ -24,7 +24,6 @@
 struct imap_entry {
 	uint32_t uid;
 	uint32_t size;
-	time_t internaldate;
 };
 
 struct imap_intake {
@@ -1232,7 +1231,6 @@ imap_list_cb(struct imap_intake *ii, struct imap_fetched *f, void *ctx)
 	}
 	ii->entries[ii->n_entries].uid = f->uid;
 	ii->entries[ii->n_entries].size = f->size;
-	ii->entries[ii->n_entries].internaldate = f->internaldate;
 	ii->n_entries++;
 }
 
@@ -1283,8 +1281,13 @@ imap_find_seq(struct imap_intake *ii, uint32_t after_uid, uint32_t exists, uint3
 /*
  * The next listing of messages with UID > after_uid into the cache, at
  * most about imap_list_window (or want) of them: FETCH a:b (UID
- * RFC822.SIZE INTERNALDATE) by sequence numbers, so that memory does not
- * grow with the mailbox.  The window starts at the first message above the
+ * RFC822.SIZE) by sequence numbers, so that memory does not grow with the
+ * mailbox.  INTERNALDATE comes with the message itself (imap_fetch_once):
+ * asked for here, it cost Dovecot a stat() of every maildir file (24 ms per
+ * 4,096 mails), while the FETCH of the message had it for 6 ms, and the
+ * listing is the part of a poll nothing else overlaps.  The window is
+ * rounded up to whole batches of want, so a full mailbox is not fetched
+ * with a short batch (4,096 = 4 x 1,000 + 96) at the end of every window.  The window starts at the first message above the
  * cursor; the message just before it is fetched too and must be at or
  * below the cursor (else the start is looked up again by bisection).  The
  * last window is open ("a:*"), so mail the message count does not show
@@ -1310,6 +1313,8 @@ imap_list(struct imap_intake *ii, uint32_t after_uid, size_t want, const char **
 	 * NOOP first, so that the listing sees what arrived since */
 	if (imap_command(ii, "NOOP", "NOOP", NULL, NULL, error_r) != 0)
 		return -1;
+	if (want > 0 && window % want != 0 && window < UINT32_MAX / 4)
+		window += want - window % want;
 	if (window > UINT32_MAX / 2)
 		window = UINT32_MAX / 2;
 	exists = ii->imap->imap_selection_info != NULL ?
@@ -1333,7 +1338,7 @@ imap_list(struct imap_intake *ii, uint32_t after_uid, size_t want, const char **
 			snprintf(set, sizeof(set), "%u:*", lc.lo_seq);
 		else
 			snprintf(set, sizeof(set), "%u:%u", lc.lo_seq, e);
-		if (imap_fetch_raw(ii, 0, set, "(UID RFC822.SIZE INTERNALDATE)", imap_list_cb,
+		if (imap_fetch_raw(ii, 0, set, "(UID RFC822.SIZE)", imap_list_cb,
 		    &lc, error_r) != 0)
 			return -1;
 		if (lc.check_failed) {
@@ -1461,7 +1466,7 @@ imap_body_cb(struct imap_intake *ii, struct imap_fetched *f, void *ctx)
 	f->body = NULL;
 	m->full_size = e->size > m->len ? e->size : m->len;
 	m->truncated = e->size > m->len;
-	m->internaldate = e->internaldate;
+	m->internaldate = f->internaldate;
 }
 
 /* one batch; *asked_r: how many UIDs were asked for (0: nothing left) */
@@ -1509,7 +1514,7 @@ imap_fetch_once(struct imap_intake *ii, uint32_t after_uid, size_t max_batch,
 		uids[i] = batch[i].uid;
 	set = imap_uid_set_str(uids, nb);
 	/* BODY.PEEK[]<0.max>: whole messages up to max, the start of larger ones */
-	snprintf(items, sizeof(items), "(UID BODY.PEEK[]<0.%ld>)", ii->max_bytes);
+	snprintf(items, sizeof(items), "(UID INTERNALDATE BODY.PEEK[]<0.%ld>)", ii->max_bytes);
 	msgs = xcalloc(nb, sizeof(*msgs));
 	bc.batch = batch;
 	bc.nb = nb;

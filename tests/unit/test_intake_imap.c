@@ -570,6 +570,46 @@ struct window_case {
  * expunges mail below the cursor (the window's start moves: found again)
  * and above it, and new mail arrives.
  */
+/*
+ * A listing window is a whole number of batches: 40 messages fetched 3 at a
+ * time through windows of 7 come as 13 batches of 3 and one of 1, not
+ * 3, 3, 1, 3, 3, 1, ... (a short batch at the end of every window).
+ */
+static void
+test_list_window_whole_batches(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	uint32_t after = 0;
+	size_t n, batches = 0, total = 0;
+	mailimap *h = helper_open();
+
+	(void)state;
+	imap_intake_set_list_window(7);
+	helper_fill(h, "W4", "w", 40, 50);
+	cfg_plain(&c, "W4", NULL);
+	ii = connect_ok(&c);
+	for (;;) {
+		assert_int_equal(imap_intake_fetch(ii, after, 3, &msgs, &n, &err), 0);
+		if (n == 0)
+			break;
+		total += n;
+		if (n != 3 && total != 40)
+			fail_msg("batch %zu: %zu messages, %zu so far", batches + 1, n, total);
+		after = msgs[n - 1].uid;
+		ack_all(ii, &msgs, n);
+		batches++;
+		assert_true(batches < 100);
+	}
+	assert_int_equal(total, 40);
+	assert_int_equal(batches, 14);
+	imap_intake_close(&ii);
+	helper_close(h);
+	imap_intake_set_list_window(0);
+}
+
 static void
 test_list_windows(void **state)
 {
@@ -606,7 +646,8 @@ test_list_windows(void **state)
 			assert_int_equal(imap_intake_fetch(ii, after, wc->batch, &msgs, &n, &err), 0);
 			if (n == 0)
 				break;
-			if (imap_intake_listed(ii) > (wc->batch > 7 ? wc->batch : 7))
+			/* the window, rounded up to whole batches */
+			if (imap_intake_listed(ii) > (7 + wc->batch - 1) / wc->batch * wc->batch)
 				fail_msg("%s: %zu messages listed", mb, imap_intake_listed(ii));
 			for (j = 0; j < n; j++) {
 				int k = -1;
@@ -1138,6 +1179,11 @@ fake_send(int fd, const char *fmt, ...)
 		_exit(1);
 }
 
+/* cmd starts with the literal prefix p */
+#define FAKE_IS(cmd, p) (strncmp((cmd), (p), sizeof(p) - 1) == 0)
+/* what s48 asks for with each message (intake_imap.c) */
+#define FAKE_BODY_ITEMS "(UID INTERNALDATE BODY.PEEK[]<0."
+
 /* the literal of UID 7 looks like more FETCH responses: it must stay data */
 static const char fake_body7[] = "A\r\n* 9 FETCH (UID 9 BODY[]<0> {3}\r\nbad)\r\nB";
 
@@ -1149,21 +1195,24 @@ static const char fake_body7[] = "A\r\n* 9 FETCH (UID 9 BODY[]<0> {3}\r\nbad)\r\
 static int
 fake_windows(int fd, const char *tag, const char *cmd)
 {
-	static const char items[] = " (UID RFC822.SIZE INTERNALDATE)";
+	static const char items[] = " (UID RFC822.SIZE)";
 
 	if (strncmp(cmd, "FETCH 1:2", 9) == 0 && strcmp(cmd + 9, items) == 0) {
-		fake_send(fd, "* 1 FETCH (UID 5 RFC822.SIZE 5 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
-		    "* 2 FETCH (UID 7 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+		fake_send(fd, "* 1 FETCH (UID 5 RFC822.SIZE 5)\r\n"
+		    "* 2 FETCH (UID 7 RFC822.SIZE 3)\r\n"
 		    "* 3 FETCH (UID 9 FLAGS (\\Seen))\r\n%s OK listed\r\n", tag);
 	} else if (strncmp(cmd, "FETCH 2:*", 9) == 0 && strcmp(cmd + 9, items) == 0) {
-		fake_send(fd, "* 2 FETCH (UID 7 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
-		    "* 3 FETCH (UID 9 RFC822.SIZE 4 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
+		fake_send(fd, "* 2 FETCH (UID 7 RFC822.SIZE 3)\r\n"
+		    "* 3 FETCH (UID 9 RFC822.SIZE 4)\r\n"
 		    "%s OK listed\r\n", tag);
-	} else if (strncmp(cmd, "UID FETCH 5,7 (UID BODY.PEEK[]<0.", 33) == 0) {
-		fake_send(fd, "* 1 FETCH (UID 5 BODY[]<0> {5}\r\nhello)\r\n"
-		    "* 2 FETCH (UID 7 BODY[]<0> {3}\r\nabc)\r\n%s OK fetched\r\n", tag);
-	} else if (strncmp(cmd, "UID FETCH 9 (UID BODY.PEEK[]<0.", 31) == 0) {
-		fake_send(fd, "* 3 FETCH (UID 9 BODY[]<0> {4}\r\nwxyz)\r\n%s OK fetched\r\n", tag);
+	} else if (FAKE_IS(cmd, "UID FETCH 5,7 " FAKE_BODY_ITEMS)) {
+		fake_send(fd, "* 1 FETCH (UID 5 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\" "
+		    "BODY[]<0> {5}\r\nhello)\r\n"
+		    "* 2 FETCH (UID 7 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\" "
+		    "BODY[]<0> {3}\r\nabc)\r\n%s OK fetched\r\n", tag);
+	} else if (FAKE_IS(cmd, "UID FETCH 9 " FAKE_BODY_ITEMS)) {
+		fake_send(fd, "* 3 FETCH (UID 9 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\" "
+		    "BODY[]<0> {4}\r\nwxyz)\r\n%s OK fetched\r\n", tag);
 	} else if (strstr(cmd, "FETCH") != NULL) {
 		fake_send(fd, "%s BAD unexpected %s\r\n", tag, cmd);
 	} else {
@@ -1203,14 +1252,16 @@ fake_server(int lfd, int scenario)
 			fake_send(fd, "* 3 EXISTS\r\n%s OK noop\r\n", tag);
 		} else if (strstr(cmd, "FETCH") != NULL && strstr(cmd, "RFC822.SIZE")) {
 			/* the listing (FETCH 1:* by sequence number) */
-			/* out of order, attributes in any order, unsolicited data */
-			fake_send(fd, "* 3 FETCH (UID 9 RFC822.SIZE 3 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
-			    "* 1 FETCH (RFC822.SIZE 5 UID 5 INTERNALDATE \" 2-Jan-2026 00:00:00 +0000\" FLAGS (\\Seen))\r\n"
-			    "* 2 FETCH (UID 7 INTERNALDATE \"03-Jan-2026 00:00:00 +0000\" RFC822.SIZE %zu)\r\n"
+			/* out of order, attributes in any order, unsolicited data
+			 * (an INTERNALDATE not asked for here: the message's own
+			 * FETCH gives the one that counts) */
+			fake_send(fd, "* 3 FETCH (UID 9 RFC822.SIZE 3)\r\n"
+			    "* 1 FETCH (RFC822.SIZE 5 UID 5 INTERNALDATE \"01-Jan-2000 00:00:00 +0000\" FLAGS (\\Seen))\r\n"
+			    "* 2 FETCH (UID 7 RFC822.SIZE %zu)\r\n"
 			    "* 2 FETCH (FLAGS (\\Flagged))\r\n* 4 EXISTS\r\n%s OK listed\r\n",
 			    sizeof(fake_body7) - 1, tag);
 		} else if (strncasecmp(cmd, "UID FETCH", 9) == 0) {
-			if (strncmp(cmd, "UID FETCH 5,7,9 (UID BODY.PEEK[]<0.", 35) != 0) {
+			if (!FAKE_IS(cmd, "UID FETCH 5,7,9 " FAKE_BODY_ITEMS)) {
 				fake_send(fd, "%s BAD unexpected %s\r\n", tag, cmd);
 				continue;
 			}
@@ -1222,10 +1273,12 @@ fake_server(int lfd, int scenario)
 				fake_send(fd, "* 1 FETCH (UID 5 BODY[]<0> {200000}\r\n");
 				continue;          /* and say nothing more */
 			}
-			fake_send(fd, "* 1 FETCH (FLAGS (\\Seen) UID 5 BODY[]<0> {5}\r\nhello)\r\n"
+			fake_send(fd, "* 1 FETCH (FLAGS (\\Seen) UID 5 INTERNALDATE "
+			    "\" 2-Jan-2026 00:00:00 +0000\" BODY[]<0> {5}\r\nhello)\r\n"
 			    "* 1 FETCH (FLAGS (\\Seen \\Answered))\r\n"
-			    "* 2 FETCH (UID 7 BODY[]<0> {%zu}\r\n%s)\r\n"
-			    "* 3 FETCH (BODY[]<0> \"abc\" UID 9)\r\n"
+			    "* 2 FETCH (UID 7 BODY[]<0> {%zu}\r\n%s INTERNALDATE "
+			    "\"03-Jan-2026 00:00:00 +0000\")\r\n"
+			    "* 3 FETCH (BODY[]<0> \"abc\" UID 9 INTERNALDATE \"01-Jan-2026 00:00:00 +0000\")\r\n"
 			    "* 5 FETCH (UID 99 BODY[]<0> {2}\r\nzz)\r\n"
 			    "%s OK fetched\r\n", sizeof(fake_body7) - 1, fake_body7, tag);
 		} else if (strncasecmp(cmd, "LOGOUT", 6) == 0) {
@@ -1281,6 +1334,7 @@ test_fetch_odd_responses(void **state)
 	assert_int_equal(msgs[1].len, sizeof(fake_body7) - 1);
 	assert_memory_equal(msgs[1].raw, fake_body7, sizeof(fake_body7) - 1);
 	assert_int_equal(msgs[1].truncated, 0);
+	assert_int_equal((long)msgs[1].internaldate, 1767398400L);
 	assert_int_equal(msgs[2].uid, 9);
 	assert_int_equal(msgs[2].len, 3);
 	assert_string_equal((const char *)msgs[2].raw, "abc");
@@ -1462,6 +1516,7 @@ main(void)
 		cmocka_unit_test(test_seen_mode),
 		cmocka_unit_test(test_large_partial),
 		cmocka_unit_test(test_list_windows),
+		cmocka_unit_test(test_list_window_whole_batches),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_tls),

@@ -738,9 +738,9 @@ email_wait(struct pass *p, const char **error_r)
 	void *tag;
 	struct row *r;
 	char *reason = NULL;
-	int res, open;
+	int res, open, before_mail;
 
-	if (notifier_smtp_wait(&tag, &res, &reason) == 0)
+	if (notifier_smtp_wait(&tag, &res, &reason, &before_mail) == 0)
 		return 0;
 	r = tag;
 	r->in_flight = 0;
@@ -749,7 +749,7 @@ email_wait(struct pass *p, const char **error_r)
 	/* a connection refused while others work: a relay that limits each
 	 * client (Office 365 allows 3) gets no more for the rest of the run */
 	if (res == NOTIFY_TEMPFAIL && open > 0 && open < p->smtp_conns &&
-	    notifier_smtp_failed_before_mail() && !s48_stop_requested) {
+	    before_mail && !s48_stop_requested) {
 		log_warnx("outbox: the SMTP relay failed a connection while %d were open: "
 		    "%d at most for this run", open, open);
 		p->smtp_conns = open;

@@ -63,6 +63,12 @@ struct row {
 	char *reason;           /* for the row, every outcome but OC_NONE */
 };
 
+static int
+is_sms_row(const struct row *r)
+{
+	return strcmp(r->channel, "sms") == 0;
+}
+
 /* A pass that failed on the database may have left rows "sending" (and
  * accepted sends in the journal): the next pass recovers them first. */
 static int pass_failed;
@@ -321,10 +327,8 @@ claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms
 	size_t i, want = 0;
 
 	for (i = 0; i < n; i++) {
-		int is_sms = strcmp(rows[i].channel, "sms") == 0;
-
 		rows[i].claimed = 0;
-		if (!(is_sms ? skip_sms : skip_email)) {
+		if (!(is_sms_row(&rows[i]) ? skip_sms : skip_email)) {
 			rows[i].claimed = -1;   /* to claim */
 			want++;
 		}
@@ -616,12 +620,6 @@ fail:
 	*error_r = sql_error(st, "outbox outcome");
 	store_rollback(st);
 	return -1;
-}
-
-static int
-is_sms_row(const struct row *r)
-{
-	return strcmp(r->channel, "sms") == 0;
 }
 
 /*

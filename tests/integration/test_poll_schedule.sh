@@ -2,8 +2,9 @@
 # s48d's schedule on the monotonic clock: with poll_interval = 2 the SMS
 # pulls are 2.0 s +- 0.15 s apart, also when the first poll starts late in a
 # wall-clock second (whole seconds of time() made the second pull come 2 s
-# minus about that fraction after the first: 1.6 s when it was 0.58 s in) and when the wait between polls is IMAP IDLE
-# (woken once by new mail, which does not move the next scheduled poll).
+# minus about that fraction after the first: 1.6 s when it was 0.58 s in),
+# and when the wait between polls is IMAP IDLE (woken once by new mail, which
+# does not move the next scheduled poll).
 # The pulls are counted by a small HTTP server (the "generic" SMS profile)
 # that writes the monotonic and wall time of each request.
 set -u

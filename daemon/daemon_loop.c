@@ -456,7 +456,8 @@ wait_for_work(struct daemon *d, long long next_poll)
 		}
 		if (r != 0)
 			return;         /* new mail (or a broken link): poll IMAP now */
-		/* IDLE ended early for the stop flag: sleep_until sees it too */
+		/* 0: the wait is over, or the stop flag ended IDLE early (then
+		 * sleep_until returns at once as well) */
 	}
 	sleep_until(until);
 }

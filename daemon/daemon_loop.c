@@ -1,4 +1,12 @@
-/* daemon_loop.c - the scheduler of s48d: sources, SLA clock, health, outbox. */
+/*
+ * daemon_loop.c - the scheduler of s48d: sources, SLA clock, health, outbox.
+ *
+ * Intervals, pauses and retry times are milliseconds of the monotonic clock
+ * (util_mono_ms): a wall clock step (NTP, date -s) neither stops nor floods
+ * polling, and a poll is not up to a second early or late as with whole
+ * seconds of time().  The wall clock (util_now, as outbox_send_due uses) is
+ * read only to turn the outbox's stored next_at into a wait.
+ */
 #include "daemon.h"
 
 #include <errno.h>
@@ -32,6 +40,7 @@
 
 #define IMAP_BATCH 1000
 #define IDLE_MAX (29 * 60)           /* RFC 2177: re-issue IDLE before 30 minutes */
+#define SLEEP_SLICE_MS 200           /* sleeps look at the stop and reload flags this often */
 #define RECONNECT_MAX 300
 #define OUTBOX_PAUSE_MAX 5           /* seconds between outbox passes after a database error */
 
@@ -85,22 +94,23 @@ signals_setup(void)
 }
 
 /*
- * Longest wait between two watchdog pings: half of WatchdogSec when systemd
- * asked for pings (sd_watchdog_enabled), else IDLE_MAX.
+ * Longest wait between two watchdog pings in ms: half of WatchdogSec when
+ * systemd asked for pings (sd_watchdog_enabled), else IDLE_MAX seconds.
  */
-static int
+static long long
 watchdog_interval(void)
 {
 #ifdef HAVE_SYSTEMD
 	uint64_t usec = 0;
 
 	if (sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
-		uint64_t half = usec / 2 / 1000000;
+		uint64_t half = usec / 2 / 1000;
 
-		return half < 1 ? 1 : half > IDLE_MAX ? IDLE_MAX : (int)half;
+		return half < SLEEP_SLICE_MS ? SLEEP_SLICE_MS :
+		    half > IDLE_MAX * 1000ULL ? IDLE_MAX * 1000LL : (long long)half;
 	}
 #endif
-	return IDLE_MAX;
+	return IDLE_MAX * 1000LL;
 }
 
 static void
@@ -120,18 +130,21 @@ struct daemon {
 	struct router *rt;
 	struct imap_intake *ii;
 	struct sms_gateway *gw;
-	time_t imap_retry_at, sms_retry_at;
+	long long imap_retry_at, sms_retry_at;  /* util_mono_ms: no poll before (0: none) */
 	int imap_failures, sms_failures;
 	int unclean_start;              /* the last run did not stop cleanly */
 	int tempfail;                   /* --once: something could not be reached */
 	int lock_fd;
-	int max_wait;                   /* seconds: IDLE_MAX or half the watchdog */
-	time_t outbox_retry_at;         /* after a database error: no outbox pass before */
+	long long max_wait;             /* ms: IDLE_MAX or half the watchdog */
+	long long outbox_retry_at;      /* util_mono_ms after a database error: no
+					 * outbox pass before (0: none) */
 	int outbox_failures;            /* outbox passes failed in a row */
 };
 
+/* The next attempt at a source that failed: 5 s doubling per failure up to
+ * RECONNECT_MAX, times outbox_backoff_scale(), at least 1 s from now. */
 static void
-backoff(int *failures, time_t *retry_at)
+backoff(int *failures, long long *retry_at)
 {
 	long d = 5;
 	int i;
@@ -142,7 +155,7 @@ backoff(int *failures, time_t *retry_at)
 		d = RECONNECT_MAX;
 	d = (long)((double)d * outbox_backoff_scale());
 	(*failures)++;
-	*retry_at = time(NULL) + (d < 1 ? 1 : d);
+	*retry_at = util_mono_ms() + (d < 1 ? 1 : d) * 1000LL;
 }
 
 /*
@@ -236,7 +249,7 @@ poll_imap(struct daemon *d)
 	char *err = NULL;
 	int r;
 
-	if (!d->cfg->imap.enabled || time(NULL) < d->imap_retry_at)
+	if (!d->cfg->imap.enabled || util_mono_ms() < d->imap_retry_at)
 		return;
 	memset(&stats, 0, sizeof(stats));
 	r = source_imap_poll(d->st, d->cfg, d->rt, &d->ii, IMAP_BATCH, &stats, &err);
@@ -267,7 +280,7 @@ poll_sms(struct daemon *d)
 	char *err = NULL;
 	int pending = 0;
 
-	if (!d->cfg->sms.enabled || time(NULL) < d->sms_retry_at)
+	if (!d->cfg->sms.enabled || util_mono_ms() < d->sms_retry_at)
 		return;
 	if (d->gw == NULL && open_gateway(d) < 0) {
 		d->tempfail = 1;
@@ -302,17 +315,16 @@ run_outbox(struct daemon *d)
 {
 	struct outbox_run run;
 	const char *err;
-	time_t now = time(NULL);
 	int pause;
 
-	if (now < d->outbox_retry_at)
+	if (util_mono_ms() < d->outbox_retry_at)
 		return;
 	if (outbox_send_due(d->st, d->cfg, d->gw, 0, &run, &err) < 0) {
 		pause = d->cfg->poll_interval < OUTBOX_PAUSE_MAX ? d->cfg->poll_interval :
 		    OUTBOX_PAUSE_MAX;
 		if (pause < 1)
 			pause = 1;
-		d->outbox_retry_at = time(NULL) + pause;
+		d->outbox_retry_at = util_mono_ms() + pause * 1000LL;
 		d->tempfail = 1;
 		if (d->outbox_failures++ == 0)
 			log_warnx("outbox: %s (trying again every %d s)", err, pause);
@@ -372,34 +384,68 @@ take_lock(struct daemon *d)
 	return 0;
 }
 
-/* Sleep until t, the stop flag, or a reload request, in short slices. */
+/* Sleep until util_mono_ms() reaches until, the stop flag, or a reload
+ * request, in slices of SLEEP_SLICE_MS at most. */
 static void
-sleep_until(time_t t)
+sleep_until(long long until)
 {
-	while (!s48_stop_requested && !reload_requested && time(NULL) < t) {
-		struct timespec ts = { 0, 200 * 1000 * 1000 };
+	long long left;
 
+	while (!s48_stop_requested && !reload_requested &&
+	    (left = until - util_mono_ms()) > 0) {
+		struct timespec ts;
+
+		if (left > SLEEP_SLICE_MS)
+			left = SLEEP_SLICE_MS;
+		ts.tv_sec = 0;
+		ts.tv_nsec = (long)left * 1000000L;
 		nanosleep(&ts, NULL);
 	}
 }
 
-static void
-wait_for_work(struct daemon *d, time_t next_poll)
+/*
+ * Milliseconds until the wall clock reaches `at` (a stored next_at, in
+ * seconds of util_now(), the clock outbox_send_due compares next_at with);
+ * <= 0 when it has.  The fraction of the current second counts, so a row due
+ * at second X is waited for until X.000, not X.999.
+ */
+static long long
+wall_wait_ms(time_t at)
 {
-	time_t now = time(NULL), until = next_poll, due = outbox_next_due(d->st);
+	struct timespec ts;
+	time_t now;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = util_now();
+	if (now != ts.tv_sec)   /* S48_NOW, or the second turned between the reads */
+		return ((long long)at - now) * 1000;
+	return ((long long)at - now) * 1000 - ts.tv_nsec / 1000000;
+}
+
+/* Wait (IMAP IDLE or a sleep) until next_poll (util_mono_ms), the outbox's
+ * next due row, or max_wait, whichever comes first. */
+static void
+wait_for_work(struct daemon *d, long long next_poll)
+{
+	long long now = util_mono_ms(), until = next_poll;
+	time_t due = outbox_next_due(d->st);
 	const char *err;
 	int r;
 
-	if (due != 0 && due < d->outbox_retry_at)
-		due = d->outbox_retry_at;      /* the outbox pauses after a database error */
-	if (due != 0 && due < until)
-		until = due;
+	if (due != 0) {
+		long long due_ms = now + wall_wait_ms(due);
+
+		if (due_ms < d->outbox_retry_at)
+			due_ms = d->outbox_retry_at;   /* the outbox pauses after a database error */
+		if (due_ms < until)
+			until = due_ms;
+	}
 	if (until - now > d->max_wait)
 		until = now + d->max_wait;   /* IDLE re-issued, watchdog pinged */
 	if (until <= now)
 		return;
 	if (d->ii != NULL && d->cfg->imap.idle && imap_intake_has_idle(d->ii)) {
-		r = imap_intake_idle(d->ii, (int)(until - now), &err);
+		r = imap_intake_idle_ms(d->ii, until - now, &err);
 		if (r < 0 && term_requested) {
 			/* the server did not answer in the stop's grace */
 			log_info("imap: idle: %s (stopping)", err);
@@ -410,8 +456,8 @@ wait_for_work(struct daemon *d, time_t next_poll)
 		}
 		if (r != 0)
 			return;         /* new mail (or a broken link): poll IMAP now */
-		sleep_until(until);     /* IDLE ended early for the stop flag */
-		return;
+		/* 0: the wait is over, or the stop flag ended IDLE early (then
+		 * sleep_until returns at once as well) */
 	}
 	sleep_until(until);
 }
@@ -422,7 +468,7 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	struct daemon d;
 	const char *err;
 	char *running = NULL;
-	time_t next_poll = 0;
+	long long next_poll = 0;        /* util_mono_ms of the next scheduled poll */
 	int n, rc = 1;
 
 	memset(&d, 0, sizeof(d));
@@ -481,10 +527,10 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 			reload(&d);
 			notify_systemd("READY=1");
 		}
-		if (time(NULL) >= next_poll) {
+		if (util_mono_ms() >= next_poll) {
 			poll_imap(&d);
 			poll_sms(&d);
-			next_poll = time(NULL) + d.cfg->poll_interval;
+			next_poll = util_mono_ms() + d.cfg->poll_interval * 1000LL;
 		} else {
 			imap_now = 1;
 		}

@@ -1661,12 +1661,12 @@ fail:
 }
 
 static int
-imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
+imap_idle(struct imap_intake *ii, long long timeout_ms, const char **error_r)
 {
 	mailstream *s = ii->imap->imap_stream;
 	/* a monotonic clock in ms: whole seconds of time() would end the wait
 	 * up to a second early once a wake-up shifted the steps */
-	long long end = util_mono_ms() + (timeout_s > 0 ? timeout_s : 0) * 1000LL;
+	long long end = util_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	int r, w, news = 0;
 
 	if (!ii->has_idle) {
@@ -1713,6 +1713,12 @@ imap_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 int
 imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 {
+	return imap_intake_idle_ms(ii, timeout_s * 1000LL, error_r);
+}
+
+int
+imap_intake_idle_ms(struct imap_intake *ii, long long timeout_ms, const char **error_r)
+{
 	int r;
 
 	if (ii->broken) {
@@ -1722,7 +1728,7 @@ imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r)
 	/* IDLE is ended by a stop request: the server then has
 	 * IMAP_INTAKE_STOP_GRACE_MS to answer (to IDLE, to DONE) */
 	imap_net_set_stop_grace(ii->imap->imap_stream, IMAP_INTAKE_STOP_GRACE_MS);
-	r = imap_idle(ii, timeout_s, error_r);
+	r = imap_idle(ii, timeout_ms, error_r);
 	if (r < 0)
 		ii->broken = 1;
 	else

@@ -121,6 +121,8 @@ int imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
  * -1 on error.
  */
 int imap_intake_idle(struct imap_intake *ii, int timeout_s, const char **error_r);
+/* The same with the timeout in milliseconds (the daemon's schedule). */
+int imap_intake_idle_ms(struct imap_intake *ii, long long timeout_ms, const char **error_r);
 
 /* Free msgs[0..n) and the array; *msgs becomes NULL. */
 void imap_intake_free_msgs(struct imap_msg **msgs, size_t n);

@@ -63,6 +63,12 @@ struct row {
 	char *reason;           /* for the row, every outcome but OC_NONE */
 };
 
+static int
+is_sms_row(const struct row *r)
+{
+	return strcmp(r->channel, "sms") == 0;
+}
+
 /* A pass that failed on the database may have left rows "sending" (and
  * accepted sends in the journal): the next pass recovers them first. */
 static int pass_failed;
@@ -321,10 +327,8 @@ claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms
 	size_t i, want = 0;
 
 	for (i = 0; i < n; i++) {
-		int is_sms = strcmp(rows[i].channel, "sms") == 0;
-
 		rows[i].claimed = 0;
-		if (!(is_sms ? skip_sms : skip_email)) {
+		if (!(is_sms_row(&rows[i]) ? skip_sms : skip_email)) {
 			rows[i].claimed = -1;   /* to claim */
 			want++;
 		}
@@ -618,12 +622,6 @@ fail:
 	return -1;
 }
 
-static int
-is_sms_row(const struct row *r)
-{
-	return strcmp(r->channel, "sms") == 0;
-}
-
 /*
  * Set the outcome of a row whose attempt ended with res and reason (taken)
  * (r->oc, r->reason, r->next_at) and the run's counters.  Returns 1 when
@@ -738,9 +736,9 @@ email_wait(struct pass *p, const char **error_r)
 	void *tag;
 	struct row *r;
 	char *reason = NULL;
-	int res, open;
+	int res, open, before_mail;
 
-	if (notifier_smtp_wait(&tag, &res, &reason) == 0)
+	if (notifier_smtp_wait(&tag, &res, &reason, &before_mail) == 0)
 		return 0;
 	r = tag;
 	r->in_flight = 0;
@@ -749,7 +747,7 @@ email_wait(struct pass *p, const char **error_r)
 	/* a connection refused while others work: a relay that limits each
 	 * client (Office 365 allows 3) gets no more for the rest of the run */
 	if (res == NOTIFY_TEMPFAIL && open > 0 && open < p->smtp_conns &&
-	    notifier_smtp_failed_before_mail() && !s48_stop_requested) {
+	    before_mail && !s48_stop_requested) {
 		log_warnx("outbox: the SMTP relay failed a connection while %d were open: "
 		    "%d at most for this run", open, open);
 		p->smtp_conns = open;

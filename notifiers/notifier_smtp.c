@@ -57,7 +57,6 @@ static int multi_conns;                 /* the limits smtp_multi has, 0: none ye
 static struct slot slots[NOTIFIER_SMTP_CONNS_MAX];
 static int n_busy;
 static int reset_due;                   /* a message failed: start afresh when idle */
-static int last_before_mail;            /* the last message failed before MAIL FROM */
 static long timeout_connect = CONNECT_TIMEOUT, timeout_total = TOTAL_TIMEOUT,
     timeout_stall = LOW_SPEED_SECONDS;
 
@@ -421,12 +420,6 @@ notifier_smtp_in_flight(void)
 }
 
 int
-notifier_smtp_failed_before_mail(void)
-{
-	return last_before_mail;
-}
-
-int
 notifier_smtp_ready(int conns)
 {
 	int i;
@@ -496,12 +489,14 @@ notifier_smtp_start(const struct cfg_smtp *cfg, int conns, const char *rcpt, con
 }
 
 int
-notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r)
+notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r, int *before_mail_r)
 {
 	int running;
 
 	*tag_r = NULL;
 	*reason_r = NULL;
+	if (before_mail_r != NULL)
+		*before_mail_r = 0;
 	if (n_busy == 0)
 		return 0;
 	for (;;) {
@@ -512,6 +507,7 @@ notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r)
 		while ((m = curl_multi_info_read(smtp_multi, &left)) != NULL) {
 			struct slot *sl = NULL;
 			char *reason = NULL;
+			int before_mail;
 
 			if (m->msg != CURLMSG_DONE)
 				continue;
@@ -522,11 +518,13 @@ notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r)
 			*reason_r = notifier_smtp_mask(reason);
 			free(reason);
 			*tag_r = sl->tag;
-			last_before_mail = *result_r != NOTIFY_OK && sl->st.stage < ST_MAIL &&
+			before_mail = *result_r != NOTIFY_OK && sl->st.stage < ST_MAIL &&
 			    sl->st.reply_stage < ST_MAIL;
+			if (before_mail_r != NULL)
+				*before_mail_r = before_mail;
 			/* a connection that failed before MAIL is closed already; the
 			 * others stay (a relay's refusal of one more keeps them) */
-			if (m->data.result != CURLE_OK && !last_before_mail)
+			if (m->data.result != CURLE_OK && !before_mail)
 				reset_due = 1;
 			slot_release(sl, m->data.result == CURLE_OK);
 			reset_if_idle();
@@ -550,6 +548,6 @@ notifier_smtp_send(const struct cfg_smtp *cfg, const char *rcpt, const char *dat
 	}
 	if (notifier_smtp_start(cfg, 1, rcpt, data, len, &res, &res, reason_r) == 0)
 		return res;
-	(void)notifier_smtp_wait(&tag, &res, reason_r);
+	(void)notifier_smtp_wait(&tag, &res, reason_r, NULL);
 	return res;
 }

@@ -72,10 +72,13 @@ int notifier_smtp_start(const struct cfg_smtp *cfg, int conns, const char *rcpt,
 /*
  * Wait for one started message to finish: 1 with its tag, *result_r and
  * *reason_r (as notifier_smtp_send() gives them; caller frees), or 0 when
- * none is in flight.  A stop (s48_stop_requested) ends every message in
- * flight within ~0.1 s as TEMPFAIL "interrupted".
+ * none is in flight.  *before_mail_r (unless NULL) is 1 when that message
+ * failed before MAIL FROM (connecting, the greeting, EHLO, STARTTLS, AUTH):
+ * the connection failed, not the message; else 0.  A stop
+ * (s48_stop_requested) ends every message in flight within ~0.1 s as
+ * TEMPFAIL "interrupted".
  */
-int notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r);
+int notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r, int *before_mail_r);
 
 /*
  * 1 when notifier_smtp_start() with conns can start a message now: a
@@ -84,13 +87,6 @@ int notifier_smtp_wait(void **tag_r, int *result_r, char **reason_r);
  * in flight, so that no message inherits the state of a broken one).
  */
 int notifier_smtp_ready(int conns);
-
-/*
- * 1 when the message notifier_smtp_wait() last gave back failed before
- * MAIL FROM (connecting, the greeting, EHLO, STARTTLS, AUTH): the
- * connection failed, not the message.
- */
-int notifier_smtp_failed_before_mail(void);
 
 /* How many started messages have not come back from notifier_smtp_wait(). */
 int notifier_smtp_in_flight(void);

@@ -8,6 +8,7 @@ set -u
 tmpdir_setup
 . "$S48_TOP/tests/lib/dovecot.sh"
 . "$S48_TOP/tests/lib/smtp_sink.sh"
+. "$S48_TOP/tests/lib/db.sh"
 C="$S48_TOP/tests/corpus/email"
 dovecot_start "$T/dovecot" >/dev/null || { echo "not ok 1 - dovecot started"; exit 1; }
 at_exit "dovecot_stop $T/dovecot"
@@ -83,7 +84,6 @@ PY
 _tap_n=$((_tap_n + n))
 is "INBOX is empty" "$(dovecot_count "$T/dovecot" "$DOVECOT_USER" INBOX ALL)" 0
 is "every message moved to Processed" "$(dovecot_count "$T/dovecot" "$DOVECOT_USER" Processed ALL)" "$n"
-q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB" "$1"; }
 tickets=$(q 'select count(*) from tickets')
 "$S48_BIN/s48d" -c "$CONF" --once 2>"$T/run2.log"
 is "a second run adds no raw message" "$(q 'select count(*) from raw_messages')" "$n"

@@ -10,10 +10,10 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
 . "$S48_TOP/tests/lib/s48d.sh"
+. "$S48_TOP/tests/lib/db.sh"
 e2e_start
 DC=$T/e2e/dovecot
 DB=$T/e2e/s48.db
-q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB" "$1"; }
 # "imap: 2600 messages: 2600 new tickets, 0 appended, 0 duplicates, 0 other"
 stat_of() { # LOG FIELD(messages|new|duplicates)
 	sed -n 's/.*imap: \([0-9]*\) messages: \([0-9]*\) new tickets, [0-9]* appended, \([0-9]*\) duplicates.*/\1 \2 \3/p' "$1" |
@@ -78,7 +78,8 @@ ok_if "gathered: mail was fetched after the first command went out" \
 dovecot_fill "$DC" "$DOVECOT_USER" 6000 600 || { echo "not ok - mails filled"; exit 1; }
 "$S48D" -c "$T/e2e/move.conf" 2>"$T/term.log" &
 pid=$!
-wait_until 20 sh -c "[ \$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"select count(*) from tickets\").fetchone()[0])' '$DB' 2>/dev/null || echo 0) -gt 25400 ]"
+tickets_over() { [ "$(q 'select count(*) from tickets' 2>/dev/null || echo 0)" -gt "$1" ]; }
+wait_until 20 tickets_over 25400
 t0=$(date +%s%N)
 kill -TERM "$pid"
 wait "$pid"

@@ -18,10 +18,10 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
 . "$S48_TOP/tests/lib/s48d.sh"
+. "$S48_TOP/tests/lib/db.sh"
 s48d_e2e
 DC=$T/e2e/dovecot
 DB=$T/e2e/s48.db
-q() { "$PY" -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB" "$1"; }
 stat_of() { # LOG FIELD(messages|new|duplicates)
 	sed -n 's/.*imap: \([0-9]*\) messages: \([0-9]*\) new tickets, [0-9]* appended, \([0-9]*\) duplicates.*/\1 \2 \3/p' "$1" |
 		awk -v f="$2" '{ m += $1; t += $2; d += $3 } END { print (f == "messages" ? m : f == "new" ? t : d) + 0 }'

@@ -7,10 +7,10 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
 . "$S48_TOP/tests/lib/e2e.sh"
+. "$S48_TOP/tests/lib/db.sh"
 e2e_start
 sed -i 's/ processed_mailbox = "Processed";//' "$CONF"
 DB="$T/e2e/s48.db"
-q() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB" "$1"; }
 
 e2e_mail "$T/e2e" "a@example.net" "Rasveta" "Ne radi rasveta u Njegosevoj."
 e2e_mail "$T/e2e" "b@example.net" "Cev" "Pukla cev u Cara Dusana."

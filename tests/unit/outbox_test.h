@@ -1,7 +1,7 @@
 /*
  * outbox_test.h - shared by test_outbox_batch.c and test_outbox_chunks.c: a
- * configuration and database in a test directory, pending email rows, and
- * counting outbox rows.
+ * configuration and database in a test directory, pending email rows (one,
+ * or n in one transaction), and counting outbox rows.
  * Header-only (static inline) because every test file is its own program;
  * builds on store_test.h.
  */
@@ -67,6 +67,30 @@ ot_add_email(struct store *st, const char *to, const char *body, const char *mes
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)next_at);
 	assert_int_equal(sqlite3_step(s), SQLITE_DONE);
 	sqlite3_reset(s);
+}
+
+/*
+ * n pending email rows in one transaction: row i to
+ * "gradjanin<i>@example.net", body "mark-<tag>-<i>-end" (a mark to find in
+ * what a sink received), message_id "<tag>.<i>@example.org", due at
+ * first_due + i % spread (spread 1: all at first_due).
+ */
+static inline void
+ot_add_rows(struct store *st, const char *tag, int n, time_t first_due, int spread)
+{
+	int i;
+
+	assert_true(spread >= 1);
+	assert_int_equal(store_begin(st, NULL), 0);
+	for (i = 0; i < n; i++) {
+		char to[64], body[64], id[64];
+
+		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
+		snprintf(body, sizeof(body), "mark-%s-%d-end", tag, i);
+		snprintf(id, sizeof(id), "%s.%d@example.org", tag, i);
+		ot_add_email(st, to, body, id, first_due + i % spread);
+	}
+	assert_int_equal(store_commit(st, NULL), 0);
 }
 
 /* SELECT count(*) FROM outbox WHERE where */

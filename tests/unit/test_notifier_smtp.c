@@ -694,7 +694,7 @@ test_concurrent(void **state)
 	notifier_smtp_close();
 	data = compose("Re: [S48 #5] istovremeno", "tekst\n", &len);
 	for (round = 0; round < 2; round++) {
-		int seen[4] = { 0, 0, 0, 0 }, res, started;
+		int seen[4] = { 0, 0, 0, 0 }, res, started, before_mail;
 		void *tag;
 
 		t0 = now_s();
@@ -719,8 +719,9 @@ test_concurrent(void **state)
 		    NOTIFY_TEMPFAIL);
 		free(reason);
 		for (i = 0; i < 4; i++) {
-			assert_int_equal(notifier_smtp_wait(&tag, &res, &reason), 1);
+			assert_int_equal(notifier_smtp_wait(&tag, &res, &reason, &before_mail), 1);
 			assert_int_equal(res, NOTIFY_OK);
+			assert_int_equal(before_mail, 0);
 			assert_true(strncmp(reason, "250", 3) == 0);
 			free(reason);
 			(*(int *)tag)++;
@@ -730,7 +731,7 @@ test_concurrent(void **state)
 		assert_true(el >= 0.9 && el < 2.5);
 		for (i = 0; i < 4; i++)
 			assert_int_equal(seen[i], 1);
-		assert_int_equal(notifier_smtp_wait(&tag, &res, &reason), 0);
+		assert_int_equal(notifier_smtp_wait(&tag, &res, &reason, NULL), 0);
 		assert_int_equal(notifier_smtp_in_flight(), 0);
 	}
 	notifier_smtp_close();
@@ -758,7 +759,7 @@ test_failure_then_other(void **state)
 	char uq[64], uf[64], uw[64], *data, *reason = NULL;
 	size_t len;
 	void *tag;
-	int res, a = 0, b = 0, got = 0;
+	int res, a = 0, b = 0, got = 0, before_mail;
 
 	(void)state;
 	snprintf(uq, sizeof(uq), "smtp://127.0.0.1:%d", pq);
@@ -773,8 +774,10 @@ test_failure_then_other(void **state)
 	    1);
 	assert_int_equal(notifier_smtp_start(&cw, 4, "b@example.net", data, len, &b, &res, &reason),
 	    1);
-	while (notifier_smtp_wait(&tag, &res, &reason) == 1) {
+	while (notifier_smtp_wait(&tag, &res, &reason, &before_mail) == 1) {
 		assert_int_equal(res, tag == &a ? NOTIFY_TEMPFAIL : NOTIFY_OK);
+		/* a drop at "." is the message's failure, not the connection's */
+		assert_int_equal(before_mail, 0);
 		got++;
 		free(reason);
 	}
@@ -794,6 +797,13 @@ test_failure_then_other(void **state)
 	    NOTIFY_TEMPFAIL);
 	if (strstr(reason, "onnect") == NULL)
 		fail_msg("reason '%s', expected a refused connection", reason);
+	free(reason);
+	/* started and waited for, the refusal is the connection's */
+	assert_int_equal(notifier_smtp_start(&cf, 4, "a@example.net", data, len, &a, &res, &reason),
+	    1);
+	assert_int_equal(notifier_smtp_wait(&tag, &res, &reason, &before_mail), 1);
+	assert_int_equal(res, NOTIFY_TEMPFAIL);
+	assert_int_equal(before_mail, 1);
 	free(reason);
 	assert_int_equal(notifier_smtp_send(&cw, "a@example.net", data, len, &reason), NOTIFY_OK);
 	free(reason);

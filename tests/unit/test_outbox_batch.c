@@ -153,23 +153,11 @@ teardown(void **state)
 	return 0;
 }
 
-/* n pending email rows "batch.<tag>.<i>", due now; body carries the same mark */
+/* n pending email rows of tag (ot_add_rows), all due 2 s ago */
 static void
 add_rows(struct store *st, const char *tag, int n)
 {
-	time_t now = store_now();
-	int i;
-
-	assert_int_equal(store_begin(st, NULL), 0);
-	for (i = 0; i < n; i++) {
-		char to[64], body[64], id[64];
-
-		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
-		snprintf(body, sizeof(body), "mark-%s-%d-end", tag, i);
-		snprintf(id, sizeof(id), "batch.%s.%d@example.org", tag, i);
-		ot_add_email(st, to, body, id, now - 2);
-	}
-	assert_int_equal(store_commit(st, NULL), 0);
+	ot_add_rows(st, tag, n, store_now() - 2, 1);
 }
 
 /* every row of tag delivered exactly once */

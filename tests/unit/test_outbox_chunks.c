@@ -64,18 +64,7 @@ teardown(void **state)
 static void
 add_rows(struct store *st, int n)
 {
-	time_t now = store_now();
-	int i;
-
-	assert_int_equal(store_begin(st, NULL), 0);
-	for (i = 0; i < n; i++) {
-		char to[64], id[64];
-
-		snprintf(to, sizeof(to), "gradjanin%d@example.net", i);
-		snprintf(id, sizeof(id), "chunk.%d@example.org", i);
-		ot_add_email(st, to, "b", id, now - 5 + i % 5);
-	}
-	assert_int_equal(store_commit(st, NULL), 0);
+	ot_add_rows(st, "chunk", n, store_now() - 5, 5);
 }
 
 /* No smtp group: each row fails at once ("channel not configured"), so a

@@ -37,7 +37,9 @@ struct imap_pump {
 	enum pump_ack_state ack_state;
 	pthread_t ack_thread;
 	struct imap_intake *ack_ii;     /* the second session, or NULL */
+	int ack_busy;                   /* a command is in flight on it */
 	int ack_exited;
+	size_t ack_early;               /* a command's UIDs due with a second session */
 	uint32_t after;                 /* highest UID fetched (or the caller's cursor) */
 	size_t batch_size;
 
@@ -94,11 +96,22 @@ pump_thread_end(struct imap_pump *p, int *exited)
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* how many committed UIDs make a command due while fetching goes on: with a
+ * second session (or the chance of one), IMAP_PUMP_ACK_EARLY, so that it
+ * is kept busy (see imap_pump.h); acknowledging on the fetching session,
+ * IMAP_PUMP_ACK_MIN, as each command holds up the fetching */
+static size_t
+pump_ack_min(const struct imap_pump *p)
+{
+	return p->ack_cfg != NULL && p->ack_state != PUMP_ACK_OFF ? p->ack_early :
+	    IMAP_PUMP_ACK_MIN;
+}
+
 /* is a command over the committed UIDs due? (see imap_pump.h) */
 static int
 pump_ack_due(const struct imap_pump *p)
 {
-	return p->npend > 0 && (p->failed || p->npend >= IMAP_PUMP_ACK_MIN || p->quit ||
+	return p->npend > 0 && (p->failed || p->npend >= pump_ack_min(p) || p->quit ||
 	    (p->drained && p->out_batches == 0) || p->nofetch || s48_stop_requested);
 }
 
@@ -115,6 +128,17 @@ static void
 pump_take(struct imap_pump *p, uint32_t **uids_r, size_t *n_r)
 {
 	size_t n = p->npend > IMAP_PUMP_ACK_MAX ? IMAP_PUMP_ACK_MAX : p->npend;
+
+	/* nothing more to fetch and two sessions: half each (at least
+	 * IMAP_PUMP_ACK_EARLY), so that both stay busy to the end */
+	if (p->ack_state == PUMP_ACK_RUNNING && !pump_fetching(p) && n > p->ack_early) {
+		size_t half = (p->npend + 1) / 2;
+
+		if (half < p->ack_early)
+			half = p->ack_early;
+		if (n > half)
+			n = half;
+	}
 
 	if (n == p->npend) {
 		*uids_r = p->pend;
@@ -170,39 +194,35 @@ static void *
 pump_ack_main(void *arg)
 {
 	struct imap_pump *p = arg;
+	struct imap_intake *ii = NULL;
+	const char *err = NULL;
+	int r;
 
 	pump_thread_begin(p);
-	for (;;) {
-		if (p->failed)
-			break;
+	/* log in at once: the thread starts when a command is due or when the
+	 * listing shows enough mail for one while this batch is ingested */
+	pthread_mutex_unlock(&p->mu);
+	/* a stop request ends a connect or login at once (intake_imap.h): the
+	 * committed UIDs then go on the fetching session */
+	r = imap_intake_connect(p->ack_cfg, &ii, &err);
+	if (r < 0 && s48_stop_requested)
+		log_info("imap: no second session for acknowledgements (%s):"
+		    " acknowledging on the fetching one", err);
+	else if (r < 0)
+		log_warnx("imap: no second session for acknowledgements (%s):"
+		    " acknowledging on the fetching one", err);
+	else if (!imap_intake_has_move(p->ii))
+		imap_intake_disable_move(ii);
+	pthread_mutex_lock(&p->mu);
+	if (r < 0)
+		p->ack_state = PUMP_ACK_OFF;
+	else
+		p->ack_ii = ii;
+	while (r == 0 && !p->failed) {
 		if (pump_ack_due(p)) {
-			if (p->ack_ii == NULL) {
-				struct imap_intake *ii = NULL;
-				const char *err = NULL;
-				int r;
-
-				pthread_mutex_unlock(&p->mu);
-				/* a stop request ends a connect or login at once
-				 * (intake_imap.h): the committed UIDs then go on
-				 * the fetching session */
-				r = imap_intake_connect(p->ack_cfg, &ii, &err);
-				if (r < 0 && s48_stop_requested)
-					log_info("imap: no second session for acknowledgements (%s):"
-					    " acknowledging on the fetching one", err);
-				else if (r < 0)
-					log_warnx("imap: no second session for acknowledgements (%s):"
-					    " acknowledging on the fetching one", err);
-				else if (!imap_intake_has_move(p->ii))
-					imap_intake_disable_move(ii);
-				pthread_mutex_lock(&p->mu);
-				if (r < 0) {
-					p->ack_state = PUMP_ACK_OFF;
-					break;
-				}
-				p->ack_ii = ii;
-				continue;
-			}
+			p->ack_busy = 1;
 			pump_ack_on(p, p->ack_ii, " (second session)");
+			p->ack_busy = 0;
 			continue;
 		}
 		if (p->quit)
@@ -211,6 +231,17 @@ pump_ack_main(void *arg)
 	}
 	pump_thread_end(p, &p->ack_exited);
 	return NULL;
+}
+
+/* start the acknowledging thread (ack_state NONE; the lock held) */
+static void
+pump_ack_start(struct imap_pump *p)
+{
+	p->ack_state = PUMP_ACK_RUNNING;
+	if (pthread_create(&p->ack_thread, NULL, pump_ack_main, p) != 0) {
+		log_warnx("imap: cannot start the acknowledging thread: %s", strerror(errno));
+		p->ack_state = PUMP_ACK_OFF;
+	}
 }
 
 static int
@@ -242,15 +273,18 @@ pump_main(void *arg)
 		if (pump_ack_due(p) && p->ack_state != PUMP_ACK_RUNNING) {
 			if (p->ack_state == PUMP_ACK_NONE && p->ack_cfg != NULL &&
 			    pump_fetching(p)) {
-				p->ack_state = PUMP_ACK_RUNNING;
-				if (pthread_create(&p->ack_thread, NULL, pump_ack_main, p) != 0) {
-					log_warnx("imap: cannot start the acknowledging thread: %s",
-					    strerror(errno));
-					p->ack_state = PUMP_ACK_OFF;
-				}
+				pump_ack_start(p);
 				continue;
 			}
 			pump_ack_on(p, p->ii, "");
+			continue;
+		}
+		/* the end of a poll's fetching while the second session is
+		 * busy: this one takes a share of what is due (Dovecot moves
+		 * on both at once, ~25 % faster here than on one) */
+		if (p->ack_state == PUMP_ACK_RUNNING && p->ack_busy && !pump_fetching(p) &&
+		    pump_ack_due(p)) {
+			pump_ack_on(p, p->ii, " (fetching session, beside the second)");
 			continue;
 		}
 		if (p->quit) {
@@ -279,6 +313,11 @@ pump_main(void *arg)
 			p->ready = msgs;
 			p->n_ready = n;
 			p->out_batches++;
+			/* enough listed for a command after this batch: the
+			 * second session logs in while it is ingested */
+			if (p->ack_state == PUMP_ACK_NONE && p->ack_cfg != NULL &&
+			    imap_intake_listed(p->ii) >= p->ack_early)
+				pump_ack_start(p);
 			p->out_bytes += pump_bytes(msgs, n);
 			if (msgs[n - 1].uid > p->after)
 				p->after = msgs[n - 1].uid;
@@ -302,6 +341,13 @@ imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, const ch
 	p->sync_db = sync_db;
 	p->after = after_uid;
 	p->batch_size = batch_size;
+	/* a tenth of the mailbox, within [EARLY, MAX]: Dovecot's cost of
+	 * a command grows with the mailbox */
+	p->ack_early = imap_intake_exists(ii) / 10;
+	if (p->ack_early < IMAP_PUMP_ACK_EARLY)
+		p->ack_early = IMAP_PUMP_ACK_EARLY;
+	if (p->ack_early > IMAP_PUMP_ACK_MAX)
+		p->ack_early = IMAP_PUMP_ACK_MAX;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -493,6 +493,13 @@ imap_intake_has_idle(const struct imap_intake *ii)
 }
 
 size_t
+imap_intake_exists(const struct imap_intake *ii)
+{
+	return ii->imap != NULL && ii->imap->imap_selection_info != NULL ?
+	    ii->imap->imap_selection_info->sel_exists : 0;
+}
+
+size_t
 imap_intake_listed(const struct imap_intake *ii)
 {
 	return ii->pos < ii->n_entries ? ii->n_entries - ii->pos : 0;

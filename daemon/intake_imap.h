@@ -73,6 +73,8 @@ int imap_intake_has_idle(const struct imap_intake *ii);
  * above the fetch's after_uid are listed: a caller that passes 0 (not the
  * highest UID it fetched) sees mail whose MOVE is still pending again. */
 size_t imap_intake_listed(const struct imap_intake *ii);
+/* Messages in the selected mailbox (EXISTS) as of the last command. */
+size_t imap_intake_exists(const struct imap_intake *ii);
 /* Shut the session's socket down (from another thread) so that a command
  * blocked on a silent server returns with an error; the session is broken. */
 void imap_intake_abort(struct imap_intake *ii);

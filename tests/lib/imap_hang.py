@@ -19,6 +19,10 @@ by MODE:
               client's command names, until a file PORTFILE.freeze exists:
               from then on nothing is passed on (a server that stops
               answering in the middle of a session)
+    slowack   pass every connection through to UPSTREAM_PORT, holding each
+              UID MOVE and UID STORE command FORWARD_N milliseconds before
+              passing it on (a server slow to acknowledge, as Dovecot is
+              with a large mailbox); logs "conn N slow: MOVE|STORE"
 With UPSTREAM_PORT and FORWARD_N the first FORWARD_N connections are passed
 through to 127.0.0.1:UPSTREAM_PORT untouched (a proxy in front of Dovecot),
 and only the later ones get MODE.  LOGFILE gets one line per event:
@@ -64,6 +68,33 @@ def pipe(src, dst, freeze=None, n=0, logfile=None):
                         (n, command_name(line.decode("latin-1"))))
                 buf = buf[-4096:]
             dst.sendall(data)
+    except OSError:
+        pass
+    for s in (src, dst):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def pipe_slow_acks(src, dst, delay, n, logfile):
+    """src -> dst line by line (s48 sends no literals); UID MOVE and UID
+    STORE lines are held delay seconds"""
+    buf = b""
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                words = line.decode("latin-1").split()
+                if len(words) > 2 and words[1].upper() == "UID" and \
+                        words[2].upper() in ("MOVE", "STORE"):
+                    log(logfile, "conn %d slow: %s" % (n, words[2].upper()))
+                    threading.Event().wait(delay)
+                dst.sendall(line + b"\n")
     except OSError:
         pass
     for s in (src, dst):
@@ -159,6 +190,13 @@ def main():
         if mode == "freeze":
             log(logfile, "conn %d forwarded" % n)
             forward(conn, upstream, portfile + ".freeze", n, logfile)
+        elif mode == "slowack":
+            log(logfile, "conn %d forwarded" % n)
+            up = socket.create_connection(("127.0.0.1", upstream))
+            threading.Thread(target=pipe_slow_acks,
+                             args=(conn, up, forward_n / 1000.0, n, logfile),
+                             daemon=True).start()
+            threading.Thread(target=pipe, args=(up, conn), daemon=True).start()
         elif n <= forward_n:
             log(logfile, "conn %d forwarded" % n)
             forward(conn, upstream)

@@ -40,6 +40,7 @@ struct imap_pump {
 	int ack_busy;                   /* a command is in flight on it */
 	int ack_exited;
 	size_t ack_early;               /* a command's UIDs due with a second session */
+	int share_tail;                 /* the fetching session moves beside the second */
 	uint32_t after;                 /* highest UID fetched (or the caller's cursor) */
 	size_t batch_size;
 
@@ -131,7 +132,8 @@ pump_take(struct imap_pump *p, uint32_t **uids_r, size_t *n_r)
 
 	/* nothing more to fetch and two sessions: half each (at least
 	 * IMAP_PUMP_ACK_EARLY), so that both stay busy to the end */
-	if (p->ack_state == PUMP_ACK_RUNNING && !pump_fetching(p) && n > p->ack_early) {
+	if (p->share_tail && p->ack_state == PUMP_ACK_RUNNING && !pump_fetching(p) &&
+	    n > p->ack_early) {
 		size_t half = (p->npend + 1) / 2;
 
 		if (half < p->ack_early)
@@ -282,8 +284,8 @@ pump_main(void *arg)
 		/* the end of a poll's fetching while the second session is
 		 * busy: this one takes a share of what is due (Dovecot moves
 		 * on both at once, ~25 % faster here than on one) */
-		if (p->ack_state == PUMP_ACK_RUNNING && p->ack_busy && !pump_fetching(p) &&
-		    pump_ack_due(p)) {
+		if (p->share_tail && p->ack_state == PUMP_ACK_RUNNING && p->ack_busy &&
+		    !pump_fetching(p) && pump_ack_due(p)) {
 			pump_ack_on(p, p->ii, " (fetching session, beside the second)");
 			continue;
 		}
@@ -348,6 +350,7 @@ imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, const ch
 		p->ack_early = IMAP_PUMP_ACK_EARLY;
 	if (p->ack_early > IMAP_PUMP_ACK_MAX)
 		p->ack_early = IMAP_PUMP_ACK_MAX;
+	p->share_tail = imap_intake_exists(ii) <= IMAP_PUMP_SHARE_MAX;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -98,9 +98,10 @@ pump_thread_end(struct imap_pump *p, int *exited)
 }
 
 /* how many committed UIDs make a command due while fetching goes on: with a
- * second session (or the chance of one), IMAP_PUMP_ACK_EARLY, so that it
- * is kept busy (see imap_pump.h); acknowledging on the fetching session,
- * IMAP_PUMP_ACK_MIN, as each command holds up the fetching */
+ * second session (or the chance of one), ack_early (IMAP_PUMP_ACK_EARLY or a
+ * tenth of the mailbox), so that it is kept busy (see imap_pump.h);
+ * acknowledging on the fetching session, IMAP_PUMP_ACK_MIN, as each command
+ * holds up the fetching */
 static size_t
 pump_ack_min(const struct imap_pump *p)
 {
@@ -282,8 +283,8 @@ pump_main(void *arg)
 			continue;
 		}
 		/* the end of a poll's fetching while the second session is
-		 * busy: this one takes a share of what is due (Dovecot moves
-		 * on both at once, ~25 % faster here than on one) */
+		 * busy: this one takes a share of what is due (in a mailbox of
+		 * up to IMAP_PUMP_SHARE_MAX: see imap_pump.h) */
 		if (p->share_tail && p->ack_state == PUMP_ACK_RUNNING && p->ack_busy &&
 		    !pump_fetching(p) && pump_ack_due(p)) {
 			pump_ack_on(p, p->ii, " (fetching session, beside the second)");

@@ -44,6 +44,24 @@ def log(path, text):
             f.write(text + "\n")
 
 
+def chunks(sock):
+    """what sock receives, until the peer closes it"""
+    while True:
+        data = sock.recv(65536)
+        if not data:
+            return
+        yield data
+
+
+def shut(*socks):
+    """both directions of each socket closed (the other pipe ends too)"""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def pipe(src, dst, freeze=None, n=0, logfile=None):
     """src -> dst until either ends; with freeze (a path), nothing more is
     passed on once that file exists; with logfile, the command name of every
@@ -51,10 +69,7 @@ def pipe(src, dst, freeze=None, n=0, logfile=None):
     frozen = False
     buf = b""
     try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
+        for data in chunks(src):
             if freeze is not None and os.path.exists(freeze):
                 if not frozen and logfile is not None:
                     log(logfile, "conn %d frozen" % n)
@@ -70,11 +85,7 @@ def pipe(src, dst, freeze=None, n=0, logfile=None):
             dst.sendall(data)
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    shut(src, dst)
 
 
 def pipe_slow_acks(src, dst, delay, n, logfile):
@@ -82,10 +93,7 @@ def pipe_slow_acks(src, dst, delay, n, logfile):
     STORE lines are held delay seconds"""
     buf = b""
     try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
+        for data in chunks(src):
             buf += data
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
@@ -97,11 +105,7 @@ def pipe_slow_acks(src, dst, delay, n, logfile):
                 dst.sendall(line + b"\n")
     except OSError:
         pass
-    for s in (src, dst):
-        try:
-            s.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    shut(src, dst)
 
 
 def forward(conn, upstream_port, freeze=None, n=0, logfile=None):

@@ -404,8 +404,8 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, struct mime_me
 	memset(&in, 0, sizeof(in));
 	in.channel = "email";
 	in.reporter = sender != NULL ? sender : INGEST_UNKNOWN_REPORTER;
-	in.subject = m->subject != NULL ? m->subject : "";
-	in.text = m->text != NULL ? m->text : "";
+	in.subject = ingest_email_subject(m);
+	in.text = ingest_email_text(m);
 	in.at = it->received_at != 0 ? it->received_at : r->now;
 	in.message_id = m->message_id;
 	in.raw_id = raw_id;

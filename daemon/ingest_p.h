@@ -10,10 +10,10 @@
 #include <time.h>
 
 #include "ingest.h"
+#include "mime.h"
 #include "tickets.h"
 
 struct ingest_prefetch;
-struct mime_message;
 struct router;
 
 /* State of one ingest_batch() call. */
@@ -29,6 +29,21 @@ struct ingest_run {
 	long next_ticket;               /* id the next new ticket will get (the
 	                                   table's largest + 1), 0 = unknown */
 };
+
+/* The subject and text a new ticket of email m is made from and routed by
+ * (never NULL): the parse thread routes them ahead, ingest_email_decide
+ * passes them to tickets_create, and both must agree. */
+static inline const char *
+ingest_email_subject(const struct mime_message *m)
+{
+	return m->subject != NULL ? m->subject : "";
+}
+
+static inline const char *
+ingest_email_text(const struct mime_message *m)
+{
+	return m->text != NULL ? m->text : "";
+}
 
 /*
  * Emails of a batch parsed ahead on a second thread while the main thread

@@ -77,8 +77,7 @@ route_item(const struct router *rt, const struct mime_message *m)
 
 	if (rt == NULL)
 		return -1;
-	router_route(rt, m->subject != NULL ? m->subject : "", m->text != NULL ? m->text : "",
-	    &res);
+	router_route(rt, ingest_email_subject(m), ingest_email_text(m), &res);
 	d = (int)res.dept;
 	router_result_free(&res);
 	return d;

@@ -50,6 +50,7 @@ struct imap_intake {
 	 * checked each time (the message before it must be at or below the
 	 * cursor) */
 	uint32_t next_seq;
+	size_t seq_lookups;      /* FETCH n (UID) round trips of the bisection */
 	MMAPString *line;        /* FETCH response lines */
 	int broken;              /* a command failed: no more commands, no LOGOUT */
 };
@@ -500,6 +501,12 @@ imap_intake_exists(const struct imap_intake *ii)
 }
 
 size_t
+imap_intake_seq_lookups(const struct imap_intake *ii)
+{
+	return ii->seq_lookups;
+}
+
+size_t
 imap_intake_listed(const struct imap_intake *ii)
 {
 	return ii->pos < ii->n_entries ? ii->n_entries - ii->pos : 0;
@@ -844,17 +851,24 @@ rd_fetch_atts(struct imap_rd *rd, struct imap_fetched *f)
 
 static _Thread_local unsigned imap_tagno;
 
-/* "* n EXISTS" and "* n EXPUNGE" seen while reading a FETCH response:
- * rest is what follows the number */
+/* "* n EXISTS" and "* n EXPUNGE" seen while reading a response: rest is
+ * what follows the number.  An expunge below the next listing window
+ * (this session's MOVE, or another session's reported at a command
+ * boundary) moves the window's start down by one, so that it need not be
+ * looked up again by bisection. */
 static void
-imap_note_count(struct mailimap_selection_info *si, uint32_t n, const char *rest,
-    size_t len)
+imap_note_count(struct imap_intake *ii, uint32_t n, const char *rest, size_t len)
 {
+	struct mailimap_selection_info *si = ii->imap->imap_selection_info;
+
 	if (len == 7 && strncasecmp(rest, " EXISTS", 7) == 0) {
 		si->sel_exists = n;
 		si->sel_has_exists = 1;
-	} else if (len == 8 && strncasecmp(rest, " EXPUNGE", 8) == 0 && si->sel_exists > 0) {
-		si->sel_exists--;
+	} else if (len == 8 && strncasecmp(rest, " EXPUNGE", 8) == 0) {
+		if (si->sel_exists > 0)
+			si->sel_exists--;
+		if (ii->next_seq > n && ii->next_seq > 1)
+			ii->next_seq--;
 	}
 }
 
@@ -913,8 +927,7 @@ imap_fetch_read(struct imap_intake *ii, const char *what, const char *tag, imap_
 			/* the message count, as libetpan keeps it for its own
 			 * commands: the listing's windows go by it */
 			if (have_seq && ii->imap != NULL && ii->imap->imap_selection_info != NULL)
-				imap_note_count(ii->imap->imap_selection_info, seq, rd.p,
-				    (size_t)(rd.end - rd.p));
+				imap_note_count(ii, seq, rd.p, (size_t)(rd.end - rd.p));
 		}
 		/* other data (EXISTS, EXPUNGE, OK ...): skip, with any literals */
 		for (;;) {
@@ -1269,6 +1282,7 @@ imap_find_seq(struct imap_intake *ii, uint32_t after_uid, uint32_t exists, uint3
 		uc.seq = lo + (hi - lo) / 2;
 		uc.uid = 0;
 		snprintf(set, sizeof(set), "%u", uc.seq);
+		ii->seq_lookups++;
 		if (imap_fetch_raw(ii, 0, set, "(UID)", imap_uid_cb, &uc, error_r) != 0)
 			return -1;
 		if (uc.uid == 0) {
@@ -1649,13 +1663,10 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 			goto fail;
 	}
 	/* moved messages leave the listing cache (\Seen ones stay: the
-	 * caller's after_uid passes them), and the mailbox: the next window
-	 * starts that much earlier (checked when listed) */
-	if (ii->processed != NULL) {
+	 * caller's after_uid passes them); their EXPUNGE lines moved the next
+	 * window's start (imap_note_count) */
+	if (ii->processed != NULL)
 		imap_cache_remove(ii, sorted, n, NULL, 0);
-		if (ii->next_seq != 0)
-			ii->next_seq = ii->next_seq > n + 1 ? ii->next_seq - (uint32_t)n : 1;
-	}
 	ret = 0;
 fail:
 	free(args);

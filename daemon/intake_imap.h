@@ -73,6 +73,10 @@ int imap_intake_has_idle(const struct imap_intake *ii);
  * above the fetch's after_uid are listed: a caller that passes 0 (not the
  * highest UID it fetched) sees mail whose MOVE is still pending again. */
 size_t imap_intake_listed(const struct imap_intake *ii);
+/* Round trips spent looking up where a listing window starts (FETCH n
+ * (UID), by bisection) since the session began: 0 while every expunge below
+ * the window was seen in a response (for tests and debug logs). */
+size_t imap_intake_seq_lookups(const struct imap_intake *ii);
 /* Messages in the selected mailbox (EXISTS) as of the last command. */
 size_t imap_intake_exists(const struct imap_intake *ii);
 /* Shut the session's socket down (from another thread) so that a command

@@ -681,11 +681,73 @@ test_list_windows(void **state)
 			if (got[i] != want)
 				fail_msg("%s: w-%d came %d times", mb, i, got[i]);
 		}
+		/* every expunge below the cursor (ours, the helper's) came
+		 * in a response: no window's start was looked up again */
+		if (imap_intake_seq_lookups(ii) != 0)
+			fail_msg("%s: %zu bisection round trips", mb, imap_intake_seq_lookups(ii));
 		imap_intake_close(&ii);
 		if (wc->done != NULL)
 			assert_int_equal(helper_count(h, mb, NULL), 0);
 		helper_close(h);
 	}
+	imap_intake_set_list_window(0);
+}
+
+/*
+ * Expunges below the cursor that the session did not see as EXPUNGE lines
+ * (libetpan reads the answers to IDLE) leave the next window's start too
+ * high: the message before it is above the cursor, and the start is looked
+ * up again by bisection.  Every message still comes exactly once.
+ */
+static void
+test_list_start_found_again(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii = NULL;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	uint32_t after = 0;
+	size_t n, j, batches = 0;
+	int got[21], k, i;
+	mailimap *h = helper_open();
+
+	(void)state;
+	memset(got, 0, sizeof(got));
+	imap_intake_set_list_window(9);
+	helper_fill(h, "W5", "w", 20, 50);
+	cfg_plain(&c, "W5", NULL);
+	ii = connect_ok(&c);
+	for (;;) {
+		assert_int_equal(imap_intake_fetch(ii, after, 3, &msgs, &n, &err), 0);
+		if (n == 0)
+			break;
+		for (j = 0; j < n; j++) {
+			assert_true(msgs[j].uid > after);
+			after = msgs[j].uid;
+			k = -1;
+			if (sscanf(strstr((char *)msgs[j].raw, "Subject: w-") + 11, "%d", &k) != 1 ||
+			    k < 1 || k > 20)
+				fail_msg("unexpected message");
+			got[k]++;
+		}
+		ack_all(ii, &msgs, n);
+		if (++batches == 3) {
+			/* the first window (1..9) is done: 2..4 go while this
+			 * session idles */
+			assert_int_equal(after, 9);
+			helper_expunge(h, "W5", 2, 4);
+			if (imap_intake_idle_ms(ii, 300, &err) < 0)
+				fail_msg("idle: %s", err);
+		}
+		assert_true(batches < 20);
+	}
+	for (i = 1; i <= 20; i++)
+		if (got[i] != 1)
+			fail_msg("w-%d came %d times", i, got[i]);
+	if (imap_intake_seq_lookups(ii) == 0)
+		fail_msg("the window's start was not looked up again");
+	imap_intake_close(&ii);
+	helper_close(h);
 	imap_intake_set_list_window(0);
 }
 
@@ -1513,6 +1575,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetch_batches_and_move),
 		cmocka_unit_test(test_ack_copy_expunge),
+		cmocka_unit_test(test_list_start_found_again),
 		cmocka_unit_test(test_seen_mode),
 		cmocka_unit_test(test_large_partial),
 		cmocka_unit_test(test_list_windows),

@@ -146,6 +146,20 @@ imap = { host = "127.0.0.1"; port = $DOVECOT_PORT; tls = "none"; user = "$_u";
 CONF
 }
 tickets() { sqlite3 -cmd '.timeout 5000' "$1/s48.db" "SELECT count(*) FROM tickets"; }
+# CPU time of Dovecot's processes in ticks: the master's own and what it
+# reaped of its children (imap, imap-login, auth...).  An imap process ends
+# with its session, so after s48d exits, once none is left, the difference
+# of two readings is what Dovecot spent on s48d's sessions.
+DC_PID=$(cat "$DOVECOT_DIR/run/master.pid" 2>/dev/null)
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+dc_ticks() {
+	_n=0
+	# imap processes of the sessions just closed, up to 2 s to end
+	while [ "$_n" -lt 20 ] && pgrep -P "$DC_PID" -x imap >/dev/null 2>&1; do
+		sleep 0.1; _n=$((_n + 1))
+	done
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$DC_PID/stat" 2>/dev/null || echo 0
+}
 # s48d --once on DIR/s48.conf; sets ELAPSED (ns), RSS (kB) and CPU_US (user +
 # system CPU of s48d, microseconds).  Exit codes other than 0 and OKRC are
 # reported.
@@ -165,7 +179,10 @@ once() { # DIR [OKRC]
 # the difference between the two is Dovecot's MOVE.
 imap_conf "$T/mail3" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
 sed -i 's/ processed_mailbox = "Processed";//' "$T/mail3/s48.conf"
+dcs0=$(dc_ticks)
 once "$T/mail3"
+dcs1=$(dc_ticks)
+CPU_SEEN=$(awk -v c="$CPU_US" -v n="$N" 'BEGIN { printf "%.1f", c / n }')
 got=$(tickets "$T/mail3")
 SEEN=$(rate "$N" "$ELAPSED")
 ELAPSED_SEEN=$ELAPSED
@@ -173,7 +190,9 @@ got_seen=$got
 
 # ---- email ingest alone ---------------------------------------------------
 imap_conf "$T/mail1" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
+dc0=$(dc_ticks)
 once "$T/mail1"
+dc1=$(dc_ticks)
 got=$(tickets "$T/mail1")
 [ "$got" = "$N" ] || echo "# email ingest: $got tickets for $N mails" >&2
 ING=$(rate "$N" "$ELAPSED")
@@ -185,7 +204,16 @@ fig ingest_raw_ratio "email ingest / raw fetch: $(awk -v a="$ING" -v b="$RAW" 'B
 fig ingest_move_ratio "email ingest / Dovecot's MOVE-mode limit with two sessions: $(awk -v a="$ING" -v b="$LIM_MOVE2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')" \
 	"$(awk -v a="$ING" -v b="$LIM_MOVE2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')"
 fig email_cpu "CPU of s48d per mail in that run (user + system, all threads): $CPU_ING us" "$CPU_ING"
+# The physical limit: both programs' CPU per mail against the CPUs there
+# are, the most this machine could ingest if nothing ever waited.
+DC_ING=$(awk -v a="$dc0" -v b="$dc1" -v t="$CLK_TCK" -v n="$N" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+fig dovecot_cpu "CPU of Dovecot per mail in that run (its processes, user + system): $DC_ING us" "$DC_ING"
+CEIL=$(awk -v s="$CPU_ING" -v d="$DC_ING" -v c="$(nproc)" 'BEGIN { printf "%.0f", (s + d > 0 ? c * 1e6 / (s + d) : 0) }')
+fig cpu_ceiling "CPU ceiling for that work: $(nproc) CPUs / ($CPU_ING + $DC_ING us per mail) = $CEIL msgs/s; half the raw fetch = $((RAW / 2)) msgs/s" "$CEIL"
+DC_SEEN=$(awk -v a="$dcs0" -v b="$dcs1" -v t="$CLK_TCK" -v n="$N" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+CEIL_SEEN=$(awk -v s="$CPU_SEEN" -v d="$DC_SEEN" -v c="$(nproc)" 'BEGIN { printf "%.0f", (s + d > 0 ? c * 1e6 / (s + d) : 0) }')
 fig email_ingest_seen "email ingest, \\Seen mode (no processed_mailbox, nothing moved): $N mails in $(secs "$ELAPSED_SEEN") s = $SEEN msgs/s, $got_seen tickets (ingest / raw $(awk -v a="$SEEN" -v b="$RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'))" "$SEEN"
+fig cpu_ceiling_seen "CPU ceiling, \\Seen mode: $(nproc) CPUs / ($CPU_SEEN us of s48d + $DC_SEEN us of Dovecot per mail) = $CEIL_SEEN msgs/s" "$CEIL_SEEN"
 
 # ---- email end to end with an SMTP sink ------------------------------------
 # Our own sink without -d: writing 2N files would measure the disk, not s48.
@@ -211,6 +239,23 @@ sent=$(sqlite3 -cmd '.timeout 5000' "$T/mail2/s48.db" \
 E2E=$(rate "$N" "$ELAPSED")
 fig email_e2e "email end to end (ingest + $sent mails sent to smtp-sink on smtp.connections = 4, the default): $N mails in $(secs "$ELAPSED") s = $E2E msgs/s" "$E2E"
 RSS_E2E=$RSS
+
+# ---- Dovecot's CPU per mail, command by command ------------------------------
+# N mails again in the second user's INBOX (emptied by the run above); each
+# kind of s48d's commands in a session of its own (tests/bench/dovecot_cpu.py).  With maildir,
+# \Seen renames each mail's file (flags live in its name) and MOVE links it
+# into the other folder and unlinks it: Dovecot's share of the machine.
+fill "$DOVECOT_USER2" "$N" $((N + 1)) || die "filling the second mailbox failed"
+dccpu=$($PY "$S48_TOP/tests/bench/dovecot_cpu.py" 127.0.0.1 "$DOVECOT_PORT" "$DOVECOT_USER2" \
+    "$DOVECOT_PASS2" "$DC_PID" "$N" Measured2 2>&1)
+dcv() { printf '%s\n' "$dccpu" | awk -v k="$1" '$1 == "dovecot_cpu" && $2 == k { print $3 }'; }
+printf '%s\n' "$dccpu" | awk '$1 == "dovecot_cpu" { l = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+  /, "", l);
+    printf "Dovecot CPU per mail, %s: %s us (%s s)\n", l, $3, $4 }'
+DCL=$(dcv list) DCF=$(dcv fetch) DCS=$(dcv seen) DCM=$(dcv move)
+DC_ALONE_SEEN=$(awk -v a="$DCL" -v b="$DCF" -v c="$DCS" -v n="$(nproc)" 'BEGIN { t = a + b + c; printf "%.0f", (t > 0 ? n * 1e6 / t : 0) }')
+DC_ALONE_MOVE=$(awk -v a="$DCL" -v b="$DCF" -v c="$DCM" -v n="$(nproc)" 'BEGIN { t = a + b + c; printf "%.0f", (t > 0 ? n * 1e6 / t : 0) }')
+fig dovecot_alone_seen "Dovecot alone on all $(nproc) CPUs, \\Seen mode (listing + fetch + STORE): $DC_ALONE_SEEN msgs/s at most, for a client that cost nothing" "$DC_ALONE_SEEN"
+fig dovecot_alone_move "Dovecot alone on all $(nproc) CPUs, MOVE mode (listing + fetch + MOVE): $DC_ALONE_MOVE msgs/s at most; half the raw fetch = $((RAW / 2)) msgs/s" "$DC_ALONE_MOVE"
 
 # ---- SMS ingest -----------------------------------------------------------
 sms_sim_start "$T/sms" >/dev/null || die "SMS simulator did not start"

@@ -1398,6 +1398,12 @@ config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char
 		(void)buf_appendf(&c.errs, "%s: cannot read: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* a directory opens but reads as libconfig's bare "file I/O error" */
+	if (fgetc(f) == EOF && ferror(f)) {
+		(void)buf_appendf(&c.errs, "%s: cannot read: %s", path, strerror(errno));
+		fclose(f);
+		goto fail;
+	}
 	fclose(f);
 	if (!config_read_file(&lc, path)) {
 		(void)buf_appendf(&c.errs, "%s:%d: %s",

@@ -99,10 +99,16 @@ main(int argc, char **argv)
 		/* one line on stderr: several errors are joined with "; " */
 		while (n > 0 && errors[n - 1] == '\n')
 			errors[--n] = '\0';
-		for (k = 0; k < n; k++)
+		fputs("s48ctl: ", stderr);
+		if (n == 0)
+			fputs("configuration error", stderr);
+		for (k = 0; k < n; k++) {
 			if (errors[k] == '\n')
-				errors[k] = ';';
-		fprintf(stderr, "s48ctl: %s\n", errors && *errors ? errors : "configuration error");
+				fputs("; ", stderr);
+			else
+				fputc(errors[k], stderr);
+		}
+		fputc('\n', stderr);
 		free(errors);
 		return CTL_EXIT_CONFIG;
 	}

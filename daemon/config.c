@@ -537,6 +537,49 @@ url_has_scheme(const char *url, const char *const *schemes)
 	return 0;
 }
 
+/* Is host[0..n) a loopback name or address: localhost, 127.x.x.x, ::1? */
+static int
+host_is_loopback(const char *h, size_t n)
+{
+	size_t i;
+
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 3 && memcmp(h, "::1", 3) == 0))
+		return 1;
+	if (n < 4 || memcmp(h, "127.", 4) != 0)
+		return 0;
+	for (i = 4; i < n; i++)
+		if (!isdigit((unsigned char)h[i]) && h[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* The host of an smtp:// or smtps:// URL is loopback (userinfo and port
+ * skipped; IPv6 in brackets). */
+static int
+url_host_is_loopback(const char *url)
+{
+	const char *h = strstr(url, "://"), *end, *at;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		if (rb == NULL)
+			return 0;
+		return host_is_loopback(h, (size_t)(rb - h + 1));
+	}
+	return host_is_loopback(h, strcspn(h, ":/?#"));
+}
+
 /* Templates may only use the placeholders of SPEC section 5. */
 static void
 check_placeholders(struct ctx *c, const config_setting_t *s, const char *key, const char *t)
@@ -649,6 +692,12 @@ load_imap(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			    "\"%s\": must be \"implicit\", \"starttls\" or \"none\"", v);
 	}
 	xfree(&v);
+	/* a login in clear over a network gives the mailbox away */
+	if (im->tls == CFG_TLS_NONE && im->host != NULL &&
+	    !host_is_loopback(im->host, strlen(im->host)))
+		cerr(c, member(g, "tls"), "imap.tls", "\"none\" is only for a server on loopback "
+		    "(127.0.0.1, ::1, localhost), not %s: use \"implicit\" or \"starttls\"",
+		    im->host);
 	im->port = im->tls == CFG_TLS_IMPLICIT ? 993 : 143;
 	get_int_into(c, g, "imap", "port", 1, 65535, &im->port);
 	if (get_path(c, g, "imap", "ca_file", 0, cfg->dir, &im->ca_file, NULL) == 1)
@@ -740,6 +789,11 @@ load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			    "\"%s\": must be \"required\" or \"none\"", v);
 	}
 	xfree(&v);
+	/* SPEC 6: "none" only for a relay on loopback (smtps:// verifies anyway) */
+	if (!sm->tls_required && sm->url != NULL && strncasecmp(sm->url, "smtp://", 7) == 0 &&
+	    !url_host_is_loopback(sm->url))
+		cerr(c, member(g, "tls"), "smtp.tls", "\"none\" is only for a relay on loopback "
+		    "(127.0.0.1, ::1, localhost), not %s", sm->url);
 	if (get_path(c, g, "smtp", "ca_file", 0, cfg->dir, &sm->ca_file, NULL) == 1)
 		check_readable(c, member(g, "ca_file"), "smtp.ca_file", sm->ca_file);
 	if (get_string(c, g, "smtp", "user", 0, &sm->user) == 1 && sm->user[0] == '\0')
@@ -1651,8 +1705,10 @@ config_summary(const struct s48_config *cfg)
 	if (cfg->imap.enabled) {
 		const struct cfg_imap *im = &cfg->imap;
 
-		(void)buf_appendf(&b, "imap: %s://%s:%d%s %s -> ",
-		    im->tls == CFG_TLS_IMPLICIT ? "imaps" : "imap", im->host, im->port,
+		(void)buf_appendf(&b, "imap: %s://%s%s%s:%d%s %s -> ",
+		    im->tls == CFG_TLS_IMPLICIT ? "imaps" : "imap",
+		    strchr(im->host, ':') ? "[" : "", im->host, strchr(im->host, ':') ? "]" : "",
+		    im->port,
 		    im->tls == CFG_TLS_STARTTLS ? " (STARTTLS)" :
 		    im->tls == CFG_TLS_NONE ? " (no TLS)" : "", im->mailbox);
 		if (im->processed_mailbox != NULL)
@@ -1667,7 +1723,8 @@ config_summary(const struct s48_config *cfg)
 		(void)buf_appendf(&b, "smtp: %s from %s, %d connection%s%s%s\n", cfg->smtp.url,
 		    cfg->smtp.from_addr, cfg->smtp.connections, cfg->smtp.connections == 1 ? "" : "s",
 		    cfg->smtp.user != NULL ? ", AUTH" : "",
-		    cfg->smtp.tls_required ? "" : ", no TLS (loopback relay only)");
+		    cfg->smtp.tls_required ? "" : strncasecmp(cfg->smtp.url, "smtps://", 8) == 0 ?
+		    ", TLS (smtps:// is always verified)" : ", no TLS (loopback relay only)");
 	} else {
 		(void)buf_appends(&b, "smtp: off (replies by email will fail)\n");
 	}

@@ -274,6 +274,17 @@ static const struct bad_case bad_cases[] = {
 	  "imap.password", "not both" },
 	{ "bad imap tls", { .imap = "imap = { host = \"h\"; user = \"u\"; password = \"p\";\n"
 	  "  tls = \"ssl\"; #<-\n};\n" }, 0, "imap.tls", "\"implicit\"" },
+	{ "imap tls none off loopback", { .imap = "imap = { host = \"mail.example.org\"; user = \"u\";\n"
+	  "  password_file = \"imap.pass\";\n  tls = \"none\"; #<-\n};\n" }, 0, "imap.tls",
+	  "only for a server on loopback" },
+	{ "imap tls none, a name starting 127.", { .imap = "imap = { host = \"127.0.0.1.example.org\";\n"
+	  "  user = \"u\"; password_file = \"imap.pass\";\n  tls = \"none\"; #<-\n};\n" }, 0,
+	  "imap.tls", "not 127.0.0.1.example.org" },
+	{ "smtp tls none off loopback", { .smtp = "smtp = { from = \"a@b.org\"; url = \"smtp://mail.example.org:25\";\n"
+	  "  tls = \"none\"; #<-\n};\n" }, 0, "smtp.tls", "only for a relay on loopback" },
+	{ "smtp tls none, localhost as user", { .smtp = "smtp = { from = \"a@b.org\";\n"
+	  "  url = \"smtp://localhost@relay.example.org:25\"; tls = \"none\"; #<-\n};\n" }, 0,
+	  "smtp.tls", "only for a relay on loopback" },
 	{ "missing smtp.url", { .smtp = "smtp = { #<-\n  from = \"a@b.org\"; };\n" }, 0,
 	  "smtp.url", "missing" },
 	{ "missing smtp.from", { .smtp = "smtp = { #<-\n  url = \"smtp://h:25\"; };\n" }, 0,
@@ -779,6 +790,56 @@ test_channel_defaults_and_normalising(void **state)
 	config_free(&cfg);
 }
 
+/* tls = "none" is accepted for every spelling of loopback (SPEC 6: "only for
+ * a relay on loopback"); smtps:// is verified whatever tls says. */
+static void
+test_tls_none_on_loopback(void **state)
+{
+	static const char *const imaps[] = { "127.0.0.1", "127.1.2.3", "localhost", "LocalHost",
+		"::1", "[::1]" };
+	static const char *const smtps[] = { "smtp://127.0.0.1:2525", "smtp://localhost",
+		"smtp://[::1]:25/", "smtp://user@127.0.0.1:587", "SMTP://LOCALHOST:25" };
+	char imap[512], smtp[512];
+	struct s48_config *cfg;
+	char *sum;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(imaps) / sizeof(imaps[0]); i++) {
+		struct parts p = { .imap = imap };
+
+		snprintf(imap, sizeof(imap), "imap = { host = \"%s\"; tls = \"none\"; user = \"u\";\n"
+		    "  password_file = \"imap.pass\"; };\n", imaps[i]);
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		assert_int_equal(cfg->imap.tls, CFG_TLS_NONE);
+		sum = config_summary(cfg);
+		if (strcmp(imaps[i], "::1") == 0)
+			assert_non_null(strstr(sum, "imap: imap://[::1]:143 (no TLS)"));
+		free(sum);
+		config_free(&cfg);
+	}
+	for (i = 0; i < sizeof(smtps) / sizeof(smtps[0]); i++) {
+		struct parts p = { .smtp = smtp };
+
+		snprintf(smtp, sizeof(smtp), "smtp = { url = \"%s\"; tls = \"none\"; "
+		    "from = \"a@b.org\"; };\n", smtps[i]);
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		assert_int_equal(cfg->smtp.tls_required, 0);
+		config_free(&cfg);
+	}
+	{
+		struct parts p = { .smtp = "smtp = { url = \"smtps://mail.example.org\"; "
+		    "tls = \"none\"; from = \"a@b.org\"; };\n" };
+
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		sum = config_summary(cfg);
+		assert_null(strstr(sum, "no TLS (loopback relay only)"));
+		assert_non_null(strstr(sum, "smtps:// is always verified"));
+		free(sum);
+		config_free(&cfg);
+	}
+}
+
 static void
 test_missing_file_and_default_path(void **state)
 {
@@ -789,6 +850,12 @@ test_missing_file_and_default_path(void **state)
 	assert_int_equal(config_load("/nonexistent/s48.conf", 0, &cfg, &errors), -1);
 	assert_non_null(strstr(errors, "/nonexistent/s48.conf"));
 	assert_non_null(strstr(errors, "No such file"));
+	free(errors);
+	/* a directory opens, but libconfig would only say "file I/O error" */
+	assert_int_equal(config_load(tmpdir, 0, &cfg, &errors), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(errors, tmpdir));
+	assert_non_null(strstr(errors, "cannot read: Is a directory"));
 	free(errors);
 	unsetenv("S48_CONFIG");
 	assert_string_equal(config_default_path(), "/etc/s48/s48.conf");
@@ -811,6 +878,7 @@ main(void)
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_channel_defaults_and_normalising),
+		cmocka_unit_test(test_tls_none_on_loopback),
 		cmocka_unit_test(test_missing_file_and_default_path),
 	};
 

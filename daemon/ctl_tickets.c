@@ -88,8 +88,20 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 		return ctl_usage("list", "unexpected argument %s", argv[optind]);
 	if (status && !tickets_status_valid(status))
 		return ctl_error(CTL_EXIT_REFUSED, "unknown status %s", status);
-	if (dept && config_dept(c->cfg, dept, NULL) == NULL)
-		return ctl_error(CTL_EXIT_REFUSED, "unknown department %s", dept);
+	if (dept && config_dept(c->cfg, dept, NULL) == NULL) {
+		/* a department taken out of the config still names its old
+		 * tickets: they must stay findable (to reassign them) */
+		s = store_prepare(c->st, "SELECT 1 FROM tickets WHERE department = ?1 LIMIT 1");
+		if (s == NULL)
+			return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
+		sqlite3_bind_text(s, 1, dept, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return ctl_error(CTL_EXIT_REFUSED, "unknown department %s", dept);
+		if (rc != SQLITE_ROW)
+			return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
+	}
 	s = store_prepare(c->st,
 	    "SELECT id, status, channel, department, subject, created_at, due_at, reporter, "
 	    "updated_at, coalesce(resolved_at, 0) FROM tickets "

@@ -81,6 +81,19 @@ run "$CTL" $C list
 is "list: table has a header and three rows" "$(lines "$T/out")" 4
 run "$CTL" $C list --bogus
 is "list --bogus: exit 64" "$rc" 64
+# a department taken out of the config: its old tickets stay findable
+python3 - "$T/c/s48.conf" "$T/nolight.conf" <<'PY'
+import re, sys
+s = open(sys.argv[1]).read()
+s2 = re.sub(r'  \{ id = "lighting";.*?\},\n', '', s, flags=re.S)
+assert s2 != s
+open(sys.argv[2], 'w').write(s2)
+PY
+run "$CTL" -c "$T/nolight.conf" list --dept lighting --json
+is "list --dept of a department no longer configured: exit 0" "$rc" 0
+is "list --dept of a department no longer configured: its tickets" "$(py "[t['id'] for t in j]")" "[2]"
+run "$CTL" -c "$T/nolight.conf" list --dept nope
+is "list --dept neither configured nor in the database: exit 2" "$rc" 2
 
 # ---- status / assign / note ----------------------------------------------
 run "$CTL" $C status 1 in_progress --note "Ekipa je izasla" --by petar
@@ -366,8 +379,15 @@ is "export json: the same fields untouched" "$(py "[(t['subject'], t['text']) fo
 # ---- usage and configuration errors ---------------------------------------
 run "$CTL" $C
 is "no command: exit 64" "$rc" 64
+is "no command: one line on stderr" "$(lines "$T/err")" 1
 run "$CTL" $C frobnicate
 is "unknown command: exit 64" "$rc" 64
+is "unknown command: one line naming it and the commands" "$(grep -c '^s48ctl: unknown command frobnicate (commands: list show .* backup; ' "$T/err")/$(lines "$T/err")" 1/1
+run "$CTL" --frobnicate list
+is "unknown global option: exit 64, one line" "$rc/$(lines "$T/err")" 64/1
+run "$CTL" -c
+is "-c without FILE: exit 64, one line" "$rc/$(lines "$T/err")" 64/1
+ok_if "-c without FILE: says so" grep -q '^s48ctl: -c needs a FILE' "$T/err"
 run "$CTL" -c "$T/missing.conf" list
 is "missing config: exit 78" "$rc" 78
 is "missing config: one line" "$(lines "$T/err")" 1

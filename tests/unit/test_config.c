@@ -285,6 +285,19 @@ static const struct bad_case bad_cases[] = {
 	{ "smtp tls none, localhost as user", { .smtp = "smtp = { from = \"a@b.org\";\n"
 	  "  url = \"smtp://localhost@relay.example.org:25\"; tls = \"none\"; #<-\n};\n" }, 0,
 	  "smtp.tls", "only for a relay on loopback" },
+	{ "top-level key twice", { .rest = "# poll_interval = 1; poll_interval = 2;\n"
+	  "poll_interval = 5;\npoll_interval = 6; #<-\n" }, 0, "poll_interval", "set twice" },
+	{ "group twice", { .rest = "sla = { hours = 48; };\nsla = { hours = 24; }; #<-\n" }, 0,
+	  "sla", "set twice" },
+	{ "key twice in a group, a string holding it", { .rest = "sla = { hours = 24;\n"
+	  "  timezone = \"hours = 1\"; /* hours = 2; */\n  hours = 12; #<-\n};\n" }, 0,
+	  "sla.hours", "set twice" },
+	{ "key twice in the second department", { .depts = "departments = (\n"
+	  "  { id = \"water\"; name = \"V\"; },\n  { id = \"dispatch\"; name = \"D\";\n"
+	  "    name = \"E\"; } #<-\n);\ndefault_department = \"dispatch\";\n" }, 0,
+	  "departments.[1].name", "set twice" },
+	{ "sla.hours below the default warn_hours", { .rest = "sla = {\n  hours = 4; #<-\n};\n" },
+	  0, "sla.hours", "default sla.warn_hours (8)" },
 	{ "missing smtp.url", { .smtp = "smtp = { #<-\n  from = \"a@b.org\"; };\n" }, 0,
 	  "smtp.url", "missing" },
 	{ "missing smtp.from", { .smtp = "smtp = { #<-\n  url = \"smtp://h:25\"; };\n" }, 0,

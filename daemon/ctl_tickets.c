@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "normalize.h"
 #include "phone.h"
 #include "router.h"
 #include "sla.h"
@@ -693,6 +694,26 @@ ctl_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* Valid UTF-8 without control characters other than TAB, LF and CR before LF. */
+static int
+ctl_is_plain_text(const char *p, size_t n)
+{
+	size_t i;
+
+	if (p == NULL || !norm_utf8_valid(p, n))
+		return p == NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if ((ch < 0x20 && ch != '\t' && ch != '\n' &&
+		    !(ch == '\r' && i + 1 < n && p[i + 1] == '\n')) || ch == 0x7F ||
+		    (ch == 0xC2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 &&
+		    (unsigned char)p[i + 1] <= 0x9F))
+			return 0;
+	}
+	return 1;
+}
+
 int
 ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 {
@@ -746,6 +767,16 @@ ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 			return ctl_error(CTL_EXIT_IO, "%s: %s", out, strerror(errno));
 		}
 	} else {
+		const char *blob = sqlite3_column_blob(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+
+		/* a citizen's file on a clerk's terminal: plain text only (bytes
+		 * of an image or escape sequences could take the terminal over) */
+		if (isatty(STDOUT_FILENO) && !ctl_is_plain_text(blob, n)) {
+			sqlite3_reset(s);
+			return ctl_usage("attachment", "attachment %ld of ticket %ld is not plain "
+			    "text: give -o FILE or redirect stdout", idx, id);
+		}
 		fflush(stdout);
 		fd = STDOUT_FILENO;
 	}

@@ -180,6 +180,49 @@ run "$CTL" $C attachment 99 0
 is "attachment of a missing ticket: exit 1" "$rc" 1
 run "$CTL" $C attachment 1
 is "attachment without INDEX: exit 64" "$rc" 64
+# on a terminal: plain text is shown, other bytes are refused (they could
+# take the clerk's terminal over); a pipe or -o gets every byte as before
+on_tty() { python3 -c '
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.WEXITSTATUS(st))' "$@"; }
+python3 - "$T/c/s48.db" <<'PY'
+import hashlib, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for idx, data in ((2, "Adresa: Njegoševa 5\r\nulaz B\n".encode()), (3, b"x\x1b]0;pwned\x07y\n")):
+    c.execute("INSERT INTO attachments(ticket_id, idx, filename, content_type, size, sha256, content, omitted) VALUES(1, ?, 'a.txt', 'text/plain', ?, ?, ?, 0)", (idx, len(data), hashlib.sha256(data).hexdigest(), data))
+c.commit()
+PY
+on_tty "$CTL" $C attachment 1 0 >"$T/tty.out"
+is "attachment of binary bytes to a terminal: exit 64" "$?" 64
+ok_if "attachment to a terminal: the bytes are not written" sh -c "! grep -q binary '$T/tty.out'"
+ok_if "attachment to a terminal: says to use -o" grep -q "give -o FILE" "$T/tty.out"
+on_tty "$CTL" $C attachment 1 3 >"$T/tty.out"
+is "attachment with escape sequences to a terminal: exit 64" "$?" 64
+on_tty "$CTL" $C attachment 1 2 >"$T/tty.out"
+is "plain-text attachment to a terminal: exit 0" "$?" 0
+ok_if "plain-text attachment to a terminal: shown" grep -q "Adresa: Njegoševa 5" "$T/tty.out"
+"$CTL" $C attachment 1 3 >"$T/pipe.out"
+is "the same attachment to a pipe: every byte" "$(od -An -tx1 "$T/pipe.out" | tr -d ' \n')" "781b5d303b70776e656407790a"
+python3 - "$T/c/s48.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DELETE FROM attachments WHERE ticket_id = 1 AND idx IN (2, 3)")
+c.commit()
+PY
 
 # ---- text that is not valid UTF-8 (e.g. a gateway's raw bytes) still shows --
 python3 - "$T/c/s48.db" <<'PY'

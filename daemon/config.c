@@ -692,12 +692,6 @@ load_imap(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			    "\"%s\": must be \"implicit\", \"starttls\" or \"none\"", v);
 	}
 	xfree(&v);
-	/* a login in clear over a network gives the mailbox away */
-	if (im->tls == CFG_TLS_NONE && im->host != NULL &&
-	    !host_is_loopback(im->host, strlen(im->host)))
-		cerr(c, member(g, "tls"), "imap.tls", "\"none\" is only for a server on loopback "
-		    "(127.0.0.1, ::1, localhost), not %s: use \"implicit\" or \"starttls\"",
-		    im->host);
 	im->port = im->tls == CFG_TLS_IMPLICIT ? 993 : 143;
 	get_int_into(c, g, "imap", "port", 1, 65535, &im->port);
 	if (get_path(c, g, "imap", "ca_file", 0, cfg->dir, &im->ca_file, NULL) == 1)
@@ -1830,7 +1824,9 @@ config_summary(const struct s48_config *cfg)
 		    strchr(im->host, ':') ? "[" : "", im->host, strchr(im->host, ':') ? "]" : "",
 		    im->port,
 		    im->tls == CFG_TLS_STARTTLS ? " (STARTTLS)" :
-		    im->tls == CFG_TLS_NONE ? " (no TLS)" : "", im->mailbox);
+		    im->tls != CFG_TLS_NONE ? "" :
+		    host_is_loopback(im->host, strlen(im->host)) ? " (no TLS)" :
+		    " (NO TLS: the password crosses the network in clear)", im->mailbox);
 		if (im->processed_mailbox != NULL)
 			(void)buf_appendf(&b, "%s", im->processed_mailbox);
 		else

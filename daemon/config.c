@@ -1501,7 +1501,8 @@ duplicate_setting_path(const char *path, char *out, size_t outsz)
 			const char *q;
 			size_t n;
 
-			for (n = 1; isalnum((unsigned char)p[n]) || strchr("_-*", p[n]) != NULL; n++)
+			for (n = 1; isalnum((unsigned char)p[n]) ||
+			    (p[n] != '\0' && strchr("_-*", p[n]) != NULL); n++)
 				;
 			for (q = p + n; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
 				;
@@ -1569,7 +1570,7 @@ config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char
 		char name[CFG_KEY_MAX];
 		const char *ef = config_error_file(&lc) ? config_error_file(&lc) : path;
 
-		/* libconfig names no key for a duplicate: take it from the line */
+		/* libconfig names no key for a duplicate: find it in the file */
 		if (config_error_text(&lc) != NULL &&
 		    strcmp(config_error_text(&lc), "duplicate setting name") == 0 &&
 		    duplicate_setting_path(ef, name, sizeof(name)) == 0)

@@ -861,6 +861,31 @@ test_tls_none_on_loopback(void **state)
 	}
 }
 
+/* A duplicate libconfig finds in an @include'd file that the scan of that
+ * file alone cannot place (its first copy is in the main file): the
+ * message stays libconfig's, with that file and line, and the scan reads no
+ * byte past the end of a file that ends inside a name (ASan watches). */
+static void
+test_duplicate_in_include(void **state)
+{
+	char text[1024], inc[512];
+	struct s48_config *cfg = NULL;
+	char *errors = NULL;
+	const char *path;
+	struct parts p = { .rest = text };
+
+	(void)state;
+	write_file("inc.conf", "poll_interval = 6;\nname_at_the_en", 0600);
+	snprintf(inc, sizeof(inc), "%s/inc.conf", tmpdir);
+	snprintf(text, sizeof(text), "poll_interval = 5;\n@include \"%s\"\n", inc);
+	path = write_config("main.conf", &p);
+	assert_int_equal(config_load(path, 0, &cfg, &errors), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(errors, inc));
+	assert_non_null(strstr(errors, ":1: duplicate setting name"));
+	free(errors);
+}
+
 static void
 test_missing_file_and_default_path(void **state)
 {
@@ -900,6 +925,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_channel_defaults_and_normalising),
 		cmocka_unit_test(test_tls_none_on_loopback),
+		cmocka_unit_test(test_duplicate_in_include),
 		cmocka_unit_test(test_missing_file_and_default_path),
 	};
 

@@ -537,6 +537,49 @@ url_has_scheme(const char *url, const char *const *schemes)
 	return 0;
 }
 
+/* Is host[0..n) a loopback name or address: localhost, 127.x.x.x, ::1? */
+static int
+host_is_loopback(const char *h, size_t n)
+{
+	size_t i;
+
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if ((n == 9 && strncasecmp(h, "localhost", 9) == 0) || (n == 3 && memcmp(h, "::1", 3) == 0))
+		return 1;
+	if (n < 4 || memcmp(h, "127.", 4) != 0)
+		return 0;
+	for (i = 4; i < n; i++)
+		if (!isdigit((unsigned char)h[i]) && h[i] != '.')
+			return 0;
+	return 1;
+}
+
+/* The host of an smtp:// or smtps:// URL is loopback (userinfo and port
+ * skipped; IPv6 in brackets). */
+static int
+url_host_is_loopback(const char *url)
+{
+	const char *h = strstr(url, "://"), *end, *at;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	end = h + strcspn(h, "/?#");
+	if ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
+		h = at + 1;
+	if (*h == '[') {
+		const char *rb = memchr(h, ']', (size_t)(end - h));
+
+		if (rb == NULL)
+			return 0;
+		return host_is_loopback(h, (size_t)(rb - h + 1));
+	}
+	return host_is_loopback(h, strcspn(h, ":/?#"));
+}
+
 /* Templates may only use the placeholders of SPEC section 5. */
 static void
 check_placeholders(struct ctx *c, const config_setting_t *s, const char *key, const char *t)
@@ -740,6 +783,11 @@ load_smtp(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 			    "\"%s\": must be \"required\" or \"none\"", v);
 	}
 	xfree(&v);
+	/* SPEC 6: "none" only for a relay on loopback (smtps:// verifies anyway) */
+	if (!sm->tls_required && sm->url != NULL && strncasecmp(sm->url, "smtp://", 7) == 0 &&
+	    !url_host_is_loopback(sm->url))
+		cerr(c, member(g, "tls"), "smtp.tls", "\"none\" is only for a relay on loopback "
+		    "(127.0.0.1, ::1, localhost), not %s", sm->url);
 	if (get_path(c, g, "smtp", "ca_file", 0, cfg->dir, &sm->ca_file, NULL) == 1)
 		check_readable(c, member(g, "ca_file"), "smtp.ca_file", sm->ca_file);
 	if (get_string(c, g, "smtp", "user", 0, &sm->user) == 1 && sm->user[0] == '\0')
@@ -1092,9 +1140,15 @@ load_sla(struct ctx *c, const config_setting_t *root, struct s48_config *cfg)
 	check_keys(c, g, "sla", keys);
 	get_int_into(c, g, "sla", "hours", 1, 24 * 365, &sla->hours);
 	get_int_into(c, g, "sla", "warn_hours", 0, 24 * 365, &sla->warn_hours);
-	if (sla->warn_hours > 0 && sla->warn_hours >= sla->hours)
-		cerr(c, member(g, "warn_hours"), "sla.warn_hours",
-		    "must be less than sla.hours (%d)", sla->hours);
+	if (sla->warn_hours > 0 && sla->warn_hours >= sla->hours) {
+		if (member(g, "warn_hours") != NULL)
+			cerr(c, member(g, "warn_hours"), "sla.warn_hours",
+			    "must be less than sla.hours (%d)", sla->hours);
+		else    /* the operator never wrote warn_hours: say where it comes from */
+			cerr(c, member(g, "hours") ? member(g, "hours") : g, "sla.hours",
+			    "%d leaves no time for the default sla.warn_hours (%d): set "
+			    "sla.warn_hours below it (0: no warning)", sla->hours, sla->warn_hours);
+	}
 	if ((s = member(g, "working_days")) != NULL) {
 		if (!config_setting_is_array(s) && !config_setting_is_list(s)) {
 			cerr(c, s, "sla.working_days", "must be an array of weekdays [1, ..., 7], "
@@ -1377,6 +1431,113 @@ check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *
 	}
 }
 
+/*
+ * libconfig stops at the first setting named twice in one group but names no
+ * key.  Scan the file the same way (strings and comments skipped, groups and
+ * lists nested) and return the path of the first repeated name, e.g.
+ * "sla.hours" or "departments.[1].id"; 0, or -1 if none is found.
+ */
+#define DUP_DEPTH 16
+#define DUP_NAMES 64
+
+struct dup_scope {
+	char label[64];
+	int is_list, next_index;
+	char names[DUP_NAMES][64];
+	int n_names;
+};
+
+static int
+duplicate_setting_path(const char *path, char *out, size_t outsz)
+{
+	struct dup_scope *sc;
+	char *text = NULL, pending[64] = "";
+	const char *err, *p;
+	size_t len;
+	int depth = 0, rc = -1, i;
+
+	if (util_read_file(path, 1024 * 1024, &text, &len, &err) < 0)
+		return -1;
+	sc = xcalloc(DUP_DEPTH, sizeof(*sc));
+	for (p = text; *p != '\0'; p++) {
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				break;
+		} else if (*p == '#' || (*p == '/' && p[1] == '/')) {
+			p += strcspn(p, "\n");
+			if (*p == '\0')
+				break;
+		} else if (*p == '/' && p[1] == '*') {
+			const char *e = strstr(p + 2, "*/");
+
+			if (e == NULL)
+				break;
+			p = e + 1;
+		} else if (*p == '{' || *p == '(') {
+			struct dup_scope *up = &sc[depth];
+
+			if (depth + 1 >= DUP_DEPTH)
+				break;
+			depth++;
+			memset(&sc[depth], 0, sizeof(sc[depth]));
+			sc[depth].is_list = *p == '(';
+			if (pending[0] != '\0')
+				util_strlcpy(sc[depth].label, pending, sizeof(sc[depth].label));
+			else
+				snprintf(sc[depth].label, sizeof(sc[depth].label), "[%d]",
+				    up->next_index++);
+			pending[0] = '\0';
+		} else if (*p == '}' || *p == ')') {
+			if (depth == 0)
+				break;
+			depth--;
+			pending[0] = '\0';
+		} else if (*p == '[') {
+			pending[0] = '\0';     /* an array: scalars only, no names */
+		} else if (isalpha((unsigned char)*p) || *p == '*') {
+			const char *q;
+			size_t n;
+
+			for (n = 1; isalnum((unsigned char)p[n]) ||
+			    (p[n] != '\0' && strchr("_-*", p[n]) != NULL); n++)
+				;
+			for (q = p + n; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r'; q++)
+				;
+			if ((*q == '=' || *q == ':') && n < sizeof(pending) && !sc[depth].is_list) {
+				struct dup_scope *cur = &sc[depth];
+
+				memcpy(pending, p, n);
+				pending[n] = '\0';
+				for (i = 0; i < cur->n_names; i++)
+					if (strcmp(cur->names[i], pending) == 0)
+						break;
+				if (i < cur->n_names) {
+					size_t o = 0;
+
+					out[0] = '\0';
+					for (i = 1; i <= depth && o < outsz; i++)
+						o += (size_t)snprintf(out + o, outsz - o, "%s.", sc[i].label);
+					if (o < outsz)
+						snprintf(out + o, outsz - o, "%s", pending);
+					rc = 0;
+					break;
+				}
+				if (cur->n_names < DUP_NAMES)
+					util_strlcpy(cur->names[cur->n_names++], pending, 64);
+				p = q;
+				continue;
+			}
+			p += n - 1;
+		}
+	}
+	free(sc);
+	free(text);
+	return rc;
+}
+
 int
 config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char **errors_r)
 {
@@ -1398,12 +1559,26 @@ config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char
 		(void)buf_appendf(&c.errs, "%s: cannot read: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* a directory opens but reads as libconfig's bare "file I/O error" */
+	if (fgetc(f) == EOF && ferror(f)) {
+		(void)buf_appendf(&c.errs, "%s: cannot read: %s", path, strerror(errno));
+		fclose(f);
+		goto fail;
+	}
 	fclose(f);
 	if (!config_read_file(&lc, path)) {
-		(void)buf_appendf(&c.errs, "%s:%d: %s",
-		    config_error_file(&lc) ? config_error_file(&lc) : path,
-		    config_error_line(&lc), config_error_text(&lc) ? config_error_text(&lc) :
-		    "cannot parse");
+		char name[CFG_KEY_MAX];
+		const char *ef = config_error_file(&lc) ? config_error_file(&lc) : path;
+
+		/* libconfig names no key for a duplicate: find it in the file */
+		if (config_error_text(&lc) != NULL &&
+		    strcmp(config_error_text(&lc), "duplicate setting name") == 0 &&
+		    duplicate_setting_path(ef, name, sizeof(name)) == 0)
+			(void)buf_appendf(&c.errs, "%s:%d: %s: set twice in the same group", ef,
+			    config_error_line(&lc), name);
+		else
+			(void)buf_appendf(&c.errs, "%s:%d: %s", ef, config_error_line(&lc),
+			    config_error_text(&lc) ? config_error_text(&lc) : "cannot parse");
 		goto fail;
 	}
 	cfg = xcalloc(1, sizeof(*cfg));
@@ -1645,10 +1820,14 @@ config_summary(const struct s48_config *cfg)
 	if (cfg->imap.enabled) {
 		const struct cfg_imap *im = &cfg->imap;
 
-		(void)buf_appendf(&b, "imap: %s://%s:%d%s %s -> ",
-		    im->tls == CFG_TLS_IMPLICIT ? "imaps" : "imap", im->host, im->port,
+		(void)buf_appendf(&b, "imap: %s://%s%s%s:%d%s %s -> ",
+		    im->tls == CFG_TLS_IMPLICIT ? "imaps" : "imap",
+		    strchr(im->host, ':') ? "[" : "", im->host, strchr(im->host, ':') ? "]" : "",
+		    im->port,
 		    im->tls == CFG_TLS_STARTTLS ? " (STARTTLS)" :
-		    im->tls == CFG_TLS_NONE ? " (no TLS)" : "", im->mailbox);
+		    im->tls != CFG_TLS_NONE ? "" :
+		    host_is_loopback(im->host, strlen(im->host)) ? " (no TLS)" :
+		    " (NO TLS: the password crosses the network in clear)", im->mailbox);
 		if (im->processed_mailbox != NULL)
 			(void)buf_appendf(&b, "%s", im->processed_mailbox);
 		else
@@ -1661,7 +1840,8 @@ config_summary(const struct s48_config *cfg)
 		(void)buf_appendf(&b, "smtp: %s from %s, %d connection%s%s%s\n", cfg->smtp.url,
 		    cfg->smtp.from_addr, cfg->smtp.connections, cfg->smtp.connections == 1 ? "" : "s",
 		    cfg->smtp.user != NULL ? ", AUTH" : "",
-		    cfg->smtp.tls_required ? "" : ", no TLS (loopback relay only)");
+		    cfg->smtp.tls_required ? "" : strncasecmp(cfg->smtp.url, "smtps://", 8) == 0 ?
+		    ", TLS (smtps:// is always verified)" : ", no TLS (loopback relay only)");
 	} else {
 		(void)buf_appends(&b, "smtp: off (replies by email will fail)\n");
 	}

@@ -132,6 +132,29 @@ ctl_json_text(const char *s)
 	return j ? j : json_string("");
 }
 
+char *
+ctl_tty_text(const char *s, int keep_nl)
+{
+	unsigned char *p, *q;
+	char *out;
+
+	if (s == NULL)
+		return xstrdup("");
+	out = norm_utf8_repair(s, strlen(s));
+	for (p = q = (unsigned char *)out; *p; p++) {
+		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			*q++ = '?';     /* C1 control, e.g. U+009B (CSI) */
+			p++;
+		} else if ((*p < 0x20 && *p != '\t' && !(keep_nl && *p == '\n')) || *p == 0x7F) {
+			*q++ = '?';     /* ESC, BEL, CR, backspace ... */
+		} else {
+			*q++ = *p;
+		}
+	}
+	*q = '\0';
+	return out;
+}
+
 json_t *
 ctl_json_time(time_t t)
 {

@@ -8,8 +8,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
+#include "normalize.h"
 #include "outbox_queue.h"
 #include "sla.h"
 #include "store.h"
@@ -104,7 +106,7 @@ ctl_stat_print(json_t *o, const char *label)
 {
 	json_t *m = json_object_get(o, "median_hours_to_resolve");
 	json_t *p = json_object_get(o, "resolved_within_sla_pct");
-	char med[32], pct[32];
+	char med[32], pct[32], *safe = ctl_tty_text(label, 0);
 
 	if (json_is_null(m))
 		util_strlcpy(med, "-", sizeof(med));
@@ -114,13 +116,14 @@ ctl_stat_print(json_t *o, const char *label)
 		util_strlcpy(pct, "-", sizeof(pct));
 	else
 		snprintf(pct, sizeof(pct), "%.1f%%", json_real_value(p));
-	printf("%-14s %8lld %6lld %11lld %8lld %8lld %7lld %10s %8s\n", label,
+	printf("%-14s %8lld %6lld %11lld %8lld %8lld %7lld %10s %8s\n", safe,
 	    (long long)json_integer_value(json_object_get(o, "received")),
 	    (long long)json_integer_value(json_object_get(o, "open")),
 	    (long long)json_integer_value(json_object_get(o, "in_progress")),
 	    (long long)json_integer_value(json_object_get(o, "resolved")),
 	    (long long)json_integer_value(json_object_get(o, "rejected")),
 	    (long long)json_integer_value(json_object_get(o, "overdue")), med, pct);
+	free(safe);
 }
 
 int
@@ -155,6 +158,9 @@ ctl_cmd_stats(struct ctl *c, int argc, char **argv)
 		return ctl_usage("stats", "--since: not a date YYYY-MM-DD: %s", since_s);
 	if (until_s && ctl_day_bound(until_s, 1, &until) < 0)
 		return ctl_usage("stats", "--until: not a date YYYY-MM-DD: %s", until_s);
+	/* both inclusive: an empty range is a typo, not a period without tickets */
+	if (since_s && until_s && since >= until)
+		return ctl_usage("stats", "--since %s is after --until %s", since_s, until_s);
 
 	/* one slot per configured department, in config order; departments
 	 * found only in the database (removed from the config) are added */
@@ -343,7 +349,8 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 10)));
 			json_array_append_new(arr, o);
 		} else {
-			char next[32], tk[24];
+			char next[32], tk[24], *to = ctl_tty_text(ctl_col(s, 3), 0);
+			char *reason = ctl_tty_text(ctl_col(s, 8), 0);
 
 			ctl_local_time((time_t)sqlite3_column_int64(s, 7), next);
 			if (has_ticket)
@@ -351,9 +358,10 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 			else
 				util_strlcpy(tk, "-", sizeof(tk));
 			printf("%6lld  %6s  %-5s  %-28s  %-13s  %-10s  %3d  %-16s  %s\n",
-			    (long long)sqlite3_column_int64(s, 0), tk, ctl_col(s, 2), ctl_col(s, 3),
-			    ctl_col(s, 4), ctl_col(s, 5), sqlite3_column_int(s, 6), next,
-			    ctl_col(s, 8));
+			    (long long)sqlite3_column_int64(s, 0), tk, ctl_col(s, 2), to,
+			    ctl_col(s, 4), ctl_col(s, 5), sqlite3_column_int(s, 6), next, reason);
+			free(to);
+			free(reason);
 		}
 	}
 	sqlite3_reset(s);
@@ -366,22 +374,43 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 
 /* ---- export -------------------------------------------------------------- */
 
-/* One CSV field, RFC 4180: quoted when it holds a comma, quote, CR or LF. */
+/* A field a spreadsheet would take for a formula: starts with = + - @ TAB or
+ * CR, and is not just a phone number ("+381641112222" is harmless). */
+static int
+ctl_csv_formula(const char *v)
+{
+	if (*v == '\0' || strchr("=+-@\t\r", *v) == NULL)
+		return 0;
+	return !(*v == '+' && v[1] != '\0' && strspn(v + 1, "0123456789") == strlen(v + 1));
+}
+
+/* One CSV field, RFC 4180: quoted when it holds a comma, quote, CR or LF.
+ * Invalid UTF-8 is repaired (the file is declared UTF-8 by its BOM), and text
+ * a spreadsheet would run as a formula (a citizen's "=HYPERLINK(...)") gets a
+ * leading ' so it is shown as text (OWASP's advice on CSV injection). */
 static void
 ctl_csv_field(FILE *fp, const char *v, int last)
 {
-	if (strpbrk(v, ",\"\r\n") != NULL) {
+	char *fixed = NULL;
+	const char *p;
+
+	if (!norm_utf8_valid(v, strlen(v)))
+		v = fixed = norm_utf8_repair(v, strlen(v));
+	if (ctl_csv_formula(v) || strpbrk(v, ",\"\r\n") != NULL) {
 		fputc('"', fp);
-		for (; *v; v++) {
-			if (*v == '"')
+		if (ctl_csv_formula(v))
+			fputc('\'', fp);
+		for (p = v; *p; p++) {
+			if (*p == '"')
 				fputc('"', fp);
-			fputc(*v, fp);
+			fputc(*p, fp);
 		}
 		fputc('"', fp);
 	} else {
 		fputs(v, fp);
 	}
 	fputs(last ? "\r\n" : ",", fp);
+	free(fixed);
 }
 
 int
@@ -476,14 +505,81 @@ ctl_cmd_export(struct ctl *c, int argc, char **argv)
 
 /* ---- backup -------------------------------------------------------------- */
 
+/* path with its directory resolved (the file itself need not exist), or NULL */
+static char *
+ctl_resolved(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *real, *out;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xstrndup(path, (size_t)(slash - path));
+	real = realpath(dir, NULL);
+	free(dir);
+	if (real == NULL)
+		return NULL;
+	out = xasprintf("%s/%s", real, slash ? slash + 1 : path);
+	free(real);
+	return out;
+}
+
+/* Is FILE the database itself or one of the files next to it that the store
+ * and the daemon use?  The copy is renamed over FILE: over the live database
+ * it would cut off every connection's later writes (s48d keeps writing to the
+ * replaced file), over its WAL it would corrupt it. */
+static int
+ctl_backup_clobbers(const char *db, const char *file)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", ".lock", ".sent" };
+	struct stat a, b;
+	char *rdb = NULL, *rfile = NULL;
+	size_t i;
+	int hit = 0;
+
+	if (stat(db, &a) == 0 && stat(file, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return 1;
+	if ((rdb = ctl_resolved(db)) == NULL || (rfile = ctl_resolved(file)) == NULL)
+		goto out;
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]) && !hit; i++) {
+		size_t n = strlen(rdb);
+
+		hit = strncmp(rfile, rdb, n) == 0 && strcmp(rfile + n, suffixes[i]) == 0;
+	}
+out:
+	free(rdb);
+	free(rfile);
+	return hit;
+}
+
 int
 ctl_cmd_backup(struct ctl *c, int argc, char **argv)
 {
 	const char *err = NULL;
+	struct stat sb;
+	mode_t old_mask = 0;
+	int rc, masked = 0;
 
 	if (argc != 2 || argv[1][0] == '\0' || argv[1][0] == '-')
 		return ctl_usage("backup", "expected one FILE");
-	if (store_backup(c->st, argv[1], &err) < 0)
+	if (ctl_backup_clobbers(c->cfg->database, argv[1]))
+		return ctl_error(CTL_EXIT_REFUSED, "backup: %s is the database or one of its files; "
+		    "give another FILE", argv[1]);
+	/* the copy holds the same citizens' numbers and addresses: it is made
+	 * no more readable than the database (the umask narrows the new file) */
+	if (stat(c->cfg->database, &sb) == 0) {
+		old_mask = umask(0);
+		umask(old_mask | (~sb.st_mode & 0777));
+		masked = 1;
+	}
+	rc = store_backup(c->st, argv[1], &err);
+	if (masked)
+		umask(old_mask);
+	if (rc < 0)
 		return ctl_error(CTL_EXIT_IO, "%s", err);
 	printf("backup written to %s\n", argv[1]);
 	return CTL_EXIT_OK;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "normalize.h"
 #include "phone.h"
 #include "router.h"
 #include "sla.h"
@@ -88,8 +89,20 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 		return ctl_usage("list", "unexpected argument %s", argv[optind]);
 	if (status && !tickets_status_valid(status))
 		return ctl_error(CTL_EXIT_REFUSED, "unknown status %s", status);
-	if (dept && config_dept(c->cfg, dept, NULL) == NULL)
-		return ctl_error(CTL_EXIT_REFUSED, "unknown department %s", dept);
+	if (dept && config_dept(c->cfg, dept, NULL) == NULL) {
+		/* a department taken out of the config still names its old
+		 * tickets: they must stay findable (to reassign them) */
+		s = store_prepare(c->st, "SELECT 1 FROM tickets WHERE department = ?1 LIMIT 1");
+		if (s == NULL)
+			return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
+		sqlite3_bind_text(s, 1, dept, -1, SQLITE_STATIC);
+		rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return ctl_error(CTL_EXIT_REFUSED, "unknown department %s", dept);
+		if (rc != SQLITE_ROW)
+			return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
+	}
 	s = store_prepare(c->st,
 	    "SELECT id, status, channel, department, subject, created_at, due_at, reporter, "
 	    "updated_at, coalesce(resolved_at, 0) FROM tickets "
@@ -132,13 +145,16 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 			json_object_set_new(o, "overdue", json_boolean(od));
 			json_array_append_new(arr, o);
 		} else {
-			char cr[32], du[32];
+			char cr[32], du[32], *dp = ctl_tty_text(ctl_col(s, 3), 0);
+			char *subj = ctl_tty_text(ctl_col(s, 4), 0);
 
 			ctl_local_time((time_t)sqlite3_column_int64(s, 5), cr);
 			ctl_local_time(due, du);
 			printf("%6lld  %-11s  %-5s  %-12s  %-16s  %-16s%s  %s\n",
-			    (long long)sqlite3_column_int64(s, 0), st, ctl_col(s, 2), ctl_col(s, 3),
-			    cr, du, od ? "!" : " ", ctl_col(s, 4));
+			    (long long)sqlite3_column_int64(s, 0), st, ctl_col(s, 2), dp,
+			    cr, du, od ? "!" : " ", subj);
+			free(dp);
+			free(subj);
 		}
 	}
 	sqlite3_reset(s);
@@ -267,11 +283,12 @@ fail:
 	return NULL;
 }
 
-/* Print "  " + text with every line indented. */
+/* Print indent + text with every line indented, made safe for a terminal. */
 static void
 ctl_print_indented(const char *text, const char *indent)
 {
-	const char *p = text;
+	char *safe = ctl_tty_text(text, 1);
+	const char *p = safe;
 
 	while (*p) {
 		size_t n = strcspn(p, "\n");
@@ -281,6 +298,7 @@ ctl_print_indented(const char *text, const char *indent)
 		if (*p == '\n')
 			p++;
 	}
+	free(safe);
 }
 
 static time_t
@@ -291,6 +309,41 @@ ctl_json_get_time(json_t *o, const char *key)
 	return v ? util_parse_iso8601(v) : 0;
 }
 
+/* The string o[key] made safe for a terminal (one line), NULL if absent or null.
+ * Kept in one of a few slots so a printf can take several; freed by the next
+ * use of the slot and by ctl_show_str(NULL, NULL). */
+static const char *
+ctl_show_str(json_t *o, const char *key)
+{
+	static char *slot[6];
+	static size_t next;
+	const char *v;
+	size_t i;
+
+	if (o == NULL) {
+		for (i = 0; i < sizeof(slot) / sizeof(slot[0]); i++) {
+			free(slot[i]);
+			slot[i] = NULL;
+		}
+		return NULL;
+	}
+	if ((v = json_string_value(json_object_get(o, key))) == NULL)
+		return NULL;
+	i = next++ % (sizeof(slot) / sizeof(slot[0]));
+	free(slot[i]);
+	slot[i] = ctl_tty_text(v, 0);
+	return slot[i];
+}
+
+/* ctl_show_str() or "" */
+static const char *
+ctl_show_s(json_t *o, const char *key)
+{
+	const char *v = ctl_show_str(o, key);
+
+	return v ? v : "";
+}
+
 static void
 ctl_show_human(json_t *o)
 {
@@ -299,13 +352,12 @@ ctl_show_human(json_t *o)
 	json_t *x;
 
 	printf("Ticket #%lld  [%s]%s\n", (long long)json_integer_value(json_object_get(o, "id")),
-	    json_string_value(json_object_get(o, "status")),
+	    ctl_show_s(o, "status"),
 	    json_is_true(json_object_get(o, "overdue")) ? "  OVERDUE" : "");
-	printf("Department: %s (%s)\n", json_string_value(json_object_get(o, "department")),
-	    json_string_value(json_object_get(o, "department_name")));
-	printf("Reporter:   %s (%s)\n", json_string_value(json_object_get(o, "reporter")),
-	    json_string_value(json_object_get(o, "channel")));
-	printf("Subject:    %s\n", json_string_value(json_object_get(o, "subject")));
+	printf("Department: %s (%s)\n", ctl_show_s(o, "department"),
+	    ctl_show_s(o, "department_name"));
+	printf("Reporter:   %s (%s)\n", ctl_show_s(o, "reporter"), ctl_show_s(o, "channel"));
+	printf("Subject:    %s\n", ctl_show_s(o, "subject"));
 	ctl_local_time(ctl_json_get_time(o, "created_at"), a);
 	ctl_local_time(ctl_json_get_time(o, "due_at"), b);
 	ctl_local_time(ctl_json_get_time(o, "updated_at"), u);
@@ -316,19 +368,18 @@ ctl_show_human(json_t *o)
 	printf("\nMessages:\n");
 	json_array_foreach(json_object_get(o, "messages"), i, x) {
 		ctl_local_time(ctl_json_get_time(x, "at"), a);
-		printf("  %s %-3s %-5s ", a, json_string_value(json_object_get(x, "direction")),
-		    json_string_value(json_object_get(x, "channel")));
+		printf("  %s %-3s %-5s ", a, ctl_show_s(x, "direction"), ctl_show_s(x, "channel"));
 		ctl_print_indented(json_string_value(json_object_get(x, "text")), "");
 	}
 	printf("\nEvents:\n");
 	json_array_foreach(json_object_get(o, "events"), i, x) {
-		const char *f = json_string_value(json_object_get(x, "from"));
-		const char *t = json_string_value(json_object_get(x, "to"));
-		const char *by = json_string_value(json_object_get(x, "by"));
-		const char *note = json_string_value(json_object_get(x, "note"));
+		const char *f = ctl_show_str(x, "from");
+		const char *t = ctl_show_str(x, "to");
+		const char *by = ctl_show_str(x, "by");
+		const char *note = ctl_show_str(x, "note");
 
 		ctl_local_time(ctl_json_get_time(x, "at"), a);
-		printf("  %s %s", a, json_string_value(json_object_get(x, "kind")));
+		printf("  %s %s", a, ctl_show_s(x, "kind"));
 		if (f)
 			printf(" %s ->", f);
 		if (t)
@@ -345,12 +396,12 @@ ctl_show_human(json_t *o)
 		json_array_foreach(json_object_get(o, "attachments"), i, x) {
 			printf("  %lld. %s (%s, %lld B)%s\n",
 			    (long long)json_integer_value(json_object_get(x, "index")),
-			    json_string_value(json_object_get(x, "filename")),
-			    json_string_value(json_object_get(x, "content_type")),
+			    ctl_show_s(x, "filename"), ctl_show_s(x, "content_type"),
 			    (long long)json_integer_value(json_object_get(x, "size")),
 			    json_is_true(json_object_get(x, "omitted")) ? " omitted" : "");
 		}
 	}
+	ctl_show_str(NULL, NULL);
 }
 
 int
@@ -643,6 +694,26 @@ ctl_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* Valid UTF-8 without control characters other than TAB, LF and CR before LF. */
+static int
+ctl_is_plain_text(const char *p, size_t n)
+{
+	size_t i;
+
+	if (p == NULL || !norm_utf8_valid(p, n))
+		return p == NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+
+		if ((ch < 0x20 && ch != '\t' && ch != '\n' &&
+		    !(ch == '\r' && i + 1 < n && p[i + 1] == '\n')) || ch == 0x7F ||
+		    (ch == 0xC2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 &&
+		    (unsigned char)p[i + 1] <= 0x9F))
+			return 0;
+	}
+	return 1;
+}
+
 int
 ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 {
@@ -696,6 +767,16 @@ ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 			return ctl_error(CTL_EXIT_IO, "%s: %s", out, strerror(errno));
 		}
 	} else {
+		const char *blob = sqlite3_column_blob(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+
+		/* a citizen's file on a clerk's terminal: plain text only (bytes
+		 * of an image or escape sequences could take the terminal over) */
+		if (isatty(STDOUT_FILENO) && !ctl_is_plain_text(blob, n)) {
+			sqlite3_reset(s);
+			return ctl_usage("attachment", "attachment %ld of ticket %ld is not plain "
+			    "text: give -o FILE or redirect stdout", idx, id);
+		}
 		fflush(stdout);
 		fd = STDOUT_FILENO;
 	}

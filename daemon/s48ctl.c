@@ -4,6 +4,7 @@
  * daemon/ctl_*.c.  s48ctl never talks to the network: what must reach a
  * citizen or a department goes to the outbox, and s48d sends it.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,26 @@ usage(FILE *fp)
 		fprintf(fp, "  s48ctl [-c FILE] %s\n", ctl_synopsis(verbs[i].verb));
 }
 
+/* A usage error in ONE line on stderr (SPEC 1): the message and the command
+ * names; the full synopsis is `s48ctl --help`. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	size_t i;
+
+	fputs("s48ctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (commands:", stderr);
+	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(stderr, " %s", verbs[i].verb);
+	fputs("; s48ctl --help for their options)\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -73,24 +94,19 @@ main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--version") == 0) {
 			printf("s48ctl %s\n", S48_VERSION);
 			return CTL_EXIT_OK;
+		} else if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) {
+			return usage_error("%s needs a FILE", argv[i]);
 		} else {
-			fprintf(stderr, "s48ctl: unknown option %s\n", argv[i]);
-			usage(stderr);
-			return CTL_EXIT_USAGE;
+			return usage_error("unknown option %s", argv[i]);
 		}
 	}
-	if (i >= argc) {
-		usage(stderr);
-		return CTL_EXIT_USAGE;
-	}
+	if (i >= argc)
+		return usage_error("no command given");
 	for (v = 0; v < sizeof(verbs) / sizeof(verbs[0]); v++)
 		if (strcmp(verbs[v].verb, argv[i]) == 0)
 			break;
-	if (v == sizeof(verbs) / sizeof(verbs[0])) {
-		fprintf(stderr, "s48ctl: unknown command %s\n", argv[i]);
-		usage(stderr);
-		return CTL_EXIT_USAGE;
-	}
+	if (v == sizeof(verbs) / sizeof(verbs[0]))
+		return usage_error("unknown command %s", argv[i]);
 	if (c.config_path == NULL)
 		c.config_path = config_default_path();
 	if (config_load(c.config_path, 0, &c.cfg, &errors) < 0) {
@@ -99,10 +115,16 @@ main(int argc, char **argv)
 		/* one line on stderr: several errors are joined with "; " */
 		while (n > 0 && errors[n - 1] == '\n')
 			errors[--n] = '\0';
-		for (k = 0; k < n; k++)
+		fputs("s48ctl: ", stderr);
+		if (n == 0)
+			fputs("configuration error", stderr);
+		for (k = 0; k < n; k++) {
 			if (errors[k] == '\n')
-				errors[k] = ';';
-		fprintf(stderr, "s48ctl: %s\n", errors && *errors ? errors : "configuration error");
+				fputs("; ", stderr);
+			else
+				fputc(errors[k], stderr);
+		}
+		fputc('\n', stderr);
 		free(errors);
 		return CTL_EXIT_CONFIG;
 	}

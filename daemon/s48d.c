@@ -60,8 +60,11 @@ main(int argc, char **argv)
 	}
 	if (path == NULL)
 		path = config_default_path();
+	/* --check-config reads the secrets too: an empty one (what
+	 * "install -m 600 /dev/null" leaves) must not pass the check and then
+	 * stop the daemon */
 	if (config_load(path, 1, &cfg, &errors) < 0 ||
-	    (!check && config_load_secrets(cfg, &errors) < 0)) {
+	    config_load_secrets(cfg, &errors) < 0) {
 		fprintf(stderr, "%s\n", errors ? errors : "configuration error");
 		free(errors);
 		config_free(&cfg);

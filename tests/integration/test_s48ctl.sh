@@ -81,6 +81,19 @@ run "$CTL" $C list
 is "list: table has a header and three rows" "$(lines "$T/out")" 4
 run "$CTL" $C list --bogus
 is "list --bogus: exit 64" "$rc" 64
+# a department taken out of the config: its old tickets stay findable
+python3 - "$T/c/s48.conf" "$T/nolight.conf" <<'PY'
+import re, sys
+s = open(sys.argv[1]).read()
+s2 = re.sub(r'  \{ id = "lighting";.*?\},\n', '', s, flags=re.S)
+assert s2 != s
+open(sys.argv[2], 'w').write(s2)
+PY
+run "$CTL" -c "$T/nolight.conf" list --dept lighting --json
+is "list --dept of a department no longer configured: exit 0" "$rc" 0
+is "list --dept of a department no longer configured: its tickets" "$(py "[t['id'] for t in j]")" "[2]"
+run "$CTL" -c "$T/nolight.conf" list --dept nope
+is "list --dept neither configured nor in the database: exit 2" "$rc" 2
 
 # ---- status / assign / note ----------------------------------------------
 run "$CTL" $C status 1 in_progress --note "Ekipa je izasla" --by petar
@@ -167,6 +180,49 @@ run "$CTL" $C attachment 99 0
 is "attachment of a missing ticket: exit 1" "$rc" 1
 run "$CTL" $C attachment 1
 is "attachment without INDEX: exit 64" "$rc" 64
+# on a terminal: plain text is shown, other bytes are refused (they could
+# take the clerk's terminal over); a pipe or -o gets every byte as before
+on_tty() { python3 -c '
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+out = b""
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.WEXITSTATUS(st))' "$@"; }
+python3 - "$T/c/s48.db" <<'PY'
+import hashlib, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+for idx, data in ((2, "Adresa: Njegoševa 5\r\nulaz B\n".encode()), (3, b"x\x1b]0;pwned\x07y\n")):
+    c.execute("INSERT INTO attachments(ticket_id, idx, filename, content_type, size, sha256, content, omitted) VALUES(1, ?, 'a.txt', 'text/plain', ?, ?, ?, 0)", (idx, len(data), hashlib.sha256(data).hexdigest(), data))
+c.commit()
+PY
+on_tty "$CTL" $C attachment 1 0 >"$T/tty.out"
+is "attachment of binary bytes to a terminal: exit 64" "$?" 64
+ok_if "attachment to a terminal: the bytes are not written" sh -c "! grep -q binary '$T/tty.out'"
+ok_if "attachment to a terminal: says to use -o" grep -q "give -o FILE" "$T/tty.out"
+on_tty "$CTL" $C attachment 1 3 >"$T/tty.out"
+is "attachment with escape sequences to a terminal: exit 64" "$?" 64
+on_tty "$CTL" $C attachment 1 2 >"$T/tty.out"
+is "plain-text attachment to a terminal: exit 0" "$?" 0
+ok_if "plain-text attachment to a terminal: shown" grep -q "Adresa: Njegoševa 5" "$T/tty.out"
+"$CTL" $C attachment 1 3 >"$T/pipe.out"
+is "the same attachment to a pipe: every byte" "$(od -An -tx1 "$T/pipe.out" | tr -d ' \n')" "781b5d303b70776e656407790a"
+python3 - "$T/c/s48.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DELETE FROM attachments WHERE ticket_id = 1 AND idx IN (2, 3)")
+c.commit()
+PY
 
 # ---- text that is not valid UTF-8 (e.g. a gateway's raw bytes) still shows --
 python3 - "$T/c/s48.db" <<'PY'
@@ -213,6 +269,10 @@ run "$CTL" $C stats
 is "stats: table" "$(grep -c '^total' "$T/out")" 1
 run "$CTL" $C stats --since 2026-13-01
 is "stats with a bad date: exit 64" "$rc" 64
+run "$CTL" $C stats --since 2026-11-25 --until 2026-11-24 --json
+is "stats --since after --until: exit 64, not an empty period" "$rc" 64
+is "stats --since after --until: one line naming both" "$(cat "$T/err" | grep -c 'since 2026-11-25 is after --until 2026-11-24')" 1
+is "stats --since after --until: nothing on stdout" "$(lines "$T/out")" 0
 
 # ---- outbox ---------------------------------------------------------------
 run "$CTL" $C outbox --json
@@ -283,12 +343,94 @@ run "$CTL" $C backup /nonexistent-dir/b.db
 is "backup to an unwritable path: non-zero" "$([ "$rc" -ne 0 ] && echo yes)" yes
 run "$CTL" $C backup
 is "backup without FILE: exit 64" "$rc" 64
+# the copy is renamed over FILE: over the live database s48d would go on
+# writing to the replaced file (every later change lost), over its WAL the
+# database would be corrupted
+cksum_db() { cat "$T/c/s48.db" "$T/c/s48.db-wal" 2>/dev/null | cksum; }
+before=$(cksum_db)
+run "$CTL" $C backup "$T/c/s48.db"
+is "backup onto the database itself: refused (exit 2)" "$rc" 2
+is "backup onto the database: one line on stderr" "$(lines "$T/err")" 1
+run "$CTL" $C backup "$T/c/../c/s48.db-wal"
+is "backup onto the database's WAL: refused" "$rc" 2
+ln "$T/c/s48.db" "$T/hardlink.db"
+run "$CTL" $C backup "$T/hardlink.db"
+is "backup onto a hard link of the database: refused" "$rc" 2
+rm -f "$T/hardlink.db"
+is "refused backups left the database alone" "$(cksum_db)" "$before"
+# the copy holds every reporter's number and address: no more readable than the database
+chmod 600 "$T/c/s48.db"
+( umask 022; "$CTL" $C backup "$T/private.db" >/dev/null 2>&1 )
+is "backup of a 0600 database is 0600 (umask 022)" "$(stat -c %a "$T/private.db")" 600
+chmod 640 "$T/c/s48.db"
+( umask 022; "$CTL" $C backup "$T/private.db" >/dev/null 2>&1 )
+is "backup of a 0640 database is 0640" "$(stat -c %a "$T/private.db")" 640
+( umask 077; "$CTL" $C backup "$T/private.db" >/dev/null 2>&1 )
+is "backup: a narrower umask is kept" "$(stat -c %a "$T/private.db")" 600
+chmod 644 "$T/c/s48.db"
+
+# ---- citizen text with control characters ----------------------------------
+# an SMS or mail can carry ESC sequences; the tables and `show` must not send
+# them to a clerk's terminal (JSON escapes them anyway)
+"$CTL" $C new --from 0641112222 --subject "$(printf 'Cev\033[2J pukla')" \
+    "$(printf 'voda\033]0;x\007 curi\302\233 31m\rkraj\ndrugi red')" >/dev/null
+esc_id=$(sql "SELECT max(id) FROM tickets")
+has_ctl() { python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print(any(b < 32 and b not in (9, 10) or b == 127 for b in d) or b'\xc2\x9b' in d)" "$1"; }
+run "$CTL" $C show "$esc_id"
+is "show with control characters: exit 0" "$rc" 0
+is "show: no control characters reach the terminal" "$(has_ctl "$T/out")" False
+ok_if "show: the text is still readable" grep -q "voda?]0;x? curi? 31m?kraj" "$T/out"
+ok_if "show: its second line indented" grep -q "^  drugi red" "$T/out"
+run "$CTL" $C list
+is "list: no control characters" "$(has_ctl "$T/out")" False
+ok_if "list: subject shown" grep -q "Cev?\[2J pukla" "$T/out"
+run "$CTL" $C show "$esc_id" --json
+is "show --json keeps the text exactly" "$(py "j['subject'] == 'Cev\x1b[2J pukla' and j['text'].startswith('voda\x1b]0;x\x07')")" True
+python3 - "$T/c/s48.db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE outbox SET reason = 'smtp: 550 ' || char(27) || '[31mno' WHERE id = (SELECT max(id) FROM outbox)")
+c.commit()
+PY
+run "$CTL" $C outbox
+is "outbox table: no control characters" "$(has_ctl "$T/out")" False
+
+# ---- export CSV: invalid UTF-8 and formula-like fields ---------------------
+"$CTL" $C new --from "064 111 2222" --subject "=HYPERLINK(\"http://x.example\",\"klik\")" -- "-2+3 @SUM(A1) +381 voda" >/dev/null
+f_id=$(sql "SELECT max(id) FROM tickets")
+python3 - "$T/c/s48.db" "$esc_id" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE tickets SET subject = CAST(X'4375726920766f6461ff21' AS TEXT) WHERE id = ?", (int(sys.argv[2]),))
+c.commit()
+PY
+run "$CTL" $C export --format csv
+is "export csv with invalid UTF-8 in a row: exit 0" "$rc" 0
+is "export csv: strict UTF-8 after the BOM, bad bytes repaired" "$(python3 -c "
+import csv, io
+data = open('$T/out', 'rb').read()[3:].decode('utf-8')
+rows = {r['id']: r for r in csv.DictReader(io.StringIO(data, newline=''))}
+print(rows['$esc_id']['subject'])")" "Curi voda�!"
+is "export csv: formula-like fields start with ' (read as text)" "$(python3 -c "
+import csv, io
+data = open('$T/out', encoding='utf-8-sig', newline='').read()
+r = {r['id']: r for r in csv.DictReader(io.StringIO(data, newline=''))}['$f_id']
+print(r['subject'], '|', r['text'], '|', r['reporter'])")" "'=HYPERLINK(\"http://x.example\",\"klik\") | '-2+3 @SUM(A1) +381 voda | +381641112222"
+run "$CTL" $C export --format json
+is "export json: the same fields untouched" "$(py "[(t['subject'], t['text']) for t in j if t['id'] == $f_id]")" "[('=HYPERLINK(\"http://x.example\",\"klik\")', '-2+3 @SUM(A1) +381 voda')]"
 
 # ---- usage and configuration errors ---------------------------------------
 run "$CTL" $C
 is "no command: exit 64" "$rc" 64
+is "no command: one line on stderr" "$(lines "$T/err")" 1
 run "$CTL" $C frobnicate
 is "unknown command: exit 64" "$rc" 64
+is "unknown command: one line naming it and the commands" "$(grep -c '^s48ctl: unknown command frobnicate (commands: list show .* backup; ' "$T/err")/$(lines "$T/err")" 1/1
+run "$CTL" --frobnicate list
+is "unknown global option: exit 64, one line" "$rc/$(lines "$T/err")" 64/1
+run "$CTL" -c
+is "-c without FILE: exit 64, one line" "$rc/$(lines "$T/err")" 64/1
+ok_if "-c without FILE: says so" grep -q '^s48ctl: -c needs a FILE' "$T/err"
 run "$CTL" -c "$T/missing.conf" list
 is "missing config: exit 78" "$rc" 78
 is "missing config: one line" "$(lines "$T/err")" 1
@@ -296,6 +438,10 @@ printf 'database = "x.db";\nbogus_key = 1;\ndefault_department = "nope";\n' >"$T
 run "$CTL" -c "$T/bad.conf" list
 is "invalid config: exit 78" "$rc" 78
 is "invalid config: errors on one line" "$(lines "$T/err")" 1
+is "invalid config: every error, joined with '; '" "$(cat "$T/err")" "s48ctl: $T/bad.conf:2: bogus_key: unknown key; $T/bad.conf:1: secret_file: missing (required); $T/bad.conf:1: departments: missing (at least one department is required)"
+run "$CTL" -c "$T/c" list
+is "a directory as config: exit 78" "$rc" 78
+is "a directory as config: says so" "$(cat "$T/err")" "s48ctl: $T/c: cannot read: Is a directory"
 run env S48_CONFIG="$T/c/s48.conf" "$CTL" list --json
 is "S48_CONFIG is used without -c" "$rc" 0
 run "$CTL" --help

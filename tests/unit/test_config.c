@@ -274,6 +274,24 @@ static const struct bad_case bad_cases[] = {
 	  "imap.password", "not both" },
 	{ "bad imap tls", { .imap = "imap = { host = \"h\"; user = \"u\"; password = \"p\";\n"
 	  "  tls = \"ssl\"; #<-\n};\n" }, 0, "imap.tls", "\"implicit\"" },
+	{ "smtp tls none off loopback", { .smtp = "smtp = { from = \"a@b.org\"; url = \"smtp://mail.example.org:25\";\n"
+	  "  tls = \"none\"; #<-\n};\n" }, 0, "smtp.tls", "only for a relay on loopback" },
+	{ "smtp tls none, localhost as user", { .smtp = "smtp = { from = \"a@b.org\";\n"
+	  "  url = \"smtp://localhost@relay.example.org:25\"; tls = \"none\"; #<-\n};\n" }, 0,
+	  "smtp.tls", "only for a relay on loopback" },
+	{ "top-level key twice", { .rest = "# poll_interval = 1; poll_interval = 2;\n"
+	  "poll_interval = 5;\npoll_interval = 6; #<-\n" }, 0, "poll_interval", "set twice" },
+	{ "group twice", { .rest = "sla = { hours = 48; };\nsla = { hours = 24; }; #<-\n" }, 0,
+	  "sla", "set twice" },
+	{ "key twice in a group, a string holding it", { .rest = "sla = { hours = 24;\n"
+	  "  timezone = \"hours = 1\"; /* hours = 2; */\n  hours = 12; #<-\n};\n" }, 0,
+	  "sla.hours", "set twice" },
+	{ "key twice in the second department", { .depts = "departments = (\n"
+	  "  { id = \"water\"; name = \"V\"; },\n  { id = \"dispatch\"; name = \"D\";\n"
+	  "    name = \"E\"; } #<-\n);\ndefault_department = \"dispatch\";\n" }, 0,
+	  "departments.[1].name", "set twice" },
+	{ "sla.hours below the default warn_hours", { .rest = "sla = {\n  hours = 4; #<-\n};\n" },
+	  0, "sla.hours", "default sla.warn_hours (8)" },
 	{ "missing smtp.url", { .smtp = "smtp = { #<-\n  from = \"a@b.org\"; };\n" }, 0,
 	  "smtp.url", "missing" },
 	{ "missing smtp.from", { .smtp = "smtp = { #<-\n  url = \"smtp://h:25\"; };\n" }, 0,
@@ -779,6 +797,95 @@ test_channel_defaults_and_normalising(void **state)
 	config_free(&cfg);
 }
 
+/* smtp tls = "none" is accepted for every spelling of loopback (SPEC 6: "only
+ * for a relay on loopback"); smtps:// is verified whatever tls says.  IMAP
+ * without TLS to another host is allowed (SPEC 6 does not restrict it) but
+ * --check-config says that the password crosses the network in clear. */
+static void
+test_tls_none_on_loopback(void **state)
+{
+	static const char *const imaps[] = { "127.0.0.1", "127.1.2.3", "localhost", "LocalHost",
+		"::1", "[::1]" };
+	static const char *const smtps[] = { "smtp://127.0.0.1:2525", "smtp://localhost",
+		"smtp://[::1]:25/", "smtp://user@127.0.0.1:587", "SMTP://LOCALHOST:25" };
+	char imap[512], smtp[512];
+	struct s48_config *cfg;
+	char *sum;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(imaps) / sizeof(imaps[0]); i++) {
+		struct parts p = { .imap = imap };
+
+		snprintf(imap, sizeof(imap), "imap = { host = \"%s\"; tls = \"none\"; user = \"u\";\n"
+		    "  password_file = \"imap.pass\"; };\n", imaps[i]);
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		assert_int_equal(cfg->imap.tls, CFG_TLS_NONE);
+		sum = config_summary(cfg);
+		if (strcmp(imaps[i], "::1") == 0)
+			assert_non_null(strstr(sum, "imap: imap://[::1]:143 (no TLS)"));
+		assert_null(strstr(sum, "in clear"));
+		free(sum);
+		config_free(&cfg);
+	}
+	{
+		struct parts p = { .imap = "imap = { host = \"127.0.0.1.example.org\"; tls = \"none\";\n"
+		    "  user = \"u\"; password_file = \"imap.pass\"; };\n" };
+
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		sum = config_summary(cfg);
+		assert_non_null(strstr(sum, "imap: imap://127.0.0.1.example.org:143 (NO TLS: the "
+		    "password crosses the network in clear)"));
+		free(sum);
+		config_free(&cfg);
+	}
+	for (i = 0; i < sizeof(smtps) / sizeof(smtps[0]); i++) {
+		struct parts p = { .smtp = smtp };
+
+		snprintf(smtp, sizeof(smtp), "smtp = { url = \"%s\"; tls = \"none\"; "
+		    "from = \"a@b.org\"; };\n", smtps[i]);
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		assert_int_equal(cfg->smtp.tls_required, 0);
+		config_free(&cfg);
+	}
+	{
+		struct parts p = { .smtp = "smtp = { url = \"smtps://mail.example.org\"; "
+		    "tls = \"none\"; from = \"a@b.org\"; };\n" };
+
+		cfg = load_ok(write_config("lo.conf", &p), 1);
+		sum = config_summary(cfg);
+		assert_null(strstr(sum, "no TLS (loopback relay only)"));
+		assert_non_null(strstr(sum, "smtps:// is always verified"));
+		free(sum);
+		config_free(&cfg);
+	}
+}
+
+/* A duplicate libconfig finds in an @include'd file that the scan of that
+ * file alone cannot place (its first copy is in the main file): the
+ * message stays libconfig's, with that file and line, and the scan reads no
+ * byte past the end of a file that ends inside a name (ASan watches). */
+static void
+test_duplicate_in_include(void **state)
+{
+	char text[1024], inc[512];
+	struct s48_config *cfg = NULL;
+	char *errors = NULL;
+	const char *path;
+	struct parts p = { .rest = text };
+
+	(void)state;
+	write_file("inc.conf", "poll_interval = 6;\nname_at_the_en", 0600);
+	snprintf(inc, sizeof(inc), "%s/inc.conf", tmpdir);
+	snprintf(text, sizeof(text), "poll_interval = 5;\n@include \"%s\"\n", inc);
+	path = write_config("main.conf", &p);
+	assert_int_equal(config_load(path, 0, &cfg, &errors), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(errors, inc));
+	assert_non_null(strstr(errors, ":1: duplicate setting name"));
+	free(errors);
+}
+
 static void
 test_missing_file_and_default_path(void **state)
 {
@@ -789,6 +896,12 @@ test_missing_file_and_default_path(void **state)
 	assert_int_equal(config_load("/nonexistent/s48.conf", 0, &cfg, &errors), -1);
 	assert_non_null(strstr(errors, "/nonexistent/s48.conf"));
 	assert_non_null(strstr(errors, "No such file"));
+	free(errors);
+	/* a directory opens, but libconfig would only say "file I/O error" */
+	assert_int_equal(config_load(tmpdir, 0, &cfg, &errors), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(errors, tmpdir));
+	assert_non_null(strstr(errors, "cannot read: Is a directory"));
 	free(errors);
 	unsetenv("S48_CONFIG");
 	assert_string_equal(config_default_path(), "/etc/s48/s48.conf");
@@ -811,6 +924,8 @@ main(void)
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_channel_defaults_and_normalising),
+		cmocka_unit_test(test_tls_none_on_loopback),
+		cmocka_unit_test(test_duplicate_in_include),
 		cmocka_unit_test(test_missing_file_and_default_path),
 	};
 

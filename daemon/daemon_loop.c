@@ -199,8 +199,18 @@ reload(struct daemon *d)
 	reload_requested = 0;
 	if (config_load(d->config_path, 1, &nc, &errors) < 0 ||
 	    config_load_secrets(nc, &errors) < 0) {
-		log_warnx("reload: %s: invalid, keeping the running configuration:\n%s",
-		    d->config_path, errors ? errors : "");
+		const char *e = errors != NULL ? errors : "";
+
+		/* one log line per error (syslog shows a newline as #012) */
+		log_warnx("reload: %s: invalid, keeping the running configuration",
+		    d->config_path);
+		while (*e != '\0') {
+			size_t n = strcspn(e, "\n");
+
+			if (n > 0)
+				log_warnx("reload: %.*s", (int)n, e);
+			e += n + (e[n] == '\n');
+		}
 		free(errors);
 		config_free(&nc);
 		return;
@@ -481,10 +491,16 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		rc = 75;
 		goto out;
 	}
+	/* a database that cannot be opened (a path that is not there or not
+	 * ours, a file that is not a database) will not open on a restart
+	 * either: a configuration error (systemd's unit does not restart on
+	 * 78); what goes wrong after it is temporary (75) */
 	if (store_open(cfg->database, &d.st, &err) < 0) {
-		log_warnx("database %s: %s", cfg->database, err);
+		log_warnx("database %s: %s: not started", cfg->database, err);
+		rc = 78;
 		goto out;
 	}
+	rc = 75;
 	/* WAL checkpoints off the thread that ingests (store.h) */
 	if (store_start_checkpointer(d.st, 0, &err) < 0)
 		log_warnx("database: %s (checkpoints stay on the writer thread)", err);

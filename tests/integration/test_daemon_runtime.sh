@@ -85,6 +85,9 @@ kill -HUP "$S48D_PID"
 # s48d sits in IMAP IDLE: the signal must wake it, not the next mail
 ok_if "SIGHUP with an invalid config is logged within 3 s while idle" \
 	wait_until 3 grep -q 'reload: .*invalid, keeping the running configuration' "$log"
+# the error itself, FILE:LINE on a line of its own beginning with "reload: "
+ok_if "the reload's error names the file and line on a log line of its own" \
+	grep -q "reload: $CONF:[0-9]*: " "$log"
 ok_if "s48d still runs after the invalid reload" s48d_alive
 e2e_mail "$E" "hup1@example.net" "Semafor ne radi" "Semafor na raskrsnici ne radi, ni rasveta."
 wait_until 10 ack_for hup1@example.net

@@ -63,6 +63,17 @@ ok_if "smtp tls none to a remote relay: FILE:LINE: smtp.tls" grep -q "^$T/c/remo
 run "$CTL" -c "$T/c/remote.conf" list
 is "s48ctl refuses the same config (78, one line)" "$rc/$(wc -l <"$T/err" | tr -d ' ')" 78/1
 
+# ---- a database that cannot be opened: 78, as a restart will not help (SPEC 1)
+printf 'not a database, just text\n' >"$T/c/bad.db"
+sed "s|^database *=.*|database = \"$T/c/bad.db\";|" "$C" >"$T/c/baddb.conf"
+run timeout 20 "$S48D" -c "$T/c/baddb.conf" --once
+is "a file that is not a database: exit 78" "$rc" 78
+ok_if "a file that is not a database: the log names it" grep -q "database $T/c/bad.db: .*not started" "$T/err"
+is "a file that is not a database: left as it was" "$(cat "$T/c/bad.db")" "not a database, just text"
+sed "s|^database *=.*|database = \"$T/nodir/s48.db\";|" "$C" >"$T/c/nodir.conf"
+run timeout 20 "$S48D" -c "$T/c/nodir.conf" --once
+is "a database in a directory that is not there: exit 78" "$rc" 78
+
 # ---- --once ---------------------------------------------------------------------
 run timeout 30 "$S48D" -c "$C" --once
 is "--once with nothing to send: exit 0" "$rc" 0

@@ -971,6 +971,13 @@ test_html_to_text(void **state)
 		{ "unterminated <b", "unterminated" },
 		{ "", "" },
 		{ "<p>Ћирилица &mdash; ok</p>", "Ћирилица — ok" },
+		/* Word / Outlook HTML: prefixed tag names are tags too */
+		{ "<p class=MsoNormal>Pukla&nbsp;cev<o:p></o:p></p><p class=MsoNormal>"
+		  "<st1:place w:st=\"on\">Novi Sad</st1:place><o:p>&nbsp;</o:p></p>",
+		  "Pukla cev\nNovi Sad" },
+		{ "<custom-el>x</custom-el> <my_tag>y</my_tag>", "x y" },
+		/* a tag name starts with a letter */
+		{ "I <3 you, 1<2", "I <3 you, 1<2" },
 	};
 
 	(void)state;

@@ -862,6 +862,28 @@ raw_msgid(const char *v)
 	return p;
 }
 
+/*
+ * The subject, decoded from the raw header as the fast path does it (GMime
+ * 3.2 loses the encoded words after a B word that ends in '=' padding; see
+ * mime_fast.c); GMime's decoding when that declines.
+ */
+static char *
+subject(GMimeMessage *msg)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, "Subject") : NULL;
+	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+	char *dec, *s;
+
+	if (raw != NULL && strstr(raw, "=?") != NULL &&
+	    mime_decode_subject(raw, strlen(raw), &dec) == 0) {
+		s = mime_header_clean(dec, 0);
+		free(dec);
+		return s;
+	}
+	return mime_header_clean(g_mime_message_get_subject(msg), 0);
+}
+
 static void
 parse_headers(struct walk *w, GMimeMessage *msg)
 {
@@ -880,7 +902,7 @@ parse_headers(struct walk *w, GMimeMessage *msg)
 	if (v != NULL)
 		mime_acc_return_path(&w->acc, v);
 
-	m->subject = mime_header_clean(g_mime_message_get_subject(msg), 0);
+	m->subject = subject(msg);
 
 	v = g_mime_message_get_message_id(msg);
 	m->message_id = v ? mime_header_clean(v, 1) : raw_msgid(header(msg, "Message-ID"));

@@ -1109,7 +1109,7 @@ parse_ctype(const char *v, const char *vend, int disp, struct ctype *ct)
 		 * the parameters (Outlook's and Gmail's encoded file names) */
 		char *dec;
 
-		if (decode_words(ct->buf, 0, 0, &dec) < 0)
+		if (decode_words(ct->buf, 0, 1, &dec) < 0)
 			return -1;
 		free(ct->buf);
 		ct->buf = dec;

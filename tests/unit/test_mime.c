@@ -545,6 +545,52 @@ test_subject_b_padding(void **state)
 	}
 }
 
+/* The same for an attachment's encoded file name (Outlook writes
+ * name="=?utf-8?B?...?= =?utf-8?B?...?="), in Content-Type and in
+ * Content-Disposition. */
+static void
+test_filename_b_padding(void **state)
+{
+	static const struct {
+		const char *headers;
+		const char *want;
+	} cases[] = {
+		{ "Content-Type: image/jpeg;\n name=\"=?UTF-8?B?0YHQu9C40LrQsA==?=\n"
+		  " =?UTF-8?B?INGG0LXQstC4LmpwZw==?=\"\nContent-Disposition: attachment\n",
+		  "слика цеви.jpg" },
+		{ "Content-Type: image/jpeg\nContent-Disposition: attachment;\n"
+		  " filename=\"=?UTF-8?B?0YHQu9C40LrQsA==?= =?UTF-8?B?INGG0LXQstC4LmpwZw==?=\"\n",
+		  "слика цеви.jpg" },
+		{ "Content-Type: image/jpeg; name=\"=?UTF-8?B?YWI=?= =?UTF-8?B?Yy5qcGc=?=\"\n"
+		  "Content-Disposition: attachment; filename=\"plain.jpg\"\n", "plain.jpg" },
+		{ "Content-Type: image/jpeg; name=\"=?UTF-8?Q?=C5=A1ahta?= =?UTF-8?Q?.jpg?=\"\n",
+		  "šahta.jpg" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(cases); i++) {
+		char *raw = xasprintf("From: a@b.rs\nSubject: s\nMIME-Version: 1.0\n"
+		    "Content-Type: multipart/mixed; boundary=XX\n\n--XX\nContent-Type: text/plain\n\n"
+		    "x\n--XX\n%sContent-Transfer-Encoding: base64\n\nAAAA\n--XX--\n",
+		    cases[i].headers);
+		struct mime_message *m[3];
+
+		m[0] = mime_parse((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+		m[1] = mime_parse_gmime((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+		m[2] = mime_parse_fast((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+		for (int k = 0; k < 3; k++) {
+			if (m[k] == NULL)
+				continue;       /* the fast path may decline */
+			if (m[k]->n_att != 1 || strcmp(m[k]->att[0].filename, cases[i].want) != 0)
+				fail_msg("case %zu parser %d: %zu attachments, \"%s\", want \"%s\"", i,
+				    k, m[k]->n_att, m[k]->n_att > 0 ? m[k]->att[0].filename : "",
+				    cases[i].want);
+			mime_message_free(&m[k]);
+		}
+		free(raw);
+	}
+}
+
 static void
 test_header_fields(void **state)
 {
@@ -1189,6 +1235,7 @@ main(void)
 		cmocka_unit_test(test_corpus_details),
 		cmocka_unit_test(test_subject_injection),
 		cmocka_unit_test(test_subject_b_padding),
+		cmocka_unit_test(test_filename_b_padding),
 		cmocka_unit_test(test_header_fields),
 		cmocka_unit_test(test_charsets),
 		cmocka_unit_test(test_auto_detection),

@@ -144,6 +144,38 @@ reply(struct ingest_run *r, long ticket_id, const char *to, const char *kind, in
 	return rc;
 }
 
+/*
+ * Why a staff phone's command for ticket t was refused, in the staff's
+ * language (tickets' own reasons are for the log and s48ctl): the status
+ * labels and department names, not the ids.  Caller frees.
+ */
+static char *
+staff_refusal(const struct s48_config *cfg, const struct ticket *t,
+    const struct staff_cmd *sc, const char *err)
+{
+	const struct cfg_department *d;
+
+	switch (sc->kind) {
+	case STAFF_CMD_STATUS:
+		if (strcmp(t->status, sc->status) == 0)
+			return xasprintf("vec je %s.", config_status_label(cfg, t->status));
+		return xasprintf("promena %s -> %s nije dozvoljena.",
+		    config_status_label(cfg, t->status), config_status_label(cfg, sc->status));
+	case STAFF_CMD_ASSIGN:
+		if (sc->arg == NULL || sc->arg[0] == '\0')
+			return xstrdup("navedite sluzbu, npr. #12 assign lighting.");
+		d = config_dept(cfg, sc->arg, NULL);
+		if (d == NULL)
+			return xasprintf("nepoznata sluzba %.40s.", sc->arg);
+		if (strcmp(d->id, t->department) == 0)
+			return xasprintf("vec pripada sluzbi %s.", d->name);
+		break;
+	default:
+		break;
+	}
+	return xstrdup(err != NULL ? err : "odbijeno.");
+}
+
 /* A staff phone's command.  0 or -1. */
 static int
 staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
@@ -194,10 +226,14 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 		return -1;
 	}
 	if (rc != 0) {
+		char *why = staff_refusal(cfg, t, sc, err);
+
 		res->note = xasprintf("staff command refused: %s", err);
 		tickets_free(&t);
-		return reply(r, id, num, "staff_reply", 1, error_r,
-		    "Sistem 48: prijava br. %ld nije promenjena: %.80s", id, err);
+		rc = reply(r, id, num, "staff_reply", 1, error_r,
+		    "Sistem 48: prijava br. %ld nije promenjena: %.100s", id, why);
+		free(why);
+		return rc;
 	}
 	log_info("ingest: staff SMS from %s: ticket %ld %s %s",
 	    log_mask(num, mask, sizeof(mask)), id,

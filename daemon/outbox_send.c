@@ -315,9 +315,20 @@ outbox_next_due(struct store *st)
 
 /* ------------------------------------------------------- claim and record */
 
-/* The rows to send -> sending in one transaction; r->claimed = 1 for those
+/*
+ * The rows to send -> sending in one transaction; r->claimed = 1 for those
  * we own (a row s48ctl changed meanwhile is left alone).  Rows of a channel
- * whose transport is down (skip_email, skip_sms) are not claimed.  0 or -1. */
+ * whose transport is down (skip_email, skip_sms) are not claimed.  An SMS to
+ * a number that sent STOP after its row was queued (it waited for a retry,
+ * or came before the STOP in the same batch) is suppressed instead, as
+ * outbox_queue() would have: no SMS reaches the number until START.
+ * 0 or -1.
+ */
+/* An outbox row (in an UPDATE of outbox) that STOP keeps from its number:
+ * outbox_queue()'s rule, confirmations of STOP and START excepted. */
+#define OUTBOX_STOPPED "(channel = 'sms' AND kind NOT IN ('stop_confirm', 'start_confirm') " \
+	"AND EXISTS (SELECT 1 FROM sms_optout WHERE number = outbox.recipient))"
+
 static int
 claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms,
     const char **error_r)
@@ -342,7 +353,7 @@ claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms
 			continue;
 		s = store_prepare(st,
 		    "UPDATE outbox SET status = 'sending', updated_at = ?2 "
-		    "WHERE id = ?1 AND status = 'pending'");
+		    "WHERE id = ?1 AND status = 'pending' AND NOT (" OUTBOX_STOPPED ")");
 		if (s == NULL)
 			goto fail;
 		sqlite3_bind_int64(s, 1, rows[i].id);
@@ -350,6 +361,24 @@ claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms
 		if (sqlite3_step(s) != SQLITE_DONE)
 			goto fail;
 		rows[i].claimed = store_changes(st) == 1;
+		if (rows[i].claimed || !is_sms_row(&rows[i]))
+			continue;
+		s = store_prepare(st,
+		    "UPDATE outbox SET status = 'suppressed', reason = 'STOP', updated_at = ?2 "
+		    "WHERE id = ?1 AND status = 'pending' AND " OUTBOX_STOPPED);
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_int64(s, 1, rows[i].id);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			goto fail;
+		if (store_changes(st) == 1) {
+			char logbuf[64];
+
+			log_info("outbox %lld: sms %s to %s suppressed: STOP since it was queued",
+			    rows[i].id, rows[i].kind, log_mask(rows[i].recipient, logbuf,
+			    sizeof(logbuf)));
+		}
 	}
 	if (store_commit(st, error_r) < 0)
 		goto fail_nc;

@@ -161,6 +161,7 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
     int escalate, time_t now, const char **error_r)
 {
 	const char *kind = escalate ? "escalation" : "warning";
+	const struct cfg_department *d = config_dept(cfg, t->department, NULL);
 	char due[32], created[32], *subj, *body;
 	int r;
 
@@ -171,7 +172,7 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
 	else
 		subj = xasprintf("Upozorenje: rok za prijavu br. %ld istice %s", t->id, due);
 	body = xasprintf("Prijava br. %ld, sluzba %s, %s.\nPrimljena: %s\nRok: %s\n"
-	    "Stanje: %s\nPredmet: %s\n\n%s\n", t->id, t->department,
+	    "Stanje: %s\nPredmet: %s\n\n%s\n", t->id, d != NULL ? d->name : t->department,
 	    escalate ? "nije resena u roku" : "jos nije resena", created, due,
 	    config_status_label(cfg, t->status), t->subject, t->text);
 	r = notify_dept(st, cfg, t, kind, subj, body, error_r);

@@ -558,7 +558,9 @@ tk_notify_dept(const struct tickets_ctx *c, const struct tk_view *t, const char 
 		char *body;
 
 		tk_vars(c, t, dept, NULL, &v);
-		body = tmpl_render_sms("S48 prijava br. {id} ({department}): {text} Rok: {due}", &v,
+		/* the due time before the text: the text may be shortened, and
+		 * "...voda Rok: ..." ran a sentence into the next */
+		body = tmpl_render_sms("S48 prijava br. {id} ({department}), rok {due}: {text}", &v,
 		    cfg->sms.ascii, tk_sms_segments(cfg));
 		for (i = 0; i < d->sms.n; i++) {
 			memset(&m, 0, sizeof(m));

@@ -50,7 +50,8 @@ const char *const tmpl_default_email_ack =
 const char *const tmpl_default_email_status =
     "Poštovani,\n"
     "\n"
-    "stanje Vaše prijave br. {id} ({department}) je promenjeno: {status}.\n"
+    "obaveštavamo Vas o prijavi br. {id} ({department}).\n"
+    "Stanje prijave: {status}\n"
     "{note}\n"
     "\n"
     "Prijava primljena: {created}\n"

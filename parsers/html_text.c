@@ -285,11 +285,16 @@ mime_html_to_text(const char *html, size_t len)
 				closing = 1;
 				j++;
 			}
+			/* a tag name starts with a letter (so "I <3 you" stays text);
+			 * Word and Outlook write prefixed names: <o:p>, <st1:place> */
 			name_start = j;
-			while (j < len && ((html[j] >= 'a' && html[j] <= 'z') ||
-			    (html[j] >= 'A' && html[j] <= 'Z') ||
-			    (html[j] >= '0' && html[j] <= '9')))
-				j++;
+			if (j < len && ((html[j] >= 'a' && html[j] <= 'z') ||
+			    (html[j] >= 'A' && html[j] <= 'Z')))
+				while (j < len && ((html[j] >= 'a' && html[j] <= 'z') ||
+				    (html[j] >= 'A' && html[j] <= 'Z') ||
+				    (html[j] >= '0' && html[j] <= '9') || html[j] == ':' ||
+				    html[j] == '-' || html[j] == '_' || html[j] == '.'))
+					j++;
 			name_len = j - name_start;
 			if (name_len == 0 || !(j == len || is_space(html[j]) ||
 			    html[j] == '>' || html[j] == '/')) {

@@ -704,19 +704,84 @@ part_bytes(GMimeObject *obj, size_t *len_r)
 	return data;
 }
 
+/*
+ * The value of obj's header name decoded as mime_decode_subject() does
+ * (every B encoded word on its own), when it holds an encoded word; NULL
+ * otherwise or when that declines.  Caller frees.
+ */
+static char *
+header_redecoded(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, name) : NULL;
+	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+	char *dec;
+
+	if (raw == NULL || strstr(raw, "=?") == NULL ||
+	    mime_decode_subject(raw, strlen(raw), &dec) < 0)
+		return NULL;
+	return dec;
+}
+
+/*
+ * An Outlook-style encoded file name (name="=?utf-8?B?...?= =?utf-8?B?...?=")
+ * as the fast path reads it: GMime decodes the header's encoded words as
+ * one base64 run and loses what follows a padded word ("слика цеви.jpg"
+ * became "слика"), so the parameter is read again from the value decoded
+ * word by word.  disp: Content-Disposition's filename, else Content-Type's
+ * name.  NULL when there is nothing to correct.  Caller frees.
+ */
+static char *
+fname_redecoded(struct walk *w, GMimeObject *obj, int disp)
+{
+	char *dec = header_redecoded(obj, disp ? "Content-Disposition" : "Content-Type");
+	const char *v = NULL;
+	char *r = NULL;
+
+	if (dec == NULL)
+		return NULL;
+	if (disp) {
+		GMimeContentDisposition *cd = g_mime_content_disposition_parse(w->opts, dec);
+
+		if (cd != NULL) {
+			v = g_mime_content_disposition_get_parameter(cd, "filename");
+			r = v != NULL ? xstrdup(v) : NULL;
+			g_object_unref(cd);
+		}
+	} else {
+		GMimeContentType *ct = g_mime_content_type_parse(w->opts, dec);
+
+		if (ct != NULL) {
+			v = g_mime_content_type_get_parameter(ct, "name");
+			r = v != NULL ? xstrdup(v) : NULL;
+			g_object_unref(ct);
+		}
+	}
+	free(dec);
+	return r;
+}
+
 static void
 add_attachment(struct walk *w, GMimeObject *obj, const char *ctype)
 {
 	const char *fname;
+	char *fixed = NULL;
 	unsigned char *data;
 	size_t len;
 
-	if (GMIME_IS_PART(obj))
-		fname = g_mime_part_get_filename(GMIME_PART(obj));
-	else
+	if (g_mime_object_get_content_disposition_parameter(obj, "filename") != NULL) {
 		fname = g_mime_object_get_content_disposition_parameter(obj, "filename");
+		fixed = fname_redecoded(w, obj, 1);
+	} else if (GMIME_IS_PART(obj)) {
+		fname = g_mime_part_get_filename(GMIME_PART(obj));
+		if (fname != NULL)
+			fixed = fname_redecoded(w, obj, 0);
+	} else {
+		fname = NULL;
+	}
 	data = part_bytes(obj, &len);
-	mime_acc_attachment(&w->acc, data, len, fname, ctype);
+	mime_acc_attachment(&w->acc, data, len, fixed != NULL ? fixed : fname, ctype);
+	free(fixed);
 }
 
 static void
@@ -862,6 +927,28 @@ raw_msgid(const char *v)
 	return p;
 }
 
+/*
+ * The subject, decoded from the raw header as the fast path does it (GMime
+ * 3.2 loses the encoded words after a B word that ends in '=' padding; see
+ * mime_fast.c); GMime's decoding when that declines.
+ */
+static char *
+subject(GMimeMessage *msg)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeader *h = hl != NULL ? g_mime_header_list_get_header(hl, "Subject") : NULL;
+	const char *raw = h != NULL ? g_mime_header_get_raw_value(h) : NULL;
+	char *dec, *s;
+
+	if (raw != NULL && strstr(raw, "=?") != NULL &&
+	    mime_decode_subject(raw, strlen(raw), &dec) == 0) {
+		s = mime_header_clean(dec, 0);
+		free(dec);
+		return s;
+	}
+	return mime_header_clean(g_mime_message_get_subject(msg), 0);
+}
+
 static void
 parse_headers(struct walk *w, GMimeMessage *msg)
 {
@@ -880,7 +967,7 @@ parse_headers(struct walk *w, GMimeMessage *msg)
 	if (v != NULL)
 		mime_acc_return_path(&w->acc, v);
 
-	m->subject = mime_header_clean(g_mime_message_get_subject(msg), 0);
+	m->subject = subject(msg);
 
 	v = g_mime_message_get_message_id(msg);
 	m->message_id = v ? mime_header_clean(v, 1) : raw_msgid(header(msg, "Message-ID"));

@@ -79,6 +79,8 @@ is "41 h: no escalation yet" "$(rows "kind = 'escalation'")" 0
 is "41 h: warnings sent" "$(rows "kind = 'warning' AND status = 'sent'")" 2
 ok_if "41 h: the sink has the warning for ticket $email_t" sh -c \
 	"grep -rls 'Upozorenje: rok za prijavu br. $email_t ' '$E/smtp/mail' | xargs grep -l '^To: vodovod@jkp.example.org' | grep -q ."
+is "41 h: the warning names the department by its name, not its id" \
+	"$(sql "SELECT count(*) FROM outbox WHERE kind = 'warning' AND ticket_id = $email_t AND body LIKE '%sluzba Vodovod i kanalizacija,%'")" 1
 once 42 run42
 once 43 run43
 is "42-43 h: the warnings are not repeated" "$(rows "kind = 'warning'")" 2
@@ -98,6 +100,8 @@ is "49 h: no new warning" "$(rows "kind = 'warning'")" 2
 is "49 h: escalations sent" "$(rows "kind = 'escalation' AND status = 'sent'")" 4
 ok_if "49 h: the director got 'Eskalacija' for ticket $sms_t" sh -c \
 	"grep -rls 'Eskalacija: prijava br. $sms_t ' '$E/smtp/mail' | xargs grep -l '^To: direktor@jkp.example.org' | grep -q ."
+is "49 h: the escalation names the department by its name" \
+	"$(sql "SELECT count(*) FROM outbox WHERE kind = 'escalation' AND ticket_id = $email_t AND body LIKE 'Prijava br. $email_t, sluzba Vodovod i kanalizacija, nije resena u roku.%'")" 2
 once 50 run50
 once 72 run72
 is "50-72 h: escalations not repeated" "$(rows "kind = 'escalation'")" 4

@@ -1025,8 +1025,22 @@ test_staff_sms(void **state)
 	free(b);
 	b = last_body(f, STAFF_WATER, "staff_reply");
 	assert_contains(b, "nije promenjena");
+	/* in Serbian, with the status label, not "resolved -> resolved is not allowed" */
+	assert_contains(b, "vec je resena");
+	assert_null(strstr(b, "not allowed"));
 	free(b);
 	assert_int_equal(n_out(f, STAFF_WATER, "staff_reply"), 2);
+	/* resolved -> rejected is not a transition; an unknown department */
+	b = xasprintf("#%ld rejected", wid);
+	assert_int_equal(run_sms(f, STAFF_WATER, b, T0 + 130, NULL), INGEST_STAFF);
+	b = (free(b), last_body(f, STAFF_WATER, "staff_reply"));
+	assert_contains(b, "promena resena -> odbijena nije dozvoljena.");
+	b = (free(b), xasprintf("#%ld assign parking", wid));
+	assert_int_equal(run_sms(f, STAFF_WATER, b, T0 + 140, NULL), INGEST_STAFF);
+	b = (free(b), last_body(f, STAFF_WATER, "staff_reply"));
+	assert_contains(b, "nepoznata sluzba parking.");
+	free(b);
+	assert_status(f, wid, "resolved");
 
 	/* a ticket of another department: refused, unchanged */
 	b = xasprintf("#%ld in_progress", lid);

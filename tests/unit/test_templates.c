@@ -665,6 +665,20 @@ test_defaults(void **state)
 	assert_non_null(strstr(tmpl_default_email_ack, "> {text}"));
 	assert_non_null(strstr(tmpl_default_email_status, "> {text}"));
 	assert_non_null(strstr(tmpl_default_email_status, "{note}"));
+	/* email_status also carries reassignments and public notes, where the
+	 * status did not change: it must not say that it did */
+	assert_null(strstr(tmpl_default_email_status, "promenjen"));
+	{
+		struct tmpl_vars nv = vars;
+		char *r;
+
+		nv.status = "primljena";
+		nv.note = "Prijava je prosledjena sluzbi: Vodovod i kanalizacija.";
+		r = tmpl_render(tmpl_default_email_status, &nv);
+		assert_non_null(strstr(r, "br. 4711 (Javna rasveta).\nStanje prijave: primljena\n"
+		    "Prijava je prosledjena sluzbi: Vodovod i kanalizacija.\n"));
+		free(r);
+	}
 	{
 		char *r = tmpl_render(tmpl_default_sms_ack, &vars);
 

@@ -72,55 +72,86 @@ strip_prefixes(const char *s)
 }
 
 /*
+ * "[TAG #N]" or "[TAG #N/TOKEN]" at s (which points at '['): N (> 0) with
+ * *end_r just after the ']' and the token (lower-cased hex, "" when absent)
+ * in tok (size toksz); 0 when s is not such a tag.
+ */
+static long
+parse_tag(const char *tag, const char *s, char *tok, size_t toksz, const char **end_r)
+{
+	size_t tl = strlen(tag);
+	const char *p = s + 1;
+	long n = 0;
+	size_t nd = 0, k = 0;
+
+	tok[0] = '\0';
+	while (*p == ' ')
+		p++;
+	if (tl == 0 || strncasecmp(p, tag, tl) != 0)
+		return 0;
+	p += tl;
+	while (*p == ' ')
+		p++;
+	if (*p++ != '#')
+		return 0;
+	while (isdigit((unsigned char)*p) && nd < 12) {
+		n = n * 10 + (*p++ - '0');
+		nd++;
+	}
+	if (nd == 0 || n <= 0 || isdigit((unsigned char)*p))
+		return 0;
+	if (*p == '/') {
+		p++;
+		while (isxdigit((unsigned char)*p) && k + 1 < toksz)
+			tok[k++] = (char)tolower((unsigned char)*p++);
+		tok[k] = '\0';
+		if (k == 0 || isxdigit((unsigned char)*p)) {
+			tok[0] = '\0';
+			return 0;
+		}
+	}
+	while (*p == ' ')
+		p++;
+	if (*p != ']') {
+		tok[0] = '\0';
+		return 0;
+	}
+	*end_r = p + 1;
+	return n;
+}
+
+/*
  * Find "[TAG #N]" or "[TAG #N/TOKEN]" in subject.  Returns N (> 0) or 0;
  * token (lower-cased hex, "" when absent) into tok (size toksz).
  */
 static long
 find_tag(const char *tag, const char *subject, char *tok, size_t toksz)
 {
-	size_t tl = strlen(tag);
-	const char *s = strip_prefixes(subject);
+	const char *s = strip_prefixes(subject), *end;
+	long n;
 
 	tok[0] = '\0';
-	for (s = strchr(s, '['); s != NULL; s = strchr(s + 1, '[')) {
-		const char *p = s + 1;
-		long n = 0;
-		size_t nd = 0, k = 0;
-
-		while (*p == ' ')
-			p++;
-		if (tl == 0 || strncasecmp(p, tag, tl) != 0)
-			continue;
-		p += tl;
-		while (*p == ' ')
-			p++;
-		if (*p++ != '#')
-			continue;
-		while (isdigit((unsigned char)*p) && nd < 12) {
-			n = n * 10 + (*p++ - '0');
-			nd++;
-		}
-		if (nd == 0 || n <= 0 || isdigit((unsigned char)*p))
-			continue;
-		if (*p == '/') {
-			p++;
-			while (isxdigit((unsigned char)*p) && k + 1 < toksz)
-				tok[k++] = (char)tolower((unsigned char)*p++);
-			tok[k] = '\0';
-			if (k == 0 || isxdigit((unsigned char)*p)) {
-				tok[0] = '\0';
-				continue;
-			}
-		}
-		while (*p == ' ')
-			p++;
-		if (*p != ']') {
-			tok[0] = '\0';
-			continue;
-		}
-		return n;
-	}
+	for (s = strchr(s, '['); s != NULL; s = strchr(s + 1, '['))
+		if ((n = parse_tag(tag, s, tok, toksz, &end)) > 0)
+			return n;
 	return 0;
+}
+
+const char *
+ingest_email_subject(const char *tag, const struct mime_message *m)
+{
+	const char *subject = m->subject != NULL ? m->subject : "", *s, *end;
+	char tok[80];
+
+	/* "Re: [S48 #1] Ne radi rasveta" from someone other than ticket 1's
+	 * reporter: ticket N's replies read "Re: [S48 #N] Ne radi rasveta",
+	 * not "Re: [S48 #N] Re: [S48 #1] Ne radi rasveta" */
+	s = strip_prefixes(subject);
+	if (*s != '[' || parse_tag(tag != NULL ? tag : "S48", s, tok, sizeof(tok), &end) == 0)
+		return subject;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	return end;
 }
 
 /* An addr-spec we can reply to: local@domain, printable, no spaces. */
@@ -404,7 +435,7 @@ ingest_email_decide(struct ingest_run *r, struct ingest_item *it, struct mime_me
 	memset(&in, 0, sizeof(in));
 	in.channel = "email";
 	in.reporter = sender != NULL ? sender : INGEST_UNKNOWN_REPORTER;
-	in.subject = ingest_email_subject(m);
+	in.subject = ingest_email_subject(cfg->ticket_tag, m);
 	in.text = ingest_email_text(m);
 	in.at = it->received_at != 0 ? it->received_at : r->now;
 	in.message_id = m->message_id;

@@ -32,12 +32,10 @@ struct ingest_run {
 
 /* The subject and text a new ticket of email m is made from and routed by
  * (never NULL): the parse thread routes them ahead, ingest_email_decide
- * passes them to tickets_create, and both must agree. */
-static inline const char *
-ingest_email_subject(const struct mime_message *m)
-{
-	return m->subject != NULL ? m->subject : "";
-}
+ * passes them to tickets_create, and both must agree.  The subject is m's,
+ * without reply prefixes and our "[TAG #N]" when it starts with them (tag:
+ * the config's ticket_tag): the new ticket has a number of its own. */
+const char *ingest_email_subject(const char *tag, const struct mime_message *m);
 
 static inline const char *
 ingest_email_text(const struct mime_message *m)

@@ -45,6 +45,7 @@ struct ingest_prefetch {
 	const struct ingest_item *items;
 	size_t n;
 	const struct router *rt;        /* NULL: no routes ahead */
+	const char *tag;                /* the config's ticket_tag */
 	size_t maxatt;
 	unsigned char *state;           /* enum pf_state per item */
 	struct mime_message **msg;      /* PF_DONE: the parse, owned here */
@@ -70,14 +71,14 @@ parse_item(const struct ingest_item *it, size_t maxatt)
 /* the department a new ticket of m goes to (tickets_create routes an
  * email's subject and text the same way), or -1 without a router */
 static int
-route_item(const struct router *rt, const struct mime_message *m)
+route_item(const struct router *rt, const char *tag, const struct mime_message *m)
 {
 	struct router_result res;
 	int d;
 
 	if (rt == NULL)
 		return -1;
-	router_route(rt, ingest_email_subject(m), ingest_email_text(m), &res);
+	router_route(rt, ingest_email_subject(tag, m), ingest_email_text(m), &res);
 	d = (int)res.dept;
 	router_result_free(&res);
 	return d;
@@ -112,7 +113,7 @@ prefetch_main(void *arg)
 		p->state[i] = PF_BUSY;
 		pthread_mutex_unlock(&p->mu);
 		m = parse_item(&p->items[i], p->maxatt);
-		d = route_item(p->rt, m);
+		d = route_item(p->rt, p->tag, m);
 		pthread_mutex_lock(&p->mu);
 		p->msg[i] = m;
 		p->dept[i] = d;
@@ -141,6 +142,7 @@ ingest_prefetch_start(const struct s48_config *cfg, const struct router *rt,
 	p->items = items;
 	p->n = n;
 	p->rt = rt;
+	p->tag = cfg->ticket_tag;
 	p->maxatt = max_attachment_bytes(cfg);
 	p->state = xcalloc(n, 1);
 	p->msg = xcalloc(n, sizeof(*p->msg));

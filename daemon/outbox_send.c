@@ -315,6 +315,11 @@ outbox_next_due(struct store *st)
 
 /* ------------------------------------------------------- claim and record */
 
+/* An outbox row (in an UPDATE of outbox) that STOP keeps from its number:
+ * outbox_queue()'s rule, confirmations of STOP and START excepted. */
+#define OUTBOX_STOPPED "(channel = 'sms' AND kind NOT IN ('stop_confirm', 'start_confirm') " \
+	"AND EXISTS (SELECT 1 FROM sms_optout WHERE number = outbox.recipient))"
+
 /*
  * The rows to send -> sending in one transaction; r->claimed = 1 for those
  * we own (a row s48ctl changed meanwhile is left alone).  Rows of a channel
@@ -324,11 +329,6 @@ outbox_next_due(struct store *st)
  * outbox_queue() would have: no SMS reaches the number until START.
  * 0 or -1.
  */
-/* An outbox row (in an UPDATE of outbox) that STOP keeps from its number:
- * outbox_queue()'s rule, confirmations of STOP and START excepted. */
-#define OUTBOX_STOPPED "(channel = 'sms' AND kind NOT IN ('stop_confirm', 'start_confirm') " \
-	"AND EXISTS (SELECT 1 FROM sms_optout WHERE number = outbox.recipient))"
-
 static int
 claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms,
     const char **error_r)

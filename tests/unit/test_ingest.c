@@ -1187,6 +1187,21 @@ test_email_append(void **state)
 	expect_reply(f, INGEST_TICKET, "komsija@example.com", subj, "", "I kod mene curi.\r\n",
 	    &id2);
 	assert_true(id2 != id);
+	{
+		/* its own number only: neither ticket 1's tag nor the
+		 * prefixes before it in its subject and its acknowledgement */
+		char *s2 = lstr(id2), *want = xasprintf("Re: [S48 #%ld] Pukla cev", id2), *got;
+
+		got = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s2, NULL);
+		assert_string_equal(got, "Pukla cev");
+		free(got);
+		got = qstr(f, "SELECT subject FROM outbox WHERE ticket_id = ?1 AND "
+		    "kind = 'email_ack'", s2, NULL);
+		assert_string_equal(got, want);
+		free(got);
+		free(want);
+		free(s2);
+	}
 	hdr = xasprintf("In-Reply-To: <%s>\r\n", ackid);
 	expect_reply(f, INGEST_TICKET, "komsija@example.com", "Re: Hvala", hdr, "Opet.\r\n", &id2);
 	free(hdr);

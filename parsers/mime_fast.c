@@ -515,6 +515,8 @@ eword_parse(const char *w, size_t len, int phrase, struct eword *e)
  * ("=?UTF-8?B?0J/Rg9C60LvQsA==?= =?UTF-8?B?INGG0LXQsg==?=", as Python,
  * Thunderbird and Outlook write long Cyrillic subjects) ends the text there
  * and the words after it are lost.  Without per_word, that as GMime does.
+ * Either way the bytes of the whole run are converted together: a character
+ * split across two words (common, if not RFC 2047) comes out whole.
  */
 static int
 eword_run(const struct eword *ws, size_t n, int per_word, struct buf *out)
@@ -532,7 +534,10 @@ eword_run(const struct eword *ws, size_t n, int per_word, struct buf *out)
 		const unsigned char *p = (const unsigned char *)ws[i].payload;
 
 		if (ws[i].enc == 'B') {
-			if (per_word) {
+			/* after a word's '=' padding (state -1) the next
+			 * word starts afresh; a word cut mid-quartet (not
+			 * RFC 2047, but written) still runs on into the next */
+			if (per_word && state == -1) {
 				state = 0;
 				save = 0;
 			}

@@ -523,6 +523,9 @@ test_subject_b_padding(void **state)
 		{ "=?UTF-8?B?YQ==?==?UTF-8?B?Yg==?=", "ab" },
 		{ "Re: =?windows-1250?B?inVw?= =?windows-1250?B?bGph?= x", "Re: Šuplja x" },
 		{ "=?UTF-8?B?0J/R?= =?UTF-8?B?g9C6?=", "Пук" },   /* a character across words */
+		/* base64 cut mid-quartet (not RFC 2047, but written): runs on */
+		{ "=?UTF-8?B?0J/Rg9C60L?= =?UTF-8?B?vQsA==?=", "Пукла" },
+		{ "=?UTF-8?B?YWJjZG?= =?UTF-8?B?VmZ2g=?=", "abcdefgh" },
 	};
 
 	(void)state;

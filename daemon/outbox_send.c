@@ -329,13 +329,29 @@ outbox_next_due(struct store *st)
  * outbox_queue() would have: no SMS reaches the number until START.
  * 0 or -1.
  */
+/* Run one of claim()'s UPDATEs (?1 the row's id, ?2 now): 1 if it changed
+ * the row, 0 if not, -1 on an error. */
+static int
+claim_update(struct store *st, const char *sql, long long id, time_t now)
+{
+	sqlite3_stmt *s = store_prepare(st, sql);
+
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return -1;
+	return store_changes(st) == 1;
+}
+
 static int
 claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms,
     const char **error_r)
 {
-	sqlite3_stmt *s;
 	time_t now = store_now();
 	size_t i, want = 0;
+	int r;
 
 	for (i = 0; i < n; i++) {
 		rows[i].claimed = 0;
@@ -351,28 +367,20 @@ claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms
 	for (i = 0; i < n; i++) {
 		if (rows[i].claimed == 0)
 			continue;
-		s = store_prepare(st,
-		    "UPDATE outbox SET status = 'sending', updated_at = ?2 "
-		    "WHERE id = ?1 AND status = 'pending' AND NOT (" OUTBOX_STOPPED ")");
-		if (s == NULL)
+		r = claim_update(st, "UPDATE outbox SET status = 'sending', updated_at = ?2 "
+		    "WHERE id = ?1 AND status = 'pending' AND NOT (" OUTBOX_STOPPED ")",
+		    rows[i].id, now);
+		if (r < 0)
 			goto fail;
-		sqlite3_bind_int64(s, 1, rows[i].id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			goto fail;
-		rows[i].claimed = store_changes(st) == 1;
+		rows[i].claimed = r;
 		if (rows[i].claimed || !is_sms_row(&rows[i]))
 			continue;
-		s = store_prepare(st,
-		    "UPDATE outbox SET status = 'suppressed', reason = 'STOP', updated_at = ?2 "
-		    "WHERE id = ?1 AND status = 'pending' AND " OUTBOX_STOPPED);
-		if (s == NULL)
+		r = claim_update(st, "UPDATE outbox SET status = 'suppressed', reason = 'STOP', "
+		    "updated_at = ?2 WHERE id = ?1 AND status = 'pending' AND " OUTBOX_STOPPED,
+		    rows[i].id, now);
+		if (r < 0)
 			goto fail;
-		sqlite3_bind_int64(s, 1, rows[i].id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-		if (sqlite3_step(s) != SQLITE_DONE)
-			goto fail;
-		if (store_changes(st) == 1) {
+		if (r == 1) {
 			char logbuf[64];
 
 			log_info("outbox %lld: sms %s to %s suppressed: STOP since it was queued",

@@ -500,6 +500,16 @@ test_subject_injection(void **state)
 	}
 }
 
+/* raw through mime_parse, the GMime path and the fast path (NULL when it
+ * declines), into m[0..2] */
+static void
+parse_three(const char *raw, struct mime_message *m[3])
+{
+	m[0] = mime_parse((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+	m[1] = mime_parse_gmime((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+	m[2] = mime_parse_fast((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+}
+
 /*
  * Encoded words that end in '=' padding before more of the same charset:
  * Python, Thunderbird and Outlook split long Cyrillic subjects so.  Each B
@@ -533,9 +543,7 @@ test_subject_b_padding(void **state)
 		char *raw = xasprintf("From: a@b.rs\nSubject: %s\n\nbody\n", cases[i].subject_header);
 		struct mime_message *m[3];
 
-		m[0] = mime_parse((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
-		m[1] = mime_parse_gmime((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
-		m[2] = mime_parse_fast((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+		parse_three(raw, m);
 		for (int k = 0; k < 3; k++) {
 			if (m[k] == NULL)
 				continue;       /* the fast path may decline */
@@ -578,9 +586,7 @@ test_filename_b_padding(void **state)
 		    cases[i].headers);
 		struct mime_message *m[3];
 
-		m[0] = mime_parse((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
-		m[1] = mime_parse_gmime((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
-		m[2] = mime_parse_fast((const unsigned char *)raw, strlen(raw), 0, 1 << 20);
+		parse_three(raw, m);
 		for (int k = 0; k < 3; k++) {
 			if (m[k] == NULL)
 				continue;       /* the fast path may decline */

@@ -510,8 +510,9 @@ eword_parse(const char *w, size_t len, int phrase, struct eword *e)
 /*
  * Decode a run of encoded words of one charset and encoding (GMime joins
  * their bytes before converting) and append the UTF-8 to out.  per_word:
- * each B word is its own base64 text, as RFC 2047 has it; GMime 3.2 runs
- * one base64 state over the whole run, so a word that ends in '=' padding
+ * a B word after one that ended in '=' padding is a base64 text of its own,
+ * as RFC 2047 has every word; GMime 3.2 runs one base64 state over the
+ * whole run, so a word that ends in '=' padding
  * ("=?UTF-8?B?0J/Rg9C60LvQsA==?= =?UTF-8?B?INGG0LXQsg==?=", as Python,
  * Thunderbird and Outlook write long Cyrillic subjects) ends the text there
  * and the words after it are lost.  Without per_word, that as GMime does.
@@ -1644,8 +1645,8 @@ mime_fast_parse(const unsigned char *raw, size_t len, int truncated,
 /*
  * The Subject as the fast path decodes it, for mime.c's GMime path (so both
  * paths give the same subject): raw[0..len) as in the message (after the
- * colon, folded), unfolded, then its encoded words, each B word decoded on
- * its own.  0 and *out (caller frees), or -1 when anything is unusual (the
+ * colon, folded), unfolded, then its encoded words (per_word, see
+ * eword_run).  0 and *out (caller frees), or -1 when anything is unusual (the
  * caller keeps GMime's own decoding).
  */
 int

@@ -69,9 +69,9 @@ const char *mime_auto_reason(mime_header_fn get, void *ctx, const struct mime_me
 /* Header-bound string: valid UTF-8, controls and white space runs to one
  * space, trimmed, bounded.  NULL for NULL (and for "" if null_if_empty). */
 char *mime_header_clean(const char *s, int null_if_empty);
-/* The raw Subject value raw[0..len) unfolded and RFC 2047 decoded with every
- * B encoded word decoded on its own (mime_fast.c): 0 and *out (caller
- * frees), or -1 (then GMime's decoding stands). */
+/* The raw Subject value raw[0..len) unfolded and RFC 2047 decoded, a B
+ * encoded word after a padded one ('=') decoded afresh (mime_fast.c): 0 and
+ * *out (caller frees), or -1 (then GMime's decoding stands). */
 int mime_decode_subject(const char *raw, size_t len, char **out);
 /* Body bytes to valid UTF-8 with mime.h's charset rules (<= max bytes). */
 char *mime_text_to_utf8(const char *in, size_t inlen, const char *charset, size_t max);

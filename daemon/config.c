@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <libconfig.h>
 
 #include "log.h"
@@ -557,27 +558,22 @@ host_is_loopback(const char *h, size_t n)
 	return 1;
 }
 
-/* The host of an smtp:// or smtps:// URL is loopback (userinfo and port
- * skipped; IPv6 in brackets). */
+/* The host of an smtp:// or smtps:// URL is loopback, as libcurl (which
+ * connects to it) reads the URL: userinfo, port and IPv6 brackets. */
 static int
 url_host_is_loopback(const char *url)
 {
-	const char *h = strstr(url, "://"), *end, *at;
+	CURLU *u = curl_url();
+	char *host = NULL;
+	int r = 0;
 
-	if (h == NULL)
-		return 0;
-	h += 3;
-	end = h + strcspn(h, "/?#");
-	if ((at = memchr(h, '@', (size_t)(end - h))) != NULL)
-		h = at + 1;
-	if (*h == '[') {
-		const char *rb = memchr(h, ']', (size_t)(end - h));
-
-		if (rb == NULL)
-			return 0;
-		return host_is_loopback(h, (size_t)(rb - h + 1));
-	}
-	return host_is_loopback(h, strcspn(h, ":/?#"));
+	if (u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
+		r = host_is_loopback(host, strlen(host));
+	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
 }
 
 /* Templates may only use the placeholders of SPEC section 5. */

@@ -7,6 +7,8 @@
 #                    messages/s, moving them to Processed, and again in
 #                    \Seen mode (no processed_mailbox); then end to end with
 #                    an smtp-sink (acknowledgements and department mails sent)
+#   mdbox            the raw fetch and both ingest modes again on a Dovecot
+#                    that stores mail as mdbox instead of maildir
 #   raw limit        UID FETCH 1:* BODY.PEEK[] of the same mailbox
 #                    (tests/tools/imap_fetch_bench -r), best of 3; the
 #                    ratio ingest / raw
@@ -21,7 +23,8 @@
 #                    p50/p99 over 200 mails, s48d running with IMAP IDLE
 #
 # Environment: S48_BUILD (default build), BENCH_N (10000), BENCH_NBIG
-# (100000; 0 skips it), BENCH_IDLE_N (200; 0 skips), BENCH_KEEP=1 keeps the
+# (100000; 0 skips it), BENCH_IDLE_N (200; 0 skips), BENCH_MDBOX (1; 0 skips
+# the runs on Dovecot's mdbox format), BENCH_KEEP=1 keeps the
 # temporary directory.  Output: one "name: value" line per figure, then the
 # same as key=value lines under "# summary" for BENCHMARKS.md.
 set -u
@@ -52,6 +55,7 @@ cleanup() {
 	[ -n "$S48D_BG" ] && kill -KILL "$S48D_BG" 2>/dev/null
 	[ -n "$SINK_PID" ] && kill "$SINK_PID" 2>/dev/null
 	dovecot_stop "$T/dc" >/dev/null 2>&1
+	dovecot_stop "$T/dcm" >/dev/null 2>&1
 	sms_sim_stop "$T/sms" >/dev/null 2>&1
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "# kept $T" >&2; else rm -rf "$T"; fi
 }
@@ -256,6 +260,55 @@ DC_ALONE_SEEN=$(awk -v a="$DCL" -v b="$DCF" -v c="$DCS" -v n="$(nproc)" 'BEGIN {
 DC_ALONE_MOVE=$(awk -v a="$DCL" -v b="$DCF" -v c="$DCM" -v n="$(nproc)" 'BEGIN { t = a + b + c; printf "%.0f", (t > 0 ? n * 1e6 / t : 0) }')
 fig dovecot_alone_seen "Dovecot alone on all $(nproc) CPUs, \\Seen mode (listing + fetch + STORE): $DC_ALONE_SEEN msgs/s at most, for a client that cost nothing" "$DC_ALONE_SEEN"
 fig dovecot_alone_move "Dovecot alone on all $(nproc) CPUs, MOVE mode (listing + fetch + MOVE): $DC_ALONE_MOVE msgs/s at most; half the raw fetch = $((RAW / 2)) msgs/s" "$DC_ALONE_MOVE"
+
+# ---- the same with Dovecot's mdbox format -------------------------------------
+# maildir keeps a mail's flags in its file's name and a folder as a directory,
+# so \Seen renames every file and MOVE links and unlinks it.  mdbox keeps
+# mails in large files and flags and folders in its indexes: acknowledging is
+# cheap, and so is the raw fetch.  The same N mails (doveadm import) in a
+# second private Dovecot: raw fetch, \Seen mode, MOVE mode; the CPU of both
+# programs per mail and the ceiling on this machine's CPUs.
+if [ "${BENCH_MDBOX:-1}" = 1 ]; then
+	DOVECOT_MAIL_FORMAT=mdbox dovecot_start "$T/dcm" >/dev/null || die "the mdbox dovecot did not start"
+	MD_PORT=$DOVECOT_PORT
+	$PY "$S48_TOP/tests/bench/gen_mail.py" "$T/mdsrc" "$N" >/dev/null || die "gen_mail failed"
+	[ "$(id -u)" = 0 ] && chown -R "$(_dc_owner):$(_dc_group)" "$T/mdsrc"
+	_dc_doveadm "$T/dcm" import -u "$DOVECOT_USER" "maildir:$T/mdsrc" "" all ||
+		die "doveadm import into mdbox failed"
+	DC_PID_MAILDIR=$DC_PID
+	DC_PID=$(cat "$T/dcm/run/master.pid")
+	best=0
+	for i in 1 2 3; do
+		m0=$(dc_ticks)
+		r=$("$S48_BIN/tools/imap_fetch_bench" -r 127.0.0.1 "$MD_PORT" "$DOVECOT_USER" \
+		    "$DOVECOT_PASS" | sed -n 's/.* = \([0-9]*\) msgs\/s.*/\1/p')
+		m1=$(dc_ticks)
+		[ -n "$r" ] && [ "$r" -gt "$best" ] && best=$r
+	done
+	MD_RAW=$best
+	MD_DC_RAW=$(awk -v a="$m0" -v b="$m1" -v t="$CLK_TCK" -v n="$N" 'BEGIN { printf "%.1f", (b - a) / t * 1e6 / n }')
+	fig mdbox_raw_fetch "mdbox: raw fetch, best of 3: $MD_RAW msgs/s (Dovecot $MD_DC_RAW us per mail)" "$MD_RAW"
+	# s48d in DIR on the mdbox INBOX, \Seen or MOVE mode -> "rate s48d_us dovecot_us ceiling"
+	md_run() { # DIR seen|move
+		imap_conf "$1" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
+		sed -i "s/port = $DOVECOT_PORT;/port = $MD_PORT;/" "$1/s48.conf"
+		[ "$2" = seen ] && sed -i 's/ processed_mailbox = "Processed";//' "$1/s48.conf"
+		_m0=$(dc_ticks)
+		once "$1"
+		_m1=$(dc_ticks)
+		[ "$(tickets "$1")" = "$N" ] || echo "# mdbox $2: $(tickets "$1") tickets for $N mails" >&2
+		awk -v n="$N" -v ns="$ELAPSED" -v c="$CPU_US" -v a="$_m0" -v b="$_m1" -v t="$CLK_TCK" \
+		    -v p="$(nproc)" 'BEGIN { s = c / n; d = (b - a) / t * 1e6 / n;
+		    printf "%.0f %.1f %.1f %.0f\n", n / (ns / 1e9), s, d, p * 1e6 / (s + d) }'
+	}
+	set -- $(md_run "$T/md-seen" seen)
+	fig mdbox_ingest_seen "mdbox: email ingest, \\Seen mode: $1 msgs/s (ingest / raw $(awk -v a="$1" -v b="$MD_RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')); CPU per mail s48d $2 us, Dovecot $3 us; ceiling $4 msgs/s" "$1"
+	set -- $(md_run "$T/md-move" move)
+	fig mdbox_ingest_move "mdbox: email ingest, MOVE mode: $1 msgs/s (ingest / raw $(awk -v a="$1" -v b="$MD_RAW" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')); CPU per mail s48d $2 us, Dovecot $3 us; ceiling $4 msgs/s" "$1"
+	DC_PID=$DC_PID_MAILDIR
+	dovecot_stop "$T/dcm" >/dev/null 2>&1
+	. "$T/dc/dovecot.env"
+fi
 
 # ---- SMS ingest -----------------------------------------------------------
 sms_sim_start "$T/sms" >/dev/null || die "SMS simulator did not start"

@@ -15,6 +15,9 @@
 # writes them to DIR/dovecot.env.  The certificate is for "localhost" only
 # (connecting to 127.0.0.1 by address is a host-name mismatch);
 # DOVECOT_CA_WRONG is an unrelated self-signed certificate.
+# DOVECOT_MAIL_FORMAT (default maildir) picks the storage format, e.g. mdbox
+# for the bench; dovecot_deliver/dovecot_fill write maildir files and need
+# the default (with another format, put mail in with doveadm import).
 #
 # Dovecot will not run mail processes as root: as root every process runs as
 # "nobody" (DIR is handed to it); as another user, as that user.
@@ -73,7 +76,7 @@ ssl_key = <$_dc_d/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
-mail_location = maildir:$_dc_d/mail/%u
+mail_location = ${DOVECOT_MAIL_FORMAT:-maildir}:$_dc_d/mail/%u
 mail_home = $_dc_d/home/%u
 default_internal_user = $_dc_u
 default_internal_group = $_dc_g

@@ -60,6 +60,19 @@ char *ctl_tty_text(const char *s, int keep_nl);
 json_t *ctl_json_time(time_t t);
 /* Print j (indented, UTF-8) and a newline to stdout; frees j. */
 int ctl_json_print(json_t *j);
+/* A JSON array printed an element at a time (ctl_json.c), the same bytes as
+ * ctl_json_print of the whole array: begin, add each object (the reference
+ * is taken), end prints the closing bracket and returns the exit code (74
+ * when writing failed).  Rows read after an error are not printed: the
+ * caller returns its own error instead of calling end. */
+struct ctl_json_array {
+	FILE *f;
+	size_t n;
+	int err;
+};
+void ctl_json_array_begin(struct ctl_json_array *a, FILE *f);
+void ctl_json_array_add(struct ctl_json_array *a, json_t *o);
+int ctl_json_array_end(struct ctl_json_array *a);
 /* Local "YYYY-MM-DD HH:MM" for tables ("-" for 0). */
 void ctl_local_time(time_t t, char out[32]);
 /* --since/--until: start of the local day (since) or start of the day after

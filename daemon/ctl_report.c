@@ -300,7 +300,7 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 	};
 	int failed = 0, as_json = 0, ch, rc;
 	sqlite3_stmt *s;
-	json_t *arr = NULL;
+	struct ctl_json_array arr;
 
 	if (argc >= 2 && strcmp(argv[1], "retry") == 0)
 		return ctl_outbox_retry(c, argc, argv);
@@ -321,7 +321,7 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
 	sqlite3_bind_int(s, 1, failed);
 	if (as_json)
-		arr = json_array();
+		ctl_json_array_begin(&arr, stdout);
 	else
 		printf("%6s  %6s  %-5s  %-28s  %-13s  %-10s  %3s  %-16s  %s\n", "ID", "TICKET", "VIA",
 		    "TO", "KIND", "STATUS", "TRY", "NEXT", "REASON");
@@ -347,7 +347,7 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 9)));
 			json_object_set_new(o, "sent_at",
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 10)));
-			json_array_append_new(arr, o);
+			ctl_json_array_add(&arr, o);
 		} else {
 			char next[32], tk[24], *to = ctl_tty_text(ctl_col(s, 3), 0);
 			char *reason = ctl_tty_text(ctl_col(s, 8), 0);
@@ -365,11 +365,9 @@ ctl_cmd_outbox(struct ctl *c, int argc, char **argv)
 		}
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
+	if (rc != SQLITE_DONE)
 		return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
-	}
-	return as_json ? ctl_json_print(arr) : CTL_EXIT_OK;
+	return as_json ? ctl_json_array_end(&arr) : CTL_EXIT_OK;
 }
 
 /* ---- export -------------------------------------------------------------- */
@@ -427,7 +425,7 @@ ctl_cmd_export(struct ctl *c, int argc, char **argv)
 	const char *format = NULL, *since_s = NULL;
 	time_t since = 0, now = store_now();
 	sqlite3_stmt *s;
-	json_t *arr = NULL;
+	struct ctl_json_array arr;
 	int csv, ch, rc;
 	size_t i;
 
@@ -462,7 +460,7 @@ ctl_cmd_export(struct ctl *c, int argc, char **argv)
 		for (i = 0; i < n_cols; i++)
 			ctl_csv_field(stdout, cols[i], i + 1 == n_cols);
 	} else {
-		arr = json_array();
+		ctl_json_array_begin(&arr, stdout);
 	}
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *status = ctl_col(s, 1);
@@ -492,15 +490,13 @@ ctl_cmd_export(struct ctl *c, int argc, char **argv)
 				json_object_set_new(o, cols[i],
 				    ctl_json_time((time_t)sqlite3_column_int64(s, (int)i)));
 			json_object_set_new(o, "overdue", json_boolean(od));
-			json_array_append_new(arr, o);
+			ctl_json_array_add(&arr, o);
 		}
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
+	if (rc != SQLITE_DONE)
 		return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
-	}
-	return csv ? CTL_EXIT_OK : ctl_json_print(arr);
+	return csv ? CTL_EXIT_OK : ctl_json_array_end(&arr);
 }
 
 /* ---- backup -------------------------------------------------------------- */

@@ -73,7 +73,7 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 	int overdue = 0, as_json = 0, ch, rc;
 	time_t now = store_now();
 	sqlite3_stmt *s;
-	json_t *arr = NULL;
+	struct ctl_json_array arr;
 
 	ctl_getopt_reset();
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -117,7 +117,7 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 	sqlite3_bind_int(s, 3, overdue);
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)now);
 	if (as_json)
-		arr = json_array();
+		ctl_json_array_begin(&arr, stdout);
 	else
 		printf("%6s  %-11s  %-5s  %-12s  %-16s  %-17s  %s\n", "ID", "STATUS", "VIA", "DEPT",
 		    "CREATED", "DUE", "SUBJECT");
@@ -143,7 +143,7 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 			json_object_set_new(o, "resolved_at",
 			    ctl_json_time((time_t)sqlite3_column_int64(s, 9)));
 			json_object_set_new(o, "overdue", json_boolean(od));
-			json_array_append_new(arr, o);
+			ctl_json_array_add(&arr, o);
 		} else {
 			char cr[32], du[32], *dp = ctl_tty_text(ctl_col(s, 3), 0);
 			char *subj = ctl_tty_text(ctl_col(s, 4), 0);
@@ -158,11 +158,9 @@ ctl_cmd_list(struct ctl *c, int argc, char **argv)
 		}
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
+	if (rc != SQLITE_DONE)
 		return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
-	}
-	return as_json ? ctl_json_print(arr) : CTL_EXIT_OK;
+	return as_json ? ctl_json_array_end(&arr) : CTL_EXIT_OK;
 }
 
 /* ---- show ---------------------------------------------------------------- */

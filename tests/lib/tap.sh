@@ -2,6 +2,7 @@
 #   ok_if "description" test-command...   prints "ok N - d" or "not ok N - d"
 #   is "description" GOT EXPECTED
 #   skip "description" "reason"
+#   sanitized BINARY: true when BINARY is built with ASan/TSan/MSan
 #   tmpdir_setup: makes $T (removed on exit) and installs the EXIT trap that
 #   runs every function registered with at_exit.
 _tap_n=0
@@ -20,6 +21,9 @@ skip() {
 	echo "ok $_tap_n - $1 # SKIP $2"
 }
 diag() { echo "# $*"; }
+# sanitized BINARY: built with AddressSanitizer (or TSan/MSan), whose shadow
+# memory and quarantine make its RSS no measure of ours
+sanitized() { ldd "$1" 2>/dev/null | grep -q 'lib[atm]san'; }
 _at_exit_cmds=""
 at_exit() { _at_exit_cmds="$1; $_at_exit_cmds"; }
 _run_at_exit() { eval "$_at_exit_cmds"; [ -n "${T:-}" ] && [ -z "${S48_KEEP:-}" ] && rm -rf "$T"; }

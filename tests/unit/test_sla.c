@@ -210,6 +210,76 @@ test_due_matches_reference(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/*
+ * Odd calendars against the reference: windows that do not divide an hour
+ * evenly, short and night-spanning ones (01:00-04:00 holds the DST hour),
+ * hours = 1, a run of holidays over the new year, one working day a week,
+ * starting every 53 minutes through both DST weekends of 2027.
+ */
+static char *holiday_run[] = { "2027-12-24", "2027-12-27", "2027-12-28", "2027-12-29",
+	"2027-12-30", "2027-12-31", "2028-01-03", "2028-01-04", "2028-01-05", "2028-01-06",
+	"2028-01-07" };
+
+static void
+test_odd_calendars(void **state)
+{
+	const struct {
+		const char *name;
+		unsigned days;
+		int start, end, hours;
+		int holidays;
+		int y, mo, d;              /* first start (UTC midnight) */
+	} cases[] = {
+		{ "07:30-15:15, 48 h, spring DST", 0x3e, 7 * 60 + 30, 15 * 60 + 15, 48, 0, 2027, 3, 25 },
+		{ "07:30-15:15, 48 h, autumn DST", 0x3e, 7 * 60 + 30, 15 * 60 + 15, 48, 0, 2027, 10, 28 },
+		{ "07:00-15:00, 1 h", 0x3e, 7 * 60, 15 * 60, 1, 0, 2027, 3, 26 },
+		{ "01:00-04:00 every day (the DST hour), 5 h, spring", 0xfe, 60, 4 * 60, 5, 0,
+		  2027, 3, 26 },
+		{ "01:00-04:00 every day (the DST hour), 5 h, autumn", 0xfe, 60, 4 * 60, 5, 0,
+		  2027, 10, 29 },
+		{ "00:00-24:00 every day, 30 h, autumn", 0xfe, 0, 24 * 60, 30, 0, 2027, 10, 29 },
+		{ "holiday run over the new year, 48 h", 0x3e, 7 * 60, 15 * 60, 48, 1,
+		  2027, 12, 20 },
+		{ "Wednesdays only 09:10-11:50, 10 h", 1u << 3, 9 * 60 + 10, 11 * 60 + 50, 10, 0,
+		  2027, 3, 20 },
+	};
+	size_t i;
+	int k, failures = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg_sla s = calendar();
+
+		s.working_days = cases[i].days;
+		s.work_start_min = cases[i].start;
+		s.work_end_min = cases[i].end;
+		s.hours = cases[i].hours;
+		s.warn_hours = 0;
+		if (cases[i].holidays) {
+			s.holidays.v = holiday_run;
+			s.holidays.n = sizeof(holiday_run) / sizeof(holiday_run[0]);
+		} else {
+			s.holidays.n = 0;
+		}
+		for (k = 0; k < 120; k++) {
+			time_t created = utc(cases[i].y, cases[i].mo, cases[i].d, 0, 0) +
+			    (time_t)k * 53 * 60;
+			time_t got = sla_due(&s, created), want = reference_due(&s, created);
+
+			if (got != want) {
+				char a[32], b[32], c[32];
+
+				util_iso8601(created, a);
+				util_iso8601(got, b);
+				util_iso8601(want, c);
+				print_error("%s: created %s: got %s, reference %s\n", cases[i].name, a, b, c);
+				failures++;
+			}
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
 static void
 test_cache_keys_on_calendar(void **state)
 {
@@ -372,6 +442,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_due_table),
 		cmocka_unit_test(test_due_matches_reference),
+		cmocka_unit_test(test_odd_calendars),
 		cmocka_unit_test(test_cache_keys_on_calendar),
 		cmocka_unit_test(test_due_is_fast),
 		cmocka_unit_test(test_warn_at),

@@ -11,6 +11,7 @@
 #include "phone.h"
 #include "sla.h"
 #include "store.h"
+#include "templates.h"
 #include "util.h"
 
 struct due_ticket {
@@ -61,6 +62,11 @@ sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
 	return n;
 }
 
+/*
+ * The notice to the department: by its email addresses; a department with
+ * none (reached by its `sms` numbers only) gets the subject line by SMS, so
+ * its warning is not lost.  0 or -1.
+ */
 static int
 notify_dept(struct store *st, const struct s48_config *cfg, const struct due_ticket *t,
     const char *kind, const char *subject, const char *body, const char **error_r)
@@ -71,6 +77,22 @@ notify_dept(struct store *st, const struct s48_config *cfg, const struct due_tic
 
 	if (d == NULL)
 		return 0;
+	if (d->email.n == 0 && d->sms.n > 0) {
+		char *text = sms_prepare(subject, cfg->sms.ascii);
+		int r = 0;
+
+		for (i = 0; i < d->sms.n && r == 0; i++) {
+			memset(&m, 0, sizeof(m));
+			m.ticket_id = t->id;
+			m.channel = "sms";
+			m.recipient = d->sms.v[i];
+			m.kind = kind;
+			m.body = text;
+			r = outbox_queue(st, cfg, &m, NULL, NULL, error_r);
+		}
+		free(text);
+		return r < 0 ? -1 : 0;
+	}
 	for (i = 0; i < d->email.n; i++) {
 		memset(&m, 0, sizeof(m));
 		m.ticket_id = t->id;
@@ -229,12 +251,14 @@ sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error
 
 	if (store_begin(st, error_r) < 0)
 		return -1;
-	if (collect(st, SELECT_COLS
+	/* sla.warn_hours = 0 (perhaps set by a reload): no warnings, also
+	 * none for the tickets that got a warn_at before */
+	if ((cfg->sla.warn_hours > 0 && collect(st, SELECT_COLS
 	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND warn_at IS NOT NULL "
 	    "AND warn_at <= ?1 AND due_at > ?1 AND (warned_at IS NULL OR "
 	    "(updated_at >= warned_at AND EXISTS (SELECT 1 FROM events e "
 	    "WHERE e.ticket_id = tickets.id AND (" REOPEN_EVENT " OR e.kind = 'assign') "
-	    "AND " AFTER_LAST("warning") ")))", now, &warn, &n_warn) < 0 ||
+	    "AND " AFTER_LAST("warning") ")))", now, &warn, &n_warn) < 0) ||
 	    collect(st, SELECT_COLS
 	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND due_at <= ?1 "
 	    "AND (escalated_at IS NULL OR (updated_at >= escalated_at AND EXISTS ("

@@ -299,6 +299,38 @@ test_cache_keys_on_calendar(void **state)
 	assert_int_equal(sla_due(&a, created), utc(2026, 12, 7, 13, 0));
 }
 
+/* The warning time, remembered like the due time: asked alternately with
+ * sla_due() and with another warn_hours for the same instant, it is always
+ * hours - warn_hours of working time after creation (the reference). */
+static void
+test_warn_cache(void **state)
+{
+	struct cfg_sla s = calendar();
+	time_t created = utc(2027, 3, 26, 12, 0);
+	int i, failures = 0;
+
+	(void)state;
+	for (i = 0; i < 60; i++) {
+		time_t c = created + (time_t)(i / 3) * 41 * 60, due, warn, want;
+		struct cfg_sla r = s;
+
+		s.warn_hours = 4 + 8 * (i % 3);         /* 4, 12, 20 for the same instant */
+		due = sla_due(&s, c);
+		warn = sla_warn_at(&s, c, due);
+		r.hours = s.hours - s.warn_hours;
+		want = reference_due(&r, c);
+		if (warn != want || due != reference_due(&s, c)) {
+			char a[32];
+
+			util_iso8601(c, a);
+			print_error("created %s, warn_hours %d: warn %ld, want %ld\n", a, s.warn_hours,
+			    (long)warn, (long)want);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
 static double
 elapsed(const struct timespec *t0)
 {
@@ -446,6 +478,7 @@ main(void)
 		cmocka_unit_test(test_cache_keys_on_calendar),
 		cmocka_unit_test(test_due_is_fast),
 		cmocka_unit_test(test_warn_at),
+		cmocka_unit_test(test_warn_cache),
 		cmocka_unit_test(test_format_local),
 		cmocka_unit_test(test_local_day),
 		cmocka_unit_test(test_timezone_valid),

@@ -208,7 +208,10 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
 	    escalate ? "nije resena u roku" : "jos nije resena", created, reopened, due,
 	    config_status_label(cfg, t->status), t->subject, t->text);
 	r = notify_dept(st, cfg, t, kind, subj, body, error_r);
-	if (r == 0 && escalate &&
+	/* the escalation addresses always; the warning too when no department
+	 * can be told (its id left the config, or it has no email and no sms):
+	 * that nobody holds the ticket is what they are there for */
+	if (r == 0 && (escalate || d == NULL || (d->email.n == 0 && d->sms.n == 0)) &&
 	    sla_watch_notify_escalation(st, cfg, t->id, kind, subj, body, NULL, error_r) < 0)
 		r = -1;
 	free(subj);

@@ -5,8 +5,10 @@
  * escalated_at, so nothing is repeated after a restart.  A reopen
  * (resolved/rejected -> open) re-arms both, once each per reopen (due_at is
  * kept); an assignment re-arms the warning, for the department that now
- * holds the ticket.  Backlog tickets (first-run mail) are never warned or
- * escalated.  Escalations are internal: never sent to citizens.
+ * holds the ticket.  A department without email is told by SMS; a warning
+ * no department can be told of goes to the escalation addresses.  Backlog
+ * tickets (first-run mail) are never warned or escalated.  Escalations are
+ * internal: never sent to citizens.
  */
 #ifndef S48_SLA_WATCH_H
 #define S48_SLA_WATCH_H

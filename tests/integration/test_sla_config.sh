@@ -8,7 +8,9 @@
 #  - sla.warn_hours changed to 0 (as a reload would): no more warnings, also
 #    for tickets created before; escalations go on;
 #  - sla.hours changed: tickets keep the due_at they were given (and told
-#    the citizen); new tickets get the new one.
+#    the citizen); new tickets get the new one;
+#  - a ticket whose department left the config: its warning goes to the
+#    escalation addresses (before, to nobody).
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$S48_TOP/tests/lib/mkconf.sh"
@@ -75,3 +77,16 @@ ctl 100 new --from 0641110005 "Pukla cev kod skole"
 is "existing tickets keep their due_at" "$(sql "SELECT group_concat(due_at - created_at, ' ') FROM (SELECT due_at, created_at FROM tickets WHERE id < 5 ORDER BY id)")" \
 	"$((48 * H)) $((48 * H)) $((48 * H)) $((48 * H))"
 is "a new ticket gets the new sla.hours" "$(sql "SELECT due_at - created_at FROM tickets WHERE id = 5")" $((24 * H))
+
+# lighting renamed "lights" in the config: ticket 6, still lighting's, has
+# no department to warn: the warning goes to the escalation addresses
+sed -i 's/warn_hours = 0;/warn_hours = 8;/' "$CONF"
+ctl 110 new --from 0641110006 "Ne radi sijalica kod skole"
+is "ticket 6 is lighting's" "$(sql "SELECT department FROM tickets WHERE id = 6")" lighting
+sed -i 's/{ id = "lighting";/{ id = "lights";/' "$CONF"
+ok_if "the renamed config is valid" sh -c '"$1" -c "$2" --check-config >/dev/null' - "$S48D" "$CONF"
+once 127
+is "127 h: the warning of a ticket of a department no longer configured goes to the escalation address" \
+	"$(notices 6 warning)" "email:direktor@jkp.example.org"
+once 135
+is "135 h: its escalation goes there once" "$(notices 6 escalation)" "email:direktor@jkp.example.org"

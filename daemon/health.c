@@ -13,7 +13,10 @@
 #include "util.h"
 
 static const char *const names[HEALTH_N] = { "imap", "sms-gateway", "smtp", "sms-send" };
-/* Alerts avoid the channel that is down. */
+/* An alert avoids the channel that is down; the recovery notice goes by
+ * every channel, the one that works again included (with an escalation
+ * list of addresses only, the notice that SMTP works again is the first
+ * the operator hears of it). */
 static const char *const avoid[HEALTH_N] = { NULL, NULL, "email", "sms" };
 
 const char *
@@ -39,7 +42,8 @@ alert(struct store *st, const struct s48_config *cfg, enum health_part part, int
 		    "Poruke se cuvaju i bice obradjene kada veza proradi.\n", names[part], when,
 		    what ? what : "-");
 	}
-	r = sla_watch_notify_escalation(st, cfg, 0, "alert", subj, body, avoid[part], error_r);
+	r = sla_watch_notify_escalation(st, cfg, 0, "alert", subj, body,
+	    recovered ? NULL : avoid[part], error_r);
 	free(subj);
 	free(body);
 	return r < 0 ? -1 : 0;
@@ -65,7 +69,10 @@ health_report(struct store *st, const struct s48_config *cfg, enum health_part p
 		goto fail;
 	since = since_s ? (time_t)strtoll(since_s, NULL, 10) : now;
 	if (ok) {
-		log_info("%s works again (failing since %lld)", names[part], (long long)since);
+		char when[32];
+
+		sla_format_local(since, when, sizeof(when));
+		log_info("%s works again (failing since %s)", names[part], when);
 		if (alerted_s != NULL && alert(st, cfg, part, 1, since, NULL, error_r) < 0)
 			goto fail;
 		if (store_state_del(st, key_since, error_r) < 0 ||

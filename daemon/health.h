@@ -1,8 +1,9 @@
 /*
  * health.h - source and sender health (SPEC section 5): when a source (IMAP,
  * SMS gateway) or a sender (SMTP, SMS gateway) has failed for an hour, one
- * alert goes to the escalation addresses by whichever channel still works,
- * and one more when it recovers.  The state lives in source_state
+ * alert goes to the escalation addresses by whichever channel still works
+ * (a failing sender's channel is left out), and one more when it recovers,
+ * by every channel (the recovered one included).  The state lives in source_state
  * ("health.NAME.since", "health.NAME.alerted") so a restart neither repeats
  * nor forgets an alert.
  */

@@ -6,8 +6,8 @@
  * working window is computed per local day with mktime(), so a DST change
  * moves the window's UTC instants but not its local hours.  sla_due() steps
  * one day at a time (a working window per step), never minute by minute,
- * and remembers its last answer because a batch of tickets usually shares
- * one creation second.
+ * and sla_due() and sla_warn_at() each remember their last answer because
+ * a batch of tickets usually shares one creation second.
  */
 #include "sla.h"
 
@@ -187,13 +187,18 @@ holidays_hash(const struct strlist *h)
 	return x;
 }
 
+/* One remembered answer; per thread, so callers need no locking. */
+struct sla_cache {
+	struct sla_key last;
+	time_t last_result;
+	int have_last;
+};
+
+/* created + seconds of working time through cache c (one per question:
+ * the due time and the warning time of a ticket alternate). */
 static time_t
-working_add(const struct cfg_sla *sla, time_t created, long long seconds)
+working_add(struct sla_cache *c, const struct cfg_sla *sla, time_t created, long long seconds)
 {
-	/* per thread: callers need no locking */
-	static _Thread_local struct sla_key last;
-	static _Thread_local time_t last_result;
-	static _Thread_local int have_last;
 	struct sla_key k;
 	time_t r;
 
@@ -205,14 +210,16 @@ working_add(const struct cfg_sla *sla, time_t created, long long seconds)
 	k.end = sla->work_end_min;
 	k.holidays_hash = holidays_hash(&sla->holidays);
 	k.tz_generation = sla_tz_generation;
-	if (have_last && memcmp(&k, &last, sizeof(k)) == 0)
-		return last_result;
+	if (c->have_last && memcmp(&k, &c->last, sizeof(k)) == 0)
+		return c->last_result;
 	r = calendar_add(sla, created, seconds);
-	last = k;
-	last_result = r;
-	have_last = 1;
+	c->last = k;
+	c->last_result = r;
+	c->have_last = 1;
 	return r;
 }
+
+static _Thread_local struct sla_cache sla_due_cache, sla_warn_cache;
 
 time_t
 sla_due(const struct cfg_sla *sla, time_t created)
@@ -222,7 +229,7 @@ sla_due(const struct cfg_sla *sla, time_t created)
 	if (!sla->has_calendar || sla->working_days == 0 ||
 	    sla->work_end_min <= sla->work_start_min)
 		return created + (time_t)secs;
-	return working_add(sla, created, secs);
+	return working_add(&sla_due_cache, sla, created, secs);
 }
 
 time_t
@@ -240,7 +247,7 @@ sla_warn_at(const struct cfg_sla *sla, time_t created, time_t due)
 	/* The instant when hours - warn_hours of working time have passed:
 	 * warn_hours of working time remain until due. */
 	secs = (long long)(sla->hours - sla->warn_hours) * 3600;
-	return calendar_add(sla, created, secs);
+	return working_add(&sla_warn_cache, sla, created, secs);
 }
 
 /*

@@ -1,6 +1,7 @@
 /* sla_watch.c - warnings before due_at and escalations at due_at. */
 #include "sla_watch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,12 +11,14 @@
 #include "phone.h"
 #include "sla.h"
 #include "store.h"
+#include "templates.h"
 #include "util.h"
 
 struct due_ticket {
 	long id;
 	char *department, *subject, *text;
 	time_t created_at, due_at;
+	time_t reopened_at;             /* the last reopen, 0 if none */
 	char *status;
 };
 
@@ -59,6 +62,11 @@ sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
 	return n;
 }
 
+/*
+ * The notice to the department: by its email addresses; a department with
+ * none (reached by its `sms` numbers only) gets the subject line by SMS, so
+ * its warning is not lost.  0 or -1.
+ */
 static int
 notify_dept(struct store *st, const struct s48_config *cfg, const struct due_ticket *t,
     const char *kind, const char *subject, const char *body, const char **error_r)
@@ -69,6 +77,22 @@ notify_dept(struct store *st, const struct s48_config *cfg, const struct due_tic
 
 	if (d == NULL)
 		return 0;
+	if (d->email.n == 0 && d->sms.n > 0) {
+		char *text = sms_prepare(subject, cfg->sms.ascii);
+		int r = 0;
+
+		for (i = 0; i < d->sms.n && r == 0; i++) {
+			memset(&m, 0, sizeof(m));
+			m.ticket_id = t->id;
+			m.channel = "sms";
+			m.recipient = d->sms.v[i];
+			m.kind = kind;
+			m.body = text;
+			r = outbox_queue(st, cfg, &m, NULL, NULL, error_r);
+		}
+		free(text);
+		return r < 0 ? -1 : 0;
+	}
 	for (i = 0; i < d->email.n; i++) {
 		memset(&m, 0, sizeof(m));
 		m.ticket_id = t->id;
@@ -128,6 +152,7 @@ collect(struct store *st, const char *sql, time_t now, struct due_ticket **v_r, 
 		v[n].created_at = (time_t)sqlite3_column_int64(s, 4);
 		v[n].due_at = (time_t)sqlite3_column_int64(s, 5);
 		v[n].status = store_col_dup(s, 6);
+		v[n].reopened_at = (time_t)sqlite3_column_int64(s, 7);
 		n++;
 	}
 	sqlite3_reset(s);
@@ -162,21 +187,31 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
 {
 	const char *kind = escalate ? "escalation" : "warning";
 	const struct cfg_department *d = config_dept(cfg, t->department, NULL);
-	char due[32], created[32], *subj, *body;
+	char due[32], created[32], reopened[64], *subj, *body;
 	int r;
 
 	sla_format_local(t->due_at, due, sizeof(due));
 	sla_format_local(t->created_at, created, sizeof(created));
+	reopened[0] = '\0';
+	if (t->reopened_at > 0) {
+		char when[32];
+
+		sla_format_local(t->reopened_at, when, sizeof(when));
+		snprintf(reopened, sizeof(reopened), "Ponovo otvorena: %s\n", when);
+	}
 	if (escalate)
 		subj = xasprintf("Eskalacija: prijava br. %ld nije resena u roku (%s)", t->id, due);
 	else
 		subj = xasprintf("Upozorenje: rok za prijavu br. %ld istice %s", t->id, due);
-	body = xasprintf("Prijava br. %ld, sluzba %s, %s.\nPrimljena: %s\nRok: %s\n"
+	body = xasprintf("Prijava br. %ld, sluzba %s, %s.\nPrimljena: %s\n%sRok: %s\n"
 	    "Stanje: %s\nPredmet: %s\n\n%s\n", t->id, d != NULL ? d->name : t->department,
-	    escalate ? "nije resena u roku" : "jos nije resena", created, due,
+	    escalate ? "nije resena u roku" : "jos nije resena", created, reopened, due,
 	    config_status_label(cfg, t->status), t->subject, t->text);
 	r = notify_dept(st, cfg, t, kind, subj, body, error_r);
-	if (r == 0 && escalate &&
+	/* the escalation addresses always; the warning too when no department
+	 * can be told (its id left the config, or it has no email and no sms):
+	 * that nobody holds the ticket is what they are there for */
+	if (r == 0 && (escalate || d == NULL || (d->email.n == 0 && d->sms.n == 0)) &&
 	    sla_watch_notify_escalation(st, cfg, t->id, kind, subj, body, NULL, error_r) < 0)
 		r = -1;
 	free(subj);
@@ -187,7 +222,27 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
 	return 0;
 }
 
-#define SELECT_COLS "SELECT id, department, subject, text, created_at, due_at, status FROM tickets "
+/*
+ * A reopen (resolved or rejected -> open) re-arms both notices: the ticket
+ * keeps its due_at (created_at + sla.hours, what the citizen was told), so a
+ * ticket reopened before due_at is warned again when warn_at comes (at once
+ * if it has passed) and escalated at due_at, and one reopened after due_at
+ * is escalated at the next check.  An assignment to another department
+ * re-arms the warning only: the department that now holds the ticket is
+ * warned (the escalation addresses already know of an escalated one).
+ * The order is that of the events (ids), so a reopen in the same second as
+ * a notice still counts; updated_at (set by every reopen and assignment,
+ * not by a notice) keeps the events out of the check for the many tickets
+ * nobody touched since their notice.
+ */
+#define REOPEN_EVENT "(e.kind = 'status' AND e.to_value = 'open' AND " \
+	"e.from_value IN ('resolved', 'rejected'))"
+#define AFTER_LAST(notice) "e.id > (SELECT coalesce(max(n.id), 0) FROM events n " \
+	"WHERE n.ticket_id = tickets.id AND n.kind = '" notice "')"
+
+#define SELECT_COLS "SELECT id, department, subject, text, created_at, due_at, status, " \
+	"(SELECT max(e.at) FROM events e WHERE e.ticket_id = tickets.id AND " REOPEN_EVENT ") " \
+	"FROM tickets "
 
 int
 sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error_r)
@@ -199,12 +254,19 @@ sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error
 
 	if (store_begin(st, error_r) < 0)
 		return -1;
-	if (collect(st, SELECT_COLS
+	/* sla.warn_hours = 0 (perhaps set by a reload): no warnings, also
+	 * none for the tickets that got a warn_at before */
+	if ((cfg->sla.warn_hours > 0 && collect(st, SELECT_COLS
 	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND warn_at IS NOT NULL "
-	    "AND warn_at <= ?1 AND due_at > ?1 AND warned_at IS NULL", now, &warn, &n_warn) < 0 ||
+	    "AND warn_at <= ?1 AND due_at > ?1 AND (warned_at IS NULL OR "
+	    "(updated_at >= warned_at AND EXISTS (SELECT 1 FROM events e "
+	    "WHERE e.ticket_id = tickets.id AND (" REOPEN_EVENT " OR e.kind = 'assign') "
+	    "AND " AFTER_LAST("warning") ")))", now, &warn, &n_warn) < 0) ||
 	    collect(st, SELECT_COLS
 	    "WHERE status IN ('open', 'in_progress') AND backlog = 0 AND due_at <= ?1 "
-	    "AND escalated_at IS NULL", now, &esc, &n_esc) < 0)
+	    "AND (escalated_at IS NULL OR (updated_at >= escalated_at AND EXISTS ("
+	    "SELECT 1 FROM events e WHERE e.ticket_id = tickets.id AND " REOPEN_EVENT " "
+	    "AND " AFTER_LAST("escalation") ")))", now, &esc, &n_esc) < 0)
 		goto fail;
 	for (i = 0; i < n_warn; i++)
 		if (notice(st, cfg, &warn[i], 0, now, error_r) < 0)

@@ -2,9 +2,13 @@
  * sla_watch.h - the 48-hour clock at work (SPEC section 5): one warning to
  * the department warn_hours before due_at, one escalation at due_at to the
  * department and the escalation addresses.  Tickets remember warned_at /
- * escalated_at, so nothing is repeated after a restart.  Backlog tickets
- * (first-run mail) are never warned or escalated.  Escalations are internal:
- * never sent to citizens.
+ * escalated_at, so nothing is repeated after a restart.  A reopen
+ * (resolved/rejected -> open) re-arms both, once each per reopen (due_at is
+ * kept); an assignment re-arms the warning, for the department that now
+ * holds the ticket.  A department without email is told by SMS; a warning
+ * no department can be told of goes to the escalation addresses.  Backlog
+ * tickets (first-run mail) are never warned or escalated.  Escalations are
+ * internal: never sent to citizens.
  */
 #ifndef S48_SLA_WATCH_H
 #define S48_SLA_WATCH_H

@@ -5,7 +5,7 @@
 # repeated by further runs, none for backlog or resolved tickets, never to
 # the citizen; s48ctl list --overdue shows the overdue ones.  A source
 # failing for over an hour gives exactly one alert to the escalation address
-# and one recovery notice when it works again.
+# and one recovery notice when it works again (SMTP's by email too).
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
@@ -193,3 +193,16 @@ is "IMAP down over an hour: alerts queued (email and SMS)" "$(alerts)" $((base +
 ok_if "the IMAP alert names imap" sh -c "[ \"\$(sqlite3 '$E/s48.db' \"SELECT count(*) FROM outbox WHERE kind = 'alert' AND subject LIKE '%imap ne radi%'\")\" -ge 1 ]"
 S48_NOW=$((NOW0 + 102 * H)) "$S48D" -c "$CONF" --once 2>>"$T/imap102.log"
 is "IMAP still down: no more alerts" "$(alerts)" $((base + 2))
+
+# --- SMTP works again: the recovery notice goes by email too ---
+smtp_sink_start "$E/smtp" >/dev/null
+sed -i "s|smtp://127.0.0.1:[0-9]*|smtp://127.0.0.1:$SMTP_SINK_PORT|" "$CONF"
+base=$(rows "kind = 'alert' AND coalesce(subject, body) LIKE '%smtp radi ponovo%'")
+is "no SMTP recovery notice while it was down" "$base" 0
+S48_NOW=$((NOW0 + 103 * H)) "$S48D" -c "$CONF" --once 2>>"$T/smtp103.log"
+is "SMTP works again: one recovery notice by email and one by SMS" \
+	"$(sql "SELECT group_concat(channel, ' ') FROM (SELECT channel FROM outbox WHERE kind = 'alert' AND coalesce(subject, body) LIKE '%smtp radi ponovo%' ORDER BY channel)")" "email sms"
+S48_NOW=$((NOW0 + 104 * H)) "$S48D" -c "$CONF" --once 2>>"$T/smtp104.log"
+ok_if "the director's mailbox has 'smtp radi ponovo'" sh -c \
+	"grep -rls '^To: direktor@jkp.example.org' '$E/smtp/mail' | xargs grep -l 'smtp radi ponovo' | grep -q ."
+is "no second SMTP recovery notice" "$(rows "kind = 'alert' AND coalesce(subject, body) LIKE '%smtp radi ponovo%'")" 2

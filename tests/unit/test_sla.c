@@ -210,6 +210,76 @@ test_due_matches_reference(void **state)
 	assert_int_equal(failures, 0);
 }
 
+/*
+ * Odd calendars against the reference: windows that do not divide an hour
+ * evenly, short and night-spanning ones (01:00-04:00 holds the DST hour),
+ * hours = 1, a run of holidays over the new year, one working day a week,
+ * starting every 53 minutes through both DST weekends of 2027.
+ */
+static char *holiday_run[] = { "2027-12-24", "2027-12-27", "2027-12-28", "2027-12-29",
+	"2027-12-30", "2027-12-31", "2028-01-03", "2028-01-04", "2028-01-05", "2028-01-06",
+	"2028-01-07" };
+
+static void
+test_odd_calendars(void **state)
+{
+	const struct {
+		const char *name;
+		unsigned days;
+		int start, end, hours;
+		int holidays;
+		int y, mo, d;              /* first start (UTC midnight) */
+	} cases[] = {
+		{ "07:30-15:15, 48 h, spring DST", 0x3e, 7 * 60 + 30, 15 * 60 + 15, 48, 0, 2027, 3, 25 },
+		{ "07:30-15:15, 48 h, autumn DST", 0x3e, 7 * 60 + 30, 15 * 60 + 15, 48, 0, 2027, 10, 28 },
+		{ "07:00-15:00, 1 h", 0x3e, 7 * 60, 15 * 60, 1, 0, 2027, 3, 26 },
+		{ "01:00-04:00 every day (the DST hour), 5 h, spring", 0xfe, 60, 4 * 60, 5, 0,
+		  2027, 3, 26 },
+		{ "01:00-04:00 every day (the DST hour), 5 h, autumn", 0xfe, 60, 4 * 60, 5, 0,
+		  2027, 10, 29 },
+		{ "00:00-24:00 every day, 30 h, autumn", 0xfe, 0, 24 * 60, 30, 0, 2027, 10, 29 },
+		{ "holiday run over the new year, 48 h", 0x3e, 7 * 60, 15 * 60, 48, 1,
+		  2027, 12, 20 },
+		{ "Wednesdays only 09:10-11:50, 10 h", 1u << 3, 9 * 60 + 10, 11 * 60 + 50, 10, 0,
+		  2027, 3, 20 },
+	};
+	size_t i;
+	int k, failures = 0;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cfg_sla s = calendar();
+
+		s.working_days = cases[i].days;
+		s.work_start_min = cases[i].start;
+		s.work_end_min = cases[i].end;
+		s.hours = cases[i].hours;
+		s.warn_hours = 0;
+		if (cases[i].holidays) {
+			s.holidays.v = holiday_run;
+			s.holidays.n = sizeof(holiday_run) / sizeof(holiday_run[0]);
+		} else {
+			s.holidays.n = 0;
+		}
+		for (k = 0; k < 120; k++) {
+			time_t created = utc(cases[i].y, cases[i].mo, cases[i].d, 0, 0) +
+			    (time_t)k * 53 * 60;
+			time_t got = sla_due(&s, created), want = reference_due(&s, created);
+
+			if (got != want) {
+				char a[32], b[32], c[32];
+
+				util_iso8601(created, a);
+				util_iso8601(got, b);
+				util_iso8601(want, c);
+				print_error("%s: created %s: got %s, reference %s\n", cases[i].name, a, b, c);
+				failures++;
+			}
+		}
+	}
+	assert_int_equal(failures, 0);
+}
+
 static void
 test_cache_keys_on_calendar(void **state)
 {
@@ -227,6 +297,38 @@ test_cache_keys_on_calendar(void **state)
 	b.work_end_min = 16 * 60;
 	assert_int_not_equal(sla_due(&b, created), sla_due(&a, created));
 	assert_int_equal(sla_due(&a, created), utc(2026, 12, 7, 13, 0));
+}
+
+/* The warning time, remembered like the due time: asked alternately with
+ * sla_due() and with another warn_hours for the same instant, it is always
+ * hours - warn_hours of working time after creation (the reference). */
+static void
+test_warn_cache(void **state)
+{
+	struct cfg_sla s = calendar();
+	time_t created = utc(2027, 3, 26, 12, 0);
+	int i, failures = 0;
+
+	(void)state;
+	for (i = 0; i < 60; i++) {
+		time_t c = created + (time_t)(i / 3) * 41 * 60, due, warn, want;
+		struct cfg_sla r = s;
+
+		s.warn_hours = 4 + 8 * (i % 3);         /* 4, 12, 20 for the same instant */
+		due = sla_due(&s, c);
+		warn = sla_warn_at(&s, c, due);
+		r.hours = s.hours - s.warn_hours;
+		want = reference_due(&r, c);
+		if (warn != want || due != reference_due(&s, c)) {
+			char a[32];
+
+			util_iso8601(c, a);
+			print_error("created %s, warn_hours %d: warn %ld, want %ld\n", a, s.warn_hours,
+			    (long)warn, (long)want);
+			failures++;
+		}
+	}
+	assert_int_equal(failures, 0);
 }
 
 static double
@@ -372,9 +474,11 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_due_table),
 		cmocka_unit_test(test_due_matches_reference),
+		cmocka_unit_test(test_odd_calendars),
 		cmocka_unit_test(test_cache_keys_on_calendar),
 		cmocka_unit_test(test_due_is_fast),
 		cmocka_unit_test(test_warn_at),
+		cmocka_unit_test(test_warn_cache),
 		cmocka_unit_test(test_format_local),
 		cmocka_unit_test(test_local_day),
 		cmocka_unit_test(test_timezone_valid),

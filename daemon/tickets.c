@@ -814,7 +814,11 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 	t.text = in->text ? in->text : "";
 	t.message_id = in->message_id && in->message_id[0] ? in->message_id : NULL;
 	now = in->now ? in->now : store_now();
-	t.created_at = in->at ? in->at : now;
+	/* the source's time (INTERNALDATE, the gateway's receivedAt), never
+	 * ahead of ours: a gateway that gives local time without a zone, or a
+	 * clock that runs fast, would date the ticket and its due time hours
+	 * ahead */
+	t.created_at = in->at && in->at < now ? in->at : now;
 	t.due_at = sla_due(&cfg->sla, t.created_at);
 	warn = backlog ? 0 : sla_warn_at(&cfg->sla, t.created_at, t.due_at);
 
@@ -856,6 +860,9 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 		    (in->flags & TICKETS_F_AUTO) != 0, now, error_r) < 0)
 			goto out;
 	}
+	/* also for the first run's old mail (backlog): the department's mail
+	 * carries the token its staff answer with, though the citizen is not
+	 * acknowledged so late */
 	if (tk_notify_dept(c, &t, t.department, "dept_new", "Nova prijava", t.text, NULL,
 	    TK_N_ATTACH | TK_N_SMS | (in->n_att == 0 ? TK_N_NO_ATT : 0), now, error_r) < 0)
 		goto out;
@@ -882,7 +889,7 @@ tickets_append(const struct tickets_ctx *c, long id, const struct tickets_input 
 	struct tk_view tv;
 	sqlite3_stmt *s;
 	time_t now = in->now ? in->now : store_now();
-	time_t at = in->at ? in->at : now;
+	time_t at = in->at && in->at < now ? in->at : now;   /* as in tickets_create */
 	int rc;
 
 	rc = tickets_get(c->st, id, &t, error_r);

@@ -59,7 +59,8 @@ struct tickets_input {
 	const char *text;               /* the report / appended text (UTF-8) */
 	const char *department;         /* create: department id, NULL = route with
 	                                   ctx->rt (email: subject + text, SMS: text) */
-	time_t at;                      /* created_at / message time; 0 = now */
+	time_t at;                      /* created_at / message time; 0 or later
+	                                   than now: now */
 	const char *message_id;         /* the citizen's Message-ID without <>, or NULL */
 	int64_t raw_id;                 /* raw_messages.id, 0 = none (e.g. s48ctl new) */
 	const char *norm_hash;          /* messages.norm_hash (SMS duplicate check), or NULL */

@@ -171,8 +171,26 @@ check_plans(struct store *st)
 		  "sqlite_autoindex_raw_messages_1" },
 		{ "SELECT id FROM tickets WHERE reporter = ?1 AND channel = 'sms' "
 		  "ORDER BY created_at DESC, id DESC LIMIT 1", "tickets_reporter" },
+		/* sla_watch.c's two queries (escalation, warning), re-arming included */
 		{ "SELECT id FROM tickets WHERE status IN ('open', 'in_progress') AND backlog = 0 "
-		  "AND due_at <= ?1 AND escalated_at IS NULL", "tickets_status_due" },
+		  "AND due_at <= ?1 AND (escalated_at IS NULL OR (updated_at >= escalated_at AND "
+		  "EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id AND "
+		  "(e.kind = 'status' AND e.to_value = 'open' AND e.from_value IN ('resolved', "
+		  "'rejected')) AND e.id > (SELECT coalesce(max(n.id), 0) FROM events n WHERE "
+		  "n.ticket_id = tickets.id AND n.kind = 'escalation'))))", "tickets_status_due" },
+		{ "SELECT id FROM tickets WHERE status IN ('open', 'in_progress') AND backlog = 0 "
+		  "AND due_at <= ?1 AND (escalated_at IS NULL OR (updated_at >= escalated_at AND "
+		  "EXISTS (SELECT 1 FROM events e WHERE e.ticket_id = tickets.id AND "
+		  "(e.kind = 'status' AND e.to_value = 'open' AND e.from_value IN ('resolved', "
+		  "'rejected')) AND e.id > (SELECT coalesce(max(n.id), 0) FROM events n WHERE "
+		  "n.ticket_id = tickets.id AND n.kind = 'escalation'))))", "events_ticket" },
+		{ "SELECT id FROM tickets WHERE status IN ('open', 'in_progress') AND backlog = 0 "
+		  "AND warn_at IS NOT NULL AND warn_at <= ?1 AND due_at > ?1 AND (warned_at IS NULL "
+		  "OR (updated_at >= warned_at AND EXISTS (SELECT 1 FROM events e WHERE "
+		  "e.ticket_id = tickets.id AND ((e.kind = 'status' AND e.to_value = 'open' AND "
+		  "e.from_value IN ('resolved', 'rejected')) OR e.kind = 'assign') AND e.id > "
+		  "(SELECT coalesce(max(n.id), 0) FROM events n WHERE n.ticket_id = tickets.id AND "
+		  "n.kind = 'warning'))))", "tickets_status_due" },
 		{ "SELECT id FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
 		  "tickets_created" },
 		{ "SELECT idx FROM attachments WHERE ticket_id = ?1 ORDER BY idx",

@@ -14,6 +14,9 @@
 #include "templates.h"
 #include "util.h"
 
+/* tickets read into memory per pass (and list) of sla_watch_run */
+#define COLLECT_MAX 10000
+
 struct due_ticket {
 	long id;
 	char *department, *subject, *text;
@@ -143,7 +146,7 @@ collect(struct store *st, const char *sql, time_t now, struct due_ticket **v_r, 
 	if (s == NULL)
 		return -1;
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < 10000) {
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < COLLECT_MAX) {
 		v = xrealloc(v, (n + 1) * sizeof(*v));
 		v[n].id = (long)sqlite3_column_int64(s, 0);
 		v[n].department = store_col_dup(s, 1);
@@ -244,8 +247,11 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
 	"(SELECT max(e.at) FROM events e WHERE e.ticket_id = tickets.id AND " REOPEN_EVENT ") " \
 	"FROM tickets "
 
-int
-sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error_r)
+/* One transaction of at most COLLECT_MAX warnings and COLLECT_MAX
+ * escalations; *more_r = 1 when either list was cut there. */
+static int
+sla_watch_pass(struct store *st, const struct s48_config *cfg, int *more_r,
+    const char **error_r)
 {
 	struct due_ticket *warn = NULL, *esc = NULL;
 	size_t n_warn = 0, n_esc = 0, i;
@@ -277,6 +283,7 @@ sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error
 	if (store_commit(st, error_r) < 0)
 		goto out;
 	count = (int)(n_warn + n_esc);
+	*more_r = n_warn == COLLECT_MAX || n_esc == COLLECT_MAX;
 	goto out;
 fail:
 	if (*error_r == NULL)
@@ -286,4 +293,22 @@ out:
 	free_due(&warn, n_warn);
 	free_due(&esc, n_esc);
 	return count;
+}
+
+int
+sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error_r)
+{
+	int total = 0, n, more;
+
+	/* passes until all that is due is queued (a pass's notices are marked,
+	 * so the next one finds the rest): a first check over a long outage
+	 * or `--once` must not leave tickets for a check that never comes */
+	do {
+		more = 0;
+		n = sla_watch_pass(st, cfg, &more, error_r);
+		if (n < 0)
+			return -1;
+		total += n;
+	} while (more && n > 0);
+	return total;
 }

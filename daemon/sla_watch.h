@@ -17,7 +17,8 @@ struct store;
 struct s48_config;
 
 /*
- * One transaction: queue the warnings and escalations that are due now.
+ * Queue the warnings and escalations that are due now, in transactions of
+ * up to 10,000 tickets each until none is left.
  * Returns the number of notices queued (tickets), or -1 with *error_r.
  */
 int sla_watch_run(struct store *st, const struct s48_config *cfg, const char **error_r);

@@ -12,26 +12,8 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$S48_TOP/tests/lib/mkconf.sh"
 tmpdir_setup
-CTL="$S48_BIN/s48ctl"
-S48D="$S48_BIN/s48d"
-if [ ! -x "$CTL" ] || [ ! -x "$S48D" ]; then
-	skip "s48ctl and s48d" "not built ($S48_BIN)"
-	exit 0
-fi
-MKCONF_SMS=0 MKCONF_SMTP_URL=smtp://127.0.0.1:9 mkconf "$T/c"
-CONF="$T/c/s48.conf"
-N0=1795514400          # 2026-11-24T10:00:00Z, a Tuesday
-H=3600
-unset S48_NOW
-
-ctl() { # HOURS ARGS...
-	_h=$1; shift
-	S48_NOW=$((N0 + _h * H)) "$CTL" -c "$CONF" "$@" >>"$T/ctl.log" 2>&1
-}
-once() { # HOURS
-	S48_NOW=$((N0 + $1 * H)) "$S48D" -c "$CONF" --once 2>>"$T/s48d.log"
-}
-sql() { python3 -c "import sqlite3,sys; c=sqlite3.connect('$T/c/s48.db'); r=c.execute(sys.argv[1]).fetchall(); print('|'.join(str(x) for row in r for x in row))" "$1"; }
+. "$S48_TOP/tests/lib/sla_clock.sh"
+sla_clock_setup MKCONF_SMS=0 MKCONF_SMTP_URL=smtp://127.0.0.1:9
 # notices TICKET KIND -> recipients in queue order, space-separated
 notices() {
 	sql "SELECT coalesce(group_concat(recipient, ' '), '') FROM (SELECT recipient FROM outbox WHERE ticket_id = $1 AND kind = '$2' ORDER BY id)"

@@ -105,6 +105,13 @@ sms_gateway_reconcile_wanted(const struct sms_gateway *gw)
 	return gw->reconcile_wanted;
 }
 
+void
+sms_gateway_not_stored(struct sms_gateway *gw)
+{
+	if (gw->prof->reconcile != NULL)
+		gw->reconcile_wanted = 1;
+}
+
 int
 sms_gateway_send(struct sms_gateway *gw, const char *to, const char *text,
     char **reason_r, int *stopped_r)

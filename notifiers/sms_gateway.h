@@ -130,6 +130,12 @@ int sms_gateway_reconcile(struct sms_gateway *gw, time_t since, struct sms_in **
  * destructive gateway (infobip): call sms_gateway_reconcile() then. */
 int sms_gateway_reconcile_wanted(const struct sms_gateway *gw);
 
+/* The caller could not store what the last pull or reconciliation handed
+ * out (a failed transaction): a destructive gateway (infobip) will not hand
+ * it out again, so sms_gateway_reconcile_wanted() becomes 1 there; the
+ * other profiles hand it out again by themselves (nothing to do). */
+void sms_gateway_not_stored(struct sms_gateway *gw);
+
 /*
  * Send one SMS (text already prepared: GSM-7 / segments) from cfg->number
  * to "to" (E.164).  Returns an enum notify_result; *reason_r is always set

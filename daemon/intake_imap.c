@@ -1678,6 +1678,27 @@ fail:
 	return ret;
 }
 
+int
+imap_intake_seen_range(struct imap_intake *ii, uint32_t first, uint32_t last,
+    const char **error_r)
+{
+	char *args;
+	int r;
+
+	if (ii->broken) {
+		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
+		return -1;
+	}
+	if (first == 0 || first > last)
+		return 0;
+	args = xasprintf("UID STORE %u:%u +FLAGS.SILENT (\\Seen)", first, last);
+	r = imap_command(ii, "UID STORE \\Seen", args, NULL, NULL, error_r);
+	free(args);
+	if (r != 0)
+		ii->broken = 1;
+	return r;
+}
+
 static int
 imap_idle(struct imap_intake *ii, long long timeout_ms, const char **error_r)
 {

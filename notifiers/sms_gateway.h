@@ -37,8 +37,10 @@
  *           at that second]} and, while a poll pages backwards, the next
  *           page and the mark the poll will set when it is done, so every
  *           page is one pull committed with its cursor and a crash resumes
- *           at the page after the last one committed.  Only direction
- *           "inbound" is returned.  Send: form POST To/From/Body (201).
+ *           at the page after the last one committed (a stored page
+ *           the gateway refuses with 400/404/410, e.g. an expired
+ *           PageToken, is replaced by the top of the list, once per
+ *           poll).  Only direction "inbound" is returned.  Send: form POST To/From/Body (201).
  *  generic  cfg->generic, for Kannel, Android gateway apps and in-house
  *           gateways.  GET pull_url with {cursor} replaced by the last
  *           cursor (URL-encoded, "" the first time); header auth_header

@@ -22,7 +22,8 @@ Control API (no auth):
   POST /_sim/fault    {"only"?: one endpoint kind (e.g. "infobip_logs"),
                        "mode": "none"|"500"|"429"|"timeout"|"garbage"|
                        "every_other"|"reject"|"stop21610"|"bad_next"
-                       (twilio: next_page_uri on another host), "count"?: N
+                       (twilio: next_page_uri on another host)|"page_gone"
+                       (twilio: 404 for every page after the first), "count"?: N
                        requests then back to none, "delay"?: seconds}
   GET  /_sim/stats    request counters;  POST /_sim/reset;  GET /_sim/messages
 Faults apply to the gateway paths only.  "timeout" does the work, then
@@ -45,7 +46,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("none", "500", "429", "timeout", "garbage", "every_other", "reject", "stop21610",
-         "bad_next")
+         "bad_next", "page_gone")
 
 
 def jenc(v):
@@ -239,6 +240,8 @@ class Handler(BaseHTTPRequestHandler):
                 delay = sim.fault["delay"]
                 if sim.fault.get("only") and sim.fault["only"] != kind:
                     mode = "none"       # the fault is for another endpoint
+                if mode == "page_gone" and not (kind == "twilio_list" and "PageToken" in q):
+                    mode = "none"       # only a page after the first is gone
                 if mode != "none":
                     sim.fault_n += 1
                     n = sim.fault_n
@@ -252,6 +255,11 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(500, {"error": "simulated server error"})
             if mode == "429":
                 return self.reply(429, {"error": "too many requests", "code": 20429})
+            if mode == "page_gone":
+                with sim.lock:
+                    sim.count("faulted")
+                return self.reply(404, {"code": 20404, "message": "The requested resource "
+                                        "was not found", "status": 404})
             if mode == "garbage":
                 return self.reply(200, b"<html>\xff\xfe garbage {{{ \"results\": [", "text/html")
             code, out = getattr(self, kind)(q, data, mode)

@@ -239,12 +239,53 @@ test_reconcile_not_stored(void **state)
 	fx_free(&f);
 }
 
+/*
+ * Twilio: a poll that pages backwards stores the next page with each batch.
+ * When the gateway no longer serves that page (404: an expired PageToken),
+ * the list is read from the top down to the old mark again instead of
+ * failing on every poll; a gateway that refuses every second page is an
+ * error of that poll, not an endless loop.
+ */
+static void
+test_twilio_page_gone(void **state)
+{
+	struct fx *f;
+
+	(void)state;
+	f = fx_new("twilio", 10);
+	inject(25, "page");
+	assert_int_equal(sim_post("/_sim/fault", "{\"mode\":\"page_gone\",\"count\":1}"), 0);
+	assert_int_equal(poll_once(f, NULL), 0);
+	assert_int_equal(sim_stat("faulted"), 1);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages"), 25);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets"), 25);
+	inject(3, "after");
+	assert_int_equal(poll_once(f, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets"), 28);
+	fx_free(&f);
+
+	/* every page after the first refused */
+	sim_reset();
+	f = fx_new("twilio", 10);
+	inject(25, "gone");
+	assert_int_equal(sim_post("/_sim/fault", "{\"mode\":\"page_gone\"}"), 0);
+	assert_int_equal(poll_once(f, NULL), -1);
+	assert_int_equal(sim_stat("faulted"), 2);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages"), 10);
+	assert_int_equal(sim_fault("none", 0, 0), 0);
+	assert_int_equal(poll_once(f, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages"), 25);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets"), 25);
+	fx_free(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_batch_not_stored, setup),
 		cmocka_unit_test_setup(test_reconcile_not_stored, setup),
+		cmocka_unit_test_setup(test_twilio_page_gone, setup),
 	};
 
 	return cmocka_run_group_tests(tests, sim_group_setup, sim_group_teardown);

@@ -23,7 +23,8 @@ Control API (no auth):
                        "mode": "none"|"500"|"429"|"timeout"|"garbage"|
                        "every_other"|"reject"|"stop21610"|"bad_next"
                        (twilio: next_page_uri on another host)|"page_gone"
-                       (twilio: 404 for every page after the first), "count"?: N
+                       (twilio: 404 for every page after the first)|
+                       "duplicate" (every message of a pull twice), "count"?: N
                        requests then back to none, "delay"?: seconds}
   GET  /_sim/stats    request counters;  POST /_sim/reset;  GET /_sim/messages
 Faults apply to the gateway paths only.  "timeout" does the work, then
@@ -46,7 +47,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("none", "500", "429", "timeout", "garbage", "every_other", "reject", "stop21610",
-         "bad_next", "page_gone")
+         "bad_next", "page_gone", "duplicate")
 
 
 def jenc(v):
@@ -263,6 +264,11 @@ class Handler(BaseHTTPRequestHandler):
             if mode == "garbage":
                 return self.reply(200, b"<html>\xff\xfe garbage {{{ \"results\": [", "text/html")
             code, out = getattr(self, kind)(q, data, mode)
+            if mode == "duplicate" and isinstance(out, dict):
+                # every message of a pull twice in the answer
+                for k in ("results", "messages"):
+                    if isinstance(out.get(k), list) and method == "GET":
+                        out[k] = [m for m in out[k] for _ in (0, 1)]
             if mode == "timeout":
                 with sim.lock:
                     sim.count("faulted")

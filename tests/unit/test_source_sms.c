@@ -279,6 +279,39 @@ test_twilio_page_gone(void **state)
 	fx_free(&f);
 }
 
+/*
+ * A gateway that hands out every message twice in one answer (twilio and
+ * generic also again in the next poll): one raw message, one ticket and
+ * one acknowledgement each, for every profile.
+ */
+static void
+test_duplicate_ids(void **state)
+{
+	static const char *const profiles[] = { "infobip", "twilio", "generic" };
+	size_t p;
+
+	(void)state;
+	for (p = 0; p < sizeof(profiles) / sizeof(profiles[0]); p++) {
+		struct fx *f;
+
+		sim_reset();
+		f = fx_new(profiles[p], 10);
+		inject(15, profiles[p]);
+		assert_int_equal(sim_post("/_sim/fault", "{\"mode\":\"duplicate\"}"), 0);
+		assert_int_equal(poll_once(f, NULL), 0);
+		assert_int_equal(poll_once(f, NULL), 0);
+		assert_int_equal(sim_fault("none", 0, 0), 0);
+		if (qint(f, "SELECT count(*) FROM raw_messages") != 15 ||
+		    qint(f, "SELECT count(*) FROM tickets") != 15 ||
+		    qint(f, "SELECT count(*) FROM outbox WHERE kind = 'sms_ack'") != 15)
+			fail_msg("%s: %lld raw, %lld tickets, %lld acks; want 15 each", profiles[p],
+			    qint(f, "SELECT count(*) FROM raw_messages"),
+			    qint(f, "SELECT count(*) FROM tickets"),
+			    qint(f, "SELECT count(*) FROM outbox WHERE kind = 'sms_ack'"));
+		fx_free(&f);
+	}
+}
+
 int
 main(void)
 {
@@ -286,6 +319,7 @@ main(void)
 		cmocka_unit_test_setup(test_batch_not_stored, setup),
 		cmocka_unit_test_setup(test_reconcile_not_stored, setup),
 		cmocka_unit_test_setup(test_twilio_page_gone, setup),
+		cmocka_unit_test_setup(test_duplicate_ids, setup),
 	};
 
 	return cmocka_run_group_tests(tests, sim_group_setup, sim_group_teardown);

@@ -130,7 +130,9 @@ int imap_intake_seen_range(struct imap_intake *ii, uint32_t first, uint32_t last
 
 /*
  * Wait up to timeout_s seconds for new mail: IDLE when offered (else just
- * wait).  Returns 1 when the server reported new mail (EXISTS), 0 on timeout
+ * wait).  Returns 1 when the server reported new mail (EXISTS; at once,
+ * without IDLE, when an answer since the last listing raised the message
+ * count: the server does not announce that mail again), 0 on timeout
  * or when s48_stop_requested was set (noticed within 1 s; the answers to
  * IDLE and DONE are then awaited IMAP_INTAKE_STOP_GRACE_MS at most, else -1),
  * -1 on error.

@@ -205,7 +205,10 @@ again:
 		sid = json_string_value(json_object_get(m, "sid"));
 		date = json_string_value(json_object_get(m, "date_created"));
 		dir = json_string_value(json_object_get(m, "direction"));
-		if (sid == NULL || date == NULL)
+		/* our own messages neither count for the mark nor end the
+		 * scan: the list goes by when a message was sent, and one of
+		 * ours may be sent long after it was created (queued) */
+		if (sid == NULL || date == NULL || dir == NULL || strcmp(dir, "inbound") != 0)
 			continue;
 		t = util_parse_rfc2822(date);
 		if (t < 0)
@@ -221,8 +224,6 @@ again:
 			if (t == old.t && mark_has(&old, sid))
 				continue;
 		}
-		if (dir == NULL || strcmp(dir, "inbound") != 0)
-			continue;
 		if (sms_gw_list_add(&l, m, "sid", "from", "body", "date_created", 'r') < 0) {
 			*error_r = sms_gw_error(gw, "twilio: more than %d messages in one page",
 			    SMS_GW_MAX_BATCH);

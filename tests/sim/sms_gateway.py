@@ -16,7 +16,10 @@ One HTTP server speaks the three shapes of SPEC section 7 at once:
            POST /generic/send  {"to": ..., "text": ...}
 Control API (no auth):
   POST /_sim/inbound  {"from", "text" | "text_b64", "received"?, "to"?,
-                       "count"?} or {"messages": [...]}: inject inbound SMS
+                       "count"?, "direction"?, "created"? (twilio's
+                       date_created when not "received", the time the list
+                       is sorted by, as date_sent)} or {"messages": [...]}:
+                       inject inbound SMS
                        (text_b64 lets a test inject bytes that are not UTF-8)
   GET  /_sim/sent     what was sent, in order
   POST /_sim/fault    {"only"?: one endpoint kind (e.g. "infobip_logs"),
@@ -140,7 +143,7 @@ class Sim:
     def count(self, key):
         self.stats[key] = self.stats.get(key, 0) + 1
 
-    def add(self, frm, text, to=None, received=None, direction="inbound"):
+    def add(self, frm, text, to=None, received=None, direction="inbound", created=None):
         self.seq += 1
         s = self.seq
         h = hashlib.sha256(b"s48sim %d %s" % (s, self.args.account.encode())).hexdigest()
@@ -148,6 +151,8 @@ class Sim:
              "from": frm, "to": to or self.args.number, "text": text,
              "received": int(received if received is not None else time.time()),
              "direction": direction}
+        if created is not None:
+            m["created"] = int(created)    # twilio: date_created apart from date_sent
         self.msgs.append(m)
         if direction == "inbound":
             self.queue.append(s)
@@ -319,7 +324,8 @@ class Handler(BaseHTTPRequestHandler):
                         t = text if n == 1 else text + (b" %d" % (i + 1))
                         m = sim.add(it.get("from", "+381641234567"), t, it.get("to"),
                                     parse_time(it.get("received")),
-                                    it.get("direction", "inbound"))
+                                    it.get("direction", "inbound"),
+                                    parse_time(it.get("created")))
                         out.append({"seq": m["seq"], "sid": m["sid"], "messageId": m["mid"]})
                 sim.save()
             return self.reply(200, {"added": len(out), "messages": out})
@@ -418,7 +424,7 @@ class Handler(BaseHTTPRequestHandler):
         return {"sid": m["sid"], "account_sid": a.account, "from": m["from"], "to": m["to"],
                 "body": m["text"], "direction": m["direction"],
                 "status": "received" if m["direction"] == "inbound" else "queued",
-                "num_segments": "1", "date_created": rfc2822(m["received"]),
+                "num_segments": "1", "date_created": rfc2822(m.get("created", m["received"])),
                 "date_sent": rfc2822(m["received"]), "date_updated": rfc2822(m["received"]),
                 "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (a.account, m["sid"])}
 

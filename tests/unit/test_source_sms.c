@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -312,6 +313,44 @@ test_duplicate_ids(void **state)
 	}
 }
 
+/*
+ * Twilio lists messages by when they were sent, newest first; one of ours
+ * can be sent long after it was created (queued).  Its old date_created
+ * must not end the scan (the mark's check "older than the mark: the rest
+ * was seen"): before the fix the inbound messages below it were lost.
+ */
+static void
+test_twilio_queued_outbound(void **state)
+{
+	struct fx *f;
+	long now = (long)time(NULL);
+	char *body;
+
+	(void)state;
+	f = fx_new("twilio", 10);
+	body = xasprintf("{\"messages\": ["
+	    "{\"from\": \"381641000001\", \"text\": \"Pukla cev 1\", \"received\": %ld},"
+	    "{\"from\": \"381641000002\", \"text\": \"Pukla cev 2\", \"received\": %ld}]}",
+	    now - 50, now - 48);
+	assert_int_equal(sim_post("/_sim/inbound", "%s", body), 0);
+	free(body);
+	assert_int_equal(poll_once(f, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets"), 2);
+	/* sent 10 s ago, created an hour ago; below it two new reports */
+	body = xasprintf("{\"messages\": ["
+	    "{\"from\": \"381641000003\", \"text\": \"Pukla cev 3\", \"received\": %ld},"
+	    "{\"from\": \"381641000004\", \"text\": \"Pukla cev 4\", \"received\": %ld},"
+	    "{\"from\": \"%s\", \"to\": \"+381641000001\", \"text\": \"nasa poruka\","
+	    " \"direction\": \"outbound-api\", \"received\": %ld, \"created\": %ld}]}",
+	    now - 30, now - 20, SIM_NUMBER, now - 10, now - 3600);
+	assert_int_equal(sim_post("/_sim/inbound", "%s", body), 0);
+	free(body);
+	assert_int_equal(poll_once(f, NULL), 0);
+	assert_int_equal(qint(f, "SELECT count(*) FROM tickets"), 4);
+	assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages"), 4);
+	fx_free(&f);
+}
+
 int
 main(void)
 {
@@ -320,6 +359,7 @@ main(void)
 		cmocka_unit_test_setup(test_reconcile_not_stored, setup),
 		cmocka_unit_test_setup(test_twilio_page_gone, setup),
 		cmocka_unit_test_setup(test_duplicate_ids, setup),
+		cmocka_unit_test_setup(test_twilio_queued_outbound, setup),
 	};
 
 	return cmocka_run_group_tests(tests, sim_group_setup, sim_group_teardown);

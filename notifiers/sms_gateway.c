@@ -110,6 +110,9 @@ sms_gateway_not_stored(struct sms_gateway *gw)
 {
 	if (gw->prof->reconcile != NULL)
 		gw->reconcile_wanted = 1;
+	/* generic ack mode: that batch comes again, and that is no sign of
+	 * a gateway that does not forget (more_r stays 1 for it) */
+	gw->last_batch[0] = '\0';
 }
 
 int

@@ -135,7 +135,8 @@ int sms_gateway_reconcile_wanted(const struct sms_gateway *gw);
 /* The caller could not store what the last pull or reconciliation handed
  * out (a failed transaction): a destructive gateway (infobip) will not hand
  * it out again, so sms_gateway_reconcile_wanted() becomes 1 there; the
- * other profiles hand it out again by themselves (nothing to do). */
+ * other profiles hand it out again by themselves (generic in ack mode then
+ * does not take that batch for a gateway that ignores acks: more_r 1). */
 void sms_gateway_not_stored(struct sms_gateway *gw);
 
 /*

@@ -61,7 +61,17 @@ fx_new(const char *profile, int batch)
 	ts_write_file(path, "test-secret\n", 0600);
 	snprintf(path, sizeof(path), "%s/sms.key", f->dir);
 	ts_write_file(path, SIM_KEY "\n", 0600);
-	if (strcmp(profile, "generic") == 0)
+	if (strcmp(profile, "generic-ack") == 0)
+		/* a gateway without a cursor that forgets what is acknowledged */
+		sms = xasprintf("profile = \"generic\"; generic = { pull_url = "
+		    "\"%s/generic/inbox?limit=%d\"; auth_header = "
+		    "\"Authorization: Bearer {key}\"; messages_path = \"messages\"; "
+		    "id_path = \"id\"; from_path = \"from\"; text_path = \"text\"; "
+		    "time_path = \"received\"; ack_url = \"%s/generic/ack\"; "
+		    "send_url = \"%s/generic/send\"; "
+		    "send_body = \"{\\\"to\\\": {to}, \\\"text\\\": {text}}\"; };",
+		    the_sim.url, batch, the_sim.url, the_sim.url);
+	else if (strcmp(profile, "generic") == 0)
 		sms = xasprintf("profile = \"generic\"; generic = { pull_url = "
 		    "\"%s/generic/inbox?after={cursor}&limit=%d\"; auth_header = "
 		    "\"Authorization: Bearer {key}\"; messages_path = \"messages\"; "
@@ -165,7 +175,8 @@ inject(int n, const char *tag)
 }
 
 /*
- * For every profile: the database refuses the first batch the gateway hands
+ * For every profile (generic with a cursor, and with acknowledgements
+ * instead): the database refuses the first batch the gateway hands
  * out (a storage error); the poll fails; the next poll records every
  * message once.  Infobip's pull had dequeued them: they come back from the
  * log (before the fix they were lost: only a failed HTTP pull asked for
@@ -174,7 +185,7 @@ inject(int n, const char *tag)
 static void
 test_batch_not_stored(void **state)
 {
-	static const char *const profiles[] = { "infobip", "twilio", "generic" };
+	static const char *const profiles[] = { "infobip", "twilio", "generic", "generic-ack" };
 	size_t p;
 
 	(void)state;
@@ -288,7 +299,7 @@ test_twilio_page_gone(void **state)
 static void
 test_duplicate_ids(void **state)
 {
-	static const char *const profiles[] = { "infobip", "twilio", "generic" };
+	static const char *const profiles[] = { "infobip", "twilio", "generic", "generic-ack" };
 	size_t p;
 
 	(void)state;

@@ -53,6 +53,10 @@ struct imap_intake {
 	size_t seq_lookups;      /* FETCH n (UID) round trips of the bisection */
 	MMAPString *line;        /* FETCH response lines */
 	int broken;              /* a command failed: no more commands, no LOGOUT */
+	/* an EXISTS raised the message count after the last listing's NOOP
+	 * (in the answer to a FETCH, MOVE or STORE): new mail this session
+	 * was told about, which IDLE would not announce again */
+	int news;
 };
 
 /* per thread: the pump fetches on one session while another acknowledges */
@@ -862,6 +866,8 @@ imap_note_count(struct imap_intake *ii, uint32_t n, const char *rest, size_t len
 	struct mailimap_selection_info *si = ii->imap->imap_selection_info;
 
 	if (len == 7 && strncasecmp(rest, " EXISTS", 7) == 0) {
+		if (n > si->sel_exists)
+			ii->news = 1;
 		si->sel_exists = n;
 		si->sel_has_exists = 1;
 	} else if (len == 8 && strncasecmp(rest, " EXPUNGE", 8) == 0) {
@@ -1334,6 +1340,7 @@ imap_list(struct imap_intake *ii, uint32_t after_uid, size_t want, const char **
 	 * NOOP first, so that the listing sees what arrived since */
 	if (imap_command(ii, "NOOP", "NOOP", NULL, NULL, error_r) != 0)
 		return -1;
+	ii->news = 0;           /* this listing sees what the NOOP announced */
 	if (want > 0 && window % want != 0 && window < UINT32_MAX / 4)
 		window += want - window % want;
 	if (window > UINT32_MAX / 2)
@@ -1678,6 +1685,27 @@ fail:
 	return ret;
 }
 
+int
+imap_intake_seen_range(struct imap_intake *ii, uint32_t first, uint32_t last,
+    const char **error_r)
+{
+	char *args;
+	int r;
+
+	if (ii->broken) {
+		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
+		return -1;
+	}
+	if (first == 0 || first > last)
+		return 0;
+	args = xasprintf("UID STORE %u:%u +FLAGS.SILENT (\\Seen)", first, last);
+	r = imap_command(ii, "UID STORE \\Seen", args, NULL, NULL, error_r);
+	free(args);
+	if (r != 0)
+		ii->broken = 1;
+	return r;
+}
+
 static int
 imap_idle(struct imap_intake *ii, long long timeout_ms, const char **error_r)
 {
@@ -1742,6 +1770,12 @@ imap_intake_idle_ms(struct imap_intake *ii, long long timeout_ms, const char **e
 	if (ii->broken) {
 		imap_seterr(error_r, "%s: session failed before; reconnect", ii->label);
 		return -1;
+	}
+	/* new mail announced since the last listing: IDLE would not
+	 * report it again */
+	if (ii->news && !s48_stop_requested) {
+		ii->news = 0;
+		return 1;
 	}
 	/* IDLE is ended by a stop request: the server then has
 	 * IMAP_INTAKE_STOP_GRACE_MS to answer (to IDLE, to DONE) */

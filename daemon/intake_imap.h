@@ -114,6 +114,15 @@ int imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_bat
 int imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
     const char **error_r);
 
+/*
+ * \Seen mode: UID STORE first:last +FLAGS.SILENT (\Seen), one command over
+ * the range (UIDs no longer in the mailbox are skipped by the server), for
+ * committed mail whose acknowledgement an interrupted poll did not send.
+ * first 0 or above last: nothing sent.  Returns 0 or -1 (session broken).
+ */
+int imap_intake_seen_range(struct imap_intake *ii, uint32_t first, uint32_t last,
+    const char **error_r);
+
 /* After a stop request (s48_stop_requested), how long IDLE's commands and
  * LOGOUT wait for a server's answer (counted from when a wait first sees
  * the request): one that does not answer must not hold up the stop. */
@@ -121,7 +130,9 @@ int imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 
 /*
  * Wait up to timeout_s seconds for new mail: IDLE when offered (else just
- * wait).  Returns 1 when the server reported new mail (EXISTS), 0 on timeout
+ * wait).  Returns 1 when the server reported new mail (EXISTS; at once,
+ * without IDLE, when an answer since the last listing raised the message
+ * count: the server does not announce that mail again), 0 on timeout
  * or when s48_stop_requested was set (noticed within 1 s; the answers to
  * IDLE and DONE are then awaited IMAP_INTAKE_STOP_GRACE_MS at most, else -1),
  * -1 on error.

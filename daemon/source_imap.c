@@ -1,4 +1,11 @@
-/* source_imap.c - IMAP mailbox -> ingest_batch -> move/\Seen, batch by batch. */
+/* source_imap.c - IMAP mailbox -> ingest_batch -> move/\Seen, batch by batch.
+ *
+ * In \Seen mode the UID cursor ("imap.MAILBOX.last_uid") is committed with
+ * each batch, so mail committed but not yet marked when s48d was killed is
+ * never fetched again: "imap.MAILBOX.seen" ("UIDVALIDITY:UID") says up to
+ * where a poll completed its \Seen commands, and the next poll marks the
+ * UIDs between it and the cursor first (a clerk would otherwise see
+ * recorded mail as unread for ever and may report it again by hand). */
 #include "source.h"
 
 #include <inttypes.h>
@@ -43,19 +50,44 @@ state_u32(struct store *st, const char *key)
 	return r;
 }
 
+/* "imap.MAILBOX.seen" = "UIDVALIDITY:UID" into *uv_r, *uid_r (0, 0 when not
+ * set or unreadable).  0, or -1 with *error_r (caller frees). */
+static int
+seen_get(struct store *st, const char *key, uint32_t *uv_r, uint32_t *uid_r, char **error_r)
+{
+	char *v = NULL;
+	const char *err;
+	unsigned long uv, uid;
+
+	*uv_r = *uid_r = 0;
+	if (store_state_get(st, key, &v, &err) < 0) {
+		*error_r = xstrdup(err);
+		return -1;
+	}
+	if (v != NULL && sscanf(v, "%lu:%lu", &uv, &uid) == 2 && uv <= UINT32_MAX &&
+	    uid <= UINT32_MAX) {
+		*uv_r = (uint32_t)uv;
+		*uid_r = (uint32_t)uid;
+	}
+	free(v);
+	return 0;
+}
+
 int
 source_imap_poll(struct store *st, const struct s48_config *cfg, const struct router *rt,
     struct imap_intake **ii, size_t batch_size, struct source_stats *stats, char **error_r)
 {
 	const char *mbox = cfg->imap.mailbox, *err = NULL;
-	char k_uv[300], k_last[300], v_uv[16], v_last[16], *v_first = NULL;
+	char k_uv[300], k_last[300], k_seen[300], v_uv[16], v_last[16], v_seen[32];
+	char *v_first = NULL;
 	/* group commit: batches are committed without an fsync each; the pump
 	 * makes the WAL durable before each acknowledgement (store.h) */
 	struct ingest_ctx ctx = { st, cfg, rt, 1 };
 	struct imap_pump *pump = NULL;
 	char *ack_err = NULL;
 	int broken = 0, rc = 0;
-	uint32_t uv, last_uid, stored_uv;
+	uint32_t uv, last_uid, stored_uv, seen_uv = 0, seen_uid = 0;
+	int seen_mode = cfg->imap.processed_mailbox == NULL;
 	int first_run;
 	time_t old_before;
 	size_t fetched_before;
@@ -85,6 +117,22 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	}
 	first_run = v_first == NULL;
 	free(v_first);
+	snprintf(k_seen, sizeof(k_seen), "imap.%s.seen", mbox);
+	if (seen_mode) {
+		if (seen_get(st, k_seen, &seen_uv, &seen_uid, error_r) < 0)
+			return -1;
+		/* the key is written with the first batch of a UIDVALIDITY
+		 * (the cursor before it) and after each complete poll */
+		if (seen_uv == uv && stored_uv == uv && seen_uid < last_uid) {
+			if (imap_intake_seen_range(*ii, seen_uid + 1, last_uid, &err) < 0) {
+				*error_r = xasprintf("imap: %s", err);
+				imap_intake_close(ii);
+				return -1;
+			}
+			log_info("imap: %s: \\Seen set on UIDs %" PRIu32 ":%" PRIu32
+			    ", recorded before an interrupted poll", mbox, seen_uid + 1, last_uid);
+		}
+	}
 	old_before = store_now() - (time_t)cfg->imap.ack_max_age_days * 86400;
 
 	if (imap_pump_start(*ii, &cfg->imap, cfg->database,
@@ -95,7 +143,7 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		struct ingest_item *items;
 		char **keys;
 		uint32_t *uids, max_uid = last_uid;
-		size_t n = 0, i, bytes = 0;
+		size_t n = 0, i, bytes = 0, ns;
 		const char *skeys[3], *svals[3];
 		int r;
 
@@ -134,7 +182,18 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 		snprintf(v_last, sizeof(v_last), "%" PRIu32, max_uid);
 		skeys[0] = k_uv; svals[0] = v_uv;
 		skeys[1] = k_last; svals[1] = v_last;
-		r = ingest_batch(&ctx, items, n, skeys, svals, 2, &err);
+		ns = 2;
+		if (seen_mode && seen_uv != uv) {
+			/* the first batch of this UIDVALIDITY: what came before
+			 * it (last_uid) is taken as marked */
+			snprintf(v_seen, sizeof(v_seen), "%" PRIu32 ":%" PRIu32, uv, last_uid);
+			skeys[ns] = k_seen; svals[ns++] = v_seen;
+		}
+		r = ingest_batch(&ctx, items, n, skeys, svals, ns, &err);
+		if (r == 0 && ns > 2) {
+			seen_uv = uv;
+			seen_uid = last_uid;
+		}
 		if (r == 0) {
 			count(stats, items, n);
 			stats->fetched += n;
@@ -181,6 +240,14 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 	}
 	if (rc < 0)
 		return -1;
+	/* every committed UID up to last_uid has had its \Seen command */
+	if (seen_mode && last_uid > 0 && (seen_uv != uv || seen_uid != last_uid)) {
+		snprintf(v_seen, sizeof(v_seen), "%" PRIu32 ":%" PRIu32, uv, last_uid);
+		if (store_state_set(st, k_seen, v_seen, &err) < 0) {
+			*error_r = xstrdup(err);
+			return -1;
+		}
+	}
 	if (first_run && !s48_stop_requested) {
 		if (store_state_set(st, "imap.first_run_done", "1", &err) < 0) {
 			*error_r = xstrdup(err);

@@ -65,6 +65,25 @@ ingest_sms(struct store *st, const struct s48_config *cfg, const struct router *
 	return r;
 }
 
+/*
+ * A batch handed out by the gateway was not stored.  Twilio and generic
+ * hand it out again (their cursor did not move, nothing was acknowledged);
+ * Infobip's pull is destructive: its log must be read again, also after a
+ * restart (the same wish the daemon keeps for a failed pull).  The
+ * database failed just now, so writing "sms.reconcile" may fail too: the
+ * gateway keeps the wish meanwhile.
+ */
+static void
+not_stored(struct store *st, struct sms_gateway *gw)
+{
+	const char *err = NULL;
+
+	sms_gateway_not_stored(gw);
+	if (sms_gateway_reconcile_wanted(gw) &&
+	    store_state_set(st, "sms.reconcile", "1", &err) < 0)
+		log_warnx("sms: cannot note the reconciliation for after a restart: %s", err);
+}
+
 int
 source_sms_poll(struct store *st, const struct s48_config *cfg, const struct router *rt,
     struct sms_gateway *gw, int *reconcile_pending_r, struct source_stats *stats,
@@ -110,6 +129,7 @@ source_sms_poll(struct store *st, const struct s48_config *cfg, const struct rou
 			if (n > 0 && ingest_sms(st, cfg, rt, gw, msgs, n, NULL, first_run, stats,
 			    error_r) < 0) {
 				sms_in_free(&msgs, n);
+				not_stored(st, gw);
 				goto out;
 			}
 			log_info("sms: reconciliation: %zu in the gateway's log, %zu recovered", n,
@@ -140,6 +160,7 @@ source_sms_poll(struct store *st, const struct s48_config *cfg, const struct rou
 		sms_in_free(&msgs, n);
 		if (r < 0) {
 			free(next);
+			not_stored(st, gw);
 			goto out;
 		}
 		if (next != NULL) {

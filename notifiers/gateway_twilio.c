@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gateway_json.h"
+#include "log.h"
 
 /* At most this many sids are remembered for the mark's second: more only
  * means duplicates, which ingestion drops. */
@@ -111,6 +112,15 @@ relative_uri_ok(const char *u)
 	    strncmp(u, "/2010-04-01/Accounts/", 21) == 0;
 }
 
+/* An answer to a stored next_page_uri that says the page is gone (404,
+ * 400 for a token it does not take, 410) rather than that we may not
+ * read (401, 403) or must wait (429, 5xx). */
+static int
+page_refused(long status)
+{
+	return status == 400 || status == 404 || status == 410;
+}
+
 static int
 twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, size_t *n_r,
     char **cursor_r, int *more_r, const char **error_r)
@@ -126,7 +136,7 @@ twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, 
 	const char *sid, *dir, *date;
 	long long t;
 	size_t i;
-	int reached = 0, rc = -1;
+	int reached = 0, restarted = 0, rc = -1;
 
 	mark_init(&old);
 	mark_init(&top);
@@ -144,9 +154,11 @@ twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, 
 			next = xstrdup(json_string_value(nextv));
 			mark_free(&top);
 			mark_load(&top, json_object_get(state, "top"));
+			restarted = json_is_true(json_object_get(state, "restarted"));
 		}
 	}
 
+again:
 	if (next != NULL) {
 		url = sms_gw_url(gw, next);
 	} else {
@@ -164,6 +176,22 @@ twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, 
 	req.basic_password = cfg->api_key;
 	if (sms_gw_http(gw, &req, &resp, error_r) < 0)
 		goto fail;
+	if (next != NULL && page_refused(resp.status) && !restarted) {
+		/* the page a poll stopped at is not served any more (an
+		 * expired PageToken): read from the top down to the old mark
+		 * again; what was read already comes again as duplicates */
+		log_warnx("twilio: the next page of the list was refused (HTTP %ld): "
+		    "reading the list from the top again", resp.status);
+		http_response_clear(&resp);
+		free(url);
+		url = NULL;
+		xfree(&next);
+		mark_free(&top);
+		mark_init(&top);
+		restarted = 1;  /* once per poll: a gateway that refuses every
+				 * second page is an error, not a loop */
+		goto again;
+	}
 	if (sms_gw_json_answer(gw, &resp, &root, error_r) < 0)
 		goto fail;
 	list = json_object_get(root, "messages");
@@ -177,7 +205,10 @@ twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, 
 		sid = json_string_value(json_object_get(m, "sid"));
 		date = json_string_value(json_object_get(m, "date_created"));
 		dir = json_string_value(json_object_get(m, "direction"));
-		if (sid == NULL || date == NULL)
+		/* our own messages neither count for the mark nor end the
+		 * scan: the list goes by when a message was sent, and one of
+		 * ours may be sent long after it was created (queued) */
+		if (sid == NULL || date == NULL || dir == NULL || strcmp(dir, "inbound") != 0)
 			continue;
 		t = util_parse_rfc2822(date);
 		if (t < 0)
@@ -193,8 +224,6 @@ twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, 
 			if (t == old.t && mark_has(&old, sid))
 				continue;
 		}
-		if (dir == NULL || strcmp(dir, "inbound") != 0)
-			continue;
 		if (sms_gw_list_add(&l, m, "sid", "from", "body", "date_created", 'r') < 0) {
 			*error_r = sms_gw_error(gw, "twilio: more than %d messages in one page",
 			    SMS_GW_MAX_BATCH);
@@ -209,8 +238,8 @@ twilio_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r, 
 			goto fail;
 		}
 		/* more pages before the mark: keep the old mark, remember the page */
-		out = json_pack("{s:o, s:s, s:o}", "mark", mark_json(&old), "next",
-		    json_string_value(nextv), "top", mark_json(&top));
+		out = json_pack("{s:o, s:s, s:o, s:b}", "mark", mark_json(&old), "next",
+		    json_string_value(nextv), "top", mark_json(&top), "restarted", restarted);
 		*more_r = 1;
 	} else {
 		/* the poll is complete: its newest message is the new mark */

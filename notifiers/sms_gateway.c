@@ -105,6 +105,16 @@ sms_gateway_reconcile_wanted(const struct sms_gateway *gw)
 	return gw->reconcile_wanted;
 }
 
+void
+sms_gateway_not_stored(struct sms_gateway *gw)
+{
+	if (gw->prof->reconcile != NULL)
+		gw->reconcile_wanted = 1;
+	/* generic ack mode: that batch comes again, and that is no sign of
+	 * a gateway that does not forget (more_r stays 1 for it) */
+	gw->last_batch[0] = '\0';
+}
+
 int
 sms_gateway_send(struct sms_gateway *gw, const char *to, const char *text,
     char **reason_r, int *stopped_r)

@@ -37,8 +37,10 @@
  *           at that second]} and, while a poll pages backwards, the next
  *           page and the mark the poll will set when it is done, so every
  *           page is one pull committed with its cursor and a crash resumes
- *           at the page after the last one committed.  Only direction
- *           "inbound" is returned.  Send: form POST To/From/Body (201).
+ *           at the page after the last one committed (a stored page
+ *           the gateway refuses with 400/404/410, e.g. an expired
+ *           PageToken, is replaced by the top of the list, once per
+ *           poll).  Only direction "inbound" is returned.  Send: form POST To/From/Body (201).
  *  generic  cfg->generic, for Kannel, Android gateway apps and in-house
  *           gateways.  GET pull_url with {cursor} replaced by the last
  *           cursor (URL-encoded, "" the first time); header auth_header
@@ -129,6 +131,13 @@ int sms_gateway_reconcile(struct sms_gateway *gw, time_t since, struct sms_in **
 /* 1 when the last pull failed after its request may have reached a
  * destructive gateway (infobip): call sms_gateway_reconcile() then. */
 int sms_gateway_reconcile_wanted(const struct sms_gateway *gw);
+
+/* The caller could not store what the last pull or reconciliation handed
+ * out (a failed transaction): a destructive gateway (infobip) will not hand
+ * it out again, so sms_gateway_reconcile_wanted() becomes 1 there; the
+ * other profiles hand it out again by themselves (generic in ack mode then
+ * does not take that batch for a gateway that ignores acks: more_r 1). */
+void sms_gateway_not_stored(struct sms_gateway *gw);
 
 /*
  * Send one SMS (text already prepared: GSM-7 / segments) from cfg->number

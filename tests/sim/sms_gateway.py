@@ -16,13 +16,18 @@ One HTTP server speaks the three shapes of SPEC section 7 at once:
            POST /generic/send  {"to": ..., "text": ...}
 Control API (no auth):
   POST /_sim/inbound  {"from", "text" | "text_b64", "received"?, "to"?,
-                       "count"?} or {"messages": [...]}: inject inbound SMS
+                       "count"?, "direction"?, "created"? (twilio's
+                       date_created when not "received", the time the list
+                       is sorted by, as date_sent)} or {"messages": [...]}:
+                       inject inbound SMS
                        (text_b64 lets a test inject bytes that are not UTF-8)
   GET  /_sim/sent     what was sent, in order
   POST /_sim/fault    {"only"?: one endpoint kind (e.g. "infobip_logs"),
                        "mode": "none"|"500"|"429"|"timeout"|"garbage"|
                        "every_other"|"reject"|"stop21610"|"bad_next"
-                       (twilio: next_page_uri on another host), "count"?: N
+                       (twilio: next_page_uri on another host)|"page_gone"
+                       (twilio: 404 for every page after the first)|
+                       "duplicate" (every message of a pull twice), "count"?: N
                        requests then back to none, "delay"?: seconds}
   GET  /_sim/stats    request counters;  POST /_sim/reset;  GET /_sim/messages
 Faults apply to the gateway paths only.  "timeout" does the work, then
@@ -45,7 +50,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODES = ("none", "500", "429", "timeout", "garbage", "every_other", "reject", "stop21610",
-         "bad_next")
+         "bad_next", "page_gone", "duplicate")
 
 
 def jenc(v):
@@ -138,7 +143,7 @@ class Sim:
     def count(self, key):
         self.stats[key] = self.stats.get(key, 0) + 1
 
-    def add(self, frm, text, to=None, received=None, direction="inbound"):
+    def add(self, frm, text, to=None, received=None, direction="inbound", created=None):
         self.seq += 1
         s = self.seq
         h = hashlib.sha256(b"s48sim %d %s" % (s, self.args.account.encode())).hexdigest()
@@ -146,6 +151,8 @@ class Sim:
              "from": frm, "to": to or self.args.number, "text": text,
              "received": int(received if received is not None else time.time()),
              "direction": direction}
+        if created is not None:
+            m["created"] = int(created)    # twilio: date_created apart from date_sent
         self.msgs.append(m)
         if direction == "inbound":
             self.queue.append(s)
@@ -239,6 +246,8 @@ class Handler(BaseHTTPRequestHandler):
                 delay = sim.fault["delay"]
                 if sim.fault.get("only") and sim.fault["only"] != kind:
                     mode = "none"       # the fault is for another endpoint
+                if mode == "page_gone" and not (kind == "twilio_list" and "PageToken" in q):
+                    mode = "none"       # only a page after the first is gone
                 if mode != "none":
                     sim.fault_n += 1
                     n = sim.fault_n
@@ -252,9 +261,19 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(500, {"error": "simulated server error"})
             if mode == "429":
                 return self.reply(429, {"error": "too many requests", "code": 20429})
+            if mode == "page_gone":
+                with sim.lock:
+                    sim.count("faulted")
+                return self.reply(404, {"code": 20404, "message": "The requested resource "
+                                        "was not found", "status": 404})
             if mode == "garbage":
                 return self.reply(200, b"<html>\xff\xfe garbage {{{ \"results\": [", "text/html")
             code, out = getattr(self, kind)(q, data, mode)
+            if mode == "duplicate" and isinstance(out, dict):
+                # every message of a pull twice in the answer
+                for k in ("results", "messages"):
+                    if isinstance(out.get(k), list) and method == "GET":
+                        out[k] = [m for m in out[k] for _ in (0, 1)]
             if mode == "timeout":
                 with sim.lock:
                     sim.count("faulted")
@@ -305,7 +324,8 @@ class Handler(BaseHTTPRequestHandler):
                         t = text if n == 1 else text + (b" %d" % (i + 1))
                         m = sim.add(it.get("from", "+381641234567"), t, it.get("to"),
                                     parse_time(it.get("received")),
-                                    it.get("direction", "inbound"))
+                                    it.get("direction", "inbound"),
+                                    parse_time(it.get("created")))
                         out.append({"seq": m["seq"], "sid": m["sid"], "messageId": m["mid"]})
                 sim.save()
             return self.reply(200, {"added": len(out), "messages": out})
@@ -404,7 +424,7 @@ class Handler(BaseHTTPRequestHandler):
         return {"sid": m["sid"], "account_sid": a.account, "from": m["from"], "to": m["to"],
                 "body": m["text"], "direction": m["direction"],
                 "status": "received" if m["direction"] == "inbound" else "queued",
-                "num_segments": "1", "date_created": rfc2822(m["received"]),
+                "num_segments": "1", "date_created": rfc2822(m.get("created", m["received"])),
                 "date_sent": rfc2822(m["received"]), "date_updated": rfc2822(m["received"]),
                 "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (a.account, m["sid"])}
 

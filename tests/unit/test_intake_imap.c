@@ -990,6 +990,58 @@ test_idle(void **state)
 	imap_intake_close(&ii);
 }
 
+/*
+ * Mail that arrives after the listing came back empty and is announced in
+ * the answer to the acknowledgement (the server's EXISTS comes with the
+ * next command's answer, here a UID STORE \Seen or a UID MOVE): IDLE must
+ * report it at once.  libetpan clears its EXISTS flag when IDLE starts and
+ * the server has told this session already, so before the fix the mail
+ * waited for the IDLE timeout (poll_interval, a minute by default).
+ */
+static void
+test_idle_news_in_ack(void **state)
+{
+	static char *const modes[][2] = { { "T20", NULL }, { "T21", "T21done" } };
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct cfg_imap c;
+		struct imap_intake *ii;
+		struct imap_msg *msgs = NULL;
+		size_t n;
+		const char *err = NULL;
+		mailimap *h = helper_open();
+		double t0, t1;
+		int r;
+
+		helper_fill(h, modes[k][0], "news", 1, 100);
+		cfg_plain(&c, modes[k][0], modes[k][1]);
+		ii = connect_ok(&c);
+		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
+		assert_int_equal(n, 1);
+		/* the listing is over: another delivery, then the ack */
+		helper_append(h, modes[k][0], "news-late", 100, NULL);
+		ack_all(ii, &msgs, n);
+		t0 = nt_now();
+		r = imap_intake_idle(ii, 3, &err);
+		t1 = nt_now();
+		if (r != 1 || t1 - t0 > 1.0)
+			fail_msg("%s: idle returned %d after %.2f s (want 1 at once)",
+			    modes[k][1] ? "MOVE" : "\\Seen", r, t1 - t0);
+		/* and the next fetch has it; then there is no news left */
+		assert_int_equal(imap_intake_fetch(ii, modes[k][1] ? 0 : 1, 10, &msgs, &n, &err), 0);
+		assert_int_equal(n, 1);
+		assert_true(subject_is(&msgs[0], "news-late"));
+		imap_intake_free_msgs(&msgs, n);
+		t0 = nt_now();
+		assert_int_equal(imap_intake_idle(ii, 1, &err), 0);
+		assert_true(nt_now() - t0 >= 0.8);
+		imap_intake_close(&ii);
+		helper_close(h);
+	}
+}
+
 static int
 count_logins(void)
 {
@@ -1582,6 +1634,7 @@ main(void)
 		cmocka_unit_test(test_list_window_whole_batches),
 		cmocka_unit_test(test_idle),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_idle_news_in_ack),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_wrong_password),
 		cmocka_unit_test(test_mailbox_utf7),

@@ -6,8 +6,10 @@
  * Source keys: "imap:MAILBOX:UIDVALIDITY:UID" (alt key "sha256:<raw>", so a
  * message seen again after a UIDVALIDITY change is recognised), and
  * "sms:PROFILE:ID".  State in source_state: "imap.MAILBOX.uidvalidity",
- * "imap.MAILBOX.last_uid", "imap.first_run_done", "sms.cursor",
- * "sms.first_run_done".
+ * "imap.MAILBOX.last_uid", "imap.MAILBOX.seen" (\Seen mode:
+ * "UIDVALIDITY:UID" up to which the \Seen commands went out; the next poll
+ * marks the rest of what was committed), "imap.first_run_done", "sms.cursor",
+ * "sms.first_run_done", "sms.reconcile" (read the gateway's log first).
  */
 #ifndef S48_SOURCE_H
 #define S48_SOURCE_H

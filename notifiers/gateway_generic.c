@@ -98,7 +98,16 @@ generic_pull(struct sms_gateway *gw, const char *cursor, struct sms_in **msgs_r,
 	}
 	auth = auth_line(gw);
 	enc = http_urlencode(cursor != NULL ? cursor : "");
-	url = replace(g->pull_url, "{cursor}", enc);
+	{
+		/* {batch}: sms.batch, so a gateway that takes a limit hands a
+		 * large backlog out in parts, not in one answer over the
+		 * response bound */
+		char nb[24], *u = replace(g->pull_url, "{cursor}", enc);
+
+		snprintf(nb, sizeof(nb), "%d", gw->cfg->batch > 0 ? gw->cfg->batch : 100);
+		url = replace(u, "{batch}", nb);
+		free(u);
+	}
 	hdrs[nh++] = "Accept: application/json";
 	if (auth != NULL)
 		hdrs[nh++] = auth;

@@ -88,6 +88,35 @@ test_cursor_pull(void **state)
 	sms_gateway_free(&gw);
 }
 
+/* {batch} in pull_url is sms.batch (default 100). */
+static void
+test_batch_placeholder(void **state)
+{
+	static const int batches[] = { 7, 0 };
+	struct sms_gateway *gw;
+	struct sms_in *m;
+	size_t n, i;
+	char *cur;
+	int more;
+	const char *err;
+
+	(void)state;
+	snprintf(pull_url, sizeof(pull_url), "%s/generic/inbox?after={cursor}&limit={batch}",
+	    the_sim.url);
+	assert_int_equal(sim_inject("+381641234567", "Rupa na putu", 150, 0), 0);
+	for (i = 0; i < sizeof(batches) / sizeof(batches[0]); i++) {
+		cfg.batch = batches[i];
+		gw = sim_gateway(&cfg);
+		assert_int_equal(sms_gateway_pull(gw, NULL, &m, &n, &cur, &more, &err), 0);
+		assert_int_equal(n, batches[i] > 0 ? (size_t)batches[i] : 100);
+		assert_int_equal(more, 1);
+		sms_in_free(&m, n);
+		free(cur);
+		sms_gateway_free(&gw);
+	}
+	cfg.batch = 0;
+}
+
 /* Without a cursor: ack what was committed, the gateway forgets it. */
 static void
 test_ack_mode(void **state)
@@ -342,6 +371,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_cursor_pull, setup),
+		cmocka_unit_test_setup(test_batch_placeholder, setup),
 		cmocka_unit_test_setup(test_ack_mode, setup),
 		cmocka_unit_test_setup(test_missing_id, setup),
 		cmocka_unit_test_setup(test_send, setup),

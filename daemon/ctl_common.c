@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "normalize.h"
@@ -74,9 +75,18 @@ ctl_store(struct ctl *c)
 {
 	const char *err = NULL;
 
+	mode_t old;
+	int rc;
+
 	if (c->st)
 		return 0;
-	if (store_open(c->cfg->database, &c->st, &err) < 0)
+	/* a database s48ctl creates (and its -wal, -shm, which SQLite gives
+	 * the database's mode) holds citizens' data: owner only, whatever
+	 * umask the clerk's shell has */
+	old = umask(077);
+	rc = store_open(c->cfg->database, &c->st, &err);
+	umask(old);
+	if (rc < 0)
 		return ctl_error(CTL_EXIT_IO, "database: %s", err);
 	return 0;
 }
@@ -145,6 +155,14 @@ ctl_tty_text(const char *s, int keep_nl)
 		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
 			*q++ = '?';     /* C1 control, e.g. U+009B (CSI) */
 			p++;
+		} else if (*p == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) ||
+		    (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+			/* U+202A..U+202E, U+2066..U+2069: bidirectional embeddings,
+			 * overrides and isolates would reorder what follows on the
+			 * line ("Trojan Source"): a subject could show another
+			 * ticket's status or date in a table */
+			*q++ = '?';
+			p += 2;
 		} else if ((*p < 0x20 && *p != '\t' && !(keep_nl && *p == '\n')) || *p == 0x7F) {
 			*q++ = '?';     /* ESC, BEL, CR, backspace ... */
 		} else {

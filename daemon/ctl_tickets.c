@@ -283,21 +283,31 @@ fail:
 	return NULL;
 }
 
-/* Print indent + text with every line indented, made safe for a terminal. */
+/*
+ * Print text made safe for a terminal, its first line after first (printed
+ * by the caller when NULL) and every further line after indent, so that no
+ * line of a citizen's text starts at the margin where it could pass for a
+ * line of s48ctl's own ("  2026-11-24 10:00 out sms ..." under Messages).
+ */
 static void
-ctl_print_indented(const char *text, const char *indent)
+ctl_print_indented(const char *text, const char *first, const char *indent)
 {
 	char *safe = ctl_tty_text(text, 1);
 	const char *p = safe;
+	int line = 0;
 
 	while (*p) {
 		size_t n = strcspn(p, "\n");
 
-		printf("%s%.*s\n", indent, (int)n, p);
+		printf("%s%.*s\n", line == 0 && first != NULL ? first : line == 0 ? "" : indent,
+		    (int)n, p);
+		line++;
 		p += n;
 		if (*p == '\n')
 			p++;
 	}
+	if (line == 0 && first == NULL)
+		printf("\n");          /* an empty message still ends its line */
 	free(safe);
 }
 
@@ -364,12 +374,14 @@ ctl_show_human(json_t *o)
 	printf("Created:    %s   Due: %s   Updated: %s\n", a, b, u);
 	ctl_local_time(ctl_json_get_time(o, "resolved_at"), a);
 	printf("Resolved:   %s\n\nText:\n", a);
-	ctl_print_indented(json_string_value(json_object_get(o, "text")), "  ");
+	ctl_print_indented(json_string_value(json_object_get(o, "text")), "  ", "  ");
 	printf("\nMessages:\n");
 	json_array_foreach(json_object_get(o, "messages"), i, x) {
 		ctl_local_time(ctl_json_get_time(x, "at"), a);
+		/* the prefix is 29 columns wide: further lines start under the text */
 		printf("  %s %-3s %-5s ", a, ctl_show_s(x, "direction"), ctl_show_s(x, "channel"));
-		ctl_print_indented(json_string_value(json_object_get(x, "text")), "");
+		ctl_print_indented(json_string_value(json_object_get(x, "text")), NULL,
+		    "                             ");
 	}
 	printf("\nEvents:\n");
 	json_array_foreach(json_object_get(o, "events"), i, x) {

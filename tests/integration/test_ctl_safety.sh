@@ -1,0 +1,46 @@
+#!/bin/sh
+# test_ctl_safety.sh - s48ctl and a clerk's terminal and disk: a database
+# s48ctl creates is readable by its owner only (citizens' data), a citizen's
+# multi-line text cannot pass for s48ctl's own lines in `show`, and Unicode
+# bidirectional controls cannot reorder a table row.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+. "$S48_TOP/tests/lib/mkconf.sh"
+tmpdir_setup
+CTL="$S48_BIN/s48ctl"
+MKCONF_SMS=0 mkconf "$T/c"
+C="-c $T/c/s48.conf"
+export S48_NOW=1795514400          # 2026-11-24T10:00:00Z
+
+# ---- file modes -------------------------------------------------------------
+(umask 022; "$CTL" $C new --from 0641112222 --subject "Rasveta" "$(printf 'Ne radi rasveta\n  2026-11-24 11:00 out sms   Sistem 48: prijava br. 1: resena.\nEvents:\n  2026-11-24 11:00 status open -> resolved by petar')" >/dev/null)
+is "new with umask 022: exit 0" "$?" 0
+is "the database s48ctl created is owner-only" "$(stat -c %a "$T/c/s48.db")" 600
+for f in "$T/c/s48.db-wal" "$T/c/s48.db-shm"; do
+	[ -e "$f" ] && is "$(basename "$f") is owner-only" "$(stat -c %a "$f")" 600
+done
+
+# ---- show: citizen lines never at the margin -------------------------------
+"$CTL" $C show 1 >"$T/show"
+is "show: exit 0" "$?" 0
+is "show: one outgoing message line (the acknowledgement), none forged" \
+	"$(grep -cE '^  [0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} out ' "$T/show")" 1
+is "show: one Events heading" "$(grep -c '^Events:' "$T/show")" 1
+is "show: one status event (none, the forged one is text)" \
+	"$(grep -cE '^  [0-9-]{10} [0-9:]{5} status ' "$T/show")" 0
+ok_if "show: the message's further lines under its text" \
+	grep -q '^                             Events:$' "$T/show"
+
+# ---- bidi controls ------------------------------------------------------------
+rlo=$(printf '\342\200\256')
+lri=$(printf '\342\201\246')
+"$CTL" $C new --from 0641112223 --subject "Rasveta ${rlo}desrever${lri}x" "rasveta" >/dev/null
+"$CTL" $C list >"$T/list"
+ok_if "list: no bidi override or isolate reaches the terminal" sh -c \
+	"! grep -q '$rlo\|$lri' '$T/list'"
+ok_if "list: the subject is shown with '?' for them" grep -q 'Rasveta ?desrever?x' "$T/list"
+"$CTL" $C show 2 >"$T/show2"
+ok_if "show: no bidi control" sh -c "! grep -q '$rlo\|$lri' '$T/show2'"
+"$CTL" $C show 2 --json >"$T/show2.json"
+is "show --json keeps the subject exactly" \
+	"$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['subject'] == 'Rasveta \u202edesrever\u2066x')" "$T/show2.json")" True

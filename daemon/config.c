@@ -558,8 +558,8 @@ host_is_loopback(const char *h, size_t n)
 	return 1;
 }
 
-/* The host of an smtp:// or smtps:// URL is loopback, as libcurl (which
- * connects to it) reads the URL: userinfo, port and IPv6 brackets. */
+/* The host of a URL (smtp://, smtps://, http://) is loopback, as libcurl
+ * (which connects to it) reads the URL: userinfo, port and IPv6 brackets. */
 static int
 url_host_is_loopback(const char *url)
 {
@@ -1844,9 +1844,19 @@ config_summary(const struct s48_config *cfg)
 	if (cfg->sms.enabled) {
 		const struct cfg_sms *sms = &cfg->sms;
 
-		(void)buf_appendf(&b, "sms: %s %s number %s, %s, max %d segment%s\n", sms->profile,
+		const char *const urls[] = { sms->base_url, sms->generic.pull_url,
+			sms->generic.send_url, sms->generic.ack_url };
+		int clear = 0;
+
+		for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+			if (urls[i] != NULL && strncasecmp(urls[i], "http://", 7) == 0 &&
+			    !url_host_is_loopback(urls[i]))
+				clear = 1;
+		(void)buf_appendf(&b, "sms: %s %s%s number %s, %s, max %d segment%s\n", sms->profile,
 		    sms->base_url != NULL ? sms->base_url :
 		    sms->generic.pull_url != NULL ? sms->generic.pull_url : "",
+		    clear ? " (NO TLS: the key, citizens' numbers and texts cross the network "
+		    "in clear)" : "",
 		    sms->number, sms->ascii ? "GSM-7" : "UCS-2 when needed", sms->max_segments,
 		    sms->max_segments == 1 ? "" : "s");
 	} else {

@@ -861,6 +861,48 @@ test_tls_none_on_loopback(void **state)
 	}
 }
 
+/* An SMS gateway reached over plain http:// on another host gets its key and
+ * citizens' numbers and texts in clear: --check-config says so (an Android
+ * gateway on the LAN may have no TLS, so it is not refused). */
+#define GEN_PATHS "messages_path = \"m\"; id_path = \"id\"; from_path = \"from\";\n" \
+	"  text_path = \"text\"; send_body = \"{to} {text}\";"
+static void
+test_sms_http_in_clear(void **state)
+{
+	static const struct { const char *sms; int clear; } cases[] = {
+		{ "sms = { profile = \"infobip\"; base_url = \"http://127.0.0.1:8080/\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 0 },
+		{ "sms = { profile = \"infobip\"; base_url = \"https://api.example.com\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 0 },
+		{ "sms = { profile = \"infobip\"; base_url = \"http://api.example.com\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 1 },
+		{ "sms = { profile = \"twilio\"; account = \"AC1\"; base_url = \"HTTP://127.0.0.1.example.org\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 1 },
+		{ "sms = { profile = \"generic\"; number = \"+381641234567\"; api_key_file = \"sms.key\";\n"
+		  "  generic = { pull_url = \"http://localhost:8080/inbox\";\n"
+		  "  send_url = \"http://192.168.1.20:8080/send\"; " GEN_PATHS " }; };\n", 1 },
+		{ "sms = { profile = \"generic\"; number = \"+381641234567\"; api_key_file = \"sms.key\";\n"
+		  "  generic = { pull_url = \"http://[::1]:8080/inbox\";\n"
+		  "  send_url = \"https://gw.example.org/send\"; " GEN_PATHS " }; };\n", 0 },
+	};
+	struct s48_config *cfg;
+	char *sum;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct parts p = { .sms = cases[i].sms };
+
+		cfg = load_ok(write_config("sms.conf", &p), 1);
+		sum = config_summary(cfg);
+		if ((strstr(sum, "(NO TLS: the key, citizens' numbers and texts cross the "
+		    "network in clear)") != NULL) != cases[i].clear)
+			fail_msg("case %zu: %s", i, sum);
+		free(sum);
+		config_free(&cfg);
+	}
+}
+
 /* A duplicate libconfig finds in an @include'd file that the scan of that
  * file alone cannot place (its first copy is in the main file): the
  * message stays libconfig's, with that file and line, and the scan reads no
@@ -925,6 +967,7 @@ main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_channel_defaults_and_normalising),
 		cmocka_unit_test(test_tls_none_on_loopback),
+		cmocka_unit_test(test_sms_http_in_clear),
 		cmocka_unit_test(test_duplicate_in_include),
 		cmocka_unit_test(test_missing_file_and_default_path),
 	};

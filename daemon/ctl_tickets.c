@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -773,11 +774,19 @@ ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 		    "(message too large)", idx, id);
 	}
 	if (out) {
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/* a citizen's file: never through a symbolic link (one planted in
+		 * /tmp would have s48ctl, often root, overwrite its target), and
+		 * not left readable by others in a file that existed */
+		struct stat sb;
+
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
 			sqlite3_reset(s);
-			return ctl_error(CTL_EXIT_IO, "%s: %s", out, strerror(errno));
+			return ctl_error(CTL_EXIT_IO, "%s: %s", out, errno == ELOOP ?
+			    "is a symbolic link; give the file itself" : strerror(errno));
 		}
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0)
+			(void)fchmod(fd, sb.st_mode & 0700);
 	} else {
 		const char *blob = sqlite3_column_blob(s, 0);
 		size_t n = (size_t)sqlite3_column_bytes(s, 0);

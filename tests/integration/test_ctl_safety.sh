@@ -44,3 +44,26 @@ ok_if "show: no bidi control" sh -c "! grep -q '$rlo\|$lri' '$T/show2'"
 "$CTL" $C show 2 --json >"$T/show2.json"
 is "show --json keeps the subject exactly" \
 	"$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['subject'] == 'Rasveta \u202edesrever\u2066x')" "$T/show2.json")" True
+
+# ---- attachment -o: owner-only, never through a symbolic link ---------------
+python3 - "$T/c/s48.db" <<'PY'
+import hashlib, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+data = b"JPEG citizen photo"
+c.execute("INSERT INTO attachments(ticket_id, idx, filename, content_type, size, sha256, content, omitted) VALUES(1, 0, 'slika.jpg', 'image/jpeg', ?, ?, ?, 0)", (len(data), hashlib.sha256(data).hexdigest(), data))
+c.commit()
+PY
+(umask 022; "$CTL" $C attachment 1 0 -o "$T/new.jpg")
+is "attachment -o a new file: exit 0" "$?" 0
+is "attachment -o a new file: owner-only" "$(stat -c %a "$T/new.jpg")" 600
+printf 'old\n' >"$T/old.jpg"; chmod 644 "$T/old.jpg"
+"$CTL" $C attachment 1 0 -o "$T/old.jpg"
+is "attachment -o an existing file: exit 0" "$?" 0
+ok_if "attachment -o an existing file: the bytes written" grep -q 'citizen photo' "$T/old.jpg"
+is "attachment -o an existing 0644 file: now owner-only" "$(stat -c %a "$T/old.jpg")" 600
+printf 'precious\n' >"$T/victim"; chmod 644 "$T/victim"
+ln -s "$T/victim" "$T/link.jpg"
+"$CTL" $C attachment 1 0 -o "$T/link.jpg" 2>"$T/err"
+is "attachment -o a symbolic link: refused (exit 74)" "$?" 74
+is "attachment -o a symbolic link: its target untouched" "$(cat "$T/victim")" precious
+ok_if "attachment -o a symbolic link: says so" grep -q 'symbolic link' "$T/err"

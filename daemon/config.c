@@ -538,6 +538,9 @@ url_has_scheme(const char *url, const char *const *schemes)
 	return 0;
 }
 
+/* Shorter secrets are reported by config_summary(). */
+#define CFG_SECRET_MIN 16
+
 /* Is host[0..n) a loopback name or address: localhost, 127.x.x.x, ::1? */
 static int
 host_is_loopback(const char *h, size_t n)
@@ -1813,6 +1816,12 @@ config_summary(const struct s48_config *cfg)
 	buf_init(&b, 1024 * 1024);
 	(void)buf_appendf(&b, "config: %s\n", cfg->path);
 	(void)buf_appendf(&b, "database: %s\n", cfg->database);
+	/* the token of one department mail is HMAC(secret, N): from it a short
+	 * secret can be found offline, and with it every ticket's token */
+	if (cfg->secret != NULL && strlen(cfg->secret) < CFG_SECRET_MIN)
+		(void)buf_appendf(&b, "secret: only %zu bytes: a staff token seen once lets a short "
+		    "secret be guessed offline (use 32 random bytes, base64)\n",
+		    strlen(cfg->secret));
 	if (cfg->imap.enabled) {
 		const struct cfg_imap *im = &cfg->imap;
 

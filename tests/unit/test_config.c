@@ -903,6 +903,37 @@ test_sms_http_in_clear(void **state)
 	}
 }
 
+/* --check-config says when the staff token secret is short enough to be
+ * found from one token (16 bytes and more are not mentioned). */
+static void
+test_short_secret_reported(void **state)
+{
+	static const struct { const char *secret; int said; } cases[] = {
+		{ "test\n", 1 }, { "0123456789abcde\n", 1 }, { "0123456789abcdef\n", 0 },
+		{ "q1w2e3r4t5y6u7i8o9p0q1w2e3r4t5y6u7i8o9p0\n", 0 },
+	};
+	struct s48_config *cfg;
+	struct parts p = { 0 };
+	char *sum;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *errors = NULL;
+
+		write_file("secret", cases[i].secret, 0600);
+		cfg = load_ok(write_config("secret.conf", &p), 1);
+		if (config_load_secrets(cfg, &errors) < 0)
+			fail_msg("case %zu: %s", i, errors);
+		sum = config_summary(cfg);
+		if ((strstr(sum, "secret: only ") != NULL) != cases[i].said)
+			fail_msg("case %zu: %s", i, sum);
+		free(sum);
+		config_free(&cfg);
+	}
+	write_file("secret", "0123456789abcdef\n", 0600);
+}
+
 /* A duplicate libconfig finds in an @include'd file that the scan of that
  * file alone cannot place (its first copy is in the main file): the
  * message stays libconfig's, with that file and line, and the scan reads no
@@ -968,6 +999,7 @@ main(void)
 		cmocka_unit_test(test_channel_defaults_and_normalising),
 		cmocka_unit_test(test_tls_none_on_loopback),
 		cmocka_unit_test(test_sms_http_in_clear),
+		cmocka_unit_test(test_short_secret_reported),
 		cmocka_unit_test(test_duplicate_in_include),
 		cmocka_unit_test(test_missing_file_and_default_path),
 	};

@@ -29,8 +29,14 @@ is "first run exits 0" "$?" 0
 "$S48CTL" -c "$CONF" new --from +381645557777 "Rupa na putu tajnitekst4" >>"$T/ctl" 2>&1
 "$S48CTL" -c "$CONF" new --from mila.milic@example.com "Rupa tajnitekst5" >>"$T/ctl" 2>&1
 "$S48CTL" -c "$CONF" status 2 resolved --note "tajnitekst6" --by petar >>"$T/ctl" 2>&1
+# a staff reply whose refused command carries an escape sequence (the
+# refusal's reason quotes it into the log)
+tok=$(python3 -c 'import hmac, hashlib; print(hmac.new(b"test-secret", b"1", hashlib.sha256).hexdigest()[:16])')
+e2e_mail "$T/e2e" "vodovod@jkp.example.org" "Re: [S48 #1/$tok] Voda curi" \
+	"$(printf '#assign x\033[2J\033]0;title\007y')"
 "$S48D" -c "$CONF" --once >>"$T/log" 2>&1
 is "second run exits 0" "$?" 0
+ok_if "the refused staff command was logged" grep -q 'refused: unknown department x?\[2J?\]0;title?y' "$T/log"
 
 # a gateway that quotes the number it refuses
 cat >"$T/echo_gw.py" <<'PY'

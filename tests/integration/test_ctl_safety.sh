@@ -67,3 +67,24 @@ ln -s "$T/victim" "$T/link.jpg"
 is "attachment -o a symbolic link: refused (exit 74)" "$?" 74
 is "attachment -o a symbolic link: its target untouched" "$(cat "$T/victim")" precious
 ok_if "attachment -o a symbolic link: says so" grep -q 'symbolic link' "$T/err"
+
+# ---- --json: C1 and bidi controls as \u escapes, the same values ------------
+csi=$(printf '\302\233')
+long=$(python3 -c 'import sys; sys.stdout.write("".join("x" * (i % 7) + "\u009b" + "\u202e" + "\u2066" + "c\u0085\u00e9" for i in range(300)))')
+"$CTL" $C new --from 0641112224 --subject "Rasveta ${csi}2J ${rlo}x" "rasveta $long" >/dev/null
+id=$("$CTL" $C list --json | python3 -c 'import json,sys; print(max(t["id"] for t in json.load(sys.stdin)))')
+for v in "show $id --json" "list --json" "export --format json"; do
+	"$CTL" $C $v >"$T/out.json"
+	ok_if "$v: no raw C1 or bidi control" python3 -c "
+import re, sys
+d = open(sys.argv[1], 'rb').read().decode()
+sys.exit(1 if re.search('[\u0080-\u009f\u202a-\u202e\u2066-\u2069]', d) else 0)" "$T/out.json"
+done
+"$CTL" $C show "$id" --json >"$T/out.json"
+is "show --json: the values are unchanged" "$(python3 -c "
+import json, sys
+d = json.load(open(sys.argv[1]))
+want_s = 'Rasveta \u009b2J \u202ex'
+want_t = 'rasveta ' + ''.join('x' * (i % 7) + '\u009b\u202e\u2066c\u0085\u00e9' for i in range(300))
+print(d['subject'] == want_s and d['text'] == want_t)" "$T/out.json")" True
+ok_if "show --json: other non-ASCII stays as it is (é)" grep -qF 'c\u0085é' "$T/out.json"

@@ -620,6 +620,49 @@ test_inline_password_needs_private_config(void **state)
 	free(errors);
 }
 
+/* A password in a URL's userinfo is an inline password: refused when the
+ * config is readable by others, and never printed by --check-config. */
+static void
+test_url_password(void **state)
+{
+	struct parts p = {
+		.smtp = "smtp = { url = \"smtps://prijave:Tajna-lozinka1@mail.example.org:465\";\n"
+		    "  from = \"a@b.org\"; };\n",
+		.sms = "sms = { profile = \"infobip\";\n"
+		    "  base_url = \"https://s48:Api-kljuc2@api.example.com\";\n"
+		    "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n",
+	};
+	const char *path = write_config("urlpw.conf", &p);
+	struct s48_config *cfg = NULL;
+	char *errors = NULL, *sum;
+
+	(void)state;
+	cfg = load_ok(path, 1);
+	sum = config_summary(cfg);
+	if (strstr(sum, "Tajna-lozinka1") != NULL || strstr(sum, "Api-kljuc2") != NULL)
+		fail_msg("a password printed: %s", sum);
+	assert_non_null(strstr(sum, "smtps://prijave:***@mail.example.org:465"));
+	assert_non_null(strstr(sum, "https://s48:***@api.example.com"));
+	free(sum);
+	config_free(&cfg);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(config_load(path, 1, &cfg, &errors), -1);
+	assert_non_null(strstr(errors, "smtp.url: "));
+	assert_non_null(strstr(errors, "sms.base_url: "));
+	assert_non_null(strstr(errors, "holds a password in this URL"));
+	free(errors);
+	/* a user name alone is no secret */
+	{
+		struct parts q = { .smtp = "smtp = { url = \"smtps://prijave@mail.example.org\";\n"
+		    "  from = \"a@b.org\"; };\n" };
+
+		path = write_config("urluser.conf", &q);
+		assert_int_equal(chmod(path, 0644), 0);
+		cfg = load_ok(path, 1);
+		config_free(&cfg);
+	}
+}
+
 static void
 test_relative_paths(void **state)
 {
@@ -994,6 +1037,7 @@ main(void)
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_secret_modes),
 		cmocka_unit_test(test_inline_password_needs_private_config),
+		cmocka_unit_test(test_url_password),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_channel_defaults_and_normalising),

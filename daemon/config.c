@@ -538,6 +538,9 @@ url_has_scheme(const char *url, const char *const *schemes)
 	return 0;
 }
 
+/* Shorter secrets are reported by config_summary(). */
+#define CFG_SECRET_MIN 16
+
 /* Is host[0..n) a loopback name or address: localhost, 127.x.x.x, ::1? */
 static int
 host_is_loopback(const char *h, size_t n)
@@ -558,8 +561,8 @@ host_is_loopback(const char *h, size_t n)
 	return 1;
 }
 
-/* The host of an smtp:// or smtps:// URL is loopback, as libcurl (which
- * connects to it) reads the URL: userinfo, port and IPv6 brackets. */
+/* The host of a URL (smtp://, smtps://, http://) is loopback, as libcurl
+ * (which connects to it) reads the URL: userinfo, port and IPv6 brackets. */
 static int
 url_host_is_loopback(const char *url)
 {
@@ -572,6 +575,46 @@ url_host_is_loopback(const char *url)
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK)
 		r = host_is_loopback(host, strlen(host));
 	curl_free(host);
+	curl_url_cleanup(u);
+	return r;
+}
+
+/*
+ * url with the password of its userinfo ("smtps://u:pw@host") written as
+ * "***", for what --check-config prints; a copy of url when it has none or
+ * libcurl cannot read it.  Caller frees.
+ */
+static char *
+url_shown(const char *url)
+{
+	CURLU *u = curl_url();
+	char *pw = NULL, *out = NULL, *ret;
+
+	if (u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_PASSWORD, "***", 0) == CURLUE_OK)
+		(void)curl_url_get(u, CURLUPART_URL, &out, 0);
+	ret = xstrdup(out != NULL ? out : url);
+	curl_free(pw);
+	curl_free(out);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+/* 1 when url carries a password in its userinfo (libcurl sends it). */
+static int
+url_has_password(const char *url)
+{
+	CURLU *u = curl_url();
+	char *pw = NULL;
+	int r = 0;
+
+	if (u != NULL &&
+	    curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PASSWORD, &pw, 0) == CURLUE_OK)
+		r = 1;
+	curl_free(pw);
 	curl_url_cleanup(u);
 	return r;
 }
@@ -1410,6 +1453,14 @@ static void
 check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *path)
 {
 	static const char *const groups[] = { "imap", "smtp", NULL };
+	static const struct { const char *grp, *sub, *key, *name; } urls[] = {
+		{ "smtp", NULL, "url", "smtp.url" },
+		{ "sms", NULL, "base_url", "sms.base_url" },
+		{ "sms", "generic", "pull_url", "sms.generic.pull_url" },
+		{ "sms", "generic", "ack_url", "sms.generic.ack_url" },
+		{ "sms", "generic", "send_url", "sms.generic.send_url" },
+		{ NULL, NULL, NULL, NULL },
+	};
 	struct stat st;
 	size_t i;
 
@@ -1424,6 +1475,21 @@ check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *
 		kjoin(key, groups[i], "password");
 		cerr(c, pw, key, "%s holds a password but is readable by others (mode %03o; "
 		    "chmod o-rwx, or use password_file)", path, (unsigned)(st.st_mode & 0777));
+	}
+	/* "smtps://user:password@host" is an inline password too (libcurl sends it) */
+	for (i = 0; urls[i].grp != NULL; i++) {
+		const config_setting_t *g = member(root, urls[i].grp);
+		const config_setting_t *u;
+		const char *v;
+
+		if (urls[i].sub != NULL)
+			g = member(g, urls[i].sub);
+		u = member(g, urls[i].key);
+		if (u == NULL || (v = config_setting_get_string(u)) == NULL || !url_has_password(v))
+			continue;
+		cerr(c, u, urls[i].name, "%s holds a password in this URL but is readable by "
+		    "others (mode %03o; chmod o-rwx, or use a password or key file)", path,
+		    (unsigned)(st.st_mode & 0777));
 	}
 }
 
@@ -1813,6 +1879,12 @@ config_summary(const struct s48_config *cfg)
 	buf_init(&b, 1024 * 1024);
 	(void)buf_appendf(&b, "config: %s\n", cfg->path);
 	(void)buf_appendf(&b, "database: %s\n", cfg->database);
+	/* the token of one department mail is HMAC(secret, N): from it a short
+	 * secret can be found offline, and with it every ticket's token */
+	if (cfg->secret != NULL && strlen(cfg->secret) < CFG_SECRET_MIN)
+		(void)buf_appendf(&b, "secret: only %zu bytes: a staff token seen once lets a short "
+		    "secret be guessed offline (use 32 random bytes, base64)\n",
+		    strlen(cfg->secret));
 	if (cfg->imap.enabled) {
 		const struct cfg_imap *im = &cfg->imap;
 
@@ -1833,22 +1905,38 @@ config_summary(const struct s48_config *cfg)
 		(void)buf_appends(&b, "imap: off (no email intake)\n");
 	}
 	if (cfg->smtp.enabled) {
-		(void)buf_appendf(&b, "smtp: %s from %s, %d connection%s%s%s\n", cfg->smtp.url,
+		char *shown = url_shown(cfg->smtp.url);
+
+		(void)buf_appendf(&b, "smtp: %s from %s, %d connection%s%s%s\n", shown,
 		    cfg->smtp.from_addr, cfg->smtp.connections, cfg->smtp.connections == 1 ? "" : "s",
 		    cfg->smtp.user != NULL ? ", AUTH" : "",
 		    cfg->smtp.tls_required ? "" : strncasecmp(cfg->smtp.url, "smtps://", 8) == 0 ?
 		    ", TLS (smtps:// is always verified)" : ", no TLS (loopback relay only)");
+		free(shown);
 	} else {
 		(void)buf_appends(&b, "smtp: off (replies by email will fail)\n");
 	}
 	if (cfg->sms.enabled) {
 		const struct cfg_sms *sms = &cfg->sms;
+		const char *const urls[] = { sms->base_url, sms->generic.pull_url,
+			sms->generic.send_url, sms->generic.ack_url };
+		int clear = 0;
+		char *shown;
 
-		(void)buf_appendf(&b, "sms: %s %s number %s, %s, max %d segment%s\n", sms->profile,
-		    sms->base_url != NULL ? sms->base_url :
-		    sms->generic.pull_url != NULL ? sms->generic.pull_url : "",
+		for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+			if (urls[i] != NULL && strncasecmp(urls[i], "http://", 7) == 0 &&
+			    !url_host_is_loopback(urls[i]))
+				clear = 1;
+		shown = url_shown(sms->base_url != NULL ? sms->base_url :
+		    sms->generic.pull_url != NULL ? sms->generic.pull_url : "");
+
+		(void)buf_appendf(&b, "sms: %s %s%s number %s, %s, max %d segment%s\n", sms->profile,
+		    shown,
+		    clear ? " (NO TLS: the key, citizens' numbers and texts cross the network "
+		    "in clear)" : "",
 		    sms->number, sms->ascii ? "GSM-7" : "UCS-2 when needed", sms->max_segments,
 		    sms->max_segments == 1 ? "" : "s");
+		free(shown);
 	} else {
 		(void)buf_appends(&b, "sms: off (replies by SMS will fail)\n");
 	}

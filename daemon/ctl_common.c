@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "normalize.h"
@@ -74,9 +75,18 @@ ctl_store(struct ctl *c)
 {
 	const char *err = NULL;
 
+	mode_t old;
+	int rc;
+
 	if (c->st)
 		return 0;
-	if (store_open(c->cfg->database, &c->st, &err) < 0)
+	/* a database s48ctl creates (and its -wal, -shm, which SQLite gives
+	 * the database's mode) holds citizens' data: owner only, whatever
+	 * umask the clerk's shell has */
+	old = umask(077);
+	rc = store_open(c->cfg->database, &c->st, &err);
+	umask(old);
+	if (rc < 0)
 		return ctl_error(CTL_EXIT_IO, "database: %s", err);
 	return 0;
 }
@@ -145,6 +155,14 @@ ctl_tty_text(const char *s, int keep_nl)
 		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
 			*q++ = '?';     /* C1 control, e.g. U+009B (CSI) */
 			p++;
+		} else if (*p == 0xE2 && ((p[1] == 0x80 && p[2] >= 0xAA && p[2] <= 0xAE) ||
+		    (p[1] == 0x81 && p[2] >= 0xA6 && p[2] <= 0xA9))) {
+			/* U+202A..U+202E, U+2066..U+2069: bidirectional embeddings,
+			 * overrides and isolates would reorder what follows on the
+			 * line ("Trojan Source"): a subject could show another
+			 * ticket's status or date in a table */
+			*q++ = '?';
+			p += 2;
 		} else if ((*p < 0x20 && *p != '\t' && !(keep_nl && *p == '\n')) || *p == 0x7F) {
 			*q++ = '?';     /* ESC, BEL, CR, backspace ... */
 		} else {
@@ -166,11 +184,73 @@ ctl_json_time(time_t t)
 	return json_string(iso);
 }
 
+/*
+ * Jansson writes UTF-8 as it is, C1 controls and bidirectional controls
+ * too: U+009B is a CSI to many terminals, U+202E reverses what follows, and
+ * `s48ctl show N --json` is read on terminals.  They are written as \u
+ * escapes instead (JSON strings are the only place they can be; the value
+ * a program reads is the same).  A sequence cut between two calls waits in
+ * carry.
+ */
+struct ctl_json_out {
+	FILE *fp;
+	unsigned char carry[2];
+	size_t ncarry;
+};
+
+static int
+ctl_json_put(const char *buf, size_t size, void *data)
+{
+	struct ctl_json_out *o = data;
+	unsigned char *all = xmalloc(size + 2);
+	size_t n = o->ncarry + size, i, from = 0;
+
+	memcpy(all, o->carry, o->ncarry);
+	memcpy(all + o->ncarry, buf, size);
+	o->ncarry = 0;
+	for (i = 0; i < n; i++) {
+		unsigned cp = 0, len = 0;
+
+		if (all[i] != 0xC2 && all[i] != 0xE2)
+			continue;
+		if (i + 1 >= n || (all[i] == 0xE2 && i + 2 >= n &&
+		    (all[i + 1] == 0x80 || all[i + 1] == 0x81))) {
+			/* maybe the start of one: decide with the next bytes */
+			o->ncarry = n - i;
+			memcpy(o->carry, all + i, o->ncarry);
+			n = i;
+			break;
+		}
+		if (all[i] == 0xC2 && all[i + 1] >= 0x80 && all[i + 1] <= 0x9F) {
+			cp = all[i + 1];
+			len = 2;
+		} else if (all[i] == 0xE2 && ((all[i + 1] == 0x80 && all[i + 2] >= 0xAA &&
+		    all[i + 2] <= 0xAE) || (all[i + 1] == 0x81 && all[i + 2] >= 0xA6 &&
+		    all[i + 2] <= 0xA9))) {
+			cp = 0x2000 | ((unsigned)(all[i + 1] & 0x3F) << 6) | (all[i + 2] & 0x3F);
+			len = 3;
+		}
+		if (len == 0)
+			continue;
+		fwrite(all + from, 1, i - from, o->fp);
+		fprintf(o->fp, "\\u%04x", cp);
+		i += len - 1;
+		from = i + 1;
+	}
+	if (n > from)
+		fwrite(all + from, 1, n - from, o->fp);
+	free(all);
+	return ferror(o->fp) ? -1 : 0;
+}
+
 int
 ctl_json_print(json_t *j)
 {
-	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	struct ctl_json_out o = { stdout, { 0, 0 }, 0 };
+	int rc = json_dump_callback(j, ctl_json_put, &o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 
+	if (o.ncarry > 0)
+		fwrite(o.carry, 1, o.ncarry, stdout);
 	json_decref(j);
 	fputc('\n', stdout);
 	return rc == 0 ? CTL_EXIT_OK : ctl_error(CTL_EXIT_IO, "writing JSON failed");

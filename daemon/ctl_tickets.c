@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -281,21 +282,31 @@ fail:
 	return NULL;
 }
 
-/* Print indent + text with every line indented, made safe for a terminal. */
+/*
+ * Print text made safe for a terminal, its first line after first (printed
+ * by the caller when NULL) and every further line after indent, so that no
+ * line of a citizen's text starts at the margin where it could pass for a
+ * line of s48ctl's own ("  2026-11-24 10:00 out sms ..." under Messages).
+ */
 static void
-ctl_print_indented(const char *text, const char *indent)
+ctl_print_indented(const char *text, const char *first, const char *indent)
 {
 	char *safe = ctl_tty_text(text, 1);
 	const char *p = safe;
+	int line = 0;
 
 	while (*p) {
 		size_t n = strcspn(p, "\n");
 
-		printf("%s%.*s\n", indent, (int)n, p);
+		printf("%s%.*s\n", line == 0 && first != NULL ? first : line == 0 ? "" : indent,
+		    (int)n, p);
+		line++;
 		p += n;
 		if (*p == '\n')
 			p++;
 	}
+	if (line == 0 && first == NULL)
+		printf("\n");          /* an empty message still ends its line */
 	free(safe);
 }
 
@@ -362,12 +373,14 @@ ctl_show_human(json_t *o)
 	printf("Created:    %s   Due: %s   Updated: %s\n", a, b, u);
 	ctl_local_time(ctl_json_get_time(o, "resolved_at"), a);
 	printf("Resolved:   %s\n\nText:\n", a);
-	ctl_print_indented(json_string_value(json_object_get(o, "text")), "  ");
+	ctl_print_indented(json_string_value(json_object_get(o, "text")), "  ", "  ");
 	printf("\nMessages:\n");
 	json_array_foreach(json_object_get(o, "messages"), i, x) {
 		ctl_local_time(ctl_json_get_time(x, "at"), a);
+		/* the prefix is 29 columns wide: further lines start under the text */
 		printf("  %s %-3s %-5s ", a, ctl_show_s(x, "direction"), ctl_show_s(x, "channel"));
-		ctl_print_indented(json_string_value(json_object_get(x, "text")), "");
+		ctl_print_indented(json_string_value(json_object_get(x, "text")), NULL,
+		    "                             ");
 	}
 	printf("\nEvents:\n");
 	json_array_foreach(json_object_get(o, "events"), i, x) {
@@ -759,11 +772,19 @@ ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 		    "(message too large)", idx, id);
 	}
 	if (out) {
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		/* a citizen's file: never through a symbolic link (one planted in
+		 * /tmp would have s48ctl, often root, overwrite its target), and
+		 * not left readable by others in a file that existed */
+		struct stat sb;
+
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0) {
 			sqlite3_reset(s);
-			return ctl_error(CTL_EXIT_IO, "%s: %s", out, strerror(errno));
+			return ctl_error(CTL_EXIT_IO, "%s: %s", out, errno == ELOOP ?
+			    "is a symbolic link; give the file itself" : strerror(errno));
 		}
+		if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0)
+			(void)fchmod(fd, sb.st_mode & 0700);
 	} else {
 		const char *blob = sqlite3_column_blob(s, 0);
 		size_t n = (size_t)sqlite3_column_bytes(s, 0);

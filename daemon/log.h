@@ -4,7 +4,10 @@
  * log_warn() appends strerror(errno); log_warnx() does not.  fatal()/fatalx()
  * are for broken invariants only: they log and exit(1).
  * At level info nothing may print a citizen's full phone number or address:
- * pass such values through log_mask().
+ * pass such values through log_mask(), and text from outside that may
+ * quote them (server replies) through log_mask_text().  Every control
+ * character in a line (C0 but TAB, DEL, UTF-8 encoded C1: CR, LF, ESC...)
+ * is written as '?', so text from a message cannot forge a log line.
  */
 #ifndef S48_LOG_H
 #define S48_LOG_H
@@ -36,5 +39,15 @@ void fatalx(const char *fmt, ...) S48_PRINTF(1, 2) __attribute__((noreturn));
  * bufsz, 64 is always enough for the masked form) and returns buf.
  */
 const char *log_mask(const char *addr, char *buf, size_t bufsz);
+
+/*
+ * A copy of text (a server's reply, an SMS gateway's error message) with
+ * every email address and every phone number in it masked as log_mask()
+ * masks them: "The 'To' number +381641234567 is not a valid phone number"
+ * -> "The 'To' number +38164***4567 is not ...".  A phone number here is a
+ * run of at least 8 digits, with an optional '+' before it.  At debug level
+ * an unmasked copy.  Caller frees.
+ */
+char *log_mask_text(const char *text);
 
 #endif

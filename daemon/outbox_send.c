@@ -669,7 +669,7 @@ settle(const struct s48_config *cfg, struct row *r, int res, char *reason, int s
     struct outbox_run *run)
 {
 	int is_sms = is_sms_row(r), attempt = r->attempts + 1;
-	char logbuf[64];
+	char logbuf[64], *shown;
 
 	if (reason == NULL)
 		reason = xstrdup("");
@@ -702,8 +702,10 @@ settle(const struct s48_config *cfg, struct row *r, int res, char *reason, int s
 			run->sms_unreachable = 1;
 		else
 			run->smtp_unreachable = 1;
+		shown = log_mask_text(reason);
 		log_warnx("outbox %lld: %s %s to %s: temporary failure (attempt %d): %s",
-		    r->id, r->channel, r->kind, logbuf, attempt, reason);
+		    r->id, r->channel, r->kind, logbuf, attempt, shown);
+		free(shown);
 		return 1;
 	}
 	r->oc = OC_FAILED;
@@ -713,8 +715,12 @@ settle(const struct s48_config *cfg, struct row *r, int res, char *reason, int s
 	}
 	r->optout = stopped;
 	run->failed++;
+	/* a gateway's error may quote the number ("The 'To' number +381... is
+	 * not valid"): the log gets it masked, the row keeps it for s48ctl */
+	shown = log_mask_text(r->reason);
 	log_warnx("outbox %lld: %s %s to %s failed: %s", r->id, r->channel, r->kind, logbuf,
-	    r->reason);
+	    shown);
+	free(shown);
 	return 0;
 }
 

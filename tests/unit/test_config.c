@@ -620,6 +620,49 @@ test_inline_password_needs_private_config(void **state)
 	free(errors);
 }
 
+/* A password in a URL's userinfo is an inline password: refused when the
+ * config is readable by others, and never printed by --check-config. */
+static void
+test_url_password(void **state)
+{
+	struct parts p = {
+		.smtp = "smtp = { url = \"smtps://prijave:Tajna-lozinka1@mail.example.org:465\";\n"
+		    "  from = \"a@b.org\"; };\n",
+		.sms = "sms = { profile = \"infobip\";\n"
+		    "  base_url = \"https://s48:Api-kljuc2@api.example.com\";\n"
+		    "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n",
+	};
+	const char *path = write_config("urlpw.conf", &p);
+	struct s48_config *cfg = NULL;
+	char *errors = NULL, *sum;
+
+	(void)state;
+	cfg = load_ok(path, 1);
+	sum = config_summary(cfg);
+	if (strstr(sum, "Tajna-lozinka1") != NULL || strstr(sum, "Api-kljuc2") != NULL)
+		fail_msg("a password printed: %s", sum);
+	assert_non_null(strstr(sum, "smtps://prijave:***@mail.example.org:465"));
+	assert_non_null(strstr(sum, "https://s48:***@api.example.com"));
+	free(sum);
+	config_free(&cfg);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(config_load(path, 1, &cfg, &errors), -1);
+	assert_non_null(strstr(errors, "smtp.url: "));
+	assert_non_null(strstr(errors, "sms.base_url: "));
+	assert_non_null(strstr(errors, "holds a password in this URL"));
+	free(errors);
+	/* a user name alone is no secret */
+	{
+		struct parts q = { .smtp = "smtp = { url = \"smtps://prijave@mail.example.org\";\n"
+		    "  from = \"a@b.org\"; };\n" };
+
+		path = write_config("urluser.conf", &q);
+		assert_int_equal(chmod(path, 0644), 0);
+		cfg = load_ok(path, 1);
+		config_free(&cfg);
+	}
+}
+
 static void
 test_relative_paths(void **state)
 {
@@ -861,6 +904,79 @@ test_tls_none_on_loopback(void **state)
 	}
 }
 
+/* An SMS gateway reached over plain http:// on another host gets its key and
+ * citizens' numbers and texts in clear: --check-config says so (an Android
+ * gateway on the LAN may have no TLS, so it is not refused). */
+#define GEN_PATHS "messages_path = \"m\"; id_path = \"id\"; from_path = \"from\";\n" \
+	"  text_path = \"text\"; send_body = \"{to} {text}\";"
+static void
+test_sms_http_in_clear(void **state)
+{
+	static const struct { const char *sms; int clear; } cases[] = {
+		{ "sms = { profile = \"infobip\"; base_url = \"http://127.0.0.1:8080/\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 0 },
+		{ "sms = { profile = \"infobip\"; base_url = \"https://api.example.com\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 0 },
+		{ "sms = { profile = \"infobip\"; base_url = \"http://api.example.com\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 1 },
+		{ "sms = { profile = \"twilio\"; account = \"AC1\"; base_url = \"HTTP://127.0.0.1.example.org\";\n"
+		  "  api_key_file = \"sms.key\"; number = \"+381641234567\"; };\n", 1 },
+		{ "sms = { profile = \"generic\"; number = \"+381641234567\"; api_key_file = \"sms.key\";\n"
+		  "  generic = { pull_url = \"http://localhost:8080/inbox\";\n"
+		  "  send_url = \"http://192.168.1.20:8080/send\"; " GEN_PATHS " }; };\n", 1 },
+		{ "sms = { profile = \"generic\"; number = \"+381641234567\"; api_key_file = \"sms.key\";\n"
+		  "  generic = { pull_url = \"http://[::1]:8080/inbox\";\n"
+		  "  send_url = \"https://gw.example.org/send\"; " GEN_PATHS " }; };\n", 0 },
+	};
+	struct s48_config *cfg;
+	char *sum;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct parts p = { .sms = cases[i].sms };
+
+		cfg = load_ok(write_config("sms.conf", &p), 1);
+		sum = config_summary(cfg);
+		if ((strstr(sum, "(NO TLS: the key, citizens' numbers and texts cross the "
+		    "network in clear)") != NULL) != cases[i].clear)
+			fail_msg("case %zu: %s", i, sum);
+		free(sum);
+		config_free(&cfg);
+	}
+}
+
+/* --check-config says when the staff token secret is short enough to be
+ * found from one token (16 bytes and more are not mentioned). */
+static void
+test_short_secret_reported(void **state)
+{
+	static const struct { const char *secret; int said; } cases[] = {
+		{ "test\n", 1 }, { "0123456789abcde\n", 1 }, { "0123456789abcdef\n", 0 },
+		{ "q1w2e3r4t5y6u7i8o9p0q1w2e3r4t5y6u7i8o9p0\n", 0 },
+	};
+	struct s48_config *cfg;
+	struct parts p = { 0 };
+	char *sum;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *errors = NULL;
+
+		write_file("secret", cases[i].secret, 0600);
+		cfg = load_ok(write_config("secret.conf", &p), 1);
+		if (config_load_secrets(cfg, &errors) < 0)
+			fail_msg("case %zu: %s", i, errors);
+		sum = config_summary(cfg);
+		if ((strstr(sum, "secret: only ") != NULL) != cases[i].said)
+			fail_msg("case %zu: %s", i, sum);
+		free(sum);
+		config_free(&cfg);
+	}
+	write_file("secret", "0123456789abcdef\n", 0600);
+}
+
 /* A duplicate libconfig finds in an @include'd file that the scan of that
  * file alone cannot place (its first copy is in the main file): the
  * message stays libconfig's, with that file and line, and the scan reads no
@@ -921,10 +1037,13 @@ main(void)
 		cmocka_unit_test(test_all_errors_reported),
 		cmocka_unit_test(test_secret_modes),
 		cmocka_unit_test(test_inline_password_needs_private_config),
+		cmocka_unit_test(test_url_password),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_channel_defaults_and_normalising),
 		cmocka_unit_test(test_tls_none_on_loopback),
+		cmocka_unit_test(test_sms_http_in_clear),
+		cmocka_unit_test(test_short_secret_reported),
 		cmocka_unit_test(test_duplicate_in_include),
 		cmocka_unit_test(test_missing_file_and_default_path),
 	};

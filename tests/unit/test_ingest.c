@@ -1327,6 +1327,54 @@ test_email_staff_reply(void **state)
 	free(s);
 }
 
+/* Staff tokens in other shapes: cut short, one character more, another
+ * ticket's token on this ticket, a token copied from this ticket to another:
+ * nothing changes and nobody gets a reply.  Upper-case hex is the same token. */
+static void
+test_email_staff_token_forms(void **state)
+{
+	struct fx *f = *state;
+	char tok1[17], tok2[17], *subj, *up;
+	long id1, id2, nout;
+	size_t i;
+
+	assert_int_equal(run_mail(f, plain_mail, &id1), INGEST_TICKET);
+	assert_int_equal(run_mail(f, "From: marko@example.org\r\nSubject: Pukla cev\r\n"
+	    "Message-ID: <orig-2@example.org>\r\n\r\nvoda curi\r\n", &id2), INGEST_TICKET);
+	assert_true(id1 != id2);
+	util_staff_token(f->cfg->secret, id1, tok1);
+	util_staff_token(f->cfg->secret, id2, tok2);
+	nout = qint(f, "SELECT count(*) FROM outbox", NULL, NULL);
+	{
+		char *bad[] = {
+			xasprintf("Re: [S48 #%ld/%.15s] Pukla cev", id1, tok1),     /* cut */
+			xasprintf("Re: [S48 #%ld/%.8s] Pukla cev", id1, tok1),      /* half */
+			xasprintf("Re: [S48 #%ld/%s0] Pukla cev", id1, tok1),       /* longer */
+			xasprintf("Re: [S48 #%ld/%s] Pukla cev", id1, tok2),        /* ticket 2's */
+			xasprintf("Re: [S48 #%ld/%s] Pukla cev", id2, tok1),        /* copied to 2 */
+			xasprintf("Re: [S48 #%ld/0000000000000000] Pukla cev", id1),
+		};
+
+		for (i = 0; i < N(bad); i++) {
+			expect_reply(f, INGEST_IGNORED, "petar.petrovic@jkp.example.org", bad[i], "",
+			    "#resolved\r\n", NULL);
+			free(bad[i]);
+		}
+	}
+	assert_status(f, id1, "open");
+	assert_status(f, id2, "open");
+	assert_int_equal(qint(f, "SELECT count(*) FROM outbox", NULL, NULL), nout);
+	/* the right token in upper case */
+	subj = xasprintf("Re: [S48 #%ld/%s] Pukla cev", id1, tok1);
+	for (up = subj; *up != '\0'; up++)
+		if (*up >= 'a' && *up <= 'f')
+			*up = (char)(*up - 'a' + 'A');
+	expect_reply(f, INGEST_STAFF, "petar.petrovic@jkp.example.org", subj, "",
+	    "#in_progress\r\n", NULL);
+	assert_status(f, id1, "in_progress");
+	free(subj);
+}
+
 /* Fetched partially (over imap.max_message_bytes): a ticket from what came,
  * the full size recorded, the cut attachment listed as omitted. */
 static void
@@ -1416,6 +1464,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_email_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_automatic_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_staff_reply, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_staff_token_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_without_from, setup, teardown),
 	};

@@ -60,7 +60,7 @@ char *ctl_tty_text(const char *s, int keep_nl);
 json_t *ctl_json_time(time_t t);
 /* Print j (indented, UTF-8) and a newline to stdout; frees j. */
 int ctl_json_print(json_t *j);
-/* A JSON array printed an element at a time (ctl_json.c), the same bytes as
+/* A JSON array printed an element at a time (ctl_common.c), the same bytes as
  * ctl_json_print of the whole array: begin, add each object (the reference
  * is taken), end prints the closing bracket and returns the exit code (74
  * when writing failed).  Rows read after an error are not printed: the

@@ -74,18 +74,12 @@ int
 ctl_store(struct ctl *c)
 {
 	const char *err = NULL;
-
-	mode_t old;
 	int rc;
 
 	if (c->st)
 		return 0;
-	/* a database s48ctl creates (and its -wal, -shm, which SQLite gives
-	 * the database's mode) holds citizens' data: owner only, whatever
-	 * umask the clerk's shell has */
-	old = umask(077);
+	/* a database it creates is owner-only (store_open) */
 	rc = store_open(c->cfg->database, &c->st, &err);
-	umask(old);
 	if (rc < 0)
 		return ctl_error(CTL_EXIT_IO, "database: %s", err);
 	return 0;

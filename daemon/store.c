@@ -5,11 +5,13 @@
 #include "store_p.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -338,6 +340,18 @@ store_open(const char *path, struct store **st_r, const char **error_r)
 
 	*st_r = NULL;
 	store_global_init();
+	/*
+	 * A new database holds citizens' numbers and addresses: created owner
+	 * only, whatever the umask (SQLite would give it 0644 & ~umask, and its
+	 * -wal and -shm take the database's mode).  O_EXCL: an existing file
+	 * is left as it is; any other failure is SQLite's to report.
+	 */
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+		int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+		if (fd >= 0)
+			close(fd);
+	}
 	st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
@@ -658,16 +672,37 @@ store_backup(struct store *st, const char *path, const char **error_r)
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b = NULL;
 	char *tmp = NULL;
-	int rc;
+	mode_t mask;
+	int fd, rc;
 
 	if (store_in_transaction(st)) {
 		snprintf(st->err, sizeof(st->err), "backup: inside a transaction");
 		goto fail_msg;
 	}
-	/* write next to the target, then rename: a reader never sees half a copy */
-	tmp = xasprintf("%s.tmp%ld", path, (long)getpid());
-	unlink(tmp);
-	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+	/*
+	 * Written next to the target, then renamed: a reader never sees half a
+	 * copy.  The temporary file is made by mkstemp (a name nobody can
+	 * guess, created exclusively, 0600), so no file someone else placed
+	 * there, and no link, receives the citizens' data; then it gets the
+	 * mode the umask gives (s48ctl narrows that to the database's).
+	 */
+	tmp = xasprintf("%s.tmpXXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		snprintf(st->err, sizeof(st->err), "backup: %s: %s", path, strerror(errno));
+		free(tmp);
+		tmp = NULL;
+		goto fail_msg;
+	}
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0) {
+		snprintf(st->err, sizeof(st->err), "backup: %s: %s", tmp, strerror(errno));
+		close(fd);
+		goto fail_msg;
+	}
+	close(fd);
+	if (sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL) !=
 	    SQLITE_OK) {
 		snprintf(st->err, sizeof(st->err), "backup: %s: %s", path,
 		    dst ? sqlite3_errmsg(dst) : "cannot open");

@@ -923,6 +923,21 @@ out:
 	return rc;
 }
 
+/* "ticket N: [what ]FROM -> TO by BY" at info; BY (a clerk's name, a staff
+ * member's address or number) with addresses and numbers masked, as the
+ * staff command that caused it is logged */
+static void
+tk_log_by(long id, const char *from, const char *to, const char *what, const char *by)
+{
+	char *m;
+
+	if (log_get_level() < LOG_LEVEL_INFO)
+		return;
+	m = log_mask_text(by ? by : "?");
+	log_info("ticket %ld: %s%s -> %s by %s", id, what, from, to, m);
+	free(m);
+}
+
 int
 tickets_set_status(const struct tickets_ctx *c, long id, const char *status,
     const char *note, const char *by, const char **error_r)
@@ -976,7 +991,7 @@ tickets_set_status(const struct tickets_ctx *c, long id, const char *status,
 	if (tk_reply(c, &tv, "status", c->cfg->templates.sms_status,
 	    c->cfg->templates.email_status, &v, 0, now, error_r) < 0)
 		goto out;
-	log_info("ticket %ld: %s -> %s by %s", id, old, status, by ? by : "?");
+	tk_log_by(id, old, status, "", by);
 	rc = 0;
 	goto out;
 fail_db:
@@ -1041,7 +1056,7 @@ tickets_assign(const struct tickets_ctx *c, long id, const char *dept, const cha
 	if (tk_notify_dept(c, &tv, d->id, "dept_assign", "Prijava je dodeljena vasoj sluzbi",
 	    t->text, note, TK_N_ATTACH | TK_N_SMS, now, error_r) < 0)
 		goto out;
-	log_info("ticket %ld: assigned %s -> %s by %s", id, old, d->id, by ? by : "?");
+	tk_log_by(id, old, d->id, "assigned ", by);
 	rc = 0;
 	goto out;
 fail_db:

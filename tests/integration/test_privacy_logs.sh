@@ -75,6 +75,9 @@ is "the refusal is kept whole on the outbox row (for s48ctl)" \
 	"$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM outbox WHERE status = 'failed' AND reason LIKE '%+381641113333 is not%'\").fetchone()[0])" "$T/e2e/s48.db")" 1
 
 diag "$(wc -l <"$T/log") log lines"
+# the staff member's number either ("ticket 2: open -> in_progress by ...")
+ok_if "the staff SMS commands were logged" grep -q 'ticket 2: open -> in_progress by +38163\*\*\*2223' "$T/log"
+ok_if "no staff number '631112223' in the logs" sh -c "! grep -q '631112223' '$T/log'"
 for secret in 641112222 649998888 647776666 645557777 641113333 641119999 \
     jovana.jovanovic mila.milic x@evil.example tajnitekst; do
 	ok_if "no '$secret' in the logs" sh -c "! grep -q '$secret' '$T/log'"

@@ -367,6 +367,17 @@ chmod 640 "$T/c/s48.db"
 is "backup of a 0640 database is 0640" "$(stat -c %a "$T/private.db")" 640
 ( umask 077; "$CTL" $C backup "$T/private.db" >/dev/null 2>&1 )
 is "backup: a narrower umask is kept" "$(stat -c %a "$T/private.db")" 600
+# the temporary copy is created exclusively under a name nobody can guess (a
+# file or link planted at FILE.tmp<pid> received the citizens' data before)
+if command -v strace >/dev/null 2>&1; then
+	strace -f -e trace=openat -o "$T/backup.strace" "$CTL" $C backup "$T/private.db" >/dev/null 2>&1
+	ok_if "backup: the temporary copy is created with O_EXCL" \
+		grep -q "private.db.tmp[A-Za-z0-9]\{6\}\", O_RDWR|O_CREAT|O_EXCL" "$T/backup.strace"
+	ok_if "backup: no temporary file left" sh -c '! ls "$1".tmp* >/dev/null 2>&1' - "$T/private.db"
+else
+	skip "backup: the temporary copy is created with O_EXCL" "no strace"
+	skip "backup: no temporary file left" "no strace"
+fi
 chmod 644 "$T/c/s48.db"
 
 # ---- citizen text with control characters ----------------------------------

@@ -83,4 +83,15 @@ is "--once with the SMTP relay unreachable: exit 75" "$rc" 75
 is "--once: the email rows stay pending for the next try" \
     "$("$CTL" -c "$C" outbox --json | python3 -c "import json,sys; print(sorted(set((r['channel'], r['status'], r['attempts']) for r in json.load(sys.stdin) if r['channel'] == 'email')))")" "[('email', 'pending', 1)]"
 
+# ---- a database s48d creates: owner only, whatever the umask ----------------------
+sed "s|^database *=.*|database = \"$T/fresh/s48.db\";|" "$C" >"$T/c/fresh.conf"
+mkdir -p "$T/fresh"
+( umask 022; timeout 30 "$S48D" -c "$T/c/fresh.conf" --once >/dev/null 2>&1 )
+is "a database s48d creates under umask 022 is 0600" "$(stat -c %a "$T/fresh/s48.db" 2>&1)" 600
+ok_if "so are its -wal and -shm, if left" sh -c 'for f in "$1"-wal "$1"-shm; do
+	[ ! -e "$f" ] || [ "$(stat -c %a "$f")" = 600 ] || exit 1; done' - "$T/fresh/s48.db"
+chmod 640 "$T/fresh/s48.db"
+( umask 022; timeout 30 "$S48D" -c "$T/c/fresh.conf" --once >/dev/null 2>&1 )
+is "an existing database keeps its mode" "$(stat -c %a "$T/fresh/s48.db")" 640
+
 echo "1..$_tap_n"

@@ -51,10 +51,12 @@ long ctl_parse_id(const char *s);
 const char *ctl_default_by(void);
 /* JSON string of s, invalid UTF-8 repaired (U+FFFD); JSON null for NULL. */
 json_t *ctl_json_text(const char *s);
-/* Copy of s fit for a terminal (the tables and `show` without --json): invalid
- * UTF-8 repaired, C0 controls other than TAB (and LF when keep_nl), DEL and C1
- * controls replaced by '?', so a citizen's text cannot send escape sequences
- * to a clerk's terminal.  "" for NULL.  Caller frees. */
+/* Copy of s fit for a terminal (the tables, `show` without --json, CSV to a
+ * terminal): invalid UTF-8 repaired, C0 controls other than TAB (and LF when
+ * keep_nl), DEL, C1 controls and the bidi embeddings, overrides and isolates
+ * (U+202A-202E, U+2066-2069) replaced by '?', so a citizen's text cannot send
+ * escape sequences to a clerk's terminal or reorder what it shows.  "" for
+ * NULL.  Caller frees. */
 char *ctl_tty_text(const char *s, int keep_nl);
 /* UTC ISO 8601 string, or JSON null for 0. */
 json_t *ctl_json_time(time_t t);

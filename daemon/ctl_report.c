@@ -386,13 +386,17 @@ ctl_csv_formula(const char *v)
  * Invalid UTF-8 is repaired (the file is declared UTF-8 by its BOM), and text
  * a spreadsheet would run as a formula (a citizen's "=HYPERLINK(...)") gets a
  * leading ' so it is shown as text (OWASP's advice on CSV injection). */
+static int csv_to_tty;     /* export's stdout is a terminal: see ctl_cmd_export */
+
 static void
 ctl_csv_field(FILE *fp, const char *v, int last)
 {
 	char *fixed = NULL;
 	const char *p;
 
-	if (!norm_utf8_valid(v, strlen(v)))
+	if (csv_to_tty)
+		v = fixed = ctl_tty_text(v, 1);
+	else if (!norm_utf8_valid(v, strlen(v)))
 		v = fixed = norm_utf8_repair(v, strlen(v));
 	if (ctl_csv_formula(v) || strpbrk(v, ",\"\r\n") != NULL) {
 		fputc('"', fp);
@@ -456,6 +460,9 @@ ctl_cmd_export(struct ctl *c, int argc, char **argv)
 		return ctl_error(CTL_EXIT_IO, "database: %s", store_errmsg(c->st));
 	sqlite3_bind_int64(s, 1, (sqlite3_int64)since);
 	if (csv) {
+		/* to a terminal (not a file or a pipe) the fields are shown as the
+		 * tables show text: no citizen's escape sequence reaches it */
+		csv_to_tty = isatty(STDOUT_FILENO);
 		fputs("\xEF\xBB\xBF", stdout);
 		for (i = 0; i < n_cols; i++)
 			ctl_csv_field(stdout, cols[i], i + 1 == n_cols);

@@ -88,3 +88,15 @@ want_s = 'Rasveta \u009b2J \u202ex'
 want_t = 'rasveta ' + ''.join('x' * (i % 7) + '\u009b\u202e\u2066c\u0085\u00e9' for i in range(300))
 print(d['subject'] == want_s and d['text'] == want_t)" "$T/out.json")" True
 ok_if "show --json: other non-ASCII stays as it is (é)" grep -qF 'c\u0085é' "$T/out.json"
+
+# ---- export --format csv to a terminal: shown as the tables show text ----------
+"$CTL" $C new --from 0641112225 --subject "$(printf 'Cev\033[2J pukla')" "$(printf 'voda\033]0;x\007 curi %s kraj' "$csi")" >/dev/null
+# script(1) gives s48ctl a terminal; what it wrote lands in the typescript
+script -qec "$CTL $C export --format csv" "$T/typescript" >/dev/null 2>&1
+ok_if "export csv to a terminal: the report is there" grep -q 'curi' "$T/typescript"
+ok_if "export csv to a terminal: no ESC or C1 control" python3 -c "
+import sys
+d = open(sys.argv[1], 'rb').read()
+sys.exit(1 if b'\x1b[2J' in d or b'\x1b]0;' in d or b'\xc2\x9b' in d else 0)" "$T/typescript"
+"$CTL" $C export --format csv >"$T/out.csv"
+ok_if "export csv to a file: the text exactly as received" grep -q "$(printf 'voda\033]0;x\007 curi')" "$T/out.csv"

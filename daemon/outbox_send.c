@@ -319,6 +319,11 @@ outbox_next_due(struct store *st)
  * outbox_queue()'s rule, confirmations of STOP and START excepted. */
 #define OUTBOX_STOPPED "(channel = 'sms' AND kind NOT IN ('stop_confirm', 'start_confirm') " \
 	"AND EXISTS (SELECT 1 FROM sms_optout WHERE number = outbox.recipient))"
+/* A department's SLA warning that waited (a relay down, retries) until its
+ * ticket was resolved or rejected: it would ask for work already done.  An
+ * escalation is still sent: the deadline was missed all the same. */
+#define OUTBOX_STALE "(kind = 'warning' AND EXISTS (SELECT 1 FROM tickets " \
+	"WHERE id = outbox.ticket_id AND status IN ('resolved', 'rejected')))"
 
 /*
  * The rows to send -> sending in one transaction; r->claimed = 1 for those
@@ -326,7 +331,9 @@ outbox_next_due(struct store *st)
  * whose transport is down (skip_email, skip_sms) are not claimed.  An SMS to
  * a number that sent STOP after its row was queued (it waited for a retry,
  * or came before the STOP in the same batch) is suppressed instead, as
- * outbox_queue() would have: no SMS reaches the number until START.
+ * outbox_queue() would have: no SMS reaches the number until START.  A
+ * department's warning whose ticket was closed while it waited is
+ * suppressed too (OUTBOX_STALE).
  * 0 or -1.
  */
 /* Run one of claim()'s UPDATEs (?1 the row's id, ?2 now): 1 if it changed
@@ -368,11 +375,23 @@ claim(struct store *st, struct row *rows, size_t n, int skip_email, int skip_sms
 		if (rows[i].claimed == 0)
 			continue;
 		r = claim_update(st, "UPDATE outbox SET status = 'sending', updated_at = ?2 "
-		    "WHERE id = ?1 AND status = 'pending' AND NOT (" OUTBOX_STOPPED ")",
-		    rows[i].id, now);
+		    "WHERE id = ?1 AND status = 'pending' AND NOT (" OUTBOX_STOPPED ") "
+		    "AND NOT " OUTBOX_STALE, rows[i].id, now);
 		if (r < 0)
 			goto fail;
 		rows[i].claimed = r;
+		if (r == 0 && strcmp(rows[i].kind, "warning") == 0) {
+			r = claim_update(st, "UPDATE outbox SET status = 'suppressed', "
+			    "reason = 'ticket closed before the warning was sent', updated_at = ?2 "
+			    "WHERE id = ?1 AND status = 'pending' AND " OUTBOX_STALE, rows[i].id, now);
+			if (r < 0)
+				goto fail;
+			if (r == 1)
+				log_info("outbox %lld: warning for ticket %ld suppressed: "
+				    "the ticket was closed before it could be sent", rows[i].id,
+				    rows[i].ticket_id);
+			continue;
+		}
 		if (rows[i].claimed || !is_sms_row(&rows[i]))
 			continue;
 		r = claim_update(st, "UPDATE outbox SET status = 'suppressed', reason = 'STOP', "

@@ -116,6 +116,8 @@ def imap_after(c, it):
             c.sendall(tag + b" NO not here\r\n")
 def smtp(c, tls):
     c.sendall(b"220 localhost ESMTP test\r\n")
+    smtp_loop(c, tls)
+def smtp_loop(c, tls):
     it = lines(c)
     data = False
     for l in it:
@@ -134,32 +136,7 @@ def smtp(c, tls):
             c = wrap(c)
             if c is None:
                 return
-            return smtp_after(c)
-        elif cmd == b"QUIT":
-            c.sendall(b"221 bye\r\n")
-            return
-        elif cmd in (b"MAIL", b"RCPT"):
-            c.sendall(b"250 ok\r\n")
-        elif cmd == b"DATA":
-            data = True
-            c.sendall(b"354 go\r\n")
-        else:
-            c.sendall(b"250 ok\r\n")
-def smtp_after(c):
-    return smtp_loop(c)
-def smtp_loop(c):
-    it = lines(c)
-    data = False
-    for l in it:
-        if data:
-            if l == b".":
-                data = False
-                c.sendall(b"250 2.0.0 queued\r\n")
-            continue
-        cmd = l.split(b" ")[0].split(b":")[0].upper()
-        log("C: " + l.split(b":")[0].decode(errors="replace").upper())
-        if cmd in (b"EHLO", b"HELO"):
-            c.sendall(b"250-localhost\r\n250 8BITMIME\r\n")
+            return smtp_loop(c, True)
         elif cmd == b"QUIT":
             c.sendall(b"221 bye\r\n")
             return
@@ -178,8 +155,7 @@ def serve(c):
                 c.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] ready\r\n")
                 imap_after(c, lines(c))
             else:
-                c.sendall(b"220 localhost ESMTP test\r\n")
-                smtp_loop(c)
+                smtp(c, True)
         elif mode == "imap":
             imap(c, False)
         else:

@@ -1352,7 +1352,8 @@ leaf(struct fast *f, const struct partinfo *pi, const char *c, size_t len, int s
 			return 0;
 		}
 		data = decode_content(c, len, pi->cte, &dlen);
-		mime_acc_text(&f->acc, data, dlen, param_get(&pi->ct, "charset"), ctype[5] != 'p');
+		mime_acc_text(&f->acc, data, dlen, param_get(&pi->ct, "charset"), ctype[5] != 'p',
+		    mime_flowed(param_get(&pi->ct, "format"), param_get(&pi->ct, "delsp")));
 		free(data);
 		return 0;
 	}

@@ -994,6 +994,13 @@ walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
 	int is_att = disp != NULL && g_mime_content_disposition_is_attachment(disp);
 
+	/* a text file attached "inline" with its name (Apple Mail): kept as
+	 * an attachment, not merged into (or, as HTML, lost beside) the text;
+	 * a message's only part is its text whatever its name */
+	if (depth > 1 && (g_mime_object_get_content_disposition_parameter(obj, "filename") != NULL ||
+	    g_mime_object_get_content_type_parameter(obj, "name") != NULL))
+		is_att = 1;
+
 	if (strcmp(ct, "message/delivery-status") == 0 ||
 	    strcmp(ct, "message/disposition-notification") == 0)
 		w->acc.is_report = 1;

@@ -5,6 +5,7 @@
  * parses it: the ticket's subject and text word for word, the attachments,
  * the text an append keeps (mime_strip_quotes), the department the example
  * config routes a new report to, and the fast path agreeing with GMime.
+ * Files attached inline by name (Apple Mail) are attachments, not text.
  * Then format=flowed and reply-quoting cases as tables. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -178,6 +179,10 @@ static const struct client_case cases[] = {
 	    "Весна Јовановић",
 	  "Рупа је и даље ту, а јуче је у њу упао бициклиста. Молим вас да реагујете.",
 	  "", NULL },
+	{ "18-apple-mail-inline-files.eml", "Racun za vodu",
+	  "U prilogu su racun i zapisnik o kvaru na vodovodu.",
+	  "U prilogu su racun i zapisnik o kvaru na vodovodu.",
+	  "racun.html text/html|zapisnik.txt text/plain", "water" },
 };
 
 static char *

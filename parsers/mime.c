@@ -20,6 +20,8 @@
 #include <strings.h>
 
 #include <gmime/gmime.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/pkcs7.h>
 
 #include "mime_internal.h"
 #include "normalize.h"
@@ -948,6 +950,56 @@ forwarded_text(struct walk *w, GMimeMessage *msg, int depth)
 	mime_message_free(&sub_m);
 }
 
+/*
+ * An opaque S/MIME signed message (application/pkcs7-mime,
+ * smime-type=signed-data; Outlook's "smime.p7m" when clear signing is off):
+ * the signed MIME entity inside the PKCS #7 structure is walked as a part
+ * (the signature is not checked: a citizen's certificate proves nothing
+ * here).  1 when done; 0 (encrypted, or not readable) leaves the caller to
+ * keep the part as an attachment.
+ */
+static int
+walk_smime_signed(struct walk *w, GMimeObject *obj, int depth)
+{
+	const char *type = g_mime_object_get_content_type_parameter(obj, "smime-type");
+	gnutls_pkcs7_t p7 = NULL;
+	gnutls_datum_t der, inner = { NULL, 0 };
+	unsigned char *data;
+	size_t len;
+	int ok = 0;
+
+	if (type != NULL && strcasecmp(type, "signed-data") != 0)
+		return 0;
+	if (depth + 1 > MIME_MAX_DEPTH)
+		return 0;
+	data = part_bytes(obj, &len);
+	der.data = data;
+	der.size = (unsigned)len;
+	if (len > 0 && len < UINT32_MAX && gnutls_pkcs7_init(&p7) == GNUTLS_E_SUCCESS &&
+	    gnutls_pkcs7_import(p7, &der, GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
+	    gnutls_pkcs7_get_embedded_data(p7, 0, &inner) == GNUTLS_E_SUCCESS &&
+	    inner.size > 0) {
+		GMimeStream *st = g_mime_stream_mem_new_with_buffer((const char *)inner.data,
+		    inner.size);
+		GMimeParser *parser = g_mime_parser_new_with_stream(st);
+		GMimeObject *part = g_mime_parser_construct_part(parser, w->opts);
+
+		if (part != NULL) {
+			walk_part(w, part, depth + 1, 0);
+			g_object_unref(part);
+			ok = 1;
+		}
+		g_object_unref(parser);
+		g_object_unref(st);
+	}
+	if (inner.data != NULL)
+		gnutls_free(inner.data);
+	if (p7 != NULL)
+		gnutls_pkcs7_deinit(p7);
+	free(data);
+	return ok;
+}
+
 static void
 walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 {
@@ -1012,6 +1064,9 @@ walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 	} else if (strcmp(ct, "application/pgp-signature") == 0 ||
 	    strcmp(ct, "application/pkcs7-signature") == 0 ||
 	    strcmp(ct, "application/x-pkcs7-signature") == 0) {
+		mime_acc_skip_leaf(&w->acc);
+	} else if ((strcmp(ct, "application/pkcs7-mime") == 0 ||
+	    strcmp(ct, "application/x-pkcs7-mime") == 0) && walk_smime_signed(w, obj, depth)) {
 		mime_acc_skip_leaf(&w->acc);
 	} else {
 		add_attachment(w, obj, ct);

@@ -5,7 +5,9 @@
  * parses it: the ticket's subject and text word for word, the attachments,
  * the text an append keeps (mime_strip_quotes), the department the example
  * config routes a new report to, and the fast path agreeing with GMime.
- * Files attached inline by name (Apple Mail) are attachments, not text.
+ * Files attached inline by name (Apple Mail) are attachments, not text; an
+ * opaque S/MIME signed mail (smime.p7m, made by openssl smime -sign
+ * -nodetach) gives the text it signs.
  * Then format=flowed and reply-quoting cases as tables. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,6 +185,14 @@ static const struct client_case cases[] = {
 	  "U prilogu su racun i zapisnik o kvaru na vodovodu.",
 	  "U prilogu su racun i zapisnik o kvaru na vodovodu.",
 	  "racun.html text/html|zapisnik.txt text/plain", "water" },
+	{ "19-outlook-smime-opaque-signed.eml", "Palo drvo",
+	  "Palo je drvo preko trotoara u Ulici Laze Kostića 4, ne može se proći.",
+	  "Palo je drvo preko trotoara u Ulici Laze Kostića 4, ne može se proći.",
+	  "", "greenery" },
+	{ "20-smime-unreadable-p7m.eml", "Drvo",
+	  "",
+	  "",
+	  "smime.p7m application/pkcs7-mime", "greenery" },
 };
 
 static char *

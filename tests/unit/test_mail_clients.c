@@ -73,11 +73,15 @@ static const struct client_case cases[] = {
 	  "IMG_20261123_221503.jpg image/jpeg", "lighting" },
 	{ "04-outlook-html-1250.eml", "Pukla cev u Ulici Đorđa Natoševića",
 	  "Poštovani,\n"
+	    "\n"
 	    "Obaveštavam vas da je u Ulici Đorđa Natoševića kod broja 5 pukla cev i voda teče niz ulicu od jutros.\n"
+	    "\n"
 	    "S poštovanjem,\n"
 	    "Dušan Živković",
 	  "Poštovani,\n"
+	    "\n"
 	    "Obaveštavam vas da je u Ulici Đorđa Natoševića kod broja 5 pukla cev i voda teče niz ulicu od jutros.\n"
+	    "\n"
 	    "S poštovanjem,\n"
 	    "Dušan Živković",
 	  "winmail.dat application/ms-tnef", "water" },
@@ -141,10 +145,12 @@ static const struct client_case cases[] = {
 	  "", NULL },
 	{ "14-reply-outlook-html.eml", "RE: [S48 #8] Rupa na kolovozu",
 	  "Rupa je sada još veća, juče je jedan automobil ostao bez točka.\n"
+	    "\n"
 	    "Od: Sistem 48 <prijave@grad.example.rs>\n"
 	    "Poslato: utorak, 24. novembar 2026. 10:00\n"
 	    "Za: Dušan Živković <dusan.zivkovic@firma.example.rs>\n"
 	    "Tema: [S48 #8] Rupa na kolovozu\n"
+	    "\n"
 	    "Sistem 48: vaša prijava je primljena pod brojem 8.",
 	  "Rupa je sada još veća, juče je jedan automobil ostao bez točka.",
 	  "", NULL },

@@ -588,6 +588,18 @@ mime_acc_return_path(struct mime_acc *w, const char *v)
 	free(c);
 }
 
+/* Nothing of the sender's own in text: empty, or only a signature ("-- ",
+ * "Sent from my iPhone") or quoted lines. */
+static int
+forward_has_no_words(const char *text)
+{
+	char *own = mime_strip_quotes(text);
+	int none = own[strspn(own, " \t\r\n")] == '\0';
+
+	free(own);
+	return none;
+}
+
 void
 mime_acc_finish(struct mime_acc *w)
 {
@@ -622,13 +634,19 @@ mime_acc_finish(struct mime_acc *w)
 	} else {
 		m->text = xstrdup("");
 	}
-	if (w->fwd.len > 0 && m->text[strspn(m->text, " \t\r\n")] == '\0') {
+	if (w->fwd.len > 0 && forward_has_no_words(m->text)) {
 		/* a forward without a word of the sender's own: the report is
 		 * the attached message's text */
 		struct buf t;
 
+		size_t own = strlen(m->text);
+
+		while (own > 0 && strchr(" \t\r\n", m->text[own - 1]) != NULL)
+			own--;
 		buf_init(&t, MIME_MAX_TEXT);
-		(void)buf_appends(&t, m->text);
+		(void)buf_append(&t, m->text, own);
+		if (own > 0)
+			(void)buf_appends(&t, "\n\n");
 		if (buf_appends(&t, w->fwd.data) < 0) {
 			size_t l = w->fwd.len, room = t.max - t.len;
 			utf8_truncate(w->fwd.data, &l, room);
@@ -936,7 +954,9 @@ forwarded_text(struct walk *w, GMimeMessage *msg, int depth)
 		addr = mime_header_clean(internet_address_mailbox_get_addr(mb), 1);
 	}
 	subj = subject(msg);
-	(void)buf_appends(&w->acc.fwd, "\n\n---------- Prosleđena poruka ----------\n");
+	if (w->acc.fwd.len > 0)
+		(void)buf_appends(&w->acc.fwd, "\n\n");
+	(void)buf_appends(&w->acc.fwd, "---------- Prosleđena poruka ----------\n");
 	if (addr != NULL)
 		(void)buf_appendf(&w->acc.fwd, "Od: %s%s<%s>\n", name ? name : "", name ? " " : "",
 		    addr);
@@ -1032,7 +1052,8 @@ walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 	}
 	if (GMIME_IS_MESSAGE_PART(obj)) {
 		/* an attached mail (forward, bounce): kept whole as an attachment,
-		 * and its text is the report when the sender wrote none */
+		 * and its text is the report when the sender wrote none (only a
+		 * signature, say) */
 		char *ct = content_type_of(obj);
 		add_attachment(w, obj, ct);
 		free(ct);

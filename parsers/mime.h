@@ -41,7 +41,9 @@ struct mime_message {
 	                            no blank lines around; inline text/plain
 	                            parts joined by "\n"; format=flowed lines
 	                            joined (RFC 3676); a forward without text
-	                            of its own: the attached message's text
+	                            of its own (empty, or only a signature as
+	                            mime_strip_quotes sees it): the attached
+	                            message's text
 	                            after a line
 	                            "---------- Prosleđena poruka ----------",
 	                            "Od: NAME <ADDR>" and "Tema: SUBJECT";

@@ -199,6 +199,18 @@ static const struct client_case cases[] = {
 	  "",
 	  "",
 	  "smime.p7m application/pkcs7-mime", "greenery" },
+	{ "21-thunderbird-forward-signature.eml", "Fwd: Komsija",
+	  "-- \n"
+	    "Ana Kovač\n"
+	    "MZ Liman 3\n"
+	    "\n"
+	    "---------- Prosleđena poruka ----------\n"
+	    "Od: Komsija Pera <pera@example.rs>\n"
+	    "Tema: Psi lutalice u parku\n"
+	    "\n"
+	    "Ana, možeš li da prijaviš gradu: u Dunavskom parku čopor od desetak pasa lutalica napada decu kod igrališta.",
+	  "",
+	  "Psi lutalice u parku.eml message/rfc822", "animals" },
 };
 
 static char *

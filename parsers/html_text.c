@@ -22,6 +22,8 @@ struct out {
 	struct buf b;
 	int pending_space;   /* whitespace seen since the last visible char */
 	int newlines;        /* consecutive newlines at the end of the output */
+	int nbsp_line;       /* the line so far holds only &nbsp; (Outlook's
+	                        empty paragraph <p><o:p>&nbsp;</o:p></p>) */
 };
 
 static void
@@ -43,6 +45,9 @@ out_block(struct out *o)
 {
 	if (o->newlines == 0)
 		out_newline(o);
+	else if (o->nbsp_line && o->newlines == 1)
+		out_newline(o);         /* an empty paragraph: a blank line */
+	o->nbsp_line = 0;
 	o->pending_space = 0;
 }
 
@@ -56,6 +61,7 @@ out_bytes(struct out *o, const char *p, size_t n)
 	o->pending_space = 0;
 	if (buf_append(&o->b, p, n) == 0)
 		o->newlines = 0;
+	o->nbsp_line = 0;
 }
 
 static void
@@ -336,8 +342,11 @@ mime_html_to_text(const char *html, size_t len)
 				char u[4];
 				i += n;
 				if (cp == 0xa0 || cp == 0x2002 || cp == 0x2003 ||
-				    cp == 0x2009 || cp == '\t' || cp == '\n' || cp == '\r')
+				    cp == 0x2009 || cp == '\t' || cp == '\n' || cp == '\r') {
 					out_space(&o);
+					if (cp == 0xa0 && o.newlines > 0)
+						o.nbsp_line = 1;
+				}
 				else if (cp == 0xad || cp == 0x200c || cp == 0x200d ||
 				    cp < 0x20 || cp == 0x7f)
 					;       /* invisible */

@@ -20,6 +20,8 @@
 #include <strings.h>
 
 #include <gmime/gmime.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/pkcs7.h>
 
 #include "mime_internal.h"
 #include "normalize.h"
@@ -359,6 +361,7 @@ mime_acc_init(struct mime_acc *a, struct mime_message *m, int truncated,
 	a->last_leaf_att = -1;
 	buf_init(&a->plain, MIME_MAX_TEXT);
 	buf_init(&a->html, MIME_MAX_TEXT);
+	buf_init(&a->fwd, MIME_MAX_TEXT);
 	buf_init(&a->errors, MIME_MAX_ERROR);
 }
 
@@ -430,14 +433,87 @@ mime_acc_skip_leaf(struct mime_acc *a)
 	a->last_leaf_att = -1;
 }
 
+int
+mime_flowed(const char *format, const char *delsp)
+{
+	if (format == NULL || strcasecmp(format, "flowed") != 0)
+		return 0;
+	return delsp != NULL && strcasecmp(delsp, "yes") == 0 ? 2 : 1;
+}
+
+/*
+ * RFC 3676 format=flowed to plain lines: a line ending in a space
+ * continues on the next one of the same quote depth (with delsp=yes that
+ * space goes), one leading space of space-stuffing is removed, "-- " stays
+ * a line of its own; quoted lines keep their '>' marks followed by one
+ * space.  Works on the bytes of any ASCII-compatible charset.  Returns the
+ * new length; out holds at least 2 * len + 1 bytes.
+ */
+static size_t
+unflow(const unsigned char *in, size_t len, int delsp, unsigned char *out)
+{
+	size_t i = 0, o = 0;
+	size_t joining = (size_t)-1;    /* depth of the flowed line being continued */
+
+	while (i < len) {
+		size_t e = i, end, depth = 0, s;
+		int soft;
+
+		while (e < len && in[e] != '\n')
+			e++;
+		end = e;
+		if (end > i && in[end - 1] == '\r')
+			end--;
+		s = i;
+		while (s < end && in[s] == '>') {
+			depth++;
+			s++;
+		}
+		if (s < end && in[s] == ' ')
+			s++;            /* stuffing, or the space after the quote marks */
+		if (joining != (size_t)-1 && joining != depth) {
+			out[o++] = '\n';   /* a flowed line followed by another depth */
+			joining = (size_t)-1;
+		}
+		if (joining == (size_t)-1 && depth > 0) {
+			memset(out + o, '>', depth);
+			o += depth;
+			out[o++] = ' ';
+		}
+		soft = end > s && in[end - 1] == ' ' &&
+		    !(end - s == 3 && memcmp(in + s, "-- ", 3) == 0);
+		if (soft && delsp)
+			end--;
+		memcpy(out + o, in + s, end - s);
+		o += end - s;
+		if (soft) {
+			joining = depth;
+		} else {
+			joining = (size_t)-1;
+			if (e < len)
+				out[o++] = '\n';
+		}
+		i = e < len ? e + 1 : e;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void
 mime_acc_text(struct mime_acc *w, const unsigned char *data, size_t len, const char *charset,
-    int html)
+    int html, int flowed)
 {
 	struct buf *to = html ? &w->html : &w->plain;
 	int *count = html ? &w->n_html : &w->n_plain;
+	unsigned char *unflowed = NULL;
 	char *text;
 	char meta[40];
+
+	if (flowed && !html) {
+		unflowed = xmalloc(2 * len + 1);
+		len = unflow(data, len, flowed == 2, unflowed);
+		data = unflowed;
+	}
 
 	if (charset == NULL && html) {
 		/* <meta charset="..."> or http-equiv content="...; charset=..." */
@@ -459,6 +535,7 @@ mime_acc_text(struct mime_acc *w, const unsigned char *data, size_t len, const c
 		}
 	}
 	text = mime_text_to_utf8((const char *)data, len, charset, MIME_MAX_TEXT);
+	free(unflowed);
 	w->last_leaf_att = -1;
 	if (text[strspn(text, " \t\r\n")] == '\0') {
 		/* an empty plain part (some mobile clients) must not hide the HTML one */
@@ -511,6 +588,18 @@ mime_acc_return_path(struct mime_acc *w, const char *v)
 	free(c);
 }
 
+/* Nothing of the sender's own in text: empty, or only a signature ("-- ",
+ * "Sent from my iPhone") or quoted lines. */
+static int
+forward_has_no_words(const char *text)
+{
+	char *own = mime_strip_quotes(text);
+	int none = own[strspn(own, " \t\r\n")] == '\0';
+
+	free(own);
+	return none;
+}
+
 void
 mime_acc_finish(struct mime_acc *w)
 {
@@ -545,6 +634,28 @@ mime_acc_finish(struct mime_acc *w)
 	} else {
 		m->text = xstrdup("");
 	}
+	if (w->fwd.len > 0 && forward_has_no_words(m->text)) {
+		/* a forward without a word of the sender's own: the report is
+		 * the attached message's text */
+		struct buf t;
+
+		size_t own = strlen(m->text);
+
+		while (own > 0 && strchr(" \t\r\n", m->text[own - 1]) != NULL)
+			own--;
+		buf_init(&t, MIME_MAX_TEXT);
+		(void)buf_append(&t, m->text, own);
+		if (own > 0)
+			(void)buf_appends(&t, "\n\n");
+		if (buf_appends(&t, w->fwd.data) < 0) {
+			size_t l = w->fwd.len, room = t.max - t.len;
+			utf8_truncate(w->fwd.data, &l, room);
+			(void)buf_append(&t, w->fwd.data, l);
+			mime_acc_note(w, "text too long");
+		}
+		free(m->text);
+		m->text = buf_steal(&t, NULL);
+	}
 	mime_unix_newlines(m->text);
 	{
 		/* no blank lines or white space around the text */
@@ -560,6 +671,7 @@ mime_acc_finish(struct mime_acc *w)
 
 	buf_free(&w->plain);
 	buf_free(&w->html);
+	buf_free(&w->fwd);
 	buf_free(&w->errors);
 }
 
@@ -792,7 +904,9 @@ add_text(struct walk *w, GMimeObject *obj, int html)
 	size_t len;
 
 	data = part_bytes(obj, &len);
-	mime_acc_text(&w->acc, data, len, charset, html);
+	mime_acc_text(&w->acc, data, len, charset, html,
+	    mime_flowed(g_mime_object_get_content_type_parameter(obj, "format"),
+	    g_mime_object_get_content_type_parameter(obj, "delsp")));
 	free(data);
 }
 
@@ -802,6 +916,108 @@ ct_is(GMimeObject *obj, const char *type, const char *subtype)
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 
 	return ct != NULL && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static void walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text);
+static InternetAddressMailbox *first_mailbox(InternetAddressList *list, int depth);
+static char *subject(GMimeMessage *msg);
+
+/*
+ * The text of an attached message msg, after a separator and its sender and
+ * subject, into w->acc.fwd; its attachments are not kept (the message is, as
+ * one attachment).  Reply quoting (mime_strip_quotes) ends at the separator.
+ */
+static void
+forwarded_text(struct walk *w, GMimeMessage *msg, int depth)
+{
+	struct mime_message *sub_m;
+	struct walk sub;
+	InternetAddressMailbox *mb;
+	char *subj, *name = NULL, *addr = NULL;
+
+	if (msg == NULL || w->acc.is_report)
+		return;
+	sub_m = xcalloc(1, sizeof(*sub_m));
+	memset(&sub, 0, sizeof(sub));
+	mime_acc_init(&sub.acc, sub_m, 0, 0);
+	sub.opts = w->opts;
+	sub.parts = w->parts;
+	walk_part(&sub, g_mime_message_get_mime_part(msg), depth + 1, 0);
+	w->parts = sub.parts;
+	if (sub.acc.errors.len > 0)
+		mime_acc_note(&w->acc, sub.acc.errors.data);
+	mime_acc_finish(&sub.acc);
+
+	mb = first_mailbox(g_mime_message_get_from(msg), 0);
+	if (mb != NULL) {
+		name = mime_header_clean(internet_address_get_name(INTERNET_ADDRESS(mb)), 1);
+		addr = mime_header_clean(internet_address_mailbox_get_addr(mb), 1);
+	}
+	subj = subject(msg);
+	if (w->acc.fwd.len > 0)
+		(void)buf_appends(&w->acc.fwd, "\n\n");
+	(void)buf_appends(&w->acc.fwd, "---------- Prosleđena poruka ----------\n");
+	if (addr != NULL)
+		(void)buf_appendf(&w->acc.fwd, "Od: %s%s<%s>\n", name ? name : "", name ? " " : "",
+		    addr);
+	if (subj != NULL && *subj)
+		(void)buf_appendf(&w->acc.fwd, "Tema: %s\n", subj);
+	(void)buf_appendc(&w->acc.fwd, '\n');
+	(void)buf_appends(&w->acc.fwd, sub_m->text);
+	free(name);
+	free(addr);
+	free(subj);
+	mime_message_free(&sub_m);
+}
+
+/*
+ * An opaque S/MIME signed message (application/pkcs7-mime,
+ * smime-type=signed-data; Outlook's "smime.p7m" when clear signing is off):
+ * the signed MIME entity inside the PKCS #7 structure is walked as a part
+ * (the signature is not checked: a citizen's certificate proves nothing
+ * here).  1 when done; 0 (encrypted, or not readable) leaves the caller to
+ * keep the part as an attachment.
+ */
+static int
+walk_smime_signed(struct walk *w, GMimeObject *obj, int depth)
+{
+	const char *type = g_mime_object_get_content_type_parameter(obj, "smime-type");
+	gnutls_pkcs7_t p7 = NULL;
+	gnutls_datum_t der, inner = { NULL, 0 };
+	unsigned char *data;
+	size_t len;
+	int ok = 0;
+
+	if (type != NULL && strcasecmp(type, "signed-data") != 0)
+		return 0;
+	if (depth + 1 > MIME_MAX_DEPTH)
+		return 0;
+	data = part_bytes(obj, &len);
+	der.data = data;
+	der.size = (unsigned)len;
+	if (len > 0 && len < UINT32_MAX && gnutls_pkcs7_init(&p7) == GNUTLS_E_SUCCESS &&
+	    gnutls_pkcs7_import(p7, &der, GNUTLS_X509_FMT_DER) == GNUTLS_E_SUCCESS &&
+	    gnutls_pkcs7_get_embedded_data(p7, 0, &inner) == GNUTLS_E_SUCCESS &&
+	    inner.size > 0) {
+		GMimeStream *st = g_mime_stream_mem_new_with_buffer((const char *)inner.data,
+		    inner.size);
+		GMimeParser *parser = g_mime_parser_new_with_stream(st);
+		GMimeObject *part = g_mime_parser_construct_part(parser, w->opts);
+
+		if (part != NULL) {
+			walk_part(w, part, depth + 1, 0);
+			g_object_unref(part);
+			ok = 1;
+		}
+		g_object_unref(parser);
+		g_object_unref(st);
+	}
+	if (inner.data != NULL)
+		gnutls_free(inner.data);
+	if (p7 != NULL)
+		gnutls_pkcs7_deinit(p7);
+	free(data);
+	return ok;
 }
 
 static void
@@ -835,10 +1051,13 @@ walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 		return;
 	}
 	if (GMIME_IS_MESSAGE_PART(obj)) {
-		/* an attached mail (forward, bounce): kept whole as an attachment */
+		/* an attached mail (forward, bounce): kept whole as an attachment,
+		 * and its text is the report when the sender wrote none (only a
+		 * signature, say) */
 		char *ct = content_type_of(obj);
 		add_attachment(w, obj, ct);
 		free(ct);
+		forwarded_text(w, g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj)), depth);
 		return;
 	}
 	if (!GMIME_IS_PART(obj))
@@ -847,6 +1066,13 @@ walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 	char *ct = content_type_of(obj);
 	GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
 	int is_att = disp != NULL && g_mime_content_disposition_is_attachment(disp);
+
+	/* a text file attached "inline" with its name (Apple Mail): kept as
+	 * an attachment, not merged into (or, as HTML, lost beside) the text;
+	 * a message's only part is its text whatever its name */
+	if (depth > 1 && (g_mime_object_get_content_disposition_parameter(obj, "filename") != NULL ||
+	    g_mime_object_get_content_type_parameter(obj, "name") != NULL))
+		is_att = 1;
 
 	if (strcmp(ct, "message/delivery-status") == 0 ||
 	    strcmp(ct, "message/disposition-notification") == 0)
@@ -859,6 +1085,9 @@ walk_part(struct walk *w, GMimeObject *obj, int depth, int skip_text)
 	} else if (strcmp(ct, "application/pgp-signature") == 0 ||
 	    strcmp(ct, "application/pkcs7-signature") == 0 ||
 	    strcmp(ct, "application/x-pkcs7-signature") == 0) {
+		mime_acc_skip_leaf(&w->acc);
+	} else if ((strcmp(ct, "application/pkcs7-mime") == 0 ||
+	    strcmp(ct, "application/x-pkcs7-mime") == 0) && walk_smime_signed(w, obj, depth)) {
 		mime_acc_skip_leaf(&w->acc);
 	} else {
 		add_attachment(w, obj, ct);
@@ -1092,11 +1321,15 @@ mime_parse_gmime(const unsigned char *raw, size_t len, int truncated, size_t max
 		body = g_mime_message_get_mime_part(msg);
 		walk_part(&w, body, 1, 0);
 		if (w.acc.n_plain == 0 && w.acc.n_html == 0 && body != NULL &&
-		    GMIME_IS_MULTIPART(body)) {
+		    GMIME_IS_MULTIPART(body) &&
+		    g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 0) {
 			/* a broken multipart (no or wrong boundary): its preamble is
-			 * all GMime saw, and it holds the citizen's text */
+			 * all GMime saw, and it holds the citizen's text.  With parts
+			 * found, the preamble is the sender's "This is a multi-part
+			 * message in MIME format." and a mail of only a photo (an
+			 * empty text part) has no text. */
 			const char *pro = g_mime_multipart_get_prologue(GMIME_MULTIPART(body));
-			if (pro != NULL && *pro && g_mime_multipart_get_count(GMIME_MULTIPART(body)) == 0)
+			if (pro != NULL && *pro)
 				reparse_guessed_boundary(&w, pro);
 			if (pro != NULL && *pro && w.acc.n_plain == 0 && w.acc.n_html == 0) {
 				char *t = mime_text_to_utf8(pro, strlen(pro),

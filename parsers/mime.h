@@ -39,7 +39,15 @@ struct mime_message {
 	                            text; all parts' charsets/encodings decoded;
 	                            never NULL ("" when none); "\n" line ends,
 	                            no blank lines around; inline text/plain
-	                            parts joined by "\n"; <= MIME_MAX_TEXT */
+	                            parts joined by "\n"; format=flowed lines
+	                            joined (RFC 3676); a forward without text
+	                            of its own (empty, or only a signature as
+	                            mime_strip_quotes sees it): the attached
+	                            message's text
+	                            after a line
+	                            "---------- Prosleđena poruka ----------",
+	                            "Od: NAME <ADDR>" and "Tema: SUBJECT";
+	                            <= MIME_MAX_TEXT */
 	int text_from_html;
 	/* Automatic mail (SPEC section 3), reason like "Auto-Submitted: auto-replied";
 	 * NULL when not automatic.  "our own address" is checked by the caller. */

@@ -1324,7 +1324,8 @@ ct_is(const struct ctype *ct, const char *type, const char *subtype)
 
 /* A leaf (not multipart) with content c[0..len): as mime.c's walk_part. */
 static int
-leaf(struct fast *f, const struct partinfo *pi, const char *c, size_t len, int skip_text)
+leaf(struct fast *f, const struct partinfo *pi, const char *c, size_t len, int skip_text,
+    int top)
 {
 	char ctype[200];
 	unsigned char *data;
@@ -1346,13 +1347,18 @@ leaf(struct fast *f, const struct partinfo *pi, const char *c, size_t len, int s
 		util_lower_ascii(ctype);
 	}
 	is_att = pi->cd.type[0] != '\0' && strcasecmp(pi->cd.type, "attachment") == 0;
+	/* a text file attached "inline" with its name (Apple Mail) */
+	if (!top && ((pi->cd.type[0] != '\0' && param_get(&pi->cd, "filename") != NULL) ||
+	    param_get(&pi->ct, "name") != NULL))
+		is_att = 1;
 	if (!is_att && (strcmp(ctype, "text/plain") == 0 || strcmp(ctype, "text/html") == 0)) {
 		if (skip_text) {
 			mime_acc_skip_leaf(&f->acc);
 			return 0;
 		}
 		data = decode_content(c, len, pi->cte, &dlen);
-		mime_acc_text(&f->acc, data, dlen, param_get(&pi->ct, "charset"), ctype[5] != 'p');
+		mime_acc_text(&f->acc, data, dlen, param_get(&pi->ct, "charset"), ctype[5] != 'p',
+		    mime_flowed(param_get(&pi->ct, "format"), param_get(&pi->ct, "delsp")));
 		free(data);
 		return 0;
 	}
@@ -1448,7 +1454,7 @@ multipart(struct fast *f, const struct partinfo *pi, const char *p, int skip_tex
 				partinfo_free(&sub);
 				return -1;
 			}
-			r = leaf(f, &sub, c, (size_t)(e - c), sub_skip);
+			r = leaf(f, &sub, c, (size_t)(e - c), sub_skip, 0);
 			partinfo_free(&sub);
 			if (r < 0)
 				return -1;
@@ -1605,7 +1611,7 @@ fast_body(struct fast *f, const char *body)
 		if (r == 0 && prologue && f->acc.n_plain == 0 && f->acc.n_html == 0)
 			r = -1;
 	} else {
-		r = leaf(f, &pi, body, (size_t)(f->end - body), 0);
+		r = leaf(f, &pi, body, (size_t)(f->end - body), 0, 1);
 	}
 	partinfo_free(&pi);
 	return r;

@@ -28,6 +28,8 @@ struct mime_acc {
 	int n_plain;
 	struct buf html;         /* text/html parts, UTF-8 */
 	int n_html;
+	struct buf fwd;          /* text of attached messages (forwards), UTF-8,
+	                            appended to the text by mime_acc_finish */
 	struct buf errors;       /* for parse_error */
 	size_t att_cap;
 	size_t att_bytes;
@@ -42,9 +44,14 @@ void mime_acc_init(struct mime_acc *a, struct mime_message *m, int truncated,
 /* Add "what" to parse_error once (what never holds message content). */
 void mime_acc_note(struct mime_acc *a, const char *what);
 /* A text leaf: data[0..len) decoded from its transfer encoding (data is
- * read, not kept); charset as declared or NULL; html selects text/html. */
+ * read, not kept); charset as declared or NULL; html selects text/html;
+ * flowed: a mime_flowed() value (text/plain only; RFC 3676 soft line
+ * breaks joined, space-stuffing undone). */
 void mime_acc_text(struct mime_acc *a, const unsigned char *data, size_t len,
-    const char *charset, int html);
+    const char *charset, int html, int flowed);
+/* Content-Type's format and delsp parameters (either may be NULL) to a
+ * flowed mode for mime_acc_text: 0 fixed, 1 format=flowed, 2 with delsp=yes. */
+int mime_flowed(const char *format, const char *delsp);
 /* An attachment leaf: takes data (xmalloc'ed, len + 1 bytes, may be freed
  * here); fname raw (NULL when none); ctype lower-case "type/subtype". */
 void mime_acc_attachment(struct mime_acc *a, unsigned char *data, size_t len,

@@ -145,10 +145,14 @@ ingest_email_subject(const char *tag, const struct mime_message *m)
 
 	/* "Re: [S48 #1] Ne radi rasveta" from someone other than ticket 1's
 	 * reporter: ticket N's replies read "Re: [S48 #N] Ne radi rasveta",
-	 * not "Re: [S48 #N] Re: [S48 #1] Ne radi rasveta" */
+	 * not "Re: [S48 #N] Re: [S48 #1] Ne radi rasveta"; a forwarded report
+	 * ("Fwd: Psi lutalice u parku") is titled without its prefix too.  A
+	 * subject of prefixes only stays as it is. */
 	s = strip_prefixes(subject);
-	if (*s != '[' || parse_tag(tag != NULL ? tag : "S48", s, tok, sizeof(tok), &end) == 0)
+	if (*s == '\0')
 		return subject;
+	if (*s != '[' || parse_tag(tag != NULL ? tag : "S48", s, tok, sizeof(tok), &end) == 0)
+		return s;
 	while (*end == ' ' || *end == '\t')
 		end++;
 	return end;

@@ -1205,12 +1205,37 @@ test_email_append(void **state)
 	hdr = xasprintf("In-Reply-To: <%s>\r\n", ackid);
 	expect_reply(f, INGEST_TICKET, "komsija@example.com", "Re: Hvala", hdr, "Opet.\r\n", &id2);
 	free(hdr);
+	{
+		/* a new ticket's title without reply or forward prefixes */
+		static const struct {
+			const char *subject, *title;
+		} cases[] = {
+			{ "Fwd: Psi lutalice u parku", "Psi lutalice u parku" },
+			{ "RE: Odg: Prosl: Rupa na putu", "Rupa na putu" },
+			{ "Fwd:", "Fwd:" },
+			{ "Refund: nije prefiks", "Refund: nije prefiks" },
+		};
+		size_t k;
+
+		for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+			char *s2, *got;
+			long id3;
+
+			expect_reply(f, INGEST_TICKET, "treci@example.com", cases[k].subject, "",
+			    "Nova prijava.\r\n", &id3);
+			s2 = lstr(id3);
+			got = qstr(f, "SELECT subject FROM tickets WHERE id = ?1", s2, NULL);
+			assert_string_equal(got, cases[k].title);
+			free(got);
+			free(s2);
+		}
+	}
 	/* the tag of a ticket that does not exist: a new ticket */
 	expect_reply(f, INGEST_TICKET, "jovana@example.org", "Re: [S48 #999] Pukla cev", "",
 	    "Hm.\r\n", &id2);
 	assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
 	    "direction = 'in'", s, NULL), 4);
-	assert_int_equal(n_tickets(f), 4);
+	assert_int_equal(n_tickets(f), 8);
 	free(subj);
 	free(ackid);
 	free(s);

@@ -304,7 +304,10 @@ tk_vars(const struct tickets_ctx *c, const struct tk_view *t, const char *dept, 
 	v->note = note;
 	v->created = t->created;
 	v->due = t->due;
-	v->text = t->text;
+	/* a report of a photo alone: the citizen's quoted text would be a
+	 * lone "> " */
+	v->text = t->text != NULL && t->text[strspn(t->text, " \t\r\n")] != '\0' ? t->text :
+	    "(poruka bez teksta)";
 }
 
 /* The decimal n in tmp (no printf: this runs for every new ticket). */

@@ -1458,6 +1458,27 @@ test_email_without_from(void **state)
 	    NULL), 0);
 }
 
+/* A photo without a word: the acknowledgement quotes "(poruka bez teksta)",
+ * not a lone "> " (the default email_ack template quotes {text}). */
+static void
+test_email_photo_only_ack(void **state)
+{
+	struct fx *f = *state;
+	long id;
+	char *body;
+
+	assert_int_equal(run_mail(f, "From: ana@example.org\r\nSubject: Rupa\r\n"
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: image/jpeg; name=rupa.jpg\r\n"
+	    "Content-Disposition: attachment; filename=rupa.jpg\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n--b--\r\n", &id),
+	    INGEST_TICKET);
+	body = qstr(f, "SELECT body FROM outbox WHERE kind = 'email_ack'", NULL, NULL);
+	assert_non_null(strstr(body, "> (poruka bez teksta)\n"));
+	assert_null(strstr(body, "> \n"));
+	free(body);
+}
+
 int
 main(void)
 {
@@ -1492,6 +1513,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_email_staff_token_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_without_from, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_email_photo_only_ack, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

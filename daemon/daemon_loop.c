@@ -635,8 +635,8 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	 * either: a configuration error (systemd's unit does not restart on
 	 * 78); what goes wrong after it is temporary (75) */
 	if (store_open(cfg->database, &d.st, &err) < 0) {
-		/* err names the file */
-		log_warnx("database: %s: not started", err);
+		/* err begins with the file's path */
+		log_warnx("database %s: not started", err);
 		rc = 78;
 		goto out;
 	}

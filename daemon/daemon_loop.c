@@ -144,6 +144,7 @@ struct daemon {
 	int outbox_failures;            /* outbox passes failed in a row */
 	time_t wall_seen;               /* the latest wall time (util_now) s48d has seen or
 					 * found on a waiting outbox row */
+	long long numbered;             /* the highest ticket number written to the lock file */
 };
 
 /* The next attempt at a source that failed: 5 s doubling per failure up to
@@ -533,6 +534,63 @@ start_write_rc(struct daemon *d)
 	return 75;
 }
 
+/*
+ * The highest ticket number this database has given, kept in the lock file
+ * ("tickets N"), which stays beside the database when a backup is put in
+ * its place.  A restored backup knows fewer tickets than were given: the
+ * numbers after it will be given again to other reports (a citizen holds
+ * "12" from before; a department's old mail for 12 carries a valid token),
+ * and mail moved to processed_mailbox since the backup is not read again.
+ * s48d says so once at start (README "Restoring a backup" tells what to do).
+ */
+static long long
+tickets_max(struct store *st)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT coalesce(max(id), 0) FROM tickets");
+	long long n = -1;
+
+	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	if (s != NULL)
+		sqlite3_reset(s);
+	return n;
+}
+
+static void
+numbering_note(struct daemon *d)
+{
+	long long n = tickets_max(d->st);
+	char line[64];
+	int len;
+
+	if (n < 0 || n <= d->numbered || d->lock_fd < 0)
+		return;
+	len = snprintf(line, sizeof(line), "tickets %lld\n", n);
+	if (pwrite(d->lock_fd, line, (size_t)len, 0) == len && ftruncate(d->lock_fd, len) == 0)
+		d->numbered = n;
+}
+
+static void
+numbering_check(struct daemon *d)
+{
+	char buf[64];
+	ssize_t len = pread(d->lock_fd, buf, sizeof(buf) - 1, 0);
+	long long before = 0, now;
+
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	if (sscanf(buf, "tickets %lld", &before) != 1 || before <= 0)
+		return;
+	now = tickets_max(d->st);
+	d->numbered = before;
+	if (now >= 0 && now < before)
+		log_warnx("database %s: its last ticket is %lld, but tickets up to %lld were given "
+		    "before (a backup put in place?): numbers %lld-%lld will be given again, and mail "
+		    "moved since the backup is not read again (README: Restoring a backup)",
+		    d->cfg->database, now, before, now + 1, before);
+}
+
 /* Sleep until util_mono_ms() reaches until, the stop flag, or a reload
  * request, in slices of SLEEP_SLICE_MS at most. */
 static void
@@ -688,6 +746,8 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		goto out;
 	}
 	d.wall_seen = outbox_latest_update(d.st);
+	numbering_check(&d);
+	numbering_note(&d);
 	d.rt = router_new(cfg);
 	(void)open_gateway(&d);
 	log_info("s48d started: %zu departments, imap %s, sms %s, smtp %s", cfg->n_depts,
@@ -717,6 +777,7 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 			break;
 		if (clock_check(&d, &err) < 0)
 			log_warnx("clock: %s", err);
+		numbering_note(&d);
 		run_sla(&d);
 		run_outbox(&d);
 		notify_systemd("WATCHDOG=1");

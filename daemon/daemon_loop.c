@@ -126,6 +126,42 @@ notify_systemd(const char *state)
 #endif
 }
 
+/*
+ * Watchdog pings during long work.  The loop pings once per round, but one
+ * round may ingest a large backlog and then send everything it queued (a
+ * 20,000-SMS backlog: 3 s of ingest and 18 s sending 60,000 replies and
+ * notices, by SMTP to a remote relay far longer): past WatchdogSec systemd
+ * killed s48d in the middle, again after each restart.  While the database
+ * connection is making progress (SQLite calls this every WATCHDOG_VM_STEPS
+ * virtual machine steps: the ingest, and the outbox recording its rows 64
+ * at a time) s48d is working, so it pings at most once a second from here.
+ * A hang outside SQLite (a server that stops answering) still trips it.
+ */
+#define WATCHDOG_VM_STEPS 20000
+static long long watchdog_last_ms;
+
+#ifdef HAVE_SYSTEMD
+static int
+watchdog_progress(void *arg)
+{
+	long long now = util_mono_ms();
+
+	(void)arg;
+	if (now - watchdog_last_ms >= 1000) {
+		watchdog_last_ms = now;
+		notify_systemd("WATCHDOG=1");
+	}
+	return 0;
+}
+#endif
+
+static void
+watchdog_pinged(void)
+{
+	watchdog_last_ms = util_mono_ms();
+	notify_systemd("WATCHDOG=1");
+}
+
 struct daemon {
 	struct s48_config *cfg;
 	const char *config_path;
@@ -717,6 +753,10 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	 */
 	if (store_exec(d.st, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, &err) < 0)
 		log_warnx("database: journal_size_limit: %s", err);
+#ifdef HAVE_SYSTEMD
+	if (sd_watchdog_enabled(0, NULL) > 0)
+		sqlite3_progress_handler(store_db(d.st), WATCHDOG_VM_STEPS, watchdog_progress, NULL);
+#endif
 	/* WAL checkpoints off the thread that ingests (store.h) */
 	if (store_start_checkpointer(d.st, 0, &err) < 0)
 		log_warnx("database: %s (checkpoints stay on the writer thread)", err);
@@ -780,7 +820,7 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		numbering_note(&d);
 		run_sla(&d);
 		run_outbox(&d);
-		notify_systemd("WATCHDOG=1");
+		watchdog_pinged();
 		if (once)
 			break;
 		hup_wakes = 1;

@@ -37,7 +37,23 @@ print(json.dumps({"messages": [{"from": "+38164%07d" % (r * 1000 + k),
 	curl -sS -X POST -H 'Content-Type: application/json' --data-binary @"$T/inject.json" \
 		"$SMS_SIM_URL/_sim/inbound" >/dev/null
 }
-(r=1; while [ $r -le "$ROUNDS" ]; do inject $r; r=$((r + 1)); sleep 1; done) &
+# after the first round, its citizens add to their tickets ("#N text"), the
+# tickets the clerks are changing at the same time
+first40() { [ "$(sql "SELECT count(*) FROM tickets WHERE channel = 'sms' AND id BETWEEN 2 AND 41")" = 40 ]; }
+appends() {
+	wait_until 30 first40
+	sql "SELECT id || ' ' || reporter FROM tickets WHERE channel = 'sms' AND id BETWEEN 2 AND 41" |
+	"$PY" -c 'import json, sys
+print(json.dumps({"messages": [{"from": l.split()[1], "text": "#%s i dalje curi" % l.split()[0]}
+  for l in sys.stdin if l.strip()]}))' >"$T/appends.json"
+	curl -sS -X POST -H 'Content-Type: application/json' --data-binary @"$T/appends.json" \
+		"$SMS_SIM_URL/_sim/inbound" >/dev/null
+}
+(r=1; while [ $r -le "$ROUNDS" ]; do
+	inject $r
+	[ $r = 2 ] && appends
+	r=$((r + 1)); sleep 1
+done) &
 INJ=$!
 
 clerk() { # NAME: commands for SECS seconds; one line each in $T/clerk.log
@@ -72,7 +88,7 @@ clerk bojan & C2=$!
 clerk vesna & C3=$!
 wait $C1 $C2 $C3
 wait $INJ
-want=$((ROUNDS * 500))
+want=$((ROUNDS * 500 + 40))
 stored() { [ "$(sql "SELECT count(*) FROM raw_messages WHERE source = 'sms'")" -ge "$want" ]; }
 wait_until 60 stored
 
@@ -106,7 +122,9 @@ is "no clerk's change lost" "$lost" 0
 news=$(awk -F'\t' '$4 == "new" && $2 == 0' "$T/clerk.log" | wc -l | tr -d ' ')
 is "every report stored once" "$(sql "SELECT count(*) FROM raw_messages WHERE source = 'sms'")" "$want"
 is "every report and every clerk's new one is a ticket" "$(sql 'SELECT count(*) FROM tickets')" \
-	"$((want + 1 + news))"
+	"$((want - 40 + 1 + news))"
+is "every citizen's addition is on their ticket, beside the clerks' changes" \
+	"$(sql "SELECT count(*) FROM messages WHERE direction = 'in' AND ticket_id BETWEEN 2 AND 41 AND text LIKE '%i dalje curi%'")" 40
 is "every status in the tickets matches its last status event" "$(sql "SELECT count(*) FROM tickets t
 	WHERE t.status <> coalesce((SELECT e.to_value FROM events e WHERE e.ticket_id = t.id AND e.kind = 'status'
 	ORDER BY e.id DESC LIMIT 1), 'open')")" 0

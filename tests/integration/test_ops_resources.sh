@@ -34,6 +34,21 @@ print(json.dumps({"messages": [{"from": "+38164%07d" % (hash(tag) % 1000 * 10000
 raw() { sqlite3 -cmd '.timeout 5000' "$(dirname "$CONF")/s48.db" 'SELECT count(*) FROM raw_messages'; }
 raw_at_least() { [ "$(raw)" -ge "$1" ]; }
 
+# ---- s48ctl on a database that is not there: only `new` creates it --------
+newconf "$T/none"
+for verb in "list" "stats" "show 1" "status 1 resolved" "backup $T/none/b.db"; do
+	# shellcheck disable=SC2086
+	"$S48CTL" -c "$CONF" $verb >/dev/null 2>"$T/none.err"
+	is "no database: s48ctl $verb exits 74" "$?" 74
+done
+is "no database: one line naming it" \
+	"$(wc -l <"$T/none.err" | tr -d ' '):$(grep -c "database $T/none/s48.db does not exist" "$T/none.err")" 1:1
+ok_if "no database: none was made" [ ! -e "$T/none/s48.db" ]
+"$S48CTL" -c "$CONF" new --from ana@example.org "Pukla cev" >/dev/null
+is "no database: s48ctl new makes it" "$?" 0
+"$S48CTL" -c "$CONF" list >/dev/null
+is "then s48ctl list works" "$?" 0
+
 # ---- the clock went back: what was queued before is sent now, one line -----
 newconf "$T/clk"
 N0=$(date +%s)

@@ -43,6 +43,9 @@
 #define SLEEP_SLICE_MS 200           /* sleeps look at the stop and reload flags this often */
 #define RECONNECT_MAX 300
 #define OUTBOX_PAUSE_MAX 5           /* seconds between outbox passes after a database error */
+#define CLOCK_STEP_SLACK 60          /* seconds the wall clock may seem to go back unnoticed */
+#define WAL_SIZE_LIMIT "67108864"    /* bytes of -wal file kept after the WAL starts over */
+#define OUTBOX_WAIT_MAX 3960         /* the longest retry wait outbox_backoff gives (1 h + 10 %) */
 
 static volatile sig_atomic_t reload_requested, term_requested;
 /* While the loop waits (IMAP IDLE, sleeps), SIGHUP also raises
@@ -123,6 +126,42 @@ notify_systemd(const char *state)
 #endif
 }
 
+/*
+ * Watchdog pings during long work.  The loop pings once per round, but one
+ * round may ingest a large backlog and then send everything it queued (a
+ * 20,000-SMS backlog: 3 s of ingest and 18 s sending 60,000 replies and
+ * notices, by SMTP to a remote relay far longer): past WatchdogSec systemd
+ * killed s48d in the middle, again after each restart.  While the database
+ * connection is making progress (SQLite calls this every WATCHDOG_VM_STEPS
+ * virtual machine steps: the ingest, and the outbox recording its rows 64
+ * at a time) s48d is working, so it pings at most once a second from here.
+ * A hang outside SQLite (a server that stops answering) still trips it.
+ */
+#define WATCHDOG_VM_STEPS 20000
+static long long watchdog_last_ms;
+
+#ifdef HAVE_SYSTEMD
+static int
+watchdog_progress(void *arg)
+{
+	long long now = util_mono_ms();
+
+	(void)arg;
+	if (now - watchdog_last_ms >= 1000) {
+		watchdog_last_ms = now;
+		notify_systemd("WATCHDOG=1");
+	}
+	return 0;
+}
+#endif
+
+static void
+watchdog_pinged(void)
+{
+	watchdog_last_ms = util_mono_ms();
+	notify_systemd("WATCHDOG=1");
+}
+
 struct daemon {
 	struct s48_config *cfg;
 	const char *config_path;
@@ -139,6 +178,9 @@ struct daemon {
 	long long outbox_retry_at;      /* util_mono_ms after a database error: no
 					 * outbox pass before (0: none) */
 	int outbox_failures;            /* outbox passes failed in a row */
+	time_t wall_seen;               /* the latest wall time (util_now) s48d has seen or
+					 * found on a waiting outbox row */
+	long long numbered;             /* the highest ticket number written to the lock file */
 };
 
 /* The next attempt at a source that failed: 5 s doubling per failure up to
@@ -364,16 +406,85 @@ run_outbox(struct daemon *d)
 		    run.failed);
 }
 
+/*
+ * The wall clock stepped back (an NTP correction of a clock that ran ahead,
+ * `date -s`, a VM restored from a snapshot, or a database that came from a
+ * machine ahead of this one): outbox rows queued before the step wait until
+ * their next_at, which may now be hours or days away, and nothing says so.
+ * When util_now() is more than CLOCK_STEP_SLACK behind the latest time seen
+ * (at start: the latest update of a waiting outbox row), one warning is
+ * logged and the waiting rows are re-timed from now, keeping the retry wait
+ * each had (at most OUTBOX_WAIT_MAX); rows due anyway are unaffected.
+ * Returns the rows re-timed, or -1 with *error_r.
+ */
+static int
+clock_check(struct daemon *d, const char **error_r)
+{
+	time_t now = util_now();
+	sqlite3_stmt *s;
+	char seen[32], at[32];
+	int n;
+
+	*error_r = NULL;
+	if (d->wall_seen <= now + CLOCK_STEP_SLACK) {
+		if (now > d->wall_seen)
+			d->wall_seen = now;
+		return 0;
+	}
+	s = store_prepare(d->st,
+	    "UPDATE outbox SET next_at = ?1 + max(0, min(next_at - updated_at, ?3)), "
+	    "updated_at = ?1 WHERE status = 'pending' AND (updated_at > ?1 + ?2 OR next_at > ?1 + ?3)");
+	if (s == NULL) {
+		*error_r = store_errmsg(d->st);
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)now);
+	sqlite3_bind_int(s, 2, CLOCK_STEP_SLACK);
+	sqlite3_bind_int(s, 3, OUTBOX_WAIT_MAX);
+	if (sqlite3_step(s) != SQLITE_DONE) {
+		*error_r = store_errmsg(d->st);
+		sqlite3_reset(s);
+		return -1;
+	}
+	sqlite3_reset(s);
+	n = store_changes(d->st);
+	sla_format_local(now, at, sizeof(at));
+	sla_format_local(d->wall_seen, seen, sizeof(seen));
+	log_warnx("clock: the system time went back %lld s (now %s, before %s): "
+	    "%d waiting outbox messages re-timed from now", (long long)(d->wall_seen - now),
+	    at, seen, n);
+	d->wall_seen = now;
+	return n;
+}
+
+/* The latest update of a waiting outbox row (0 when none or on an error):
+ * a clock that went back while s48d was stopped is noticed at start. */
+static time_t
+outbox_latest_update(struct store *st)
+{
+	sqlite3_stmt *s = store_prepare(st,
+	    "SELECT max(updated_at) FROM outbox WHERE status = 'pending'");
+	time_t t = 0;
+
+	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
+		t = (time_t)sqlite3_column_int64(s, 0);
+	if (s != NULL)
+		sqlite3_reset(s);
+	return t;
+}
+
 static void
 run_sla(struct daemon *d)
 {
-	const char *err;
+	const char *err = NULL;
 
 	if (sla_watch_run(d->st, d->cfg, &err) < 0)
 		log_warnx("sla: %s", err);
 }
 
-/* One poller per database (isync's lock file): a second s48d refuses to run. */
+/* One poller per database (isync's lock file): a second s48d refuses to run.
+ * 0; -1 (busy or a temporary failure) or -2 (the lock file cannot be made
+ * by this user: a configuration error). */
 static int
 take_lock(struct daemon *d)
 {
@@ -381,9 +492,14 @@ take_lock(struct daemon *d)
 
 	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (d->lock_fd < 0) {
-		log_warn("%s", path);
+		int e = errno;
+
+		/* the database's directory not writable by this user, or a
+		 * read-only file system: a restart will not help */
+		log_warnx("%s: %s: not started", path, strerror(e));
 		free(path);
-		return -1;
+		return e == EACCES || e == EPERM || e == EROFS || e == ENOENT ||
+		    e == ENOTDIR ? -2 : -1;
 	}
 	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		log_warnx("%s: another s48d is running on this database", path);
@@ -392,6 +508,123 @@ take_lock(struct daemon *d)
 	}
 	free(path);
 	return 0;
+}
+
+/*
+ * One line naming what keeps this user from writing the database: the file,
+ * its -wal or -shm (SQLite gives them the database's mode when it creates
+ * them, so a -shm left by a run on a read-only file stays read-only after
+ * the file is fixed), its directory, or a read-only mount.
+ */
+static void
+log_unwritable(const char *db)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	char *dir = xstrdup(db), *slash = strrchr(dir, '/'), *p;
+	const char *what = NULL;
+	size_t i;
+
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]) && what == NULL; i++) {
+		p = xasprintf("%s%s", db, suffix[i]);
+		if (faccessat(AT_FDCWD, p, W_OK, AT_EACCESS) < 0 && errno != ENOENT) {
+			log_warnx("database %s: %s: %s for this user (uid %ld): not started", db, p,
+			    errno == EROFS ? "read-only file system" : "not writable", (long)geteuid());
+			what = "file";
+		}
+		free(p);
+	}
+	if (what == NULL && faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) < 0) {
+		log_warnx("database %s: its directory %s: %s for this user (uid %ld): not started",
+		    db, dir, errno == EROFS ? "read-only file system" : "not writable",
+		    (long)geteuid());
+		what = "dir";
+	}
+	if (what == NULL)
+		log_warnx("database %s: cannot be written by this user (uid %ld): not started", db,
+		    (long)geteuid());
+	free(dir);
+}
+
+/*
+ * The exit code after the first writes at start failed: 78 when the
+ * database cannot be written by this user at all (SQLITE_READONLY: its
+ * directory, -wal or -shm not writable, a read-only mount; SQLITE_CANTOPEN,
+ * SQLITE_PERM), so systemd does not restart s48d every 10 s in vain; else
+ * 75 (locked, disk full: it may pass).
+ */
+static int
+start_write_rc(struct daemon *d)
+{
+	int e = sqlite3_errcode(store_db(d->st)) & 0xff;
+
+	if (e == SQLITE_READONLY || e == SQLITE_CANTOPEN || e == SQLITE_PERM) {
+		log_unwritable(d->cfg->database);
+		return 78;
+	}
+	return 75;
+}
+
+/*
+ * The highest ticket number this database has given, kept in the lock file
+ * ("tickets N"), which stays beside the database when a backup is put in
+ * its place.  A restored backup knows fewer tickets than were given: the
+ * numbers after it will be given again to other reports (a citizen holds
+ * "12" from before; a department's old mail for 12 carries a valid token),
+ * and mail moved to processed_mailbox since the backup is not read again.
+ * s48d says so once at start (README "Restoring a backup" tells what to do).
+ */
+static long long
+tickets_max(struct store *st)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT coalesce(max(id), 0) FROM tickets");
+	long long n = -1;
+
+	if (s != NULL && sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int64(s, 0);
+	if (s != NULL)
+		sqlite3_reset(s);
+	return n;
+}
+
+static void
+numbering_note(struct daemon *d)
+{
+	long long n = tickets_max(d->st);
+	char line[64];
+	int len;
+
+	if (n < 0 || n <= d->numbered || d->lock_fd < 0)
+		return;
+	len = snprintf(line, sizeof(line), "tickets %lld\n", n);
+	if (pwrite(d->lock_fd, line, (size_t)len, 0) == len && ftruncate(d->lock_fd, len) == 0)
+		d->numbered = n;
+}
+
+static void
+numbering_check(struct daemon *d)
+{
+	char buf[64];
+	ssize_t len = pread(d->lock_fd, buf, sizeof(buf) - 1, 0);
+	long long before = 0, now;
+
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	if (sscanf(buf, "tickets %lld", &before) != 1 || before <= 0)
+		return;
+	now = tickets_max(d->st);
+	d->numbered = before;
+	if (now >= 0 && now < before)
+		log_warnx("database %s: its last ticket is %lld, but tickets up to %lld were given "
+		    "before (a backup put in place?): numbers %lld-%lld will be given again, and mail "
+		    "moved since the backup is not read again (README: Restoring a backup)",
+		    d->cfg->database, now, before, now + 1, before);
 }
 
 /* Sleep until util_mono_ms() reaches until, the stop flag, or a reload
@@ -487,8 +720,8 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	d.lock_fd = -1;
 	d.max_wait = watchdog_interval();
 	signals_setup();
-	if (take_lock(&d) < 0) {
-		rc = 75;
+	if ((n = take_lock(&d)) < 0) {
+		rc = n == -2 ? 78 : 75;
 		goto out;
 	}
 	/* a database that cannot be opened (a path that is not there or not
@@ -496,16 +729,40 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	 * either: a configuration error (systemd's unit does not restart on
 	 * 78); what goes wrong after it is temporary (75) */
 	if (store_open(cfg->database, &d.st, &err) < 0) {
-		log_warnx("database %s: %s: not started", cfg->database, err);
+		/* err begins with the file's path */
+		log_warnx("database %s: not started", err);
+		rc = 78;
+		goto out;
+	}
+	/* SQLite opens a file this user may not write read-only, without a
+	 * word: every write would then fail, and a restart would not help */
+	if (sqlite3_db_readonly(store_db(d.st), "main") == 1) {
+		log_unwritable(cfg->database);
 		rc = 78;
 		goto out;
 	}
 	rc = 75;
+	/*
+	 * A reader that holds a snapshot for long (an export of a large
+	 * database, a backup) keeps the checkpointer from copying past it, so
+	 * the WAL grows meanwhile (about 20 MB per 1,000 messages ingested).
+	 * SQLite reuses a WAL file from its start but never shrinks it: without
+	 * a limit the -wal file kept that size (hundreds of MB) until s48d
+	 * stopped.  With it, the first commit after the WAL starts over cuts
+	 * the file to WAL_SIZE_LIMIT.
+	 */
+	if (store_exec(d.st, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, &err) < 0)
+		log_warnx("database: journal_size_limit: %s", err);
+#ifdef HAVE_SYSTEMD
+	if (sd_watchdog_enabled(0, NULL) > 0)
+		sqlite3_progress_handler(store_db(d.st), WATCHDOG_VM_STEPS, watchdog_progress, NULL);
+#endif
 	/* WAL checkpoints off the thread that ingests (store.h) */
 	if (store_start_checkpointer(d.st, 0, &err) < 0)
 		log_warnx("database: %s (checkpoints stay on the writer thread)", err);
 	if ((n = outbox_recover(d.st, &err)) < 0) {
 		log_warnx("outbox: %s", err);
+		rc = start_write_rc(&d);
 		goto out;
 	}
 	if (n > 0)
@@ -525,8 +782,12 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 	}
 	if (store_state_set(d.st, "daemon.running", "1", &err) < 0) {
 		log_warnx("database: %s", err);
+		rc = start_write_rc(&d);
 		goto out;
 	}
+	d.wall_seen = outbox_latest_update(d.st);
+	numbering_check(&d);
+	numbering_note(&d);
 	d.rt = router_new(cfg);
 	(void)open_gateway(&d);
 	log_info("s48d started: %zu departments, imap %s, sms %s, smtp %s", cfg->n_depts,
@@ -554,9 +815,12 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 			poll_imap(&d);  /* IDLE said new mail, or the link broke */
 		if (term_requested)
 			break;
+		if (clock_check(&d, &err) < 0)
+			log_warnx("clock: %s", err);
+		numbering_note(&d);
 		run_sla(&d);
 		run_outbox(&d);
-		notify_systemd("WATCHDOG=1");
+		watchdog_pinged();
 		if (once)
 			break;
 		hup_wakes = 1;

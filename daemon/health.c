@@ -79,7 +79,10 @@ health_report(struct store *st, const struct s48_config *cfg, enum health_part p
 		    store_state_del(st, key_alerted, error_r) < 0)
 			goto fail;
 	} else {
-		if (since_s == NULL) {
+		/* a failure first seen "after" now: the clock went back since
+		 * (s48d logs it); counted from now, else the alert waited for
+		 * the clock to reach the old time again, a day for a day's step */
+		if (since_s == NULL || since > now) {
 			char v[32];
 
 			snprintf(v, sizeof(v), "%lld", (long long)now);

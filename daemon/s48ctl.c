@@ -4,10 +4,12 @@
  * daemon/ctl_*.c.  s48ctl never talks to the network: what must reach a
  * citizen or a department goes to the outbox, and s48d sends it.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ctl.h"
@@ -129,6 +131,18 @@ main(int argc, char **argv)
 		return CTL_EXIT_CONFIG;
 	}
 	sla_use_timezone(c.cfg->sla.timezone);
+	/* only `new` may create the database: a read or a change on a path
+	 * that is not there (a typo in `database`, s48d never started) made an
+	 * empty database and showed nothing, or left a root-owned file that
+	 * s48d (User=s48) could not open */
+	if (verbs[v].needs_db && strcmp(verbs[v].verb, "new") != 0 &&
+	    strcmp(c.cfg->database, ":memory:") != 0 && strncmp(c.cfg->database, "file:", 5) != 0 &&
+	    access(c.cfg->database, F_OK) < 0 && errno == ENOENT) {
+		rc = ctl_error(CTL_EXIT_IO, "database %s does not exist (s48d creates it when it "
+		    "first starts; see `database` in %s)", c.cfg->database, c.config_path);
+		config_free(&c.cfg);
+		return rc;
+	}
 	rc = verbs[v].needs_db ? ctl_store(&c) : 0;
 	if (rc == 0)
 		rc = verbs[v].fn(&c, argc - i, argv + i);

@@ -258,6 +258,8 @@ sla_watch_pass(struct store *st, const struct s48_config *cfg, int *more_r,
 	time_t now = store_now();
 	int count = -1;
 
+	/* a failed step (collect, mark) sets no message: store_errmsg below */
+	*error_r = NULL;
 	if (store_begin(st, error_r) < 0)
 		return -1;
 	/* sla.warn_hours = 0 (perhaps set by a reload): no warnings, also

@@ -248,12 +248,48 @@ test_short_failure(void **state)
 	fx_close(&f);
 }
 
+/* The clock went back a day while SMTP was failing: the outage counts from
+ * the step, so the alert comes an hour after it (it waited a day and an
+ * hour), once. */
+static void
+test_clock_back(void **state)
+{
+	struct fx f;
+	long long last = 0;
+	char *got;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	fx_open(&f, MAIL ", " PHONE);
+	at(T0);
+	report(&f, HEALTH_SMTP, 0);
+	at(T0 - 86400);
+	report(&f, HEALTH_SMTP, 0);
+	at(T0 - 86400 + 1800);
+	report(&f, HEALTH_SMTP, 0);
+	got = alerts_after(&f, 0, &last);
+	assert_string_equal(got, "");
+	free(got);
+	at(T0 - 86400 + 3700);
+	report(&f, HEALTH_SMTP, 0);
+	got = alerts_after(&f, 0, &last);
+	assert_string_equal(got, "sms:+381641234999");
+	free(got);
+	at(T0 - 86400 + 7200);
+	report(&f, HEALTH_SMTP, 0);
+	got = alerts_after(&f, last, &last);
+	assert_string_equal(got, "");
+	free(got);
+	fx_close(&f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alert_and_recovery),
 		cmocka_unit_test(test_short_failure),
+		cmocka_unit_test(test_clock_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

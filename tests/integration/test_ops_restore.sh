@@ -1,0 +1,66 @@
+#!/bin/sh
+# Restoring a backup (README "Restoring a backup"): `s48ctl backup` while
+# s48d runs, more reports arrive, s48d is stopped, the backup is put in
+# place, s48d starts.  SMS that came after the backup are recovered from the
+# gateway's log (the backup says s48d was running); mail moved to
+# processed_mailbox since is not read again, and s48d says so in one line
+# with the ticket numbers that will be given twice.  The README's remedy,
+# moving that mail back to INBOX, makes it tickets, and the mail the backup
+# already holds is recognised (same bytes) and not made a ticket twice.
+set -u
+. "$(dirname "$0")/../lib/tap.sh"
+tmpdir_setup
+. "$S48_TOP/tests/lib/s48d.sh"
+s48d_e2e
+tickets() { sql 'SELECT count(*) FROM tickets'; }
+at_least() { [ "$(tickets)" -ge "$1" ]; }
+idle() { [ "$(sql "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")" -eq 0 ]; }
+
+s48d_start "$T/d1.log"
+wait_until 10 grep -qs 's48d started' "$T/d1.log"
+for i in 1 2 3; do
+	e2e_mail "$E" "a$i@example.net" "Curi voda $i" "Puca cev u ulici broj $i."
+	e2e_sms "+38164100000$i" "Rupa na putu kod broja $i"
+done
+wait_until 30 at_least 6; wait_until 30 idle
+"$S48CTL" -c "$CONF" backup "$T/backup.db" >/dev/null
+is "backup while s48d runs: exit 0" "$?" 0
+for i in 4 5; do
+	e2e_mail "$E" "a$i@example.net" "Curi voda $i" "Puca cev u ulici broj $i."
+	e2e_sms "+38164100000$i" "Rupa na putu kod broja $i"
+done
+wait_until 30 at_least 10; wait_until 30 idle
+is "ten tickets before the restore" "$(tickets)" 10
+s48d_term 5
+is "s48d stopped: exit 0" "$?" 0
+ok_if "a clean stop leaves no -wal beside the database" [ ! -e "$E/s48.db-wal" ]
+
+cp "$T/backup.db" "$E/s48.db"
+rm -f "$E/s48.db-wal" "$E/s48.db-shm"
+s48d_start "$T/d2.log"
+wait_until 10 grep -qs 's48d started' "$T/d2.log"
+wait_until 30 at_least 8; wait_until 30 idle
+ok_if "restored: s48d names the numbers given twice" \
+	grep -q "its last ticket is 6, but tickets up to 10 were given before (a backup put in place?): numbers 7-10" "$T/d2.log"
+is "restored: the SMS after the backup recovered from the gateway's log" \
+	"$(sql "SELECT count(*) FROM tickets WHERE channel = 'sms'")" 5
+is "restored: the mail after the backup is in Processed, not read again" \
+	"$(sql "SELECT count(*) FROM tickets WHERE channel = 'email'")" 3
+
+# the remedy: every mail of Processed back to INBOX
+_dc_doveadm "$E/dovecot" move -u "$DOVECOT_USER" INBOX mailbox Processed all >/dev/null 2>&1
+wait_until 30 at_least 10; sleep 2; wait_until 30 idle
+is "moved back: the two lost mails are tickets" \
+	"$(sql "SELECT count(*) FROM tickets WHERE channel = 'email'")" 5
+is "moved back: each citizen's mail is one ticket (the three the backup holds not again)" \
+	"$(sql "SELECT count(DISTINCT reporter) || '/' || count(*) FROM tickets WHERE channel = 'email'")" 5/5
+is "moved back: ten reports made tickets, each once" \
+	"$(sql "SELECT count(*) FROM raw_messages WHERE outcome = 'ticket'")" 10
+s48d_term 5
+s48d_start "$T/d3.log"
+wait_until 10 grep -qs 's48d started' "$T/d3.log"
+sleep 1
+is "numbers past the old highest again: no warning on the next start" \
+	"$(grep -c 'given again' "$T/d3.log")" 0
+s48d_term_within "after the restore" 5
+echo "1..$_tap_n"

@@ -620,11 +620,23 @@ numbering_check(struct daemon *d)
 		return;
 	now = tickets_max(d->st);
 	d->numbered = before;
-	if (now >= 0 && now < before)
-		log_warnx("database %s: its last ticket is %lld, but tickets up to %lld were given "
-		    "before (a backup put in place?): numbers %lld-%lld will be given again, and mail "
-		    "moved since the backup is not read again (README: Restoring a backup)",
-		    d->cfg->database, now, before, now + 1, before);
+	if (now >= 0 && now < before) {
+		char floor[32];
+		const char *err = NULL;
+
+		/* the next ticket is before + 1 (tickets.c TICKETS_NEXT_ID) */
+		snprintf(floor, sizeof(floor), "%lld", before + 1);
+		if (store_state_set(d->st, "tickets.floor", floor, &err) < 0)
+			log_warnx("database %s: its last ticket is %lld, but tickets up to %lld were "
+			    "given before (a backup put in place?), and the numbering could not be "
+			    "moved past them: %s", d->cfg->database, now, before, err);
+		else
+			log_warnx("database %s: its last ticket is %lld, but tickets up to %lld were "
+			    "given before (a backup put in place?): numbers %lld-%lld are not given "
+			    "again, the next ticket is %lld; mail moved since the backup is not read "
+			    "again (README: Restoring a backup)", d->cfg->database, now, before,
+			    now + 1, before, before + 1);
+	}
 }
 
 /* Sleep until util_mono_ms() reaches until, the stop flag, or a reload

@@ -292,6 +292,17 @@ tk_sms_segments(const struct s48_config *cfg)
 	return cfg->sms.max_segments > 0 ? cfg->sms.max_segments : 2;
 }
 
+/*
+ * The new ticket's number: NULL (SQLite's next rowid) unless source_state
+ * "tickets.floor" is above every number in the table.  s48d sets the floor
+ * when it starts on a restored backup that knows fewer tickets than were
+ * given (daemon_loop.c): the numbers given since the backup are never given
+ * again to other reports (a department's old mail for one carries a valid
+ * token).  One primary-key look-up per ticket.
+ */
+#define TICKETS_NEXT_ID "(SELECT f FROM (SELECT CAST(value AS INTEGER) AS f FROM source_state " \
+	"WHERE key = 'tickets.floor') WHERE f > coalesce((SELECT max(id) FROM tickets), 0))"
+
 /* Template variables of t (strings borrowed from t and the config). */
 static void
 tk_vars(const struct tickets_ctx *c, const struct tk_view *t, const char *dept, const char *note,
@@ -827,9 +838,9 @@ tickets_create(const struct tickets_ctx *c, const struct tickets_input *in, long
 
 	/* every parameter bound below: the last use's values are not cleared */
 	s = store_prepare_all(c->st,
-	    "INSERT INTO tickets(status, channel, reporter, department, subject, text, "
+	    "INSERT INTO tickets(id, status, channel, reporter, department, subject, text, "
 	    "created_at, due_at, warn_at, updated_at, backlog, message_id) "
-	    "VALUES('open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?6, ?9, ?10)");
+	    "VALUES(" TICKETS_NEXT_ID ", 'open', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?6, ?9, ?10)");
 	if (s == NULL)
 		goto fail_db;
 	sqlite3_bind_text(s, 1, t.channel, -1, SQLITE_STATIC);

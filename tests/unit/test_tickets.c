@@ -359,6 +359,23 @@ test_create_sms_and_explicit_dept(void **state)
 	assert_null(t);
 }
 
+/* source_state "tickets.floor" (set by s48d on a restored backup) moves the
+ * numbering past it; below the highest number it changes nothing. */
+static void
+test_number_floor(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	long a = new_sms(f, "+381641112222", "Pukla cev", 0);
+
+	assert_int_equal(a, 1);
+	assert_int_equal(store_state_set(f->st, "tickets.floor", "11", &err), 0);
+	assert_int_equal(new_sms(f, "+381641112222", "Pukla cev 2", 0), 11);
+	assert_int_equal(new_sms(f, "+381641112222", "Pukla cev 3", 0), 12);
+	assert_int_equal(store_state_set(f->st, "tickets.floor", "5", &err), 0);
+	assert_int_equal(new_sms(f, "+381641112222", "Pukla cev 4", 0), 13);
+}
+
 static void
 test_backlog_and_no_ack(void **state)
 {
@@ -919,6 +936,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_create_email, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_sms_and_explicit_dept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_and_no_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_number_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transitions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_status_email_reply, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_assign, setup, teardown),

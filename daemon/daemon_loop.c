@@ -44,7 +44,6 @@
 #define RECONNECT_MAX 300
 #define OUTBOX_PAUSE_MAX 5           /* seconds between outbox passes after a database error */
 #define CLOCK_STEP_SLACK 60          /* seconds the wall clock may seem to go back unnoticed */
-#define WAL_SIZE_LIMIT "67108864"    /* bytes of -wal file kept after the WAL starts over */
 #define OUTBOX_WAIT_MAX 3960         /* the longest retry wait outbox_backoff gives (1 h + 10 %) */
 
 static volatile sig_atomic_t reload_requested, term_requested;
@@ -754,17 +753,7 @@ daemon_run(struct s48_config *cfg, const char *config_path, int once)
 		goto out;
 	}
 	rc = 75;
-	/*
-	 * A reader that holds a snapshot for long (an export of a large
-	 * database, a backup) keeps the checkpointer from copying past it, so
-	 * the WAL grows meanwhile (about 20 MB per 1,000 messages ingested).
-	 * SQLite reuses a WAL file from its start but never shrinks it: without
-	 * a limit the -wal file kept that size (hundreds of MB) until s48d
-	 * stopped.  With it, the first commit after the WAL starts over cuts
-	 * the file to WAL_SIZE_LIMIT.
-	 */
-	if (store_exec(d.st, "PRAGMA journal_size_limit = " WAL_SIZE_LIMIT, &err) < 0)
-		log_warnx("database: journal_size_limit: %s", err);
+	/* journal_size_limit: store_open (a long reader's WAL is cut back) */
 #ifdef HAVE_SYSTEMD
 	if (sd_watchdog_enabled(0, NULL) > 0)
 		sqlite3_progress_handler(store_db(d.st), WATCHDOG_VM_STEPS, watchdog_progress, NULL);

@@ -386,6 +386,17 @@ store_open(const char *path, struct store **st_r, const char **error_r)
 	    store_exec(st, "PRAGMA foreign_keys = ON", &e) < 0 ||
 	    store_exec(st, "PRAGMA temp_store = MEMORY", &e) < 0 ||
 	    store_exec(st, "PRAGMA cache_size = -1024", &e) < 0 ||
+	    /*
+	     * A reader that holds a snapshot for long (an export of a large
+	     * database, a backup) keeps the checkpointer from copying past it,
+	     * so the WAL grows meanwhile (about 20 MB per 1,000 messages).
+	     * SQLite reuses a WAL file from its start but never shrinks it:
+	     * without a limit the -wal file kept that size (hundreds of MB)
+	     * until s48d stopped.  With it, the first commit after the WAL
+	     * starts over cuts the file to 64 MB (on every connection: s48ctl's
+	     * writes may be the ones that start it over).
+	     */
+	    store_exec(st, "PRAGMA journal_size_limit = 67108864", &e) < 0 ||
 	    store_migrate(st, &e) < 0) {
 		snprintf(err, sizeof(err), "%s: %s", path, e);
 		goto fail;

@@ -10,14 +10,7 @@ set -u
 . "$(dirname "$0")/../lib/tap.sh"
 tmpdir_setup
 . "$S48_TOP/tests/lib/s48d.sh"
-. "$S48_TOP/tests/lib/smtp_sink.sh"
-. "$S48_TOP/tests/lib/sms_sim.sh"
-S48D=$S48_BIN/s48d; S48CTL=$S48_BIN/s48ctl
-[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
-smtp_sink_start "$T/smtp" >/dev/null || { echo "not ok 1 - smtp-sink started"; exit 1; }
-at_exit "smtp_sink_stop $T/smtp"
-sms_sim_start "$T/sms" || { echo "not ok 1 - simulator started"; exit 1; }
-at_exit "sms_sim_stop $T/sms"
+s48_sink_and_sim
 MKCONF_SMS_URL=$SMS_SIM_URL MKCONF_SMTP_URL="smtp://127.0.0.1:$SMTP_SINK_PORT" mkconf "$T"
 printf 's48-test-key\n' >"$T/sms.key"; chmod 600 "$T/sms.key"
 sed -i 's/^poll_interval = 60;/poll_interval = 1;/' "$T/s48.conf"

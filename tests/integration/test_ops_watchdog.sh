@@ -29,23 +29,7 @@ print(json.dumps({"messages": [{"from": "+38164%07d" % k, "text": "Pukla cev u u
 curl -sS -X POST -H 'Content-Type: application/json' --data-binary @"$T/backlog.json" \
 	"$SMS_SIM_URL/_sim/inbound" >/dev/null
 
-"$PY" - "$T/notify.sock" "$T/notify.log" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1]); s.settimeout(0.5)
-end = time.time() + 300
-with open(sys.argv[2], "w", buffering=1) as log:
-    while time.time() < end:
-        try:
-            data = s.recv(4096).decode()
-        except socket.timeout:
-            continue
-        for line in data.split("\n"):
-            if line:
-                log.write("%.2f %s\n" % (time.monotonic(), line))
-            if line == "STOPPING=1":
-                sys.exit(0)
-PY
+"$PY" "$S48_TOP/tests/lib/notify_listen.py" "$T/notify.sock" "$T/notify.log" 300 &
 LPID=$!
 at_exit "kill $LPID 2>/dev/null"
 wait_until 10 test -S "$T/notify.sock"

@@ -11,24 +11,7 @@ if ! grep -q sd_notify "$S48_TOP/daemon/daemon_loop.c" || ! pkg-config --exists 
 fi
 e2e_start
 sed -i 's/^poll_interval = 1;/poll_interval = 600;/' "$CONF"
-python3 - "$T/notify.sock" "$T/notify.log" <<'PY' &
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-s.settimeout(0.5)
-end = time.time() + 30
-with open(sys.argv[2], "w", buffering=1) as log:
-    while time.time() < end:
-        try:
-            data = s.recv(4096).decode()
-        except socket.timeout:
-            continue
-        for line in data.split("\n"):
-            if line:
-                log.write("%.1f %s\n" % (time.time(), line))
-            if line == "STOPPING=1":
-                sys.exit(0)
-PY
+python3 "$S48_TOP/tests/lib/notify_listen.py" "$T/notify.sock" "$T/notify.log" 30 &
 lpid=$!
 at_exit "kill $lpid 2>/dev/null"
 while [ ! -S "$T/notify.sock" ]; do sleep 0.1; done

@@ -13,6 +13,9 @@
 #   sink_count                     files captured by smtp-sink so far
 #   sms_sent_count                 messages the simulator has sent
 #   s48_free_port                  a port nobody listens on right now
+#   s48_sink_and_sim               S48D, S48CTL set; an smtp-sink in $T/smtp and
+#                                  the SMS simulator in $T/sms started (stopped
+#                                  at exit), without Dovecot; else "not ok 1"
 #   s48d_e2e                       E=$T/e2e: e2e_start (tests/lib/e2e.sh) and
 #                                  $S48D built, else "not ok 1" and exit 1
 #   PY                             python3 for helpers that must start quickly
@@ -97,6 +100,15 @@ sms_sent_count() {
 s48_free_port() {
 	python3 -c 'import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+s48_sink_and_sim() {
+	S48D=$S48_BIN/s48d; S48CTL=$S48_BIN/s48ctl
+	[ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
+	smtp_sink_start "$T/smtp" >/dev/null || { echo "not ok 1 - smtp-sink started"; exit 1; }
+	at_exit "smtp_sink_stop $T/smtp"
+	sms_sim_start "$T/sms" || { echo "not ok 1 - simulator started"; exit 1; }
+	at_exit "sms_sim_stop $T/sms"
 }
 
 s48d_e2e() {

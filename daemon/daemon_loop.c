@@ -573,10 +573,11 @@ start_write_rc(struct daemon *d)
  * The highest ticket number this database has given, kept in the lock file
  * ("tickets N"), which stays beside the database when a backup is put in
  * its place.  A restored backup knows fewer tickets than were given: the
- * numbers after it will be given again to other reports (a citizen holds
- * "12" from before; a department's old mail for 12 carries a valid token),
- * and mail moved to processed_mailbox since the backup is not read again.
- * s48d says so once at start (README "Restoring a backup" tells what to do).
+ * numbers after it must not go to other reports (a citizen holds "12" from
+ * before; a department's old mail for 12 carries a valid token), so the
+ * numbering is moved past them (source_state "tickets.floor"), and mail
+ * moved to processed_mailbox since the backup is not read again.  s48d says
+ * so once at start (README "Restoring a backup" tells what to do).
  */
 static long long
 tickets_max(struct store *st)

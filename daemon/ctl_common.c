@@ -237,19 +237,6 @@ ctl_json_put(const char *buf, size_t size, void *data)
 	return ferror(o->fp) ? -1 : 0;
 }
 
-int
-ctl_json_print(json_t *j)
-{
-	struct ctl_json_out o = { stdout, { 0, 0 }, 0 };
-	int rc = json_dump_callback(j, ctl_json_put, &o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-
-	if (o.ncarry > 0)
-		fwrite(o.carry, 1, o.ncarry, stdout);
-	json_decref(j);
-	fputc('\n', stdout);
-	return rc == 0 ? CTL_EXIT_OK : ctl_error(CTL_EXIT_IO, "writing JSON failed");
-}
-
 /*
  * The JSON arrays of `list --json`, `outbox --json` and `export --format
  * json`, written a row at a time (a year or five of tickets made 200 MB of
@@ -274,6 +261,30 @@ ctl_json_put_indented(const char *buf, size_t size, void *data)
 	return size > 0 ? ctl_json_put(buf, size, data) : 0;
 }
 
+/* j through the escaping writer to fp (one level in when indented), what a
+ * cut sequence left waiting included; frees j.  0, or -1 (writing failed). */
+static int
+ctl_json_dump(json_t *j, FILE *fp, int indented)
+{
+	struct ctl_json_out o = { fp, { 0, 0 }, 0 };
+	int rc = json_dump_callback(j, indented ? ctl_json_put_indented : ctl_json_put, &o,
+	    JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (o.ncarry > 0)
+		fwrite(o.carry, 1, o.ncarry, fp);
+	json_decref(j);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+ctl_json_print(json_t *j)
+{
+	int rc = ctl_json_dump(j, stdout, 0);
+
+	fputc('\n', stdout);
+	return rc == 0 ? CTL_EXIT_OK : ctl_error(CTL_EXIT_IO, "writing JSON failed");
+}
+
 void
 ctl_json_array_begin(struct ctl_json_array *a, FILE *f)
 {
@@ -284,15 +295,9 @@ ctl_json_array_begin(struct ctl_json_array *a, FILE *f)
 void
 ctl_json_array_add(struct ctl_json_array *a, json_t *o)
 {
-	struct ctl_json_out out = { a->f, { 0, 0 }, 0 };
-
 	fputs(a->n++ == 0 ? "[\n  " : ",\n  ", a->f);
-	if (json_dump_callback(o, ctl_json_put_indented, &out,
-	    JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
+	if (ctl_json_dump(o, a->f, 1) < 0)
 		a->err = 1;
-	if (out.ncarry > 0)
-		fwrite(out.carry, 1, out.ncarry, a->f);
-	json_decref(o);
 }
 
 int

@@ -75,40 +75,31 @@ notify_dept(struct store *st, const struct s48_config *cfg, const struct due_tic
     const char *kind, const char *subject, const char *body, const char **error_r)
 {
 	const struct cfg_department *d = config_dept(cfg, t->department, NULL);
+	const struct strlist *to;
 	struct outbox_msg m;
+	char *text = NULL;
 	size_t i;
+	int by_sms, r = 0;
 
 	if (d == NULL)
 		return 0;
-	if (d->email.n == 0 && d->sms.n > 0) {
-		char *text = sms_prepare(subject, cfg->sms.ascii);
-		int r = 0;
-
-		for (i = 0; i < d->sms.n && r == 0; i++) {
-			memset(&m, 0, sizeof(m));
-			m.ticket_id = t->id;
-			m.channel = "sms";
-			m.recipient = d->sms.v[i];
-			m.kind = kind;
-			m.body = text;
-			r = outbox_queue(st, cfg, &m, NULL, NULL, error_r);
-		}
-		free(text);
-		return r < 0 ? -1 : 0;
-	}
-	for (i = 0; i < d->email.n; i++) {
+	by_sms = d->email.n == 0;
+	to = by_sms ? &d->sms : &d->email;
+	if (by_sms)
+		text = sms_prepare(subject, cfg->sms.ascii);
+	for (i = 0; i < to->n && r == 0; i++) {
 		memset(&m, 0, sizeof(m));
 		m.ticket_id = t->id;
-		m.channel = "email";
-		m.recipient = d->email.v[i];
 		m.kind = kind;
-		m.subject = subject;
-		m.body = body;
-		m.tag_token = 1;
-		if (outbox_queue(st, cfg, &m, NULL, NULL, error_r) < 0)
-			return -1;
+		m.recipient = to->v[i];
+		m.channel = by_sms ? "sms" : "email";
+		m.subject = by_sms ? NULL : subject;
+		m.body = by_sms ? text : body;
+		m.tag_token = !by_sms;
+		r = outbox_queue(st, cfg, &m, NULL, NULL, error_r);
 	}
-	return 0;
+	free(text);
+	return r < 0 ? -1 : 0;
 }
 
 static int

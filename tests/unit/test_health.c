@@ -138,6 +138,21 @@ struct health_case {
 #define MAIL "\"direktor@example.org\""
 #define PHONE "\"+381641234999\""
 
+/* The alerts after *last (which moves on) are want: 0, or 1 with the case's
+ * name and what it is printed (the table goes on, failures are counted). */
+static int
+alerts_expect(struct fx *f, long long *last, const char *want, const char *name,
+    const char *what)
+{
+	char *got = alerts_after(f, *last, last);
+	int bad = strcmp(got, want) != 0;
+
+	if (bad)
+		print_error("%s: %s '%s', want '%s'\n", name, what, got, want);
+	free(got);
+	return bad;
+}
+
 static void
 test_alert_and_recovery(void **state)
 {
@@ -175,20 +190,10 @@ test_alert_and_recovery(void **state)
 		report(&f, c->part, 0);
 		at(T0 + 3599);
 		report(&f, c->part, 0);
-		got = alerts_after(&f, 0, &last);
-		if (strcmp(got, "") != 0) {
-			print_error("%s: alert before an hour: %s\n", c->name, got);
-			failures++;
-		}
-		free(got);
+		failures += alerts_expect(&f, &last, "", c->name, "alert before an hour:");
 		at(T0 + 3600);
 		report(&f, c->part, 0);
-		got = alerts_after(&f, last, &last);
-		if (strcmp(got, c->alert) != 0) {
-			print_error("%s: alert '%s', want '%s'\n", c->name, got, c->alert);
-			failures++;
-		}
-		free(got);
+		failures += alerts_expect(&f, &last, c->alert, c->name, "alert");
 		/* a restart: the store closed and opened again */
 		store_close(&f.st);
 		ts_open(f.cfg->database, &f.st);
@@ -196,20 +201,10 @@ test_alert_and_recovery(void **state)
 		report(&f, c->part, 0);
 		at(T0 + 9000);
 		report(&f, c->part, 0);
-		got = alerts_after(&f, last, &last);
-		if (strcmp(got, "") != 0) {
-			print_error("%s: alert repeated: %s\n", c->name, got);
-			failures++;
-		}
-		free(got);
+		failures += alerts_expect(&f, &last, "", c->name, "alert repeated:");
 		at(T0 + 9060);
 		report(&f, c->part, 1);
-		got = alerts_after(&f, last, &last);
-		if (strcmp(got, c->recovery) != 0) {
-			print_error("%s: recovery '%s', want '%s'\n", c->name, got, c->recovery);
-			failures++;
-		}
-		free(got);
+		failures += alerts_expect(&f, &last, c->recovery, c->name, "recovery");
 		at(T0 + 9120);
 		report(&f, c->part, 1);
 		got = alerts_after(&f, last, &last);

@@ -227,7 +227,9 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
  * The order is that of the events (ids), so a reopen in the same second as
  * a notice still counts; updated_at (set by every reopen and assignment,
  * not by a notice) keeps the events out of the check for the many tickets
- * nobody touched since their notice.
+ * nobody touched since their notice.  A change after a notice passes that
+ * check also when the clock stepped back in between: tickets.c brings a
+ * notice time later than the change's down to it.
  */
 #define REOPEN_EVENT "(e.kind = 'status' AND e.to_value = 'open' AND " \
 	"e.from_value IN ('resolved', 'rejected'))"

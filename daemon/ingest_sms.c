@@ -489,7 +489,10 @@ ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 			rc = rc == -1 ? -1 : 1;
 			goto done;
 		}
-		res->outcome = INGEST_APPEND;
+		/* a duplicate for the counts and the raw row (outcome
+		 * "duplicate", the ticket and this note), though its text is
+		 * kept with the ticket */
+		res->outcome = INGEST_DUPLICATE;
 		res->ticket_id = id;
 		res->note = xstrdup("same text within 10 minutes");
 		goto done;

@@ -413,7 +413,8 @@ test_raw_rows_say_what_happened(void **state)
 	it[2].alt_key = "orig-1@example.org/0123abcd";
 	assert_int_equal(ingest_batch(&f->ctx, it, N(it), NULL, NULL, 0, &err), 0);
 	assert_int_equal(it[0].outcome, INGEST_TICKET);
-	assert_int_equal(it[1].outcome, INGEST_APPEND);
+	/* the same text again within 10 minutes: a duplicate (kept with the ticket) */
+	assert_int_equal(it[1].outcome, INGEST_DUPLICATE);
 	assert_int_equal(it[2].outcome, INGEST_TICKET);
 	assert_int_equal(it[3].outcome, INGEST_RECORDED);
 	assert_int_equal(it[4].outcome, INGEST_IGNORED);
@@ -887,8 +888,18 @@ test_sms_same_text_within_10_minutes(void **state)
 	    INGEST_TICKET);
 	/* same text normalised (case, diacritics, Cyrillic, punctuation) */
 	assert_int_equal(run_sms(f, CITIZEN_A, "  НЕ РАДИ расвета у улици Цара Душана!! ",
-	    T0 + 300, &id2), INGEST_APPEND);
+	    T0 + 300, &id2), INGEST_DUPLICATE);
 	assert_int_equal(id2, id);
+	/* recorded: its text is with the ticket, its raw row says duplicate */
+	{
+		char *ids = lstr(id);
+
+		assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+		    "direction = 'in'", ids, NULL), 2);
+		assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE ticket_id = ?1 AND "
+		    "outcome = 'duplicate' AND note = 'same text within 10 minutes'", ids, NULL), 1);
+		free(ids);
+	}
 	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
 	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "dept_append"), 0);
 	/* another number with the same text is another report */

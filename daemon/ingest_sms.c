@@ -273,7 +273,7 @@ staff_as_reporter(struct ingest_run *r, const char *num, const struct staff_cmd 
 	struct ticket *t = NULL;
 	char *rep = NULL;
 	const char *err = NULL;
-	int rc, of_dept;
+	int rc, is_reporter, of_dept;
 
 	if (sc->ticket <= 0)
 		return 0;
@@ -282,9 +282,9 @@ staff_as_reporter(struct ingest_run *r, const char *num, const struct staff_cmd 
 		*error_r = err;
 		return -1;
 	}
-	of_dept = rc == 0 && strcmp(rep, num) == 0;     /* the reporter, for now */
+	is_reporter = rc == 0 && strcmp(rep, num) == 0;
 	free(rep);
-	if (!of_dept)
+	if (!is_reporter)
 		return 0;
 	if (sc->kind == STAFF_CMD_INVALID)
 		return 1;

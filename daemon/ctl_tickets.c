@@ -43,6 +43,22 @@ ctl_join(int argc, char **argv, int from)
 }
 
 /* Map a tickets_* return code to an exit code, printing the error. */
+/*
+ * The ticket number argument s of cmd: *id_r and 0, or the exit code.  A
+ * number that can name no ticket ("0", or past the largest) is "no such
+ * ticket" (SPEC 2: exit 1) like any number not given; what is not a number
+ * is a usage error (64).
+ */
+static int
+ticket_arg(const char *cmd, const char *s, long *id_r)
+{
+	if ((*id_r = ctl_parse_id(s)) > 0)
+		return 0;
+	if (s != NULL && *s != '\0' && strspn(s, "0123456789") == strlen(s))
+		return ctl_error(CTL_EXIT_NOENT, "no such ticket: %s", s);
+	return ctl_usage(cmd, "not a ticket number: %s", s);
+}
+
 static int
 ctl_tickets_rc(int rc, long id, const char *err)
 {
@@ -434,8 +450,8 @@ ctl_cmd_show(struct ctl *c, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return ctl_usage("show", "expected one ticket number");
-	if ((id = ctl_parse_id(argv[optind])) == 0)
-		return ctl_usage("show", "not a ticket number: %s", argv[optind]);
+	if ((rc = ticket_arg("show", argv[optind], &id)) != 0)
+		return rc;
 	if ((o = ctl_ticket_json(c, id, &rc)) == NULL)
 		return rc;
 	if (as_json)
@@ -484,8 +500,8 @@ ctl_action(struct ctl *c, enum ctl_action what, int argc, char **argv)
 	}
 	if (what == CTL_NOTE ? argc - optind < 2 : argc - optind != 2)
 		return ctl_usage(verb, "wrong number of arguments");
-	if ((id = ctl_parse_id(argv[optind])) == 0)
-		return ctl_usage(verb, "not a ticket number: %s", argv[optind]);
+	if ((rc = ticket_arg(verb, argv[optind], &id)) != 0)
+		return rc;
 	if (by == NULL || *by == '\0')
 		by = ctl_default_by();
 	tc.st = c->st;
@@ -742,12 +758,13 @@ ctl_cmd_attachment(struct ctl *c, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return ctl_usage("attachment", "expected a ticket number and an index");
-	if ((id = ctl_parse_id(argv[optind])) == 0)
-		return ctl_usage("attachment", "not a ticket number: %s", argv[optind]);
 	if (strcmp(argv[optind + 1], "0") == 0)
 		idx = 0;
 	else if ((idx = ctl_parse_id(argv[optind + 1])) == 0)
 		return ctl_usage("attachment", "not an index: %s", argv[optind + 1]);
+	/* after the usage checks: "no such ticket" is no usage error */
+	if ((rc = ticket_arg("attachment", argv[optind], &id)) != 0)
+		return rc;
 	if ((rc = tickets_reporter_of(c->st, id, &rep, NULL, &err)) != 0)
 		return ctl_tickets_rc(rc, id, err);
 	free(rep);

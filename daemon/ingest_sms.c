@@ -255,6 +255,52 @@ staff_sms(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
 	}
 }
 
+/*
+ * Is a staff phone's "#N ..." the citizen's "#N text" (SPEC 3) instead?  The
+ * staff rule covers "#N STATUS [note]" for a ticket of the sender's
+ * department; "#N text" from ticket N's reporter adds to it.  A number that
+ * is both (a foreman who once reported a leak himself) writing to the
+ * ticket he reported is its reporter when the message is no staff command
+ * (no command word after "#N") or the ticket is another department's;
+ * a command for his own department's ticket stays a command.  1 yes, 0 no
+ * (a staff command or refusal as before), -1 with *error_r.
+ */
+static int
+staff_as_reporter(struct ingest_run *r, const char *num, const struct staff_cmd *sc,
+    const char **error_r)
+{
+	const struct cfg_department *d;
+	struct ticket *t = NULL;
+	char *rep = NULL;
+	const char *err = NULL;
+	int rc, is_reporter, of_dept;
+
+	if (sc->ticket <= 0)
+		return 0;
+	rc = tickets_reporter_of(r->ctx->st, sc->ticket, &rep, NULL, &err);
+	if (rc == -1) {
+		*error_r = err;
+		return -1;
+	}
+	is_reporter = rc == 0 && strcmp(rep, num) == 0;
+	free(rep);
+	if (!is_reporter)
+		return 0;
+	if (sc->kind == STAFF_CMD_INVALID)
+		return 1;
+	rc = tickets_get(r->ctx->st, sc->ticket, &t, &err);
+	if (rc == -1) {
+		*error_r = err;
+		return -1;
+	}
+	if (rc != 0)
+		return 0;
+	d = config_dept(r->ctx->cfg, t->department, NULL);
+	of_dept = d != NULL && ingest_in_list(d->staff_phones.v, d->staff_phones.n, num);
+	tickets_free(&t);
+	return !of_dept;
+}
+
 /* STATUS [N]: the public facts of a ticket, never its reporter or text. */
 static int
 status_query(struct ingest_run *r, const char *num, long id, struct ingest_result *res,
@@ -381,8 +427,15 @@ ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 	if (is_staff) {
 		cmd_parse_staff_sms(text, &sc);
 		if (sc.kind != STAFF_CMD_NONE) {
-			rc = staff_sms(r, num, &sc, res, error_r);
-			goto done;
+			rc = staff_as_reporter(r, num, &sc, error_r);
+			if (rc == 0) {
+				rc = staff_sms(r, num, &sc, res, error_r);
+				goto done;
+			}
+			if (rc < 0)
+				goto done;
+			/* the reporter's "#N text" (or "#N" asking): below */
+			rc = 0;
 		}
 		/* Not a command: the staff member reports like a citizen. */
 	}
@@ -489,7 +542,10 @@ ingest_sms_decide(struct ingest_run *r, struct ingest_item *it, int64_t raw_id,
 			rc = rc == -1 ? -1 : 1;
 			goto done;
 		}
-		res->outcome = INGEST_APPEND;
+		/* a duplicate for the counts and the raw row (outcome
+		 * "duplicate", the ticket and this note), though its text is
+		 * kept with the ticket */
+		res->outcome = INGEST_DUPLICATE;
 		res->ticket_id = id;
 		res->note = xstrdup("same text within 10 minutes");
 		goto done;

@@ -244,21 +244,220 @@ journal_apply(struct store *st, int fd, int *n_r)
 	return rc;
 }
 
+/* ----------------------------------------------------------------- ledger */
+
 /*
- * The recovery of rows left claimed: the journal's rows -> sent, every
- * other "sending" row -> pending (due now, reason why), one transaction,
- * then the journal is emptied.  The number of rows put back, or -1.
+ * The ledger "<database>.sent-log" lists every message a server accepted,
+ * one line "ID TIME MESSAGE-ID" each, and is not emptied: it stays beside
+ * the database (like the lock file) when a backup is put in its place, and
+ * tells which rows the backup has pending or sending were sent after it was
+ * taken.  The id and the Message-ID together name one row: a Message-ID
+ * holds 64 random bits drawn by the process that queued the row
+ * (outbox_queue.c), so a row queued after the restore under a reused id
+ * never matches.  Past LEDGER_ROTATE bytes the file becomes
+ * "<database>.sent-log.1" (the one before goes) and a new one is begun: both
+ * are read, so at least the last LEDGER_ROTATE bytes of sends (some 60,000)
+ * are known.
  */
+#define LEDGER_ROTATE (4L * 1024 * 1024)
+#define LEDGER_LINE 320                 /* longer lines are neither written nor read */
+#define LEDGER_REASON "sent after the backup this database was restored from was taken " \
+	"(the sent-log lists it), recorded at the restart"
+
+char *
+outbox_ledger_path(struct store *st)
+{
+	const char *db = sqlite3_db_filename(store_db(st), "main");
+
+	return db != NULL && *db != '\0' ? xasprintf("%s.sent-log", db) : NULL;
+}
+
+/* The ledger of st opened for appending (begun anew past LEDGER_ROTATE), or -1. */
 static int
-recover_claimed(struct store *st, const char *why, int *sent_r, const char **error_r)
+ledger_open(struct store *st)
+{
+	static int warned;
+	char *path = outbox_ledger_path(st), *old;
+	struct stat sb;
+	int fd;
+
+	if (path == NULL)
+		return -1;
+	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > LEDGER_ROTATE) {
+		old = xasprintf("%s.1", path);
+		if (rename(path, old) < 0)
+			log_warn("outbox: %s", old);
+		free(old);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 && !warned++)
+		log_warn("outbox: %s (messages sent after a backup would be sent again if it were "
+		    "restored)", path);
+	free(path);
+	return fd;
+}
+
+/* One line per accepted message, one write(2) (O_APPEND makes it whole). */
+static void
+ledger_add(int fd, long long id, const char *message_id)
+{
+	char line[LEDGER_LINE];
+	int n;
+
+	if (fd < 0 || message_id == NULL || strchr(message_id, '\n') != NULL ||
+	    strchr(message_id, ' ') != NULL)
+		return;
+	n = snprintf(line, sizeof(line), "%lld %lld %s\n", id, (long long)store_now(), message_id);
+	if (n <= 0 || n >= (int)sizeof(line))
+		return;
+	if (write(fd, line, (size_t)n) != n)
+		log_warn("outbox: writing the sent-log");
+}
+
+/* The row id/message_id if it is pending or sending: mark it sent at `at`
+ * (with an event on its ticket).  1 when marked, 0 when not, -1. */
+static int
+ledger_mark(struct store *st, long long id, long long at, const char *message_id)
 {
 	sqlite3_stmt *s;
-	int fd = journal_open(st), back = -1;
+	long long ticket = 0;
+	char *kind = NULL, *note;
+	int rc;
+
+	s = store_prepare(st, "SELECT coalesce(ticket_id, 0), kind FROM outbox WHERE id = ?1 "
+	    "AND message_id = ?2 AND (status = 'pending' OR status = 'sending')");
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, message_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		ticket = sqlite3_column_int64(s, 0);
+		kind = store_col_dup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return -1;
+	s = store_prepare(st, "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?3, "
+	    "attempts = attempts + 1, reason = '" LEDGER_REASON "' WHERE id = ?1");
+	if (s == NULL)
+		goto fail;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, at);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)store_now());
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	if (ticket > 0) {
+		s = store_prepare(st, "INSERT INTO events(ticket_id, at, kind, by, note, public) "
+		    "VALUES (?1, ?2, 'note', 's48d', ?3, 0)");
+		if (s == NULL)
+			goto fail;
+		note = xasprintf("outbox %lld (%s) was sent after the backup this database was "
+		    "restored from: not sent again", id, kind ? kind : "?");
+		sqlite3_bind_int64(s, 1, ticket);
+		sqlite3_bind_int64(s, 2, (sqlite3_int64)store_now());
+		sqlite3_bind_text(s, 3, note, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(s);
+		free(note);
+		if (rc != SQLITE_DONE)
+			goto fail;
+	}
+	free(kind);
+	return 1;
+fail:
+	free(kind);
+	return -1;
+}
+
+/* The lines of one ledger file whose id is in [lo, hi] -> ledger_mark. */
+static int
+ledger_apply_file(struct store *st, const char *path, long long lo, long long hi, int *n_r)
+{
+	char line[LEDGER_LINE], msgid[LEDGER_LINE];
+	FILE *f = fopen(path, "re");
+	int rc = 0, whole = 1;
+
+	if (f == NULL)
+		return 0;               /* none yet: nothing was sent */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		long long id, at;
+		size_t len = strlen(line);
+		int was_whole = whole, m;
+
+		whole = len > 0 && line[len - 1] == '\n';
+		if (!was_whole || !whole)
+			continue;       /* a part of a line too long, or cut by a crash */
+		if (sscanf(line, "%lld %lld %319s", &id, &at, msgid) != 3 || id < lo || id > hi)
+			continue;
+		if ((m = ledger_mark(st, id, at, msgid)) < 0) {
+			rc = -1;
+			break;
+		}
+		*n_r += m;
+	}
+	fclose(f);
+	return rc;
+}
+
+/*
+ * The rows pending or sending that the ledger lists -> sent (in the
+ * caller's transaction): they were sent after the backup now in place was
+ * taken.  *n_r = how many.  0 or -1.
+ */
+static int
+ledger_apply(struct store *st, int *n_r)
+{
+	sqlite3_stmt *s = store_prepare(st, "SELECT count(*), min(id), max(id) FROM outbox "
+	    "WHERE status = 'pending' OR status = 'sending'");
+	char *path, *old;
+	long long n = 0, lo = 0, hi = 0;
+	int rc;
+
+	*n_r = 0;
+	if (s == NULL)
+		return -1;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(s, 0);
+		lo = sqlite3_column_int64(s, 1);
+		hi = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return -1;
+	if (n == 0 || (path = outbox_ledger_path(st)) == NULL)
+		return 0;
+	old = xasprintf("%s.1", path);
+	rc = ledger_apply_file(st, old, lo, hi, n_r);
+	if (rc == 0)
+		rc = ledger_apply_file(st, path, lo, hi, n_r);
+	free(old);
+	free(path);
+	return rc;
+}
+
+/*
+ * The recovery of rows left claimed: the journal's rows -> sent, with
+ * at_start the ledger's pending or sending rows -> sent too (a backup put
+ * in place), every other "sending" row -> pending (due now, reason why),
+ * one transaction, then the journal is emptied.  The number of rows put
+ * back, or -1.
+ */
+static int
+recover_claimed(struct store *st, const char *why, int at_start, int *sent_r,
+    const char **error_r)
+{
+	sqlite3_stmt *s;
+	int fd = journal_open(st), back = -1, restored = 0;
 
 	*sent_r = 0;
 	if (store_begin(st, error_r) < 0)
 		goto out;
 	if (fd >= 0 && journal_apply(st, fd, sent_r) < 0)
+		goto fail;
+	if (at_start && ledger_apply(st, &restored) < 0)
 		goto fail;
 	s = store_prepare(st,
 	    "UPDATE outbox SET status = 'pending', next_at = ?1, updated_at = ?1, reason = ?2 "
@@ -279,6 +478,10 @@ recover_claimed(struct store *st, const char *why, int *sent_r, const char **err
 	if (*sent_r > 0)
 		log_info("outbox: %d messages the server had accepted before the stop recorded as "
 		    "sent", *sent_r);
+	if (restored > 0)
+		log_warnx("outbox: %d messages sent after the backup this database was restored "
+		    "from was taken recorded as sent, not sent again (the sent-log lists them)",
+		    restored);
 	goto out;
 fail:
 	*error_r = sql_error(st, "outbox recovery");
@@ -295,7 +498,7 @@ outbox_recover(struct store *st, const char **error_r)
 {
 	int sent;
 
-	return recover_claimed(st, "interrupted by a restart", &sent, error_r);
+	return recover_claimed(st, "interrupted by a restart", 1, &sent, error_r);
 }
 
 time_t
@@ -755,6 +958,7 @@ struct pass {
 	int smtp_proven;                /* the last email ended on a working transport */
 	int smtp_conns;                 /* connections this run uses (smtp.connections or fewer) */
 	int jfd;                        /* the journal, or -1 */
+	int lfd;                        /* the ledger, or -1 */
 	long long first_ms;             /* the oldest outcome not written, or 0 */
 };
 
@@ -778,6 +982,7 @@ ended(struct pass *p, struct row *r, int transport_failed, const char **error_r)
 			p->smtp_proven = 1;
 		/* accepted: on record before anything else can stop us */
 		now_too = p->jfd < 0 || journal_add(p->jfd, r->id) < 0;
+		ledger_add(p->lfd, r->id, r->message_id);
 	}
 	if (p->first_ms == 0)
 		p->first_ms = util_mono_ms();
@@ -980,9 +1185,10 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 	p.gw = gw;
 	p.run = run;
 	p.jfd = -1;
+	p.lfd = -1;
 	p.smtp_conns = cfg->smtp.connections;
 	if (pass_failed) {
-		if (recover_claimed(st, "interrupted by a database error", &sent, error_r) < 0)
+		if (recover_claimed(st, "interrupted by a database error", 0, &sent, error_r) < 0)
 			return -1;
 		pass_failed = 0;
 	}
@@ -999,6 +1205,7 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 			/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
 			(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
 			p.jfd = journal_open(st);
+			p.lfd = ledger_open(st);
 			started = 1;
 		}
 		if (claim(st, p.rows, p.n, p.smtp_fail >= TRANSPORT_GIVE_UP,
@@ -1029,6 +1236,8 @@ done:
 		(void)store_exec(st, "PRAGMA synchronous = FULL", NULL);
 	if (p.jfd >= 0)
 		close(p.jfd);
+	if (p.lfd >= 0)
+		close(p.lfd);
 	rows_free(&p.rows, p.n);
 	return rc;
 }

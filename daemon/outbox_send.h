@@ -25,6 +25,13 @@
  * journal write.  Only one process may send from a
  * database (s48d's lock file).
  *
+ * Restores: every accepted message is also appended to the ledger
+ * "<database>.sent-log" ("ID TIME MESSAGE-ID"), which is never emptied
+ * (rotated past 4 MB to ".sent-log.1").  A backup put in place has its
+ * pending rows of that time; those the ledger names (id and Message-ID
+ * both) were sent after the backup was taken and are recorded as sent at
+ * start instead of being sent again.
+ *
  * Status writes during a run use synchronous=NORMAL (WAL) and the journal
  * is not fsync'ed: both survive a crash of the process, and only a power
  * loss could undo one (then messages of the last batch are sent twice).
@@ -48,13 +55,21 @@ struct outbox_run {
 
 /* For s48d's start: rows left in "sending" by a crash -> "sent" if the
  * journal lists them (logged), else "pending" (due now); the journal is
- * emptied.  Returns the number of rows put back to pending, or -1 with
- * *error_r. */
+ * emptied.  Rows "pending" or "sending" that the ledger lists by id and
+ * Message-ID (a backup put in place that was taken before they were sent)
+ * -> "sent" with a reason saying so and a "note" event on their ticket
+ * (logged as a warning).  Returns the number of rows put back to pending,
+ * or -1 with *error_r. */
 int outbox_recover(struct store *st, const char **error_r);
 
 /* The journal of accepted sends for st's database file ("<path>.sent"),
  * or NULL for a database without a file.  Caller frees. */
 char *outbox_journal_path(struct store *st);
+
+/* The ledger of accepted sends, kept across commits and restores
+ * ("<path>.sent-log", its previous part "<path>.sent-log.1"), or NULL for
+ * a database without a file.  Caller frees. */
+char *outbox_ledger_path(struct store *st);
 
 /*
  * Try every due row once (next_at <= now), oldest first, at most max_rows

@@ -25,12 +25,29 @@ struct due_ticket {
 	char *status;
 };
 
+/*
+ * A notice's subject as an SMS, made the way every SMS of s48 is
+ * (tmpl_render_sms): transliterated to GSM-7 with sms.ascii, and kept within
+ * sms.max_segments (cut at a word, "..." appended).  Caller frees.
+ */
+static char *
+notice_sms(const struct s48_config *cfg, const char *subject)
+{
+	struct tmpl_vars v;
+
+	memset(&v, 0, sizeof(v));
+	v.note = subject;
+	return tmpl_render_sms("{note}", &v, cfg->sms.ascii,
+	    cfg->sms.max_segments > 0 ? cfg->sms.max_segments : 2);
+}
+
 int
 sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
     long ticket_id, const char *kind, const char *subject, const char *body,
     const char *avoid_channel, const char **error_r)
 {
 	struct outbox_msg m;
+	char *text = NULL;
 	size_t i;
 	int n = 0;
 
@@ -52,23 +69,28 @@ sla_watch_notify_escalation(struct store *st, const struct s48_config *cfg,
 			if (phone_normalize(to, cfg->sms.country_code ? cfg->sms.country_code : "381",
 			    e164, sizeof(e164)) != PHONE_MOBILE)
 				continue;
+			if (text == NULL)
+				text = notice_sms(cfg, subject);
 			m.channel = "sms";
 			m.recipient = e164;
-			m.body = subject;
+			m.body = text;
 		}
 		if (avoid_channel != NULL && strcmp(avoid_channel, m.channel) == 0)
 			continue;
-		if (outbox_queue(st, cfg, &m, NULL, NULL, error_r) < 0)
-			return -1;
+		if (outbox_queue(st, cfg, &m, NULL, NULL, error_r) < 0) {
+			n = -1;
+			break;
+		}
 		n++;
 	}
+	free(text);
 	return n;
 }
 
 /*
  * The notice to the department: by its email addresses; a department with
- * none (reached by its `sms` numbers only) gets the subject line by SMS, so
- * its warning is not lost.  0 or -1.
+ * none (reached by its `sms` numbers only) gets the subject line by SMS
+ * (notice_sms), so its warning is not lost.  0 or -1.
  */
 static int
 notify_dept(struct store *st, const struct s48_config *cfg, const struct due_ticket *t,
@@ -86,7 +108,7 @@ notify_dept(struct store *st, const struct s48_config *cfg, const struct due_tic
 	by_sms = d->email.n == 0;
 	to = by_sms ? &d->sms : &d->email;
 	if (by_sms)
-		text = sms_prepare(subject, cfg->sms.ascii);
+		text = notice_sms(cfg, subject);
 	for (i = 0; i < to->n && r == 0; i++) {
 		memset(&m, 0, sizeof(m));
 		m.ticket_id = t->id;
@@ -227,7 +249,9 @@ notice(struct store *st, const struct s48_config *cfg, const struct due_ticket *
  * The order is that of the events (ids), so a reopen in the same second as
  * a notice still counts; updated_at (set by every reopen and assignment,
  * not by a notice) keeps the events out of the check for the many tickets
- * nobody touched since their notice.
+ * nobody touched since their notice.  A change after a notice passes that
+ * check also when the clock stepped back in between: tickets.c brings a
+ * notice time later than the change's down to it.
  */
 #define REOPEN_EVENT "(e.kind = 'status' AND e.to_value = 'open' AND " \
 	"e.from_value IN ('resolved', 'rejected'))"

@@ -25,7 +25,9 @@ int sla_watch_run(struct store *st, const struct s48_config *cfg, const char **e
 
 /*
  * Queue a short internal notice (subject + body) to every escalation
- * address: emails by email, phone numbers by SMS.  avoid_channel
+ * address: emails by email, phone numbers by SMS (the subject made like
+ * every SMS: GSM-7 with sms.ascii, within sms.max_segments, cut at a word
+ * with "..." appended).  avoid_channel
  * ("email", "sms" or NULL) is skipped (the channel that is down).  Called
  * inside the caller's transaction.  Returns rows queued, or -1.
  */

@@ -985,8 +985,13 @@ tickets_set_status(const struct tickets_ctx *c, long id, const char *status,
 	}
 	rc = -1;
 	closing = strcmp(status, "resolved") == 0 || strcmp(status, "rejected") == 0;
+	/* a notice given after now (the clock stepped back since) counts as
+	 * given now: sla_watch.c looks at the events of a ticket changed at or
+	 * after its last notice only (updated_at >= warned_at), and this change
+	 * comes after that notice whatever the clock says */
 	s = store_prepare(c->st,
-	    "UPDATE tickets SET status = ?2, updated_at = ?3, resolved_at = ?4 WHERE id = ?1");
+	    "UPDATE tickets SET status = ?2, updated_at = ?3, resolved_at = ?4, "
+	    "warned_at = min(warned_at, ?3), escalated_at = min(escalated_at, ?3) WHERE id = ?1");
 	if (s == NULL)
 		goto fail_db;
 	sqlite3_bind_int64(s, 1, id);
@@ -1049,7 +1054,9 @@ tickets_assign(const struct tickets_ctx *c, long id, const char *dept, const cha
 		goto out;
 	}
 	rc = -1;
-	s = store_prepare(c->st, "UPDATE tickets SET department = ?2, updated_at = ?3 WHERE id = ?1");
+	/* notice times after now: as in tickets_set_status */
+	s = store_prepare(c->st, "UPDATE tickets SET department = ?2, updated_at = ?3, "
+	    "warned_at = min(warned_at, ?3), escalated_at = min(escalated_at, ?3) WHERE id = ?1");
 	if (s == NULL)
 		goto fail_db;
 	sqlite3_bind_int64(s, 1, id);

@@ -60,8 +60,10 @@ for step in 86400:in_progress 600:open; do
 		"$(grep -c "clock: the system time went back $back s" "$T/clk.log")" 1
 	N0=$((N0 - back))
 done
-# a retry's wait is kept: a row that failed at N0 with 30 min to wait
-sql "UPDATE outbox SET status = 'pending', attempts = 1, updated_at = $N0, next_at = $((N0 + 1800)) WHERE id = 1"
+# a retry's wait is kept: a row that failed at N0 with 30 min to wait (a new
+# Message-ID: the server never accepted it, else DATABASE.sent-log names it
+# and the start records it as sent, as after a restored backup)
+sql "UPDATE outbox SET status = 'pending', attempts = 1, updated_at = $N0, next_at = $((N0 + 1800)), message_id = 'retry.' || message_id WHERE id = 1"
 S48_NOW=$((N0 - 7200)) timeout 30 "$S48D" -c "$CONF" --once 2>"$T/clk.log"
 is "clock back 2 h: a retry waits its 30 min from now" \
 	"$(sql "SELECT next_at - $((N0 - 7200)) FROM outbox WHERE id = 1")" 1800

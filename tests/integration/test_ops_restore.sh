@@ -68,4 +68,38 @@ is "numbers past the old highest again: no warning on the next start" \
 is "and the numbering goes on from the highest" \
 	"$(sql "SELECT max(id) FROM tickets")" 14
 s48d_term_within "after the restore" 5
+
+# Replies pending in a backup and sent after it was taken: clerks change two
+# tickets while s48d is stopped (a status mail and a status SMS queued), the
+# backup is taken, s48d sends both, the backup is put back.  The ledger
+# (DATABASE.sent-log) names both: recorded as sent at the start, each
+# citizen gets the reply once.
+"$S48CTL" -c "$CONF" status 13 in_progress --note "Ekipa je na terenu." >/dev/null
+"$S48CTL" -c "$CONF" status 11 in_progress --note "Ekipa je na terenu." >/dev/null
+is "two status replies pending before the backup" \
+	"$(sql "SELECT count(*) FROM outbox WHERE status = 'pending' AND ticket_id IN (11, 13)")" 2
+"$S48CTL" -c "$CONF" backup "$T/backup2.db" >/dev/null
+mails_before=$(sink_count); sms_before=$(sms_sent_count)
+s48d_start "$T/d4.log"
+wait_until 10 grep -qs 's48d started' "$T/d4.log"
+wait_until 30 idle
+is "the status mail sent once" "$(( $(sink_count) - mails_before ))" 1
+is "the status SMS sent once" "$(( $(sms_sent_count) - sms_before ))" 1
+s48d_term 5
+cp "$T/backup2.db" "$E/s48.db"
+rm -f "$E/s48.db-wal" "$E/s48.db-shm"
+is "the backup has both pending" \
+	"$(sql "SELECT count(*) FROM outbox WHERE status = 'pending' AND ticket_id IN (11, 13)")" 2
+s48d_start "$T/d5.log"
+wait_until 10 grep -qs 's48d started' "$T/d5.log"
+sleep 2; wait_until 30 idle
+is "restored: the status mail not sent again" "$(( $(sink_count) - mails_before ))" 1
+is "restored: the status SMS not sent again" "$(( $(sms_sent_count) - sms_before ))" 1
+ok_if "restored: s48d says the sent-log had them" \
+	grep -q "outbox: 2 messages sent after the backup this database was restored from was taken recorded as sent, not sent again" "$T/d5.log"
+is "restored: both rows sent, with the reason" \
+	"$(sql "SELECT count(*) FROM outbox WHERE status = 'sent' AND ticket_id IN (11, 13) AND reason LIKE 'sent after the backup%'")" 2
+ok_if "restored: the ticket's history says so" \
+	sh -c "'$S48CTL' -c '$CONF' show 13 --json | grep -q 'was sent after the backup this database was restored from: not sent again'"
+s48d_term_within "after the second restore" 5
 echo "1..$_tap_n"

@@ -153,6 +153,25 @@ is "show missing: stderr" "$(cat "$T/err")" "s48ctl: no such ticket: 1000"
 is "show missing: nothing on stdout" "$(lines "$T/out")" 0
 run "$CTL" $C show
 is "show without N: exit 64" "$rc" 64
+# a number that can name no ticket is "no such ticket" (SPEC: 1); what is
+# not a number is usage (64)
+while read -r args want msg; do
+	args=$(printf '%s' "$args" | tr '_' ' ')
+	# shellcheck disable=SC2086
+	run "$CTL" $C $args
+	is "$args: exit $want" "$rc" "$want"
+	is "$args: stderr" "$(head -n 1 "$T/err" | sed 's/ (usage: .*//')" "$(printf '%s' "$msg" | tr '_' ' ')"
+done <<'CASES'
+show_0 1 s48ctl:_no_such_ticket:_0
+show_00 1 s48ctl:_no_such_ticket:_00
+show_9999999999999 1 s48ctl:_no_such_ticket:_9999999999999
+status_0_resolved 1 s48ctl:_no_such_ticket:_0
+note_0_tekst 1 s48ctl:_no_such_ticket:_0
+attachment_0_1 1 s48ctl:_no_such_ticket:_0
+show_x1 64 s48ctl:_not_a_ticket_number:_x1
+show_1x 64 s48ctl:_not_a_ticket_number:_1x
+attachment_0_x 64 s48ctl:_not_an_index:_x
+CASES
 
 # ---- attachments (rows as the daemon stores them) -------------------------
 printf 'PNG\000\001binary' >"$T/a.bin"

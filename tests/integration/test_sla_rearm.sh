@@ -7,7 +7,9 @@
 #    escalation, once each per reopen; due_at is kept;
 #  - in_progress -> open is no reopen; a note re-arms nothing;
 #  - an assignment re-arms the warning for the department that now holds
-#    the ticket; the escalation goes to that department.
+#    the ticket; the escalation goes to that department;
+#  - all of it also when the clock stepped back between the notice and the
+#    reopen (updated_at earlier than warned_at / escalated_at).
 set -u
 . "$(dirname "$0")/../lib/tap.sh"
 . "$S48_TOP/tests/lib/mkconf.sh"
@@ -91,3 +93,40 @@ is "escalation events: one per escalation" "$(sql "SELECT count(*) FROM events W
 S48_NOW=$((N0 + 75 * H)) "$CTL" -c "$CONF" list --overdue --json >"$T/overdue.json"
 is "list --overdue: the open tickets past due_at" \
 	"$(python3 -c 'import json,sys; print(" ".join(str(t["id"]) for t in json.load(open(sys.argv[1]))))' "$T/overdue.json")" "1 2 3 4 5"
+
+# The clock steps back an hour after a notice, and the ticket is reopened
+# within that hour: its updated_at is before the notice's time, yet the
+# reopen came after it (the events say so).  #6 is reopened and checked at
+# once, #8 checked only after the clock has passed the notice's time again,
+# #7 reopened past due_at after its escalation.
+for n in 6 7 8; do
+	ctl 100 new --from "06411100$n" "Pukla cev broj $n"
+done
+once 141
+is "141 h: #6-#8 warned" "$(notices 6 warning)|$(notices 7 warning)|$(notices 8 warning)" \
+	"vodovod@jkp.example.org|vodovod@jkp.example.org|vodovod@jkp.example.org"
+ctl 140 status 6 resolved --by t
+ctl 140 status 6 open --by t
+once 140
+is "clock back 1 h: #6 reopened after its warning is warned again" "$(notices 6 warning)" \
+	"vodovod@jkp.example.org vodovod@jkp.example.org"
+ctl 140 status 8 rejected --by t
+ctl 140 status 8 open --by t
+once 142
+is "clock back 1 h: #8 reopened then, checked after the clock passed its warning: warned again" \
+	"$(notices 8 warning)" "vodovod@jkp.example.org vodovod@jkp.example.org"
+is "clock back 1 h: #6 not warned a third time, #7 not again" \
+	"$(notices 6 warning)|$(notices 7 warning)" \
+	"vodovod@jkp.example.org vodovod@jkp.example.org|vodovod@jkp.example.org"
+once 149
+is "149 h: #6-#8 escalated once each" \
+	"$(sql "SELECT count(*) FROM outbox WHERE ticket_id IN (6, 7, 8) AND kind = 'escalation'")" 6
+ctl 148 status 7 resolved --by t
+ctl 148 status 7 open --by t
+once 148
+is "clock back 1 h: #7 reopened past due_at after its escalation is escalated again" \
+	"$(notices 7 escalation)" \
+	"vodovod@jkp.example.org direktor@jkp.example.org vodovod@jkp.example.org direktor@jkp.example.org"
+once 150
+is "150 h: nothing repeated" \
+	"$(sql "SELECT count(*) FROM outbox WHERE ticket_id IN (6, 7, 8) AND kind IN ('warning', 'escalation')")" 13

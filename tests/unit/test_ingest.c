@@ -413,7 +413,8 @@ test_raw_rows_say_what_happened(void **state)
 	it[2].alt_key = "orig-1@example.org/0123abcd";
 	assert_int_equal(ingest_batch(&f->ctx, it, N(it), NULL, NULL, 0, &err), 0);
 	assert_int_equal(it[0].outcome, INGEST_TICKET);
-	assert_int_equal(it[1].outcome, INGEST_APPEND);
+	/* the same text again within 10 minutes: a duplicate (kept with the ticket) */
+	assert_int_equal(it[1].outcome, INGEST_DUPLICATE);
 	assert_int_equal(it[2].outcome, INGEST_TICKET);
 	assert_int_equal(it[3].outcome, INGEST_RECORDED);
 	assert_int_equal(it[4].outcome, INGEST_IGNORED);
@@ -887,8 +888,18 @@ test_sms_same_text_within_10_minutes(void **state)
 	    INGEST_TICKET);
 	/* same text normalised (case, diacritics, Cyrillic, punctuation) */
 	assert_int_equal(run_sms(f, CITIZEN_A, "  НЕ РАДИ расвета у улици Цара Душана!! ",
-	    T0 + 300, &id2), INGEST_APPEND);
+	    T0 + 300, &id2), INGEST_DUPLICATE);
 	assert_int_equal(id2, id);
+	/* recorded: its text is with the ticket, its raw row says duplicate */
+	{
+		char *ids = lstr(id);
+
+		assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+		    "direction = 'in'", ids, NULL), 2);
+		assert_int_equal(qint(f, "SELECT count(*) FROM raw_messages WHERE ticket_id = ?1 AND "
+		    "outcome = 'duplicate' AND note = 'same text within 10 minutes'", ids, NULL), 1);
+		free(ids);
+	}
 	assert_int_equal(n_out(f, CITIZEN_A, "sms_ack"), 1);
 	assert_int_equal(n_out(f, "rasveta@jkp.example.org", "dept_append"), 0);
 	/* another number with the same text is another report */
@@ -1069,6 +1080,90 @@ test_staff_sms(void **state)
 	assert_int_equal(qint(f, "SELECT count(*) FROM outbox WHERE recipient = ?1 AND kind = "
 	    "'sms_status'", CITIZEN_A, NULL), 1);
 	free(s);
+}
+
+/*
+ * A staff phone that also reported tickets (a water foreman who reported a
+ * leak at home and a dark street): "#N text" to a ticket he reported adds
+ * to it like any reporter's (SPEC 3), and "#N" alone asks about it; a staff
+ * command for his own department's ticket stays a command, and what he
+ * sends about tickets he did not report is refused as before.
+ */
+static void
+test_staff_phone_reporter(void **state)
+{
+	struct fx *f = *state;
+	long wid, lid, oid, id;
+	struct {
+		const char *fmt;        /* %ld: the ticket */
+		long *ticket;
+		int outcome;
+		const char *status;     /* the ticket's status after it */
+		const char *dept;       /* its department mail (dept_append) */
+		long appends;           /* dept_append rows to dept after it */
+		const char *refusal;    /* in the staff reply, or NULL for none new */
+	} cases[] = {
+		{ "#%ld i dalje curi", &wid, INGEST_APPEND, "open", "vodovod@jkp.example.org", 1,
+		  NULL },
+		{ "#%ld: jos uvek ne radi", &lid, INGEST_APPEND, "open", "rasveta@jkp.example.org",
+		  1, NULL },
+		/* a status word for another department's ticket he reported: his text */
+		{ "#%ld resolved sama se upalila", &lid, INGEST_APPEND, "open",
+		  "rasveta@jkp.example.org", 2, NULL },
+		{ "#%ld", &lid, INGEST_COMMAND, "open", "rasveta@jkp.example.org", 2, NULL },
+		/* his own department's ticket: the staff command */
+		{ "#%ld in_progress ekipa stize", &wid, INGEST_STAFF, "in_progress",
+		  "vodovod@jkp.example.org", 1, NULL },
+		/* a ticket he did not report: refused as before */
+		{ "#%ld i dalje curi", &oid, INGEST_STAFF, "open", "vodovod@jkp.example.org", 1,
+		  "nije prepoznata" },
+		{ "#%ld", &oid, INGEST_STAFF, "open", "vodovod@jkp.example.org", 1,
+		  "nije prepoznata" },
+	};
+	long replies = 0;
+	size_t i;
+
+	assert_int_equal(run_sms(f, STAFF_WATER, "Curi voda iz cevi u mom dvoristu", T0, &wid),
+	    INGEST_TICKET);
+	assert_int_equal(run_sms(f, STAFF_WATER, "Ne radi rasveta ispred moje kuce", T0 + 10,
+	    &lid), INGEST_TICKET);
+	assert_int_equal(run_sms(f, CITIZEN_A, "Pukla cev kod skole", T0 + 20, &oid),
+	    INGEST_TICKET);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = xasprintf(cases[i].fmt, *cases[i].ticket), *b;
+		long n = n_tickets(f);
+		int got = run_sms(f, STAFF_WATER, text, T0 + 60 + (time_t)i * 60, &id);
+
+		if (got != cases[i].outcome)
+			fail_msg("case %zu '%s': outcome %d, not %d", i, text, got,
+			    cases[i].outcome);
+		assert_int_equal(n_tickets(f), n);
+		assert_status(f, *cases[i].ticket, cases[i].status);
+		assert_int_equal(n_out(f, cases[i].dept, "dept_append"), cases[i].appends);
+		if (cases[i].refusal != NULL) {
+			b = last_body(f, STAFF_WATER, "staff_reply");
+			assert_contains(b, cases[i].refusal);
+			free(b);
+			replies++;
+		} else if (cases[i].outcome == INGEST_STAFF) {
+			replies++;      /* the confirmation */
+		}
+		assert_int_equal(n_out(f, STAFF_WATER, "staff_reply"), replies);
+		free(text);
+	}
+	/* his texts are in the tickets he reported */
+	{
+		char *w = lstr(wid), *l = lstr(lid);
+
+		assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+		    "direction = 'in' AND text = 'i dalje curi'", w, NULL), 1);
+		assert_int_equal(qint(f, "SELECT count(*) FROM messages WHERE ticket_id = ?1 AND "
+		    "direction = 'in' AND text IN ('jos uvek ne radi', 'resolved sama se upalila')",
+		    l, NULL), 2);
+		free(w);
+		free(l);
+	}
+	assert_int_equal(n_out(f, STAFF_WATER, "sms_query"), 1);
 }
 
 /* ---- email ----------------------------------------------------------------- */
@@ -1506,6 +1601,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_sms_senders_recorded_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sms_invalid_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staff_sms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staff_phone_reporter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_new_ticket_with_attachment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_email_automatic_ignored, setup, teardown),

@@ -1,0 +1,358 @@
+/*
+ * test_outbox_restore.c - a backup put in place (README "Restoring a
+ * backup") against a real smtp-sink: the rows the backup holds pending that
+ * were sent after it was taken are found in the ledger "<db>.sent-log" and
+ * recorded as sent at the restart (reason, a note event on the ticket), not
+ * sent again; rows the backup has that were never sent, and rows queued
+ * after the restore under ids the old file had used for other messages, are
+ * sent once.  The ledger is begun anew past 4 MB and its previous part is
+ * still read.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "config.h"
+#include "log.h"
+#include "notifier_smtp.h"
+#include "outbox_send.h"
+#include "store.h"
+#include "util.h"
+
+#include "outbox_test.h"
+
+static char topdir[4096];
+
+struct fx {
+	char dir[64];
+	struct s48_config *cfg;
+	struct store *st;
+	int port;
+};
+
+static int
+run(const char *fmt, ...) S48_PRINTF(1, 2);
+
+static int
+run(const char *fmt, ...)
+{
+	va_list ap;
+	char cmd[8192];
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static int
+sink_start(struct fx *f)
+{
+	char path[256], *data = NULL;
+	const char *err;
+	size_t len;
+	int port;
+
+	if (run("sh '%s/tests/lib/smtp_sink.sh' start '%s/sink' >/dev/null", topdir, f->dir) != 0)
+		fail_msg("cannot start smtp-sink");
+	snprintf(path, sizeof(path), "%s/sink/smtp-sink.port", f->dir);
+	if (util_read_file(path, 64, &data, &len, &err) < 0)
+		fail_msg("%s: %s", path, err);
+	port = atoi(data);
+	free(data);
+	return port;
+}
+
+/* messages the sink captured whose text contains what (grep -F) */
+static int
+sink_count(struct fx *f, const char *what)
+{
+	char cmd[512], line[64];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/sink/mail' 2>/dev/null | wc -l", what,
+	    f->dir);
+	p = popen(cmd, "r");
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		n = atoi(line);
+	if (p != NULL)
+		pclose(p);
+	return n;
+}
+
+/* every row of tag (ot_add_rows) delivered exactly once */
+static void
+assert_each_once(struct fx *f, const char *tag, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char mark[64];
+		int c;
+
+		snprintf(mark, sizeof(mark), "mark-%s-%d-end", tag, i);
+		c = sink_count(f, mark);
+		if (c != 1)
+			fail_msg("%s delivered %d times", mark, c);
+	}
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = xcalloc(1, sizeof(*f));
+	char url[64];
+
+	ts_tmpdir(f->dir, sizeof(f->dir), "outrestore");
+	chmod(f->dir, 0755);
+	s48_stop_requested = 0;
+	f->port = sink_start(f);
+	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", f->port);
+	ot_open(f->dir, url, &f->cfg, &f->st);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	notifier_smtp_close();
+	store_close(&f->st);
+	config_free(&f->cfg);
+	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/sink'", topdir, f->dir);
+	if (getenv("S48_KEEP") == NULL)
+		ts_rmtree(f->dir);
+	free(f);
+	return 0;
+}
+
+/* the database as it is now -> DIR/backup.db (SQLite online backup, as
+ * `s48ctl backup` takes it while s48d runs) */
+static void
+take_backup(struct fx *f)
+{
+	char path[128];
+	sqlite3 *to;
+	sqlite3_backup *b;
+
+	snprintf(path, sizeof(path), "%s/backup.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &to), SQLITE_OK);
+	b = sqlite3_backup_init(to, "main", store_db(f->st), "main");
+	assert_non_null(b);
+	assert_int_equal(sqlite3_backup_step(b, -1), SQLITE_DONE);
+	assert_int_equal(sqlite3_backup_finish(b), SQLITE_OK);
+	assert_int_equal(sqlite3_close(to), SQLITE_OK);
+}
+
+/* s48d stopped, the backup put in place (its -wal and -shm removed, the
+ * lock file and ledger stay), the database opened again */
+static void
+restore_backup(struct fx *f)
+{
+	store_close(&f->st);
+	assert_int_equal(run("cd '%s' && cp backup.db s48.db && rm -f s48.db-wal s48.db-shm",
+	    f->dir), 0);
+	ts_open(f->cfg->database, &f->st);
+}
+
+/* a ticket (id) for rows that belong to one */
+static void
+add_ticket(struct store *st, long id)
+{
+	char *q = xasprintf("INSERT INTO tickets(id, channel, reporter, department, created_at, "
+	    "due_at, updated_at) VALUES (%ld, 'email', 'gradjanin@example.net', 'water', 1, 2, 1)",
+	    id);
+	const char *err = NULL;
+
+	assert_int_equal(store_exec(st, q, &err), 0);
+	free(q);
+}
+
+static long long
+events_like(struct store *st, const char *like)
+{
+	return ts_qint(store_db(st), "SELECT count(*) FROM events WHERE kind = 'note' AND "
+	    "by = 's48d' AND note LIKE ?1", like, NULL);
+}
+
+/*
+ * Rows "a" sent before the backup, "b" pending in it and sent after it, "c"
+ * queued and sent after it, "w" pending in it and not due yet (never sent).
+ * After the restore, "n" rows are queued before the start under the ids
+ * "c" had in the old file.  The start records "b" as sent (each with an
+ * event on its ticket), and the pass sends "w" and "n" only: every message
+ * once.
+ */
+static void
+test_restore(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run_;
+	const char *err = NULL;
+	time_t now = store_now();
+	long long c_min, c_max;
+
+	add_ticket(f->st, 1);
+	ot_add_rows(f->st, "a", 4, now - 2, 1);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 4);
+	ot_add_rows(f->st, "b", 6, now - 2, 1);
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET ticket_id = 1 WHERE message_id "
+	    "LIKE 'b.%'", &err), 0);
+	ot_add_rows(f->st, "w", 2, now + 3600, 1);
+	take_backup(f);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 6);
+	ot_add_rows(f->st, "c", 3, now - 2, 1);
+	c_min = ts_qint(store_db(f->st), "SELECT min(id) FROM outbox WHERE message_id LIKE 'c.%'",
+	    NULL, NULL);
+	c_max = ts_qint(store_db(f->st), "SELECT max(id) FROM outbox WHERE message_id LIKE 'c.%'",
+	    NULL, NULL);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 3);
+	assert_each_once(f, "b", 6);
+
+	restore_backup(f);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND message_id LIKE 'b.%'"), 6);
+	/* queued after the restore: the ids "c" had, other messages */
+	ot_add_rows(f->st, "n", 3, now - 2, 1);
+	assert_int_equal(ts_qint(store_db(f->st), "SELECT min(id) FROM outbox WHERE message_id "
+	    "LIKE 'n.%'", NULL, NULL), c_min);
+	assert_int_equal(ts_qint(store_db(f->st), "SELECT max(id) FROM outbox WHERE message_id "
+	    "LIKE 'n.%'", NULL, NULL), c_max);
+	assert_int_equal(outbox_recover(f->st, &err), 0);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND message_id LIKE 'b.%' AND attempts "
+	    "= 1 AND sent_at IS NOT NULL AND reason LIKE 'sent after the backup%'"), 6);
+	assert_int_equal(events_like(f->st, "outbox % (email_ack) was sent after the backup%"), 6);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND (message_id LIKE 'n.%' OR "
+	    "message_id LIKE 'w.%')"), 5);
+	/* again: nothing more to record */
+	assert_int_equal(outbox_recover(f->st, &err), 0);
+	assert_int_equal(events_like(f->st, "outbox %"), 6);
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET next_at = 0 WHERE message_id LIKE "
+	    "'w.%'", &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 5);
+	assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
+	assert_each_once(f, "a", 4);
+	assert_each_once(f, "b", 6);
+	assert_each_once(f, "c", 3);
+	assert_each_once(f, "n", 3);
+	assert_each_once(f, "w", 2);
+}
+
+/*
+ * A backup taken while rows were claimed (sending): those the ledger lists
+ * are sent, the others go back to pending and are sent once.
+ */
+static void
+test_restore_sending(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run_;
+	const char *err = NULL;
+
+	ot_add_rows(f->st, "s", 5, store_now() - 2, 1);
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET status = 'sending'", &err), 0);
+	take_backup(f);
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET status = 'pending' WHERE "
+	    "message_id <> 's.4@example.org'", &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 4);
+	restore_backup(f);
+	assert_int_equal(outbox_recover(f->st, &err), 1);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND reason LIKE 'sent after the backup%'"),
+	    4);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND message_id = 's.4@example.org'"),
+	    1);
+	/* rows without a ticket: no event */
+	assert_int_equal(events_like(f->st, "%"), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 1);
+	assert_each_once(f, "s", 5);
+}
+
+/*
+ * A ledger past 4 MB becomes "<db>.sent-log.1" at the next pass and a new
+ * one is begun; a restore still finds the rows of both; lines that are not
+ * the ledger's (garbage, a line cut short) are passed over.
+ */
+static void
+test_ledger_rotation(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run_;
+	const char *err = NULL;
+	char *path = outbox_ledger_path(f->st), *old = xasprintf("%s.1", path);
+	struct stat sb;
+	FILE *fp;
+	long i;
+
+	assert_non_null(path);
+	ot_add_rows(f->st, "p", 3, store_now() - 2, 1);
+	ot_add_rows(f->st, "q", 3, store_now() + 3600, 1);
+	take_backup(f);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 3);
+	/* the ledger grown past 4 MB with lines of other rows */
+	fp = fopen(path, "a");
+	assert_non_null(fp);
+	for (i = 0; i < 100000; i++)
+		fprintf(fp, "%ld 1 s48.0000000000000000.%lx.%lx@example.org\n", 1000000 + i, i, i);
+	fputs("not a line of the ledger\n12 34\n7", fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 4 * 1024 * 1024);
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET next_at = 0 WHERE message_id LIKE "
+	    "'q.%'", &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 3);
+	assert_int_equal(stat(old, &sb), 0);
+	assert_true(sb.st_size > 4 * 1024 * 1024);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 0 && sb.st_size < 1024);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	restore_backup(f);
+	assert_int_equal(outbox_recover(f->st, &err), 0);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND reason LIKE 'sent after the backup%'"),
+	    6);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, 0);
+	assert_each_once(f, "p", 3);
+	assert_each_once(f, "q", 3);
+	free(old);
+	free(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_sending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_rotation, setup, teardown),
+	};
+	const char *top = getenv("S48_TOP");
+
+	if (top == NULL || top[0] == '\0')
+		top = ".";
+	if (realpath(top, topdir) == NULL)
+		return 1;
+	log_init("test_outbox_restore", LOG_LEVEL_ERR, 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

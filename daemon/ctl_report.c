@@ -537,7 +537,8 @@ ctl_resolved(const char *path)
 static int
 ctl_backup_clobbers(const char *db, const char *file)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", ".lock", ".sent" };
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal", ".lock", ".sent",
+	    ".sent-log", ".sent-log.1" };
 	struct stat a, b;
 	char *rdb = NULL, *rfile = NULL;
 	size_t i;

@@ -61,7 +61,10 @@ struct ingest_item {
 };
 
 enum ingest_outcome {
-	INGEST_DUPLICATE,   /* source key (or alt key) already recorded: nothing done */
+	INGEST_DUPLICATE,   /* source key (or alt key) already recorded: nothing done
+	                     * (ticket_id 0); or an SMS repeating its sender's text
+	                     * within 10 minutes: recorded with its ticket, not
+	                     * acknowledged again (ticket_id set) */
 	INGEST_TICKET,      /* a new ticket */
 	INGEST_APPEND,      /* added to an existing ticket */
 	INGEST_COMMAND,     /* citizen SMS command (STATUS, STOP, START, help) */

@@ -24,6 +24,8 @@ struct sms_gateway;
 
 struct source_stats {
 	size_t fetched, tickets, appends, duplicates, other;
+	size_t known;   /* of the duplicates, those whose source key was already
+	                 * recorded (a 10-minute repeat of an SMS is recorded) */
 };
 
 /*

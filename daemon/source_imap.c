@@ -31,7 +31,10 @@ count(struct source_stats *stats, const struct ingest_item *it, size_t n)
 		switch (it[i].outcome) {
 		case INGEST_TICKET: stats->tickets++; break;
 		case INGEST_APPEND: stats->appends++; break;
-		case INGEST_DUPLICATE: stats->duplicates++; break;
+		case INGEST_DUPLICATE:
+			stats->duplicates++;
+			stats->known += it[i].ticket_id == 0;
+			break;
 		default: stats->other++; break;
 		}
 	}

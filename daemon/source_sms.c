@@ -51,7 +51,10 @@ ingest_sms(struct store *st, const struct s48_config *cfg, const struct router *
 			switch (items[i].outcome) {
 			case INGEST_TICKET: stats->tickets++; break;
 			case INGEST_APPEND: stats->appends++; break;
-			case INGEST_DUPLICATE: stats->duplicates++; break;
+			case INGEST_DUPLICATE:
+				stats->duplicates++;
+				stats->known += items[i].ticket_id == 0;
+				break;
 			default: stats->other++; break;
 			}
 		}
@@ -124,7 +127,7 @@ source_sms_poll(struct store *st, const struct s48_config *cfg, const struct rou
 				goto out;
 			}
 		} else {
-			size_t before = stats->duplicates;
+			size_t before = stats->known;
 
 			if (n > 0 && ingest_sms(st, cfg, rt, gw, msgs, n, NULL, first_run, stats,
 			    error_r) < 0) {
@@ -133,7 +136,7 @@ source_sms_poll(struct store *st, const struct s48_config *cfg, const struct rou
 				goto out;
 			}
 			log_info("sms: reconciliation: %zu in the gateway's log, %zu recovered", n,
-			    n - (stats->duplicates - before));
+			    n - (stats->known - before));
 			if (store_state_del(st, "sms.reconcile", &err) < 0) {
 				sms_in_free(&msgs, n);
 				*error_r = xstrdup(err);

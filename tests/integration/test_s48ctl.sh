@@ -373,6 +373,10 @@ is "backup onto the database: one line on stderr" "$(lines "$T/err")" 1
 run "$CTL" $C backup "$T/c/../c/s48.db-wal"
 is "backup onto the database's WAL: refused" "$rc" 2
 ln "$T/c/s48.db" "$T/hardlink.db"
+run "$CTL" $C backup "$T/c/s48.db.sent-log"
+is "backup onto the database's sent-log: refused" "$rc" 2
+run "$CTL" $C backup "$T/c/s48.db.sent-log.1"
+is "backup onto the database's older sent-log: refused" "$rc" 2
 run "$CTL" $C backup "$T/hardlink.db"
 is "backup onto a hard link of the database: refused" "$rc" 2
 rm -f "$T/hardlink.db"

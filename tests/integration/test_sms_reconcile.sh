@@ -28,3 +28,19 @@ is "next run exits 0" "$?" 0
 ok_if "the reconciliation ran on the next poll" grep -q 'reconciliation:' "$T/run2.log"
 is "nothing duplicated by it" "$(q 'select count(*) from tickets')" 1
 is "one raw message" "$(q 'select count(*) from raw_messages')" 1
+
+# A pull whose answer was lost (consumed at the gateway, never recorded) held
+# a report and its repeat within 10 minutes: the reconciliation records both,
+# the repeat with the first one's ticket, and counts both as recovered (the
+# repeat is a "duplicate" in the summary, but not one already recorded).
+python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("update source_state set value=1 where key=\"daemon.running\""); c.commit()' "$db"
+e2e_sms "381641113333" "Ne radi rasveta u Zmaj Jovinoj"
+e2e_sms "381641113333" "Ne radi rasveta u Zmaj Jovinoj"
+curl -s -H "Authorization: App s48-test-key" "$SMS_SIM_URL/sms/1/inbox/reports?limit=10" >"$T/consumed.json"
+is "the gateway handed both out (the lost pull)" "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["results"]))' "$T/consumed.json")" 2
+"$S48D" -c "$CONF" --once 2>"$T/run3.log"
+is "run after the lost pull exits 0" "$?" 0
+ok_if "both consumed messages counted as recovered (3 in the log, 1 known)" \
+    grep -q "reconciliation: 3 in the gateway's log, 2 recovered" "$T/run3.log"
+is "the report and its repeat recorded" "$(q 'select count(*) from raw_messages')" 3
+is "one ticket for the two" "$(q 'select count(*) from tickets')" 2

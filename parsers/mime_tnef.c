@@ -9,11 +9,15 @@
  * attribute's declared size before reading it (up to 50 MB), leaks the
  * earlier copy when an attribute repeats, reads past a short TNEF version
  * attribute, and prints to stdout on the errors it does see.  So the
- * stream's attribute layer is checked here first (every size inside the
- * data, checksums, no repeated attribute that allocates, fixed-size
- * attributes of their size, at most MIME_MAX_PARTS files) and only a stream
- * that passes is handed to it: the library then allocates at most a small
- * multiple of the part's size and sees no error of its own to print.
+ * stream is checked here first as the library will walk it (every
+ * attribute's size inside the data, checksums, no repeated attribute that
+ * allocates, fixed-size attributes of their size, at most MIME_MAX_PARTS
+ * files, MAPI property blocks within the library's own limits) and only a
+ * stream that passes is handed to it: the library then allocates at most a
+ * small multiple of the part's size and meets no error of its own to print.
+ * The compressed RTF body (PR_RTF_COMPRESSED) is not read: libytnef's
+ * DecompressRTF trusts the sizes inside it; the text comes from PR_BODY or
+ * attBody.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +57,124 @@ index_of(const uint32_t *set, size_t n, uint32_t id)
 		if (set[i] == id)
 			return (int)i;
 	return -1;
+}
+
+static size_t
+pad4(size_t n)
+{
+	return (4 - n % 4) % 4;
+}
+
+/*
+ * A MAPI property block (attMAPIProps, attAttachment) as libytnef's
+ * TNEFFillMapi reads it, with its limits (1000 properties, 1000 values,
+ * named-property names of 1..100 bytes, UTF-16 strings of at most 100000
+ * bytes) and its sizes (PT_I2 takes 4 bytes, PT_CURRENCY and PT_APPTIME 4
+ * as it reads them), every value inside the block and the block used up
+ * exactly: 0 when the library will read it without an error of its own.
+ */
+static int
+mapi_check(const unsigned char *d, size_t size)
+{
+	size_t pos = 4;
+	uint32_t count;
+
+	if (size < 4 || (count = le32(d)) > 1000)
+		return -1;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t tag, type, n = 1;
+		int mv;
+
+		if (size - pos < 4)
+			return -1;
+		tag = le32(d + pos);
+		pos += 4;
+		type = PROP_TYPE(tag);
+		if (PROP_ID(tag) >= 0x8000) {
+			uint32_t names;
+
+			if (size - pos < 20)
+				return -1;
+			names = le32(d + pos + 16);
+			pos += 20;
+			if (names > 1000)
+				return -1;
+			if (names == 0) {
+				if (size - pos < 4)
+					return -1;
+				pos += 4;       /* the numeric id */
+			}
+			for (uint32_t k = 0; k < names; k++) {
+				uint32_t l;
+
+				if (size - pos < 4)
+					return -1;
+				l = le32(d + pos);
+				pos += 4;
+				if (l == 0 || l > 100 || size - pos < l + pad4(l))
+					return -1;
+				pos += l + pad4(l);
+			}
+		}
+		mv = (type & MV_FLAG) != 0;
+		if (mv) {
+			type &= ~(uint32_t)MV_FLAG;
+			if (size - pos < 4)
+				return -1;
+			n = le32(d + pos);
+			pos += 4;
+			if (n == 0 || n > 1000)
+				return -1;
+		}
+		for (uint32_t k = 0; k < n; k++) {
+			size_t want;
+
+			switch (type) {
+			case PT_BINARY:
+			case PT_OBJECT:
+			case PT_STRING8:
+			case PT_UNICODE:
+				if (!mv) {
+					if (size - pos < 4)
+						return -1;
+					pos += 4;       /* the number of values, 1 */
+				}
+				if (size - pos < 4)
+					return -1;
+				want = le32(d + pos);
+				pos += 4;
+				if (type == PT_UNICODE && want > 100000)
+					return -1;
+				if (size - pos < want || size - pos - want < pad4(want))
+					return -1;
+				pos += want + pad4(want);
+				continue;
+			case PT_I2:
+			case PT_BOOLEAN:
+			case PT_LONG:
+			case PT_R4:
+			case PT_CURRENCY:
+			case PT_APPTIME:
+			case PT_ERROR:
+				want = 4;
+				break;
+			case PT_DOUBLE:
+			case PT_I8:
+			case PT_SYSTIME:
+				want = 8;
+				break;
+			case PT_CLSID:
+				want = 16;
+				break;
+			default:
+				return -1;
+			}
+			if (size - pos < want)
+				return -1;
+			pos += want;
+		}
+	}
+	return pos == size ? 0 : -1;
 }
 
 /* The attribute layer, as libytnef will walk it: 0 when safe to hand over. */
@@ -95,6 +217,8 @@ tnef_check(const unsigned char *d, size_t len)
 		} else if (id == attTnefVersion && size < 4) {
 			return -1;
 		}
+		if ((id == attMAPIProps || id == attAttachment) && mapi_check(d + pos, size) < 0)
+			return -1;
 		pos += (size_t)size + 2;
 	}
 	return 0;

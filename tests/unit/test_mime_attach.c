@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -448,7 +449,83 @@ test_tnef_budget(void **state)
 enum damage {
 	D_TRUNCATE, D_CHECKSUM, D_SIZE_HUGE, D_SIZE_PAST, D_SIZE_ZERO, D_REPEAT_DATA,
 	D_REPEAT_BODY, D_SHORT_VERSION, D_SIGNATURE, D_TOO_MANY, D_ONLY_SIG, D_EMPTY,
+	D_MAPI_COUNT, D_MAPI_TYPE, D_MAPI_TRAILING, D_MAPI_SHORT, D_MAPI_NAME, D_MAPI_MV,
 };
+
+/* A MAPI block for an attAttachment of a fresh attachment. */
+static void
+tn_bad_mapi(struct tn *t, enum damage d)
+{
+	static const unsigned char rend[14] = { 1, 0, 0xff, 0xff, 0xff, 0xff };
+	struct tn *m = xcalloc(1, sizeof(*m));
+
+	switch (d) {
+	case D_MAPI_COUNT:          /* more properties than libytnef takes */
+		tn_u32(m, 5000);
+		tn_u32(m, 0x3705u << 16 | PT_L);
+		tn_u32(m, 1);
+		break;
+	case D_MAPI_TYPE:           /* a property type it does not know */
+		tn_u32(m, 1);
+		tn_u32(m, 0x3705u << 16 | 0x0077);
+		tn_u32(m, 1);
+		break;
+	case D_MAPI_TRAILING:       /* bytes after the last property */
+		tn_u32(m, 1);
+		tn_u32(m, 0x3705u << 16 | PT_L);
+		tn_u32(m, 1);
+		tn_u32(m, 0);
+		break;
+	case D_MAPI_SHORT:          /* a string longer than the block */
+		tn_u32(m, 1);
+		tn_u32(m, 0x3707u << 16 | PT_S8);
+		tn_u32(m, 1);
+		tn_u32(m, 4000);
+		tn_bytes(m, "abcd", 4);
+		break;
+	case D_MAPI_NAME:           /* a named property with a 4 GB name count */
+		tn_u32(m, 1);
+		tn_u32(m, 0x8001u << 16 | PT_L);
+		tn_bytes(m, "0123456789abcdef", 16);
+		tn_u32(m, 0x40000000u);
+		break;
+	default:                    /* D_MAPI_MV: multi-valued, no values */
+		tn_u32(m, 1);
+		tn_u32(m, 0x3707u << 16 | (0x1000 | PT_S8));
+		tn_u32(m, 0);
+		break;
+	}
+	tn_attr(t, 2, A_RENDDATA, rend, sizeof(rend));
+	tn_attr(t, 2, A_ATTMAPI, m->b, m->n);
+	free(m);
+}
+
+/* What mime_parse wrote to stdout meanwhile (libytnef prints its errors
+ * there); caller frees. */
+static char *
+parse_quiet(const char *raw, struct mime_message **m_r)
+{
+	char path[] = "/tmp/s48-tnef-stdout-XXXXXX";
+	int fd = mkstemp(path), saved;
+	char *out = NULL;
+	size_t len;
+	const char *err;
+
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(1);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 1), 1);
+	*m_r = parse_both(raw, BIG);
+	fflush(stdout);
+	assert_int_equal(dup2(saved, 1), 1);
+	close(saved);
+	close(fd);
+	if (util_read_file(path, 1 << 20, &out, &len, &err) < 0)
+		fail_msg("%s", err);
+	unlink(path);
+	return out;
+}
 
 /* A stream damaged as an attacker or a broken client would: the
  * winmail.dat stays one attachment, byte for byte, and nothing crashes,
@@ -472,13 +549,19 @@ test_tnef_hostile(void **state)
 		{ D_TOO_MANY, "more attachments than MIME_MAX_PARTS" },
 		{ D_ONLY_SIG, "signature and key only" },
 		{ D_EMPTY, "two bytes" },
+		{ D_MAPI_COUNT, "MAPI: 5000 properties" },
+		{ D_MAPI_TYPE, "MAPI: unknown property type" },
+		{ D_MAPI_TRAILING, "MAPI: bytes after the last property" },
+		{ D_MAPI_SHORT, "MAPI: a string past the block" },
+		{ D_MAPI_NAME, "MAPI: 0x40000000 property names" },
+		{ D_MAPI_MV, "MAPI: multi-valued with 0 values" },
 	};
 	struct tn *t = xcalloc(1, sizeof(*t));
 
 	(void)state;
 	for (size_t i = 0; i < N(cases); i++) {
 		struct mime_message *m;
-		char *raw;
+		char *raw, *out;
 		size_t at;
 
 		tn_start(t, 1250);
@@ -529,9 +612,16 @@ test_tnef_hostile(void **state)
 		case D_EMPTY:
 			t->n = 2;
 			break;
+		default:
+			tn_bad_mapi(t, cases[i].d);
+			break;
 		}
 		raw = tnef_mail("tekst", t->b, t->n);
-		m = parse_both(raw, BIG);
+		out = parse_quiet(raw, &m);
+		/* refused before libytnef saw it: nothing of its own printed */
+		if (out[0] != '\0')
+			fail_msg("case %zu (%s): stdout \"%s\"", i, cases[i].what, out);
+		free(out);
 		if (m->n_att != 1 || strcmp(m->att[0].filename, "winmail.dat") != 0)
 			fail_msg("case %zu (%s): %zu attachments, the first \"%s\"", i,
 			    cases[i].what, m->n_att, m->n_att ? m->att[0].filename : "");

@@ -67,7 +67,7 @@ pad4(size_t n)
 
 /*
  * A MAPI property block (attMAPIProps, attAttachment) as libytnef's
- * TNEFFillMapi reads it, with its limits (1000 properties, 1000 values,
+ * TNEFFillMapi reads it, with its limits (1 to 1000 properties, 1000 values,
  * named-property names of 1..100 bytes, UTF-16 strings of at most 100000
  * bytes) and its sizes (PT_I2 takes 4 bytes, PT_CURRENCY and PT_APPTIME 4
  * as it reads them), every value inside the block and the block used up
@@ -79,7 +79,7 @@ mapi_check(const unsigned char *d, size_t size)
 	size_t pos = 4;
 	uint32_t count;
 
-	if (size < 4 || (count = le32(d)) > 1000)
+	if (size < 4 || (count = le32(d)) == 0 || count > 1000)
 		return -1;
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t tag, type, n = 1;
@@ -214,7 +214,7 @@ tnef_check(const unsigned char *d, size_t len)
 			if (msg_seen & (1u << k))
 				return -1;
 			msg_seen |= 1u << k;
-		} else if (id == attTnefVersion && size < 4) {
+		} else if (id == attTnefVersion && size != 4) {
 			return -1;
 		}
 		if ((id == attMAPIProps || id == attAttachment) && mapi_check(d + pos, size) < 0)

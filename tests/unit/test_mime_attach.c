@@ -449,7 +449,8 @@ test_tnef_budget(void **state)
 enum damage {
 	D_TRUNCATE, D_CHECKSUM, D_SIZE_HUGE, D_SIZE_PAST, D_SIZE_ZERO, D_REPEAT_DATA,
 	D_REPEAT_BODY, D_SHORT_VERSION, D_SIGNATURE, D_TOO_MANY, D_ONLY_SIG, D_EMPTY,
-	D_MAPI_COUNT, D_MAPI_TYPE, D_MAPI_TRAILING, D_MAPI_SHORT, D_MAPI_NAME, D_MAPI_MV,
+	D_LONG_VERSION, D_MAPI_COUNT, D_MAPI_EMPTY, D_MAPI_TYPE, D_MAPI_TRAILING,
+	D_MAPI_SHORT, D_MAPI_NAME, D_MAPI_MV,
 };
 
 /* A MAPI block for an attAttachment of a fresh attachment. */
@@ -464,6 +465,9 @@ tn_bad_mapi(struct tn *t, enum damage d)
 		tn_u32(m, 5000);
 		tn_u32(m, 0x3705u << 16 | PT_L);
 		tn_u32(m, 1);
+		break;
+	case D_MAPI_EMPTY:          /* no property at all */
+		tn_u32(m, 0);
 		break;
 	case D_MAPI_TYPE:           /* a property type it does not know */
 		tn_u32(m, 1);
@@ -549,7 +553,9 @@ test_tnef_hostile(void **state)
 		{ D_TOO_MANY, "more attachments than MIME_MAX_PARTS" },
 		{ D_ONLY_SIG, "signature and key only" },
 		{ D_EMPTY, "two bytes" },
+		{ D_LONG_VERSION, "attTnefVersion of 6 bytes" },
 		{ D_MAPI_COUNT, "MAPI: 5000 properties" },
+		{ D_MAPI_EMPTY, "MAPI: 0 properties" },
 		{ D_MAPI_TYPE, "MAPI: unknown property type" },
 		{ D_MAPI_TRAILING, "MAPI: bytes after the last property" },
 		{ D_MAPI_SHORT, "MAPI: a string past the block" },
@@ -611,6 +617,9 @@ test_tnef_hostile(void **state)
 			break;
 		case D_EMPTY:
 			t->n = 2;
+			break;
+		case D_LONG_VERSION:
+			tn_attr(t, 1, A_VERSION, "\x00\x00\x01\x00\x00\x00", 6);
 			break;
 		default:
 			tn_bad_mapi(t, cases[i].d);

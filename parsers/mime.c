@@ -656,6 +656,7 @@ mime_acc_finish(struct mime_acc *w)
 		/* Outlook's RTF mode: the text only inside the winmail.dat */
 		free(m->text);
 		m->text = buf_steal(&w->tnef_text, NULL);
+		m->text_from_html = 0;
 	}
 	if (w->fwd.len > 0 && forward_has_no_words(m->text)) {
 		/* a forward without a word of the sender's own: the report is

@@ -373,6 +373,35 @@ test_tnef_files_and_text(void **state)
 	free(t);
 }
 
+/* An HTML part that renders to nothing: the text is the winmail.dat's,
+ * and not marked as coming from HTML. */
+static void
+test_tnef_text_after_empty_html(void **state)
+{
+	struct tn *t = xcalloc(1, sizeof(*t));
+	struct mime_message *m;
+	gchar *b64;
+	char *raw;
+
+	(void)state;
+	tn_start(t, 1250);
+	tn_attr(t, 1, A_BODY, "Ne radi semafor.", 16);
+	tn_file(t, &photo);
+	b64 = g_base64_encode(t->b, t->n);
+	raw = xasprintf("From: a@b.rs\nSubject: f\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=z\n\n--z\nContent-Type: text/html\n\n"
+	    "<div><br></div>\n--z\nContent-Type: application/ms-tnef\n"
+	    "Content-Transfer-Encoding: base64\n\n%s\n--z--\n", b64);
+	m = parse_both(raw, BIG);
+	assert_string_equal(m->text, "Ne radi semafor.");
+	assert_int_equal(m->text_from_html, 0);
+	assert_int_equal(m->n_att, 1);
+	mime_message_free(&m);
+	free(raw);
+	g_free(b64);
+	free(t);
+}
+
 /* Names and types of the files inside: long name before the 8.3 title,
  * paths dropped, MIME tag before the extension, an extension for an
  * unnamed file. */
@@ -702,6 +731,7 @@ main(void)
 		cmocka_unit_test(test_unnamed_extension),
 		cmocka_unit_test(test_unnamed_numbering),
 		cmocka_unit_test(test_tnef_files_and_text),
+		cmocka_unit_test(test_tnef_text_after_empty_html),
 		cmocka_unit_test(test_tnef_names),
 		cmocka_unit_test(test_tnef_budget),
 		cmocka_unit_test(test_tnef_hostile),

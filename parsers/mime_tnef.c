@@ -177,6 +177,28 @@ mapi_check(const unsigned char *d, size_t size)
 	return pos == size ? 0 : -1;
 }
 
+/* attSentFor: (16-bit length, bytes) name and address pairs filling it. */
+static int
+sentfor_check(const unsigned char *d, size_t size)
+{
+	size_t pos = 0;
+
+	while (pos < size) {
+		for (int k = 0; k < 2; k++) {
+			size_t l;
+
+			if (size - pos < 2)
+				return -1;
+			l = (size_t)d[pos] | (size_t)d[pos + 1] << 8;
+			pos += 2;
+			if (size - pos < l)
+				return -1;
+			pos += l;
+		}
+	}
+	return 0;
+}
+
 /* The attribute layer, as libytnef will walk it: 0 when safe to hand over. */
 static int
 tnef_check(const unsigned char *d, size_t len)
@@ -218,6 +240,9 @@ tnef_check(const unsigned char *d, size_t len)
 			return -1;
 		}
 		if ((id == attMAPIProps || id == attAttachment) && mapi_check(d + pos, size) < 0)
+			return -1;
+		if ((id == attSentFor && sentfor_check(d + pos, size) < 0) ||
+		    (id == attRecipTable && size < 4))
 			return -1;
 		pos += (size_t)size + 2;
 	}

@@ -478,7 +478,7 @@ test_tnef_budget(void **state)
 enum damage {
 	D_TRUNCATE, D_CHECKSUM, D_SIZE_HUGE, D_SIZE_PAST, D_SIZE_ZERO, D_REPEAT_DATA,
 	D_REPEAT_BODY, D_SHORT_VERSION, D_SIGNATURE, D_TOO_MANY, D_ONLY_SIG, D_EMPTY,
-	D_LONG_VERSION, D_MAPI_COUNT, D_MAPI_EMPTY, D_MAPI_TYPE, D_MAPI_TRAILING,
+	D_LONG_VERSION, D_SENT_FOR, D_RECIP_SHORT, D_MAPI_COUNT, D_MAPI_EMPTY, D_MAPI_TYPE, D_MAPI_TRAILING,
 	D_MAPI_SHORT, D_MAPI_NAME, D_MAPI_MV,
 };
 
@@ -583,6 +583,8 @@ test_tnef_hostile(void **state)
 		{ D_ONLY_SIG, "signature and key only" },
 		{ D_EMPTY, "two bytes" },
 		{ D_LONG_VERSION, "attTnefVersion of 6 bytes" },
+		{ D_SENT_FOR, "attSentFor with a name past its end" },
+		{ D_RECIP_SHORT, "attRecipTable of 2 bytes" },
 		{ D_MAPI_COUNT, "MAPI: 5000 properties" },
 		{ D_MAPI_EMPTY, "MAPI: 0 properties" },
 		{ D_MAPI_TYPE, "MAPI: unknown property type" },
@@ -646,6 +648,12 @@ test_tnef_hostile(void **state)
 			break;
 		case D_EMPTY:
 			t->n = 2;
+			break;
+		case D_SENT_FOR:
+			tn_attr(t, 1, 0x00060001u, "\x03\x00" "abc" "\x09\x00" "de", 9);
+			break;
+		case D_RECIP_SHORT:
+			tn_attr(t, 1, 0x00069004u, "\x01\x00", 2);
 			break;
 		case D_LONG_VERSION:
 			tn_attr(t, 1, A_VERSION, "\x00\x00\x01\x00\x00\x00", 6);

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -497,7 +498,8 @@ check_phones(struct ctx *c, const config_setting_t *arr, const char *key, struct
 	}
 }
 
-/* Set mode bits only for readable and private: report otherwise. */
+/* Set mode bits only for readable and private: report otherwise
+ * (util_check_secrecy opens the file and checks what it opened). */
 static void
 check_secret_file(struct ctx *c, const config_setting_t *s, const char *key, const char *path)
 {
@@ -507,21 +509,25 @@ check_secret_file(struct ctx *c, const config_setting_t *s, const char *key, con
 		return;
 	if (util_check_secrecy(path, &err) < 0)
 		cerr(c, s, key, "%s", err);
-	else if (access(path, R_OK) < 0)
-		cerr(c, s, key, "%s: %s", path, strerror(errno));
 }
 
 static void
 check_readable(struct ctx *c, const config_setting_t *s, const char *key, const char *path)
 {
 	struct stat st;
+	int fd;
 
 	if (path == NULL || !c->check_secrets)
 		return;
-	if (stat(path, &st) < 0 || access(path, R_OK) < 0)
+	/* opened and checked as opened (one lookup of the path); O_NONBLOCK:
+	 * a FIFO must not hang the check */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0 ||
+	    fstat(fd, &st) < 0)
 		cerr(c, s, key, "%s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		cerr(c, s, key, "%s: not a regular file", path);
+	if (fd >= 0)
+		close(fd);
 }
 
 static int
@@ -1448,9 +1454,11 @@ dir_of(const char *path)
 	return d;
 }
 
-/* An inline password puts a secret into the config file itself. */
+/* An inline password puts a secret into the config file itself; mode is
+ * the config file's, from fstat of the descriptor it was read from. */
 static void
-check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *path)
+check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *path,
+    mode_t mode)
 {
 	static const char *const groups[] = { "imap", "smtp", NULL };
 	static const struct { const char *grp, *sub, *key, *name; } urls[] = {
@@ -1461,10 +1469,9 @@ check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *
 		{ "sms", "generic", "send_url", "sms.generic.send_url" },
 		{ NULL, NULL, NULL, NULL },
 	};
-	struct stat st;
 	size_t i;
 
-	if (!c->check_secrets || stat(path, &st) < 0 || (st.st_mode & S_IRWXO) == 0)
+	if (!c->check_secrets || (mode & S_IRWXO) == 0)
 		return;
 	for (i = 0; groups[i] != NULL; i++) {
 		const config_setting_t *pw = member(member(root, groups[i]), "password");
@@ -1474,7 +1481,7 @@ check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *
 			continue;
 		kjoin(key, groups[i], "password");
 		cerr(c, pw, key, "%s holds a password but is readable by others (mode %03o; "
-		    "chmod o-rwx, or use password_file)", path, (unsigned)(st.st_mode & 0777));
+		    "chmod o-rwx, or use password_file)", path, (unsigned)(mode & 0777));
 	}
 	/* "smtps://user:password@host" is an inline password too (libcurl sends it) */
 	for (i = 0; urls[i].grp != NULL; i++) {
@@ -1489,7 +1496,7 @@ check_inline_passwords(struct ctx *c, const config_setting_t *root, const char *
 			continue;
 		cerr(c, u, urls[i].name, "%s holds a password in this URL but is readable by "
 		    "others (mode %03o; chmod o-rwx, or use a password or key file)", path,
-		    (unsigned)(st.st_mode & 0777));
+		    (unsigned)(mode & 0777));
 	}
 }
 
@@ -1606,7 +1613,9 @@ config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char
 	struct s48_config *cfg = NULL;
 	struct ctx c;
 	config_t lc;
-	FILE *f;
+	struct stat st;
+	FILE *f = NULL;
+	int ch;
 
 	*cfg_r = NULL;
 	*errors_r = NULL;
@@ -1616,19 +1625,21 @@ config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char
 	buf_init(&c.errs, CFG_ERRORS_MAX);
 	config_init(&lc);
 
-	/* libconfig's I/O error has no text worth showing: open it ourselves. */
-	if ((f = fopen(path, "r")) == NULL) {
+	/* libconfig's I/O error has no text worth showing: open it ourselves,
+	 * once: the mode checked for inline passwords is the one of the file
+	 * libconfig reads (the same descriptor) */
+	if ((f = fopen(path, "re")) == NULL || fstat(fileno(f), &st) < 0) {
 		(void)buf_appendf(&c.errs, "%s: cannot read: %s", path, strerror(errno));
 		goto fail;
 	}
 	/* a directory opens but reads as libconfig's bare "file I/O error" */
-	if (fgetc(f) == EOF && ferror(f)) {
+	if ((ch = fgetc(f)) == EOF && ferror(f)) {
 		(void)buf_appendf(&c.errs, "%s: cannot read: %s", path, strerror(errno));
-		fclose(f);
 		goto fail;
 	}
-	fclose(f);
-	if (!config_read_file(&lc, path)) {
+	if (ch != EOF)
+		(void)ungetc(ch, f);
+	if (!config_read(&lc, f)) {
 		char name[CFG_KEY_MAX];
 		const char *ef = config_error_file(&lc) ? config_error_file(&lc) : path;
 
@@ -1648,14 +1659,17 @@ config_load(const char *path, int check_secrets, struct s48_config **cfg_r, char
 	cfg->dir = dir_of(path);
 	set_defaults(cfg);
 	load_top(&c, config_root_setting(&lc), cfg);
-	check_inline_passwords(&c, config_root_setting(&lc), path);
+	check_inline_passwords(&c, config_root_setting(&lc), path, st.st_mode);
 	if (c.n_errs > 0)
 		goto fail;
+	fclose(f);
 	config_destroy(&lc);
 	buf_free(&c.errs);
 	*cfg_r = cfg;
 	return 0;
 fail:
+	if (f != NULL)
+		fclose(f);
 	config_destroy(&lc);
 	config_free(&cfg);
 	*errors_r = buf_steal(&c.errs, NULL);

@@ -197,44 +197,94 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
-int
-util_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
-    const char **error_r)
+/* Read fd to its end, at most max bytes; path names it in messages. */
+static int
+read_fd(int fd, const char *path, size_t max, char **data_r, size_t *len_r, char *err,
+    size_t errsz)
 {
-	static char err[512];
 	struct buf b;
 	char chunk[8192];
 	ssize_t n;
-	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
-		*error_r = err;
-		return -1;
-	}
 	buf_init(&b, max);
 	for (;;) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (n == 0)
 			break;
 		if (buf_append(&b, chunk, (size_t)n) < 0) {
-			snprintf(err, sizeof(err), "%s: larger than %zu bytes", path, max);
+			snprintf(err, errsz, "%s: larger than %zu bytes", path, max);
 			goto fail;
 		}
 	}
-	close(fd);
 	*data_r = buf_steal(&b, len_r);
 	return 0;
 fail:
-	close(fd);
 	buf_free(&b);
-	*error_r = err;
+	return -1;
+}
+
+int
+util_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
+    const char **error_r)
+{
+	static char err[512];
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+		*error_r = err;
+		return -1;
+	}
+	rc = read_fd(fd, path, max, data_r, len_r, err, sizeof(err));
+	close(fd);
+	if (rc < 0)
+		*error_r = err;
+	return rc;
+}
+
+/*
+ * Open a secret file once and check what was opened: the mode check and
+ * the read then concern the same file, whatever is renamed or replaced at
+ * the path meanwhile.  Symbolic links are followed (no O_NOFOLLOW): an
+ * operator's link to /run/secrets/... or a Kubernetes secret volume (links
+ * into ..data/) is the usual way to hand a daemon its secrets, and the check
+ * is made on the file the link leads to, the one read.  O_NONBLOCK: a FIFO
+ * at the path must not hang the open (it is then refused as not a regular
+ * file).  Returns the descriptor, or -1 with err set.
+ */
+static int
+open_secret(const char *path, char *err, size_t errsz)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		goto fail;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errsz,
+		    "%s: must not be accessible by group or others (mode %03o; chmod 600)",
+		    path, (unsigned)(st.st_mode & 0777));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
 	return -1;
 }
 
@@ -242,38 +292,34 @@ int
 util_check_secrecy(const char *path, const char **error_r)
 {
 	static char err[512];
-	struct stat st;
+	int fd;
 
-	if (stat(path, &st) < 0) {
-		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+	if ((fd = open_secret(path, err, sizeof(err))) < 0) {
 		*error_r = err;
 		return -1;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, sizeof(err), "%s: not a regular file", path);
-		*error_r = err;
-		return -1;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, sizeof(err),
-		    "%s: must not be accessible by group or others (mode %03o; chmod 600)",
-		    path, (unsigned)(st.st_mode & 0777));
-		*error_r = err;
-		return -1;
-	}
+	close(fd);
 	return 0;
 }
 
 int
 util_read_secret_file(const char *path, char **secret_r, const char **error_r)
 {
+	static char err[512];
 	char *data;
 	size_t len;
+	int fd, rc;
 
-	if (util_check_secrecy(path, error_r) < 0)
+	if ((fd = open_secret(path, err, sizeof(err))) < 0) {
+		*error_r = err;
 		return -1;
-	if (util_read_file(path, 64 * 1024, &data, &len, error_r) < 0)
+	}
+	rc = read_fd(fd, path, 64 * 1024, &data, &len, err, sizeof(err));
+	close(fd);
+	if (rc < 0) {
+		*error_r = err;
 		return -1;
+	}
 	if (len > 0 && data[len - 1] == '\n')
 		data[--len] = '\0';
 	if (len > 0 && data[len - 1] == '\r')

@@ -51,12 +51,19 @@ void buf_free(struct buf *b);
 int util_read_file(const char *path, size_t max, char **data_r, size_t *len_r,
     const char **error_r);
 /*
- * Read a secret file (password, key): refused when it is readable or
- * writable by group or others (OpenSMTPD check_file_secrecy); the trailing
- * newline ("\n" or "\r\n") is removed.  Returns 0 or -1 with *error_r.
+ * Read a secret file (password, key): refused when it is not a regular file
+ * or is readable or writable by group or others (OpenSMTPD
+ * check_file_secrecy); the trailing newline ("\n" or "\r\n") is removed.
+ * The file is opened once and checked with fstat on that descriptor, then
+ * read from it (no window between check and read); symbolic links are
+ * followed and the file they lead to is checked.  Returns 0 or -1 with
+ * *error_r (static, valid until the next call).
  */
 int util_read_secret_file(const char *path, char **secret_r, const char **error_r);
-/* 0 if the file's mode has no group/other permission bits, else -1 with *error_r. */
+/* The same opening and checks without reading: 0 when the file opens for
+ * reading, is regular and has no group/other permission bits, else -1 with
+ * *error_r ("PATH: <strerror>", "PATH: not a regular file" or "PATH: must
+ * not be accessible by group or others (mode NNN; chmod 600)"). */
 int util_check_secrecy(const char *path, const char **error_r);
 
 /* Path relative to dir unless absolute or dir is NULL; caller frees. */

@@ -208,15 +208,21 @@ again:
 		/* our own messages neither count for the mark nor end the
 		 * scan: the list goes by when a message was sent, and one of
 		 * ours may be sent long after it was created (queued) */
-		if (sid == NULL || date == NULL || dir == NULL || strcmp(dir, "inbound") != 0)
+		if (sid == NULL || dir == NULL || strcmp(dir, "inbound") != 0)
 			continue;
-		t = util_parse_rfc2822(date);
-		if (t < 0)
-			t = util_parse_iso8601(date);
-		if (t < 0)
-			t = 0;
-		mark_see(&top, t, sid);
-		if (old.t >= 0) {
+		t = -1;
+		if (date != NULL) {
+			t = util_parse_rfc2822(date);
+			if (t < 0)
+				t = util_parse_iso8601(date);
+		}
+		/* no readable date_created (t -1): taken with the time we
+		 * receive it (received_at 0), neither the mark's nor the end
+		 * of the scan, so the messages after it are read; a later poll
+		 * may hand it out again (ingestion drops the duplicate) */
+		if (t >= 0)
+			mark_see(&top, t, sid);
+		if (t >= 0 && old.t >= 0) {
 			if (t < old.t) {
 				reached = 1;    /* newest first: the rest was seen */
 				break;

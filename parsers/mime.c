@@ -363,6 +363,7 @@ mime_acc_init(struct mime_acc *a, struct mime_message *m, int truncated,
 	buf_init(&a->html, MIME_MAX_TEXT);
 	buf_init(&a->fwd, MIME_MAX_TEXT);
 	buf_init(&a->errors, MIME_MAX_ERROR);
+	buf_init(&a->tnef_text, MIME_MAX_TEXT);
 }
 
 void
@@ -375,9 +376,13 @@ mime_acc_note(struct mime_acc *a, const char *what)
 	(void)buf_appends(&a->errors, what);
 }
 
+/* The file name kept: the sender's without path parts, or "attachment-N"
+ * with the extension of its content type (mime_types.c) so that the file
+ * a clerk saves opens. */
 static char *
-clean_filename(const char *name, size_t index)
+clean_filename(const char *name, size_t index, const char *ctype)
 {
+	const char *ext;
 	const char *base;
 	char *c;
 	size_t len;
@@ -396,7 +401,8 @@ clean_filename(const char *name, size_t index)
 			free(c);
 		}
 	}
-	return xasprintf("attachment-%zu", index + 1);
+	ext = mime_ext_for_type(ctype);
+	return xasprintf("attachment-%zu%s", index + 1, ext != NULL ? ext : "");
 }
 
 void
@@ -406,13 +412,25 @@ mime_acc_attachment(struct mime_acc *w, unsigned char *data, size_t len, const c
 	struct mime_message *m = w->m;
 	struct mime_attachment *a;
 
+	if (!w->in_tnef && mime_is_tnef(ctype, fname)) {
+		int rc;
+
+		/* a winmail.dat: its files instead of it, when it decodes */
+		w->in_tnef = 1;
+		rc = mime_tnef_decode(w, data, len);
+		w->in_tnef = 0;
+		if (rc == 0) {
+			free(data);
+			return;
+		}
+	}
 	if (m->n_att == w->att_cap) {
 		w->att_cap = w->att_cap ? w->att_cap * 2 : 4;
 		m->att = xrealloc(m->att, w->att_cap * sizeof(*m->att));
 	}
 	a = &m->att[m->n_att];
 	memset(a, 0, sizeof(*a));
-	a->filename = clean_filename(fname, m->n_att);
+	a->filename = clean_filename(fname, m->n_att, ctype);
 	a->content_type = xstrdup(ctype);
 	a->size = len;
 	if (len <= w->max_att_bytes - w->att_bytes) {
@@ -634,6 +652,12 @@ mime_acc_finish(struct mime_acc *w)
 	} else {
 		m->text = xstrdup("");
 	}
+	if (w->tnef_text.len > 0 && m->text[strspn(m->text, " \t\r\n")] == '\0') {
+		/* Outlook's RTF mode: the text only inside the winmail.dat */
+		free(m->text);
+		m->text = buf_steal(&w->tnef_text, NULL);
+		m->text_from_html = 0;
+	}
 	if (w->fwd.len > 0 && forward_has_no_words(m->text)) {
 		/* a forward without a word of the sender's own: the report is
 		 * the attached message's text */
@@ -673,6 +697,7 @@ mime_acc_finish(struct mime_acc *w)
 	buf_free(&w->html);
 	buf_free(&w->fwd);
 	buf_free(&w->errors);
+	buf_free(&w->tnef_text);
 }
 
 /* Lower-cased, trimmed copy of a header value's first token (up to ';'). */

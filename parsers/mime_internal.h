@@ -37,6 +37,9 @@ struct mime_acc {
 	int truncated;
 	long last_leaf_att;      /* index of the attachment of the last leaf, or -1 */
 	int is_report;
+	struct buf tnef_text;    /* body text of a winmail.dat, UTF-8: the text
+	                            when the mail's own is empty */
+	int in_tnef;             /* decoding one: its files are not decoded again */
 };
 
 void mime_acc_init(struct mime_acc *a, struct mime_message *m, int truncated,
@@ -91,6 +94,28 @@ int mime_iconv_strict(const char *in, size_t inlen, const char *charset, char **
     size_t *outlen);
 /* Undo CR LF / CR in place. */
 void mime_unix_newlines(char *s);
+
+/* mime_types.c: the extension of a content type (".jpg" for
+ * "image/jpeg", case-insensitive), NULL when not in the table. */
+const char *mime_ext_for_type(const char *ctype);
+/* The content type of a file name's extension ("image/jpeg" for
+ * "DSC_1.JPG"), NULL when it has none or the table does not know it. */
+const char *mime_type_for_name(const char *fname);
+
+/*
+ * mime_tnef.c: a winmail.dat (application/ms-tnef) part, data[0..len):
+ * its attached files become attachments through mime_acc_attachment (real
+ * names, types from PR_ATTACH_MIME_TAG or the extension), its body text goes
+ * to a->tnef_text.  Returns 0 when decoded (data not kept: the caller frees
+ * it), -1 when it is not a TNEF stream this reads safely (nothing added;
+ * the caller keeps the part as an opaque attachment; also when it holds
+ * neither a file nor text).  Memory is bounded by
+ * a small multiple of len; at most MIME_MAX_PARTS files in all.
+ */
+int mime_tnef_decode(struct mime_acc *a, const unsigned char *data, size_t len);
+/* A part's type or name says it is TNEF (application/ms-tnef,
+ * application/vnd.ms-tnef, or a file named winmail.dat / win.dat). */
+int mime_is_tnef(const char *ctype, const char *fname);
 
 /* mime_fast.c: the fast path (NULL when it declines); counts. */
 struct mime_message *mime_fast_parse(const unsigned char *raw, size_t len, int truncated,

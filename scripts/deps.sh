@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libetpan-dev libgmime-3.0-dev libgnutls28-dev
 libcurl4-gnutls-dev libsqlite3-dev libconfig-dev libjansson-dev libcmocka-dev
-libsystemd-dev dovecot-imapd postfix sqlite3 tzdata curl openssl python3 valgrind strace
+libsystemd-dev libytnef0-dev dovecot-imapd postfix sqlite3 tzdata curl openssl python3 valgrind strace
 clang-14 libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

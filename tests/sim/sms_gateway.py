@@ -18,7 +18,9 @@ Control API (no auth):
   POST /_sim/inbound  {"from", "text" | "text_b64", "received"?, "to"?,
                        "count"?, "direction"?, "created"? (twilio's
                        date_created when not "received", the time the list
-                       is sorted by, as date_sent)} or {"messages": [...]}:
+                       is sorted by, as date_sent), "created_raw"? (twilio:
+                       date_created verbatim, e.g. "garbage" or null)}
+                       or {"messages": [...]}:
                        inject inbound SMS
                        (text_b64 lets a test inject bytes that are not UTF-8)
   GET  /_sim/sent     what was sent, in order
@@ -326,6 +328,10 @@ class Handler(BaseHTTPRequestHandler):
                                     parse_time(it.get("received")),
                                     it.get("direction", "inbound"),
                                     parse_time(it.get("created")))
+                        if "created_raw" in it:
+                            # twilio: date_created verbatim (a string that is
+                            # no date, or null), as a broken list gives it
+                            m["created_raw"] = it["created_raw"]
                         out.append({"seq": m["seq"], "sid": m["sid"], "messageId": m["mid"]})
                 sim.save()
             return self.reply(200, {"added": len(out), "messages": out})
@@ -424,7 +430,9 @@ class Handler(BaseHTTPRequestHandler):
         return {"sid": m["sid"], "account_sid": a.account, "from": m["from"], "to": m["to"],
                 "body": m["text"], "direction": m["direction"],
                 "status": "received" if m["direction"] == "inbound" else "queued",
-                "num_segments": "1", "date_created": rfc2822(m.get("created", m["received"])),
+                "num_segments": "1",
+                "date_created": m["created_raw"] if "created_raw" in m else
+                rfc2822(m.get("created", m["received"])),
                 "date_sent": rfc2822(m["received"]), "date_updated": rfc2822(m["received"]),
                 "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (a.account, m["sid"])}
 

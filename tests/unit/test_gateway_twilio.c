@@ -204,6 +204,91 @@ test_same_second(void **state)
 	sms_gateway_free(&gw);
 }
 
+/* A message without a readable date_created (garbage, null) is taken with
+ * our receiving time and does not end the scan: the messages listed after
+ * it still come, and the mark stays at the newest dated one. */
+static void
+test_unreadable_date(void **state)
+{
+	static const struct {
+		const char *text;
+		int dated;
+	} want[] = {
+		{ "N2", 1 }, { "X2", 0 }, { "X1", 0 }, { "N1", 1 },
+	};
+	struct sms_gateway *gw = sim_gateway(&cfg);
+	struct seen s = { 0 };
+	struct sms_in *m;
+	size_t n, i;
+	char *cursor = NULL, *cur;
+	const char *err;
+	int more;
+	long t = (long)time(NULL) - 60;
+
+	(void)state;
+	assert_int_equal(sim_inject("+381641234567", "Staro", 3, t - 30), 0);
+	assert_int_equal(pull_once(gw, &cursor, &s, &more), 3);
+	/* newest first: N2, X2 (null), X1 (garbage), N1, then the old three */
+	assert_int_equal(sim_post("/_sim/inbound", "{\"messages\": ["
+	    "{\"from\": \"+381641234567\", \"text\": \"N1\", \"received\": %ld},"
+	    "{\"from\": \"+381641234567\", \"text\": \"X1\", \"received\": %ld, "
+	    "\"created_raw\": \"Mon, 99 Foo 2026 nije datum\"},"
+	    "{\"from\": \"+381641234567\", \"text\": \"X2\", \"received\": %ld, "
+	    "\"created_raw\": null},"
+	    "{\"from\": \"+381641234567\", \"text\": \"N2\", \"received\": %ld}]}",
+	    t - 6, t - 5, t - 4, t - 3), 0);
+	cur = NULL;
+	err = NULL;
+	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
+		fail_msg("pull: %s", err);
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (i = 0; i < n; i++) {
+		assert_string_equal(m[i].text, want[i].text);
+		if (want[i].dated)
+			assert_int_equal(m[i].received_at, want[i].text[1] == '2' ? t - 3 : t - 6);
+		else
+			assert_int_equal(m[i].received_at, 0);
+	}
+	assert_int_equal(more, 0);
+	sms_in_free(&m, n);
+	free(cursor);
+	cursor = cur;
+	/* the mark is N2's second: the next poll stops at N1 again and hands
+	 * out only the undated ones above it (duplicates ingestion drops) */
+	cur = NULL;
+	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
+		fail_msg("pull: %s", err);
+	assert_int_equal(n, 2);
+	assert_string_equal(m[0].text, "X2");
+	assert_string_equal(m[1].text, "X1");
+	sms_in_free(&m, n);
+	free(cursor);
+	cursor = cur;
+	/* a newer dated message moves the mark above N2: once more the
+	 * undated ones (N2 at the old mark's second does not end the scan),
+	 * then nothing repeats */
+	assert_int_equal(sim_inject("+381641234567", "N3", 1, t - 1), 0);
+	cur = NULL;
+	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
+		fail_msg("pull: %s", err);
+	assert_int_equal(n, 3);
+	assert_string_equal(m[0].text, "N3");
+	assert_string_equal(m[1].text, "X2");
+	assert_string_equal(m[2].text, "X1");
+	sms_in_free(&m, n);
+	free(cursor);
+	cursor = cur;
+	cur = NULL;
+	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
+		fail_msg("pull: %s", err);
+	assert_int_equal(n, 0);
+	sms_in_free(&m, n);
+	free(cursor);
+	free(cur);
+	seen_free(&s);
+	sms_gateway_free(&gw);
+}
+
 static void
 test_pull_faults(void **state)
 {
@@ -384,6 +469,7 @@ main(void)
 		cmocka_unit_test_setup(test_paging_and_mark, setup),
 		cmocka_unit_test_setup(test_cursor_round_trip, setup),
 		cmocka_unit_test_setup(test_same_second, setup),
+		cmocka_unit_test_setup(test_unreadable_date, setup),
 		cmocka_unit_test_setup(test_pull_faults, setup),
 		cmocka_unit_test_setup(test_bad_next_page, setup),
 		cmocka_unit_test_setup(test_invalid_utf8, setup),

@@ -128,7 +128,7 @@ static const struct client_case cases[] = {
 	{ "11-calendar-invite.eml", "Sastanak: kosenje trave u parku",
 	  "Dogovor oko košenja trave u parku na Limanu.",
 	  "Dogovor oko košenja trave u parku na Limanu.",
-	  "attachment-1 text/calendar", "greenery" },
+	  "attachment-1.ics text/calendar", "greenery" },
 	{ "12-attachment-only.eml", "",
 	  "",
 	  "",

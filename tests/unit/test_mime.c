@@ -230,6 +230,9 @@ static const struct corpus_case corpus_cases[] = {
 	  "U dvorištu vrtića „Čuperak“ deca", 0, NULL },
 	{ "53-apple-split-text-water.eml", "Izliva se voda", "luka.j@icloud.example.com", NULL, 1,
 	  "na Trifkovićevom trgu.\n\nPoslato sa mog iPhone-a", 0, NULL },
+	/* the text and the two photos come out of the winmail.dat */
+	{ "54-outlook-winmail-roads.eml", "Prijava", "petar.petrovic@outlook.example.com", NULL,
+	  2, "Rupa na putu u Ulici Maksima Gorkog 12.", 0, NULL },
 };
 
 static const struct corpus_case *

@@ -11,6 +11,7 @@ import base64
 import os
 import quopri
 import random
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 US = "prijave@grad.example.rs"
@@ -632,6 +633,21 @@ add("53-apple-split-text-water.eml", multipart(
         part("text/plain; charset=utf-8", "\nPoslato sa mog iPhone-a\n", "7bit"),
     ], "Apple-Mail=_53"),
     "ticket", "water", "Trifkovićevom trgu")
+
+# 54 Outlook in RTF mode: an empty text/plain and a winmail.dat (TNEF, built by
+# tests/tools/make_tnef.py) holding the text and two photos
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+import make_tnef  # noqa: E402
+
+add("54-outlook-winmail-roads.eml", multipart(
+    hdr("Petar Petrović <petar.petrovic@outlook.example.com>", "Prijava",
+        "Wed, 25 Nov 2026 13:00:00 +0100", "c54.petar@outlook.example.com"),
+    "mixed", [
+        part("text/plain; charset=us-ascii", "\n", "7bit"),
+        part("application/ms-tnef; name=\"winmail.dat\"", make_tnef.sample(), "base64",
+             "Content-Disposition: attachment; filename=\"winmail.dat\"\n"),
+    ], "b54"),
+    "ticket", "roads", "Ulici Maksima Gorkog 12", crlf=True)
 
 
 def main():

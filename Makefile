@@ -16,7 +16,7 @@ BUILD    ?= build
 CC       ?= cc
 FUZZ_SECONDS ?= 60
 
-PKGS := libetpan gmime-3.0 gnutls libcurl sqlite3 libconfig jansson
+PKGS := libetpan gmime-3.0 gnutls libcurl sqlite3 libconfig jansson libytnef
 # pkg-config's -I become -isystem so library headers do not trip our warnings;
 # libetpan's .pc adds a -specs= file from libdpkg-perl that must not reach the link.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null | sed 's/-I/-isystem /g')

@@ -1,4 +1,5 @@
 /* s48d.c - the Sistem 48 daemon: options, configuration, then daemon_run(). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,14 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 0;
 	}
+	/*
+	 * The daemon writes nothing to stdout (its log goes to stderr or
+	 * syslog).  A library that prints there on bad input (libytnef on a
+	 * corrupt winmail.dat, with parts of it) must not put a citizen's
+	 * words into the journal: stdout goes to /dev/null.
+	 */
+	if (freopen("/dev/null", "w", stdout) == NULL)
+		fprintf(stderr, "s48d: /dev/null: %s\n", strerror(errno));
 	log_init("s48d", (enum log_level)cfg->log_level, cfg->log_syslog);
 	sla_use_timezone(cfg->sla.timezone);
 	mime_init();

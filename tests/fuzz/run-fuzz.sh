@@ -23,7 +23,7 @@ SECONDS_EACH=${1:-60}
 B=${FUZZ_BUILD:-build-fuzz}
 CLANG=${CLANG:-clang-14}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-PKGS="libetpan gmime-3.0 gnutls libcurl sqlite3 libconfig jansson"
+PKGS="libetpan gmime-3.0 gnutls libcurl sqlite3 libconfig jansson libytnef"
 RUN=tests/fuzz/corpus-run
 export LSAN_OPTIONS="suppressions=$(pwd)/tests/fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"

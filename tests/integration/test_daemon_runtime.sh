@@ -44,6 +44,10 @@ log=$T/s48d.log
 s48d_start "$log"
 wait_until 10 grep -qs 's48d started' "$log"
 ok_if "s48d started" s48d_alive
+# stdout goes nowhere: a library printing on bad input (libytnef) must not
+# put a citizen's words into the journal
+wait_until 5 sh -c "[ \"\$(readlink /proc/$S48D_PID/fd/1)\" = /dev/null ]"
+is "s48d's stdout is /dev/null" "$(readlink "/proc/$S48D_PID/fd/1")" /dev/null
 # the first poll (empty mailbox) is over and IDLE is running
 sleep 1.5
 ack_for() { grep -rqs "^To: $1" "$E/smtp/mail"; }

@@ -398,7 +398,9 @@ imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char 
 			r = -1;
 			break;
 		}
-		if (s48_stop_requested) {
+		/* after a drop, not even a batch fetched ahead: in \Seen mode
+		 * its commit would move the cursor past the batch not stored */
+		if (s48_stop_requested || p->nofetch) {
 			r = 0;
 			break;
 		}
@@ -410,7 +412,7 @@ imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char 
 			r = 1;
 			break;
 		}
-		if (p->drained || p->nofetch) {
+		if (p->drained) {
 			r = 0;
 			break;
 		}

@@ -398,7 +398,9 @@ imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char 
 			r = -1;
 			break;
 		}
-		if (s48_stop_requested) {
+		/* after a drop, not even a batch fetched ahead: in \Seen mode
+		 * its commit would move the cursor past the batch not stored */
+		if (s48_stop_requested || p->nofetch) {
 			r = 0;
 			break;
 		}
@@ -410,7 +412,7 @@ imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r, char 
 			r = 1;
 			break;
 		}
-		if (p->drained || p->nofetch) {
+		if (p->drained) {
 			r = 0;
 			break;
 		}
@@ -453,7 +455,7 @@ int
 imap_pump_finish(struct imap_pump **pp, char **error_r)
 {
 	struct imap_pump *p = *pp;
-	long waited = 0;
+	long long stop_seen = -1;
 	int aborted = 0, rc = 0;
 
 	if (p == NULL)
@@ -464,9 +466,15 @@ imap_pump_finish(struct imap_pump **pp, char **error_r)
 	pthread_cond_broadcast(&p->cv);
 	while (!p->exited) {
 		pump_wait_ms(p, 100);
-		waited += 100;
-		/* SIGTERM must not wait for a server that does not answer */
-		if (!p->exited && !aborted && s48_stop_requested && waited >= PUMP_STOP_GRACE_MS) {
+		/* SIGTERM must not wait for a server that does not answer; the
+		 * grace is counted on the clock from when the stop was seen (the
+		 * threads' broadcasts end the wait early, many times a second
+		 * while they acknowledge) */
+		if (p->exited || aborted || !s48_stop_requested)
+			continue;
+		if (stop_seen < 0)
+			stop_seen = util_mono_ms();
+		if (util_mono_ms() - stop_seen >= PUMP_STOP_GRACE_MS) {
 			aborted = 1;
 			imap_intake_abort(p->ii);
 			imap_intake_abort(p->ack_ii);

@@ -107,8 +107,9 @@ int imap_pump_next(struct imap_pump *p, struct imap_msg **msgs_r, size_t *n_r,
  */
 void imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t bytes);
 
-/* The batch of `bytes` was not committed: fetch no more, acknowledge nothing
- * of it (its messages come again next poll). */
+/* The batch of `bytes` was not committed: fetch no more, hand out no more
+ * (imap_pump_next returns 0, also with a batch already fetched ahead),
+ * acknowledge nothing of it (its messages come again next poll). */
 void imap_pump_drop(struct imap_pump *p, size_t bytes);
 
 /*

@@ -569,7 +569,7 @@ util_header_safe(const char *s)
 	return out;
 }
 
-volatile sig_atomic_t s48_stop_requested;
+volatile _Atomic sig_atomic_t s48_stop_requested;
 
 void
 util_staff_token(const char *secret, long id, char out[17])

@@ -129,9 +129,13 @@ char *util_header_safe(const char *s);
 /*
  * Set by s48d's SIGTERM/SIGINT handler: long operations (HTTP, SMTP, IMAP
  * IDLE) check it and give up promptly, leaving their work for next time.
+ * Atomic, not only volatile: the handler runs on the main thread while the
+ * IMAP pump and parse-ahead threads read it (a plain volatile int read by
+ * another thread is a data race in C11, and ThreadSanitizer says so); a
+ * lock-free atomic is as safe in a signal handler as sig_atomic_t.
  */
 #include <signal.h>  /* sig_atomic_t */
-extern volatile sig_atomic_t s48_stop_requested;
+extern volatile _Atomic sig_atomic_t s48_stop_requested;
 
 /*
  * Staff token for ticket id: the first 16 hex digits of

@@ -1,0 +1,486 @@
+/*
+ * test_imap_pump.c - the IMAP pump's hand-offs between the caller and its
+ * two threads (daemon/imap_pump.c), against a private Dovecot
+ * (tests/lib/dovecot.sh) on 127.0.0.1, on every path that ends a poll:
+ * all committed and acknowledged on two sessions; a refused second login;
+ * a batch not committed while the next one is fetched ahead; the fetching
+ * session lost while acknowledgements are queued; a stop request while the
+ * caller waits for a batch.  What is checked each time is the rule of
+ * SPEC: a message is acknowledged (moved) only after the caller said it is
+ * committed, and whatever was not acknowledged stays in the mailbox.
+ * Meant to run under ThreadSanitizer too (make BUILD=build-tsan
+ * SAN=-fsanitize=thread): the interleavings are the threads' own.
+ * Run from the repository root (or with S48_TOP set).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "imap_pump.h"
+#include "intake_imap.h"
+#include "log.h"
+#include "util.h"
+
+struct dc {
+	char dir[128];
+	int port;
+	char user[32], pass[64];
+};
+static struct dc dc;
+static char mb_inbox[] = "INBOX", mb_processed[] = "Processed";
+
+static const char *
+top(void)
+{
+	const char *t = getenv("S48_TOP");
+
+	return t != NULL && *t ? t : ".";
+}
+
+static void
+env_get(const char *env, const char *key, char *out, size_t outsz)
+{
+	const char *p = strstr(env, key);
+	size_t n = 0;
+
+	assert_non_null(p);
+	p += strlen(key);
+	assert_true(*p == '=' && p[1] == '\'');
+	p += 2;
+	while (p[n] != '\'' && p[n] != '\0' && n + 1 < outsz)
+		n++;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+/* a child stops Dovecot when this process dies without its teardown */
+static pid_t watchdog_pid = -1;
+static int watchdog_fd = -1;
+
+static void
+watchdog_start(void)
+{
+	int p[2];
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	watchdog_pid = fork();
+	if (watchdog_pid == 0) {
+		char cmd[512];
+
+		close(p[1]);
+		while (read(p[0], &c, 1) > 0)
+			;
+		snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s; rm -rf %s",
+		    top(), dc.dir, dc.dir);
+		_exit(system(cmd) == 0 ? 0 : 1);
+	}
+	close(p[0]);
+	watchdog_fd = p[1];
+}
+
+static int
+group_setup(void **state)
+{
+	char cmd[512], *env = NULL, path[256], buf[32];
+	const char *err;
+	size_t len;
+
+	(void)state;
+	snprintf(dc.dir, sizeof(dc.dir), "/tmp/s48pump.XXXXXX");
+	if (mkdtemp(dc.dir) == NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh start %s >/dev/null", top(),
+	    dc.dir);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "# cannot start dovecot (see %s/dovecot.log)\n", dc.dir);
+		return -1;
+	}
+	watchdog_start();
+	snprintf(path, sizeof(path), "%s/dovecot.env", dc.dir);
+	if (util_read_file(path, 65536, &env, &len, &err) != 0)
+		return -1;
+	env_get(env, "DOVECOT_PORT", buf, sizeof(buf));
+	dc.port = atoi(buf);
+	env_get(env, "DOVECOT_USER", dc.user, sizeof(dc.user));
+	env_get(env, "DOVECOT_PASS", dc.pass, sizeof(dc.pass));
+	free(env);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[512];
+	int rc = 0;
+
+	(void)state;
+	if (watchdog_pid > 0) {
+		kill(watchdog_pid, SIGKILL);
+		waitpid(watchdog_pid, NULL, 0);
+	}
+	if (watchdog_fd >= 0)
+		close(watchdog_fd);
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s", top(), dc.dir);
+	if (system(cmd) != 0)
+		rc = -1;
+	if (getenv("S48_KEEP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dc.dir);
+		if (system(cmd) != 0)
+			rc = -1;
+	}
+	return rc;
+}
+
+static void
+cfg_plain(struct cfg_imap *c, char *password)
+{
+	static char host[] = "127.0.0.1";
+
+	memset(c, 0, sizeof(*c));
+	c->enabled = 1;
+	c->host = host;
+	c->port = dc.port;
+	c->tls = CFG_TLS_NONE;
+	c->user = dc.user;
+	c->password = password != NULL ? password : dc.pass;
+	c->mailbox = mb_inbox;
+	c->processed_mailbox = mb_processed;
+	c->idle = 1;
+	c->max_message_bytes = 10485760;
+	c->ack_max_age_days = 7;
+}
+
+static struct imap_intake *
+connect_ok(const struct cfg_imap *c)
+{
+	struct imap_intake *ii = NULL;
+	const char *err = NULL;
+
+	if (imap_intake_connect(c, &ii, &err) != 0)
+		fail_msg("connect: %s", err);
+	return ii;
+}
+
+/* n more mails in INBOX (doveadm, outside any session) */
+static void
+fill(int n)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh fill %s %s %d 600 >/dev/null",
+	    top(), dc.dir, dc.user, n);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* messages in mailbox mb (doveadm search), -1 when it does not exist */
+static long
+count(const char *mb)
+{
+	char cmd[512], line[64];
+	FILE *f;
+	long n = -1;
+
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh count %s %s %s", top(), dc.dir,
+	    dc.user, mb);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (fgets(line, sizeof(line), f) != NULL)
+		n = strtol(line, NULL, 10);
+	pclose(f);
+	return n;
+}
+
+/* move whatever is left in INBOX, without the pump: each test starts empty */
+static void
+drain(void)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii;
+	struct imap_msg *msgs = NULL;
+	const char *err = NULL;
+	size_t n, i;
+	uint32_t *uids;
+
+	cfg_plain(&c, NULL);
+	ii = connect_ok(&c);
+	for (;;) {
+		assert_int_equal(imap_intake_fetch(ii, 0, 500, &msgs, &n, &err), 0);
+		if (n == 0)
+			break;
+		uids = xcalloc(n, sizeof(*uids));
+		for (i = 0; i < n; i++)
+			uids[i] = msgs[i].uid;
+		assert_int_equal(imap_intake_ack(ii, uids, n, &err), 0);
+		free(uids);
+		imap_intake_free_msgs(&msgs, n);
+	}
+	imap_intake_close(&ii);
+	assert_int_equal(count(mb_inbox), 0);
+}
+
+/* the caller's side of a poll: take every batch, "commit" it and hand its
+ * UIDs back, until the pump says there is no more; the number acknowledged */
+static size_t
+take_all(struct imap_pump *p)
+{
+	struct imap_msg *msgs = NULL;
+	char *err = NULL;
+	size_t n, i, acked = 0, bytes;
+	uint32_t *uids;
+	int r;
+
+	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
+		uids = xcalloc(n, sizeof(*uids));
+		bytes = 0;
+		for (i = 0; i < n; i++) {
+			uids[i] = msgs[i].uid;
+			bytes += msgs[i].len;
+		}
+		imap_pump_ack(p, uids, n, bytes);
+		acked += n;
+		free(uids);
+		imap_intake_free_msgs(&msgs, n);
+	}
+	if (r < 0)
+		fail_msg("imap_pump_next: %s", err);
+	return acked;
+}
+
+/* 2,500 mails in batches of 100 on two sessions: the second logs in once
+ * the listing shows enough for a command, the two share the end; every
+ * committed mail is moved once, nothing else */
+static void
+test_two_sessions_move_all(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii;
+	struct imap_pump *p = NULL;
+	char *err = NULL;
+	long before = count(mb_processed);
+
+	(void)state;
+	fill(2500);
+	cfg_plain(&c, NULL);
+	ii = connect_ok(&c);
+	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
+	assert_int_equal(take_all(p), 2500);
+	if (imap_pump_finish(&p, &err) != 0)
+		fail_msg("finish: %s", err);
+	assert_null(p);
+	imap_intake_close(&ii);
+	assert_int_equal(count(mb_inbox), 0);
+	assert_int_equal(count(mb_processed), before + 2500);
+}
+
+/* the second login refused (a wrong password): the fetching session
+ * acknowledges everything itself */
+static void
+test_second_login_refused(void **state)
+{
+	static char wrong[] = "not-the-password";
+	struct cfg_imap c, c_ack;
+	struct imap_intake *ii;
+	struct imap_pump *p = NULL;
+	char *err = NULL;
+	long before = count(mb_processed);
+
+	(void)state;
+	fill(1500);
+	cfg_plain(&c, NULL);
+	cfg_plain(&c_ack, wrong);
+	ii = connect_ok(&c);
+	assert_int_equal(imap_pump_start(ii, &c_ack, NULL, 0, 100, &p, &err), 0);
+	assert_int_equal(take_all(p), 1500);
+	if (imap_pump_finish(&p, &err) != 0)
+		fail_msg("finish: %s", err);
+	imap_intake_close(&ii);
+	assert_int_equal(count(mb_inbox), 0);
+	assert_int_equal(count(mb_processed), before + 1500);
+}
+
+/* the second batch is not committed (imap_pump_drop) while the third may
+ * be fetched ahead: the first is moved, the second and third stay */
+static void
+test_drop_with_batch_ahead(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii;
+	struct imap_pump *p = NULL;
+	struct imap_msg *msgs = NULL;
+	char *err = NULL;
+	size_t n, i, bytes;
+	uint32_t uids[100];
+	long before = count(mb_processed);
+	int r;
+
+	(void)state;
+	fill(300);
+	cfg_plain(&c, NULL);
+	ii = connect_ok(&c);
+	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
+	assert_int_equal(imap_pump_next(p, &msgs, &n, &err), 1);
+	assert_int_equal(n, 100);
+	for (i = 0, bytes = 0; i < n; i++) {
+		uids[i] = msgs[i].uid;
+		bytes += msgs[i].len;
+	}
+	imap_pump_ack(p, uids, n, bytes);
+	imap_intake_free_msgs(&msgs, n);
+	assert_int_equal(imap_pump_next(p, &msgs, &n, &err), 1);
+	assert_int_equal(n, 100);
+	/* let the fetch thread get the third batch ahead, most of the time */
+	usleep(50 * 1000);
+	for (i = 0, bytes = 0; i < n; i++)
+		bytes += msgs[i].len;
+	imap_pump_drop(p, bytes);
+	imap_intake_free_msgs(&msgs, n);
+	/* nothing more is handed out after a drop, not even a batch fetched
+	 * ahead */
+	r = imap_pump_next(p, &msgs, &n, &err);
+	assert_int_equal(r, 0);
+	assert_null(msgs);
+	if (imap_pump_finish(&p, &err) != 0)
+		fail_msg("finish: %s", err);
+	imap_intake_close(&ii);
+	assert_int_equal(count(mb_processed), before + 100);
+	assert_int_equal(count(mb_inbox), 200);
+	drain();
+}
+
+/* the fetching session is cut (its socket shut down, as a server or a
+ * network would) while committed UIDs wait for their command: the poll
+ * fails, and every mail is either moved after its commit or still in
+ * INBOX -- none lost, none moved without a commit */
+static void
+test_session_lost_with_acks_queued(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii;
+	struct imap_pump *p = NULL;
+	struct imap_msg *msgs = NULL;
+	char *err = NULL;
+	size_t n, i, bytes, committed = 0;
+	uint32_t *uids;
+	long before = count(mb_processed), moved;
+	int r, batches = 0;
+
+	(void)state;
+	fill(1000);
+	cfg_plain(&c, NULL);
+	ii = connect_ok(&c);
+	/* one session: commands wait for IMAP_PUMP_ACK_MIN committed UIDs */
+	assert_int_equal(imap_pump_start(ii, NULL, NULL, 0, 100, &p, &err), 0);
+	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
+		uids = xcalloc(n, sizeof(*uids));
+		for (i = 0, bytes = 0; i < n; i++) {
+			uids[i] = msgs[i].uid;
+			bytes += msgs[i].len;
+		}
+		imap_pump_ack(p, uids, n, bytes);
+		committed += n;
+		free(uids);
+		imap_intake_free_msgs(&msgs, n);
+		if (++batches == 3)
+			imap_intake_abort(ii);
+	}
+	assert_int_equal(r, -1);
+	assert_non_null(err);
+	free(err);
+	err = NULL;
+	assert_int_equal(imap_pump_finish(&p, &err), -1);
+	free(err);
+	imap_intake_close(&ii);
+	moved = count(mb_processed) - before;
+	assert_true(committed >= 300 && committed < 1000);
+	/* the queued UIDs were below a command's worth: none went out */
+	assert_int_equal(moved, 0);
+	assert_int_equal(count(mb_inbox), 1000);
+	drain();
+}
+
+/* a stop request from another thread (as SIGTERM's handler on the main
+ * thread while the pump's threads run) after the first batch: the caller's
+ * imap_pump_next returns 0 (it looks at the flag at least every 200 ms),
+ * and imap_pump_finish still acknowledges every batch committed before */
+static void *
+stop_now(void *arg)
+{
+	(void)arg;
+	s48_stop_requested = 1;
+	return NULL;
+}
+
+static void
+test_stop_while_waiting(void **state)
+{
+	struct cfg_imap c;
+	struct imap_intake *ii;
+	struct imap_pump *p = NULL;
+	struct imap_msg *msgs = NULL;
+	char *err = NULL;
+	size_t n, i, bytes, committed = 0;
+	uint32_t *uids;
+	long before = count(mb_processed);
+	pthread_t t;
+	int r;
+
+	(void)state;
+	fill(2000);
+	cfg_plain(&c, NULL);
+	ii = connect_ok(&c);
+	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
+	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
+		uids = xcalloc(n, sizeof(*uids));
+		for (i = 0, bytes = 0; i < n; i++) {
+			uids[i] = msgs[i].uid;
+			bytes += msgs[i].len;
+		}
+		imap_pump_ack(p, uids, n, bytes);
+		if (committed == 0)
+			assert_int_equal(pthread_create(&t, NULL, stop_now, NULL), 0);
+		committed += n;
+		free(uids);
+		imap_intake_free_msgs(&msgs, n);
+	}
+	assert_true(committed > 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r, 0);
+	r = imap_pump_finish(&p, &err);
+	s48_stop_requested = 0;
+	if (r != 0)
+		fail_msg("finish: %s", err);
+	imap_intake_close(&ii);
+	assert_true(committed < 2000);
+	assert_int_equal(count(mb_processed), before + (long)committed);
+	assert_int_equal(count(mb_inbox), 2000 - (long)committed);
+	drain();
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_two_sessions_move_all),
+		cmocka_unit_test(test_second_login_refused),
+		cmocka_unit_test(test_drop_with_batch_ahead),
+		cmocka_unit_test(test_session_lost_with_acks_queued),
+		cmocka_unit_test(test_stop_while_waiting),
+	};
+
+	log_init("test_imap_pump", LOG_LEVEL_ERR, 0);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -106,6 +106,20 @@ asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" check-only
 
+# The threaded paths under ThreadSanitizer (not part of check: ~12 min more).
+# s48d runs in the background in integration tests, so its reports are
+# collected from TSAN_OPTIONS' log_path, and any report fails the target.
+TSAN_TESTS ?= test_imap* test_intake_imap test_daemon* test_crash* test_soak test_store* \
+	test_ingest* test_outbox* test_notifier_smtp* test_mime* test_ops_*
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread" tests-build
+	@rm -rf build-tsan/tsan-logs; mkdir -p build-tsan/tsan-logs; rc=0; \
+	for t in $(foreach t,$(TSAN_TESTS),'$(t)'); do \
+	  TSAN_OPTIONS="log_path=$(CURDIR)/build-tsan/tsan-logs/tsan second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  S48_BUILD=build-tsan S48_TESTS="$$t" sh tests/run-tests.sh || rc=1; done; \
+	if ls build-tsan/tsan-logs/tsan.* >/dev/null 2>&1; then cat build-tsan/tsan-logs/tsan.*; rc=1; fi; exit $$rc
+.PHONY: tsan
+
 demo: deps all
 	@S48_BIN=$(CURDIR)/$(BUILD) sh tests/demo.sh
 
@@ -124,6 +138,6 @@ install: all
 	install -m 644 conf/s48d.service $(DESTDIR)$(PREFIX)/lib/systemd/system/s48d.service
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-tsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

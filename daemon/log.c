@@ -11,7 +11,9 @@
 #include <syslog.h>
 #include <time.h>
 
-static enum log_level cur_level = LOG_LEVEL_INFO;
+/* atomic: a reload (SIGHUP, main thread) sets it while the checkpoint and
+ * IMAP threads may be logging */
+static _Atomic enum log_level cur_level = LOG_LEVEL_INFO;
 static int use_syslog;
 static const char *log_ident = "s48";
 

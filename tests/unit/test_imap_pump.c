@@ -33,135 +33,32 @@
 #include "log.h"
 #include "util.h"
 
-struct dc {
-	char dir[128];
-	int port;
-	char user[32], pass[64];
-};
-static struct dc dc;
+#include "dovecot_test.h"
+
 static char mb_inbox[] = "INBOX", mb_processed[] = "Processed";
-
-static const char *
-top(void)
-{
-	const char *t = getenv("S48_TOP");
-
-	return t != NULL && *t ? t : ".";
-}
-
-static void
-env_get(const char *env, const char *key, char *out, size_t outsz)
-{
-	const char *p = strstr(env, key);
-	size_t n = 0;
-
-	assert_non_null(p);
-	p += strlen(key);
-	assert_true(*p == '=' && p[1] == '\'');
-	p += 2;
-	while (p[n] != '\'' && p[n] != '\0' && n + 1 < outsz)
-		n++;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-/* a child stops Dovecot when this process dies without its teardown */
-static pid_t watchdog_pid = -1;
-static int watchdog_fd = -1;
-
-static void
-watchdog_start(void)
-{
-	int p[2];
-	char c;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return;
-	watchdog_pid = fork();
-	if (watchdog_pid == 0) {
-		char cmd[512];
-
-		close(p[1]);
-		while (read(p[0], &c, 1) > 0)
-			;
-		snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s; rm -rf %s",
-		    top(), dc.dir, dc.dir);
-		_exit(system(cmd) == 0 ? 0 : 1);
-	}
-	close(p[0]);
-	watchdog_fd = p[1];
-}
 
 static int
 group_setup(void **state)
 {
-	char cmd[512], *env = NULL, path[256], buf[32];
-	const char *err;
-	size_t len;
-
 	(void)state;
-	snprintf(dc.dir, sizeof(dc.dir), "/tmp/s48pump.XXXXXX");
-	if (mkdtemp(dc.dir) == NULL)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh start %s >/dev/null", top(),
-	    dc.dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "# cannot start dovecot (see %s/dovecot.log)\n", dc.dir);
-		return -1;
-	}
-	watchdog_start();
-	snprintf(path, sizeof(path), "%s/dovecot.env", dc.dir);
-	if (util_read_file(path, 65536, &env, &len, &err) != 0)
-		return -1;
-	env_get(env, "DOVECOT_PORT", buf, sizeof(buf));
-	dc.port = atoi(buf);
-	env_get(env, "DOVECOT_USER", dc.user, sizeof(dc.user));
-	env_get(env, "DOVECOT_PASS", dc.pass, sizeof(dc.pass));
-	free(env);
-	return 0;
+	return dt_setup("/tmp/s48pump.XXXXXX");
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[512];
-	int rc = 0;
-
 	(void)state;
-	if (watchdog_pid > 0) {
-		kill(watchdog_pid, SIGKILL);
-		waitpid(watchdog_pid, NULL, 0);
-	}
-	if (watchdog_fd >= 0)
-		close(watchdog_fd);
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s", top(), dc.dir);
-	if (system(cmd) != 0)
-		rc = -1;
-	if (getenv("S48_KEEP") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dc.dir);
-		if (system(cmd) != 0)
-			rc = -1;
-	}
-	return rc;
+	return dt_teardown();
 }
 
+/* a config for the plain listener, INBOX to Processed; password: NULL for
+ * the right one */
 static void
 cfg_plain(struct cfg_imap *c, char *password)
 {
-	static char host[] = "127.0.0.1";
-
-	memset(c, 0, sizeof(*c));
-	c->enabled = 1;
-	c->host = host;
-	c->port = dc.port;
-	c->tls = CFG_TLS_NONE;
-	c->user = dc.user;
-	c->password = password != NULL ? password : dc.pass;
-	c->mailbox = mb_inbox;
-	c->processed_mailbox = mb_processed;
-	c->idle = 1;
-	c->max_message_bytes = 10485760;
-	c->ack_max_age_days = 7;
+	dt_cfg_plain(c, mb_inbox, mb_processed);
+	if (password != NULL)
+		c->password = password;
 }
 
 static struct imap_intake *
@@ -182,7 +79,7 @@ fill(int n)
 	char cmd[512];
 
 	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh fill %s %s %d 600 >/dev/null",
-	    top(), dc.dir, dc.user, n);
+	    dt_top(), dt_dc.dir, dt_dc.user, n);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -194,8 +91,8 @@ count(const char *mb)
 	FILE *f;
 	long n = -1;
 
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh count %s %s %s", top(), dc.dir,
-	    dc.user, mb);
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh count %s %s %s", dt_top(), dt_dc.dir,
+	    dt_dc.user, mb);
 	f = popen(cmd, "r");
 	assert_non_null(f);
 	if (fgets(line, sizeof(line), f) != NULL)

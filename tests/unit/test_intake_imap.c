@@ -30,165 +30,30 @@
 #include "intake_imap.h"
 #include "util.h"
 
+#include "dovecot_test.h"
 #include "net_test.h"
-
-struct dc {
-	char dir[128];
-	int port, imaps_port;
-	char ca[256], ca_wrong[256], user[32], pass[64];
-	int stopped;
-};
-static struct dc dc;
-
-static const char *
-top(void)
-{
-	const char *t = getenv("S48_TOP");
-
-	return t != NULL && *t ? t : ".";
-}
-
-static void
-env_get(const char *env, const char *key, char *out, size_t outsz)
-{
-	const char *p = strstr(env, key);
-	size_t n = 0;
-
-	assert_non_null(p);
-	p += strlen(key);
-	assert_true(*p == '=' && p[1] == '\'');
-	p += 2;
-	while (p[n] != '\'' && p[n] != '\0' && n + 1 < outsz)
-		n++;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
-
-/*
- * If this process dies without its teardown (a crash, a sanitizer abort),
- * a watchdog child notices the pipe closing and stops Dovecot, so no server
- * outlives the run.
- */
-static pid_t watchdog_pid = -1;
-static int watchdog_fd = -1;
-
-static void
-watchdog_start(void)
-{
-	int p[2];
-	char c;
-
-	if (pipe2(p, O_CLOEXEC) != 0)
-		return;
-	watchdog_pid = fork();
-	if (watchdog_pid == 0) {
-		char cmd[512];
-
-		close(p[1]);
-		while (read(p[0], &c, 1) > 0)
-			;
-		snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s; rm -rf %s",
-		    top(), dc.dir, dc.dir);
-		_exit(system(cmd) == 0 ? 0 : 1);
-	}
-	close(p[0]);
-	watchdog_fd = p[1];
-}
-
-static void
-watchdog_stop(void)
-{
-	if (watchdog_pid > 0) {
-		kill(watchdog_pid, SIGKILL);
-		waitpid(watchdog_pid, NULL, 0);
-		watchdog_pid = -1;
-	}
-	if (watchdog_fd >= 0) {
-		close(watchdog_fd);
-		watchdog_fd = -1;
-	}
-}
 
 static int
 group_setup(void **state)
 {
-	char cmd[512], *env = NULL, path[256], buf[32];
-	const char *err;
-	size_t len;
-
 	(void)state;
-	snprintf(dc.dir, sizeof(dc.dir), "/tmp/s48imap.XXXXXX");
-	if (mkdtemp(dc.dir) == NULL)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh start %s >/dev/null", top(),
-	    dc.dir);
-	if (system(cmd) != 0) {
-		fprintf(stderr, "# cannot start dovecot (see %s/dovecot.log)\n", dc.dir);
-		return -1;
-	}
-	watchdog_start();
-	snprintf(path, sizeof(path), "%s/dovecot.env", dc.dir);
-	if (util_read_file(path, 65536, &env, &len, &err) != 0)
-		return -1;
-	env_get(env, "DOVECOT_PORT", buf, sizeof(buf));
-	dc.port = atoi(buf);
-	env_get(env, "DOVECOT_IMAPS_PORT", buf, sizeof(buf));
-	dc.imaps_port = atoi(buf);
-	env_get(env, "DOVECOT_CA", dc.ca, sizeof(dc.ca));
-	env_get(env, "DOVECOT_CA_WRONG", dc.ca_wrong, sizeof(dc.ca_wrong));
-	env_get(env, "DOVECOT_USER", dc.user, sizeof(dc.user));
-	env_get(env, "DOVECOT_PASS", dc.pass, sizeof(dc.pass));
-	free(env);
-	return 0;
+	return dt_setup("/tmp/s48imap.XXXXXX");
 }
 
 static void
 dovecot_stop(void)
 {
-	char cmd[512];
-
-	if (dc.stopped)
-		return;
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh stop %s", top(), dc.dir);
-	if (system(cmd) != 0)
+	if (dt_stop() != 0)
 		fprintf(stderr, "# dovecot stop failed\n");
-	dc.stopped = 1;
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[512];
-
 	(void)state;
-	watchdog_stop();
+	dt_watchdog_stop();
 	dovecot_stop();
-	if (getenv("S48_KEEP") == NULL) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dc.dir);
-		if (system(cmd) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* a config for the plain (no TLS) listener */
-static void
-cfg_plain(struct cfg_imap *c, char *mailbox, char *processed)
-{
-	static char host[] = "127.0.0.1";
-
-	memset(c, 0, sizeof(*c));
-	c->enabled = 1;
-	c->host = host;
-	c->port = dc.port;
-	c->tls = CFG_TLS_NONE;
-	c->user = dc.user;
-	c->password = dc.pass;
-	c->mailbox = mailbox;
-	c->processed_mailbox = processed;
-	c->idle = 1;
-	c->max_message_bytes = 10485760;
-	c->ack_max_age_days = 7;
+	return dt_teardown();
 }
 
 /* imap_intake_connect(c) that must succeed */
@@ -228,9 +93,9 @@ helper_open(void)
 
 	assert_non_null(m);
 	mailimap_set_timeout(m, 10);
-	r = mailimap_socket_connect(m, "127.0.0.1", (uint16_t)dc.port);
+	r = mailimap_socket_connect(m, "127.0.0.1", (uint16_t)dt_dc.port);
 	assert_true(r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED || r == MAILIMAP_NO_ERROR_AUTHENTICATED);
-	assert_int_equal(mailimap_login(m, dc.user, dc.pass), MAILIMAP_NO_ERROR);
+	assert_int_equal(mailimap_login(m, dt_dc.user, dt_dc.pass), MAILIMAP_NO_ERROR);
 	return m;
 }
 
@@ -386,7 +251,7 @@ test_fetch_batches_and_move(void **state)
 	}
 	assert_int_equal(helper_exists(h, "T1done"), 0);
 
-	cfg_plain(&c, "T1", "T1done");
+	dt_cfg_plain(&c, "T1", "T1done");
 	ii = connect_ok(&c);
 	assert_int_equal(helper_exists(h, "T1done"), 1);
 	assert_true(imap_intake_uidvalidity(ii) > 0);
@@ -460,7 +325,7 @@ test_ack_copy_expunge(void **state)
 	(void)state;
 	helper_fill(h, "T2", "copy", 8, 200);
 	helper_create(h, "T2done");
-	cfg_plain(&c, "T2", "T2done");
+	dt_cfg_plain(&c, "T2", "T2done");
 	ii = connect_ok(&c);
 	imap_intake_disable_move(ii);
 	assert_int_equal(imap_intake_fetch(ii, 0, 3, &msgs, &n, &err), 0);
@@ -509,7 +374,7 @@ test_seen_mode(void **state)
 
 	(void)state;
 	helper_fill(h, "T3", "seen", 6, 100);
-	cfg_plain(&c, "T3", NULL);
+	dt_cfg_plain(&c, "T3", NULL);
 	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 4, &msgs, &n, &err), 0);
 	assert_int_equal(n, 4);
@@ -589,7 +454,7 @@ test_list_window_whole_batches(void **state)
 	(void)state;
 	imap_intake_set_list_window(7);
 	helper_fill(h, "W4", "w", 40, 50);
-	cfg_plain(&c, "W4", NULL);
+	dt_cfg_plain(&c, "W4", NULL);
 	ii = connect_ok(&c);
 	for (;;) {
 		assert_int_equal(imap_intake_fetch(ii, after, 3, &msgs, &n, &err), 0);
@@ -640,7 +505,7 @@ test_list_windows(void **state)
 		memset(got, 0, sizeof(got));
 		/* UIDs 1..40, subjects w-1..w-40 */
 		helper_fill(h, mb, "w", 40, 50);
-		cfg_plain(&c, mb, wc->done != NULL ? done : NULL);
+		dt_cfg_plain(&c, mb, wc->done != NULL ? done : NULL);
 		ii = connect_ok(&c);
 		for (;;) {
 			assert_int_equal(imap_intake_fetch(ii, after, wc->batch, &msgs, &n, &err), 0);
@@ -715,7 +580,7 @@ test_list_start_found_again(void **state)
 	memset(got, 0, sizeof(got));
 	imap_intake_set_list_window(9);
 	helper_fill(h, "W5", "w", 20, 50);
-	cfg_plain(&c, "W5", NULL);
+	dt_cfg_plain(&c, "W5", NULL);
 	ii = connect_ok(&c);
 	for (;;) {
 		assert_int_equal(imap_intake_fetch(ii, after, 3, &msgs, &n, &err), 0);
@@ -776,7 +641,7 @@ test_large_partial(void **state)
 		    MAILIMAP_NO_ERROR);
 		mailimap_date_time_free(dt);
 	}
-	cfg_plain(&c, "T4", "T4done");
+	dt_cfg_plain(&c, "T4", "T4done");
 	c.max_message_bytes = 4096;
 	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
@@ -805,14 +670,14 @@ deliver_file(const char *mailbox, const char *subject)
 	char *msg = make_msg(subject, 300, &len);
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/%s.eml", dc.dir, subject);
+	snprintf(path, sizeof(path), "%s/%s.eml", dt_dc.dir, subject);
 	f = fopen(path, "w");
 	assert_non_null(f);
 	assert_int_equal(fwrite(msg, 1, len, f), len);
 	fclose(f);
 	free(msg);
 	snprintf(cmd, sizeof(cmd), "DOVECOT_MAILBOX=%s sh %s/tests/lib/dovecot.sh deliver %s %s %s",
-	    mailbox, top(), dc.dir, dc.user, path);
+	    mailbox, dt_top(), dt_dc.dir, dt_dc.user, path);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -867,7 +732,7 @@ test_idle_timeout(void **state)
 	(void)state;
 	helper_create(h, "T9");
 	helper_close(h);
-	cfg_plain(&c, "T9", "T9done");
+	dt_cfg_plain(&c, "T9", "T9done");
 	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
 	assert_int_equal(n, 0);
@@ -909,7 +774,7 @@ test_idle(void **state)
 	(void)state;
 	helper_create(h, "T5");
 	helper_close(h);
-	cfg_plain(&c, "T5", "T5done");
+	dt_cfg_plain(&c, "T5", "T5done");
 	ii = connect_ok(&c);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
 	assert_int_equal(n, 0);
@@ -942,11 +807,11 @@ test_idle(void **state)
 		struct imap_intake *it = NULL;
 		char host[] = "localhost";
 
-		cfg_plain(&ct, "T5", "T5done");
+		dt_cfg_plain(&ct, "T5", "T5done");
 		ct.host = host;
 		ct.tls = CFG_TLS_IMPLICIT;
-		ct.port = dc.imaps_port;
-		ct.ca_file = dc.ca;
+		ct.port = dt_dc.imaps_port;
+		ct.ca_file = dt_dc.ca;
 		it = connect_ok(&ct);
 		t0 = nt_now();
 		pid = deliver_later("T5", "idle-2");
@@ -1016,7 +881,7 @@ test_idle_news_in_ack(void **state)
 		int r;
 
 		helper_fill(h, modes[k][0], "news", 1, 100);
-		cfg_plain(&c, modes[k][0], modes[k][1]);
+		dt_cfg_plain(&c, modes[k][0], modes[k][1]);
 		ii = connect_ok(&c);
 		assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
 		assert_int_equal(n, 1);
@@ -1050,7 +915,7 @@ count_logins(void)
 	size_t len;
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/dovecot.log", dc.dir);
+	snprintf(path, sizeof(path), "%s/dovecot.log", dt_dc.dir);
 	if (util_read_file(path, 64u << 20, &log, &len, &err) != 0)
 		return -1;
 	for (p = log; (p = strstr(p, "Login: user=<")) != NULL; p++)
@@ -1103,12 +968,12 @@ test_tls(void **state)
 		size_t n;
 		int before, after, r;
 
-		cfg_plain(&c, "T6", NULL);
+		dt_cfg_plain(&c, "T6", NULL);
 		util_strlcpy(host, tc->host, sizeof(host));
 		c.host = host;
 		c.tls = tc->tls;
-		c.port = tc->tls == CFG_TLS_IMPLICIT ? dc.imaps_port : dc.port;
-		c.ca_file = tc->ca == 1 ? dc.ca : tc->ca == 2 ? dc.ca_wrong :
+		c.port = tc->tls == CFG_TLS_IMPLICIT ? dt_dc.imaps_port : dt_dc.port;
+		c.ca_file = tc->ca == 1 ? dt_dc.ca : tc->ca == 2 ? dt_dc.ca_wrong :
 		    tc->ca == 3 ? missing : NULL;
 		before = count_logins();
 		r = imap_intake_connect(&c, &ii, &err);
@@ -1145,14 +1010,14 @@ test_wrong_password(void **state)
 	char bad[] = "not-the-password";
 
 	(void)state;
-	cfg_plain(&c, "INBOX", NULL);
+	dt_cfg_plain(&c, "INBOX", NULL);
 	c.password = bad;
 	assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
 	assert_null(ii);
 	if (strstr(err, "login as prijave: refused: Authentication failed") == NULL)
 		fail_msg("unclear error: %s", err);
 	/* the next login is not delayed by an auth penalty */
-	cfg_plain(&c, "INBOX", NULL);
+	dt_cfg_plain(&c, "INBOX", NULL);
 	{
 		double t0 = nt_now();
 
@@ -1165,7 +1030,7 @@ test_wrong_password(void **state)
 	{
 		char mb[] = "NoSuchBox";
 
-		cfg_plain(&c, mb, NULL);
+		dt_cfg_plain(&c, mb, NULL);
 		assert_int_equal(imap_intake_connect(&c, &ii, &err), -1);
 		assert_non_null(strstr(err, "SELECT NoSuchBox"));
 	}
@@ -1222,7 +1087,7 @@ test_utf8_processed_mailbox(void **state)
 
 	(void)state;
 	helper_fill(h, "T8", "utf7", 1, 100);
-	cfg_plain(&c, "T8", processed);
+	dt_cfg_plain(&c, "T8", processed);
 	ii = connect_ok(&c);
 	assert_int_equal(helper_exists(h, "Prijave obra&ARE-ene"), 1);
 	assert_int_equal(imap_intake_fetch(ii, 0, 10, &msgs, &n, &err), 0);
@@ -1417,7 +1282,7 @@ fake_start(int scenario, struct cfg_imap *c, pid_t *pid_r)
 	if (*pid_r == 0)
 		fake_server(s, scenario);
 	close(s);
-	cfg_plain(c, "INBOX", NULL);
+	dt_cfg_plain(c, "INBOX", NULL);
 	c->port = port;
 }
 
@@ -1569,7 +1434,7 @@ test_silent_server(void **state)
 
 	(void)state;
 	s = nt_listen(&port);
-	cfg_plain(&c, "INBOX", NULL);
+	dt_cfg_plain(&c, "INBOX", NULL);
 	c.port = port;
 	imap_intake_set_timeout(2);
 	t0 = nt_now();
@@ -1601,7 +1466,7 @@ test_server_stopped(void **state)
 	(void)state;
 	helper_fill(h, "T7", "stop", 1, 100);
 	helper_close(h);
-	cfg_plain(&c, "T7", "T7done");
+	dt_cfg_plain(&c, "T7", "T7done");
 	imap_intake_set_timeout(5);
 	ii = connect_ok(&c);
 	dovecot_stop();

@@ -129,6 +129,23 @@ drain(void)
 	assert_int_equal(count(mb_inbox), 0);
 }
 
+/* the batch of n in *msgs "committed": its UIDs and bytes handed back to
+ * the pump (imap_pump_ack), the batch freed */
+static void
+commit_batch(struct imap_pump *p, struct imap_msg **msgs, size_t n)
+{
+	size_t i, bytes = 0;
+	uint32_t *uids = xcalloc(n, sizeof(*uids));
+
+	for (i = 0; i < n; i++) {
+		uids[i] = (*msgs)[i].uid;
+		bytes += (*msgs)[i].len;
+	}
+	imap_pump_ack(p, uids, n, bytes);
+	free(uids);
+	imap_intake_free_msgs(msgs, n);
+}
+
 /* the caller's side of a poll: take every batch, "commit" it and hand its
  * UIDs back, until the pump says there is no more; the number acknowledged */
 static size_t
@@ -136,51 +153,51 @@ take_all(struct imap_pump *p)
 {
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
-	size_t n, i, acked = 0, bytes;
-	uint32_t *uids;
+	size_t n, acked = 0;
 	int r;
 
 	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
-		uids = xcalloc(n, sizeof(*uids));
-		bytes = 0;
-		for (i = 0; i < n; i++) {
-			uids[i] = msgs[i].uid;
-			bytes += msgs[i].len;
-		}
-		imap_pump_ack(p, uids, n, bytes);
 		acked += n;
-		free(uids);
-		imap_intake_free_msgs(&msgs, n);
+		commit_batch(p, &msgs, n);
 	}
 	if (r < 0)
 		fail_msg("imap_pump_next: %s", err);
 	return acked;
 }
 
-/* 2,500 mails in batches of 100 on two sessions: the second logs in once
- * the listing shows enough for a command, the two share the end; every
- * committed mail is moved once, nothing else */
+/* n mails in batches of 100 on two sessions, the acknowledging one logging
+ * in with ack_password (NULL: the right one); every committed mail is moved
+ * once, nothing else */
 static void
-test_two_sessions_move_all(void **state)
+move_all(long n, char *ack_password)
 {
-	struct cfg_imap c;
+	struct cfg_imap c, c_ack;
 	struct imap_intake *ii;
 	struct imap_pump *p = NULL;
 	char *err = NULL;
 	long before = count(mb_processed);
 
-	(void)state;
-	fill(2500);
+	fill((int)n);
 	cfg_plain(&c, NULL);
+	cfg_plain(&c_ack, ack_password);
 	ii = connect_ok(&c);
-	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
-	assert_int_equal(take_all(p), 2500);
+	assert_int_equal(imap_pump_start(ii, &c_ack, NULL, 0, 100, &p, &err), 0);
+	assert_int_equal(take_all(p), n);
 	if (imap_pump_finish(&p, &err) != 0)
 		fail_msg("finish: %s", err);
 	assert_null(p);
 	imap_intake_close(&ii);
 	assert_int_equal(count(mb_inbox), 0);
-	assert_int_equal(count(mb_processed), before + 2500);
+	assert_int_equal(count(mb_processed), before + n);
+}
+
+/* 2,500 mails: the second session logs in once the listing shows enough
+ * for a command, the two share the end */
+static void
+test_two_sessions_move_all(void **state)
+{
+	(void)state;
+	move_all(2500, NULL);
 }
 
 /* the second login refused (a wrong password): the fetching session
@@ -189,24 +206,9 @@ static void
 test_second_login_refused(void **state)
 {
 	static char wrong[] = "not-the-password";
-	struct cfg_imap c, c_ack;
-	struct imap_intake *ii;
-	struct imap_pump *p = NULL;
-	char *err = NULL;
-	long before = count(mb_processed);
 
 	(void)state;
-	fill(1500);
-	cfg_plain(&c, NULL);
-	cfg_plain(&c_ack, wrong);
-	ii = connect_ok(&c);
-	assert_int_equal(imap_pump_start(ii, &c_ack, NULL, 0, 100, &p, &err), 0);
-	assert_int_equal(take_all(p), 1500);
-	if (imap_pump_finish(&p, &err) != 0)
-		fail_msg("finish: %s", err);
-	imap_intake_close(&ii);
-	assert_int_equal(count(mb_inbox), 0);
-	assert_int_equal(count(mb_processed), before + 1500);
+	move_all(1500, wrong);
 }
 
 /* the second batch is not committed (imap_pump_drop) while the third may
@@ -220,7 +222,6 @@ test_drop_with_batch_ahead(void **state)
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, i, bytes;
-	uint32_t uids[100];
 	long before = count(mb_processed);
 	int r;
 
@@ -231,12 +232,7 @@ test_drop_with_batch_ahead(void **state)
 	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
 	assert_int_equal(imap_pump_next(p, &msgs, &n, &err), 1);
 	assert_int_equal(n, 100);
-	for (i = 0, bytes = 0; i < n; i++) {
-		uids[i] = msgs[i].uid;
-		bytes += msgs[i].len;
-	}
-	imap_pump_ack(p, uids, n, bytes);
-	imap_intake_free_msgs(&msgs, n);
+	commit_batch(p, &msgs, n);
 	assert_int_equal(imap_pump_next(p, &msgs, &n, &err), 1);
 	assert_int_equal(n, 100);
 	/* let the fetch thread get the third batch ahead, most of the time */
@@ -270,8 +266,7 @@ test_session_lost_with_acks_queued(void **state)
 	struct imap_pump *p = NULL;
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
-	size_t n, i, bytes, committed = 0;
-	uint32_t *uids;
+	size_t n, committed = 0;
 	long before = count(mb_processed), moved;
 	int r, batches = 0;
 
@@ -282,15 +277,8 @@ test_session_lost_with_acks_queued(void **state)
 	/* one session: commands wait for IMAP_PUMP_ACK_MIN committed UIDs */
 	assert_int_equal(imap_pump_start(ii, NULL, NULL, 0, 100, &p, &err), 0);
 	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
-		uids = xcalloc(n, sizeof(*uids));
-		for (i = 0, bytes = 0; i < n; i++) {
-			uids[i] = msgs[i].uid;
-			bytes += msgs[i].len;
-		}
-		imap_pump_ack(p, uids, n, bytes);
 		committed += n;
-		free(uids);
-		imap_intake_free_msgs(&msgs, n);
+		commit_batch(p, &msgs, n);
 		if (++batches == 3)
 			imap_intake_abort(ii);
 	}
@@ -329,8 +317,7 @@ test_stop_while_waiting(void **state)
 	struct imap_pump *p = NULL;
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
-	size_t n, i, bytes, committed = 0;
-	uint32_t *uids;
+	size_t n, committed = 0;
 	long before = count(mb_processed);
 	pthread_t t;
 	int r;
@@ -341,17 +328,10 @@ test_stop_while_waiting(void **state)
 	ii = connect_ok(&c);
 	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
 	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
-		uids = xcalloc(n, sizeof(*uids));
-		for (i = 0, bytes = 0; i < n; i++) {
-			uids[i] = msgs[i].uid;
-			bytes += msgs[i].len;
-		}
-		imap_pump_ack(p, uids, n, bytes);
+		commit_batch(p, &msgs, n);
 		if (committed == 0)
 			assert_int_equal(pthread_create(&t, NULL, stop_now, NULL), 0);
 		committed += n;
-		free(uids);
-		imap_intake_free_msgs(&msgs, n);
 	}
 	assert_true(committed > 0);
 	pthread_join(t, NULL);

@@ -28,7 +28,7 @@ static inline void
 ot_open(const char *dir, const char *smtp_url, struct s48_config **cfg_r,
     struct store **st_r)
 {
-	char path[128], *conf, *errors = NULL;
+	char *conf;
 
 	conf = xasprintf("database = \"s48.db\";\nsecret_file = \"secret\";\n"
 	    "log = { level = \"err\"; target = \"stderr\"; };\n%s%s%s"
@@ -36,14 +36,8 @@ ot_open(const char *dir, const char *smtp_url, struct s48_config **cfg_r,
 	    " keywords = [\"voda\"]; } );\ndefault_department = \"water\";\n",
 	    smtp_url ? "smtp = { url = \"" : "", smtp_url ? smtp_url : "",
 	    smtp_url ? "\"; tls = \"none\"; from = \"S48 <prijave@example.org>\"; };\n" : "");
-	snprintf(path, sizeof(path), "%s/secret", dir);
-	ts_write_file(path, "secret\n", 0600);
-	snprintf(path, sizeof(path), "%s/s48.conf", dir);
-	ts_write_file(path, conf, 0644);
+	ts_config_open(dir, "secret\n", conf, cfg_r, st_r);
 	free(conf);
-	if (config_load(path, 0, cfg_r, &errors) < 0)
-		fail_msg("config: %s", errors);
-	ts_open((*cfg_r)->database, st_r);
 }
 
 /* one pending email acknowledgement (subject "Prijava") due at next_at;

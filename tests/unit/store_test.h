@@ -1,8 +1,9 @@
 /*
  * store_test.h - shared by the suites that work on real files: a private
  * temporary directory and its removal, writing a file with a mode, a SQLite
- * store opened in the directory, and one value from a query with bound text
- * parameters.  Header-only (static inline) because every test file is its
+ * store opened in the directory, a configuration written and loaded with its
+ * store (the usual fixture, struct ts_fx), and one value from a query with
+ * bound text parameters.  Header-only (static inline) because every test file is its
  * own program; include it after <cmocka.h>.  Failures end the test
  * (fail_msg / assert_*) except ts_rmtree, which returns -1 for a teardown.
  */
@@ -15,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "config.h"
 #include "store.h"
 #include "util.h"
 
@@ -65,6 +67,49 @@ ts_open_in(const char *dir, char *path, size_t size, struct store **st_r)
 {
 	assert_true((size_t)snprintf(path, size, "%s/s48.db", dir) < size);
 	ts_open(path, st_r);
+}
+
+/*
+ * DIR/secret := secret (mode 0600) and DIR/s48.conf := conf (0644), loaded
+ * into *cfg_r, and the database it names opened into *st_r.
+ */
+static inline void
+ts_config_open(const char *dir, const char *secret, const char *conf,
+    struct s48_config **cfg_r, struct store **st_r)
+{
+	char path[160], *errors = NULL;
+
+	snprintf(path, sizeof(path), "%s/secret", dir);
+	ts_write_file(path, secret, 0600);
+	snprintf(path, sizeof(path), "%s/s48.conf", dir);
+	ts_write_file(path, conf, 0644);
+	if (config_load(path, 0, cfg_r, &errors) < 0)
+		fail_msg("config: %s", errors);
+	ts_open((*cfg_r)->database, st_r);
+}
+
+/* The usual fixture: a directory (ts_tmpdir), the configuration and the
+ * store in it (either may still be NULL when it is freed). */
+struct ts_fx {
+	char dir[64];
+	struct s48_config *cfg;
+	struct store *st;
+};
+
+/* *fp's store closed, configuration freed, directory removed, *fp freed
+ * and NULL: 0, or -1 if the directory could not be removed. */
+static inline int
+ts_fx_free(struct ts_fx **fp)
+{
+	struct ts_fx *f = *fp;
+	int rc;
+
+	store_close(&f->st);
+	config_free(&f->cfg);
+	rc = ts_rmtree(f->dir);
+	free(f);
+	*fp = NULL;
+	return rc;
 }
 
 /* sql prepared on db with text parameters ?1 ?2 (NULL: left unbound). */

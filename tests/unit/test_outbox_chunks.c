@@ -24,15 +24,9 @@
 
 #include "outbox_test.h"
 
-struct fx {
-	char dir[64];
-	struct s48_config *cfg;
-	struct store *st;
-};
-
 /* smtp: NULL = no smtp group; else its url */
 static void
-open_fx(struct fx *f, const char *smtp_url)
+open_fx(struct ts_fx *f, const char *smtp_url)
 {
 	ot_open(f->dir, smtp_url, &f->cfg, &f->st);
 }
@@ -40,7 +34,7 @@ open_fx(struct fx *f, const char *smtp_url)
 static int
 setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
+	struct ts_fx *f = xcalloc(1, sizeof(*f));
 
 	ts_tmpdir(f->dir, sizeof(f->dir), "outchunk");
 	*state = f;
@@ -50,14 +44,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 
-	store_close(&f->st);
-	config_free(&f->cfg);
-	if (ts_rmtree(f->dir) < 0)
-		return -1;
-	free(f);
-	return 0;
+	return ts_fx_free(&f);
 }
 
 /* n pending email rows, due now, next_at spread over a few seconds */
@@ -73,7 +62,7 @@ static void
 test_every_row_once(void **state)
 {
 	static const int sizes[] = { 1, 255, 256, 257, 700 };
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 	struct outbox_run run;
 	const char *err = NULL;
 	size_t k;
@@ -98,7 +87,7 @@ test_every_row_once(void **state)
 static void
 test_max_rows(void **state)
 {
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 	struct outbox_run run;
 	const char *err = NULL;
 
@@ -130,7 +119,7 @@ commit_hook(void *arg)
 static void
 test_transport_down(void **state)
 {
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 	struct outbox_run run;
 	const char *err = NULL;
 	char *url;

@@ -27,36 +27,22 @@
 
 #include "store_test.h"
 
-struct fx {
-	char dir[64];
-	struct s48_config *cfg;
-	struct store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	char path[160], *errors = NULL;
-	FILE *fp;
+	struct ts_fx *f = xcalloc(1, sizeof(*f));
+	char *conf;
 
 	ts_tmpdir(f->dir, sizeof(f->dir), "slasms");
-	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	ts_write_file(path, "s3cret-s3cret-s3cret\n", 0600);
-	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fprintf(fp, "database = \"%s/s48.db\";\nsecret_file = \"secret\";\n"
+	conf = xasprintf("database = \"%s/s48.db\";\nsecret_file = \"secret\";\n"
 	    "departments = ( { id = \"water\"; name = \"Водовод\"; sms = [\"+381601112233\"]; "
 	    "keywords = [\"voda\"]; } );\n"
 	    "default_department = \"water\";\n"
 	    "escalation = [\"direktor@jkp.example.org\", \"+381641234999\"];\n"
 	    "sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n", f->dir);
-	fclose(fp);
-	if (config_load(path, 0, &f->cfg, &errors) < 0)
-		fail_msg("config: %s", errors);
+	ts_config_open(f->dir, "s3cret-s3cret-s3cret\n", conf, &f->cfg, &f->st);
+	free(conf);
 	sla_use_timezone(f->cfg->sla.timezone);
-	ts_open(f->cfg->database, &f->st);
 	*state = f;
 	return 0;
 }
@@ -64,12 +50,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 
-	store_close(&f->st);
-	config_free(&f->cfg);
-	ts_rmtree(f->dir);
-	free(f);
+	ts_fx_free(&f);
 	return 0;
 }
 
@@ -121,7 +104,7 @@ test_escalation_sms(void **state)
 		{ 0, 2, NULL, "Водовод", NULL },
 		{ 0, 3, NULL, "Javna-rasveta", NULL },
 	};
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -159,7 +142,7 @@ test_escalation_sms(void **state)
 static void
 test_department_sms(void **state)
 {
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 	const char *err = NULL;
 	char *sms;
 	struct sms_measure m;

@@ -23,35 +23,21 @@
 
 #include "store_test.h"
 
-struct fx {
-	char dir[64];
-	struct s48_config *cfg;
-	struct store *st;
-};
-
 static int
 setup(void **state)
 {
-	struct fx *f = xcalloc(1, sizeof(*f));
-	char path[160], *errors = NULL;
-	FILE *fp;
+	struct ts_fx *f = xcalloc(1, sizeof(*f));
+	char *conf;
 
 	ts_tmpdir(f->dir, sizeof(f->dir), "slaerr");
-	snprintf(path, sizeof(path), "%s/secret", f->dir);
-	ts_write_file(path, "s3cret-s3cret-s3cret\n", 0600);
-	snprintf(path, sizeof(path), "%s/s48.conf", f->dir);
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fprintf(fp, "database = \"%s/s48.db\";\nsecret_file = \"secret\";\n"
+	conf = xasprintf("database = \"%s/s48.db\";\nsecret_file = \"secret\";\n"
 	    "departments = ( { id = \"water\"; name = \"Vodovod\"; "
 	    "email = [\"vodovod@jkp.example.org\"]; keywords = [\"voda\"]; } );\n"
 	    "default_department = \"water\";\n"
 	    "sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n", f->dir);
-	fclose(fp);
-	if (config_load(path, 0, &f->cfg, &errors) < 0)
-		fail_msg("config: %s", errors);
+	ts_config_open(f->dir, "s3cret-s3cret-s3cret\n", conf, &f->cfg, &f->st);
+	free(conf);
 	sla_use_timezone(f->cfg->sla.timezone);
-	ts_open(f->cfg->database, &f->st);
 	*state = f;
 	return 0;
 }
@@ -59,12 +45,9 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 
-	store_close(&f->st);
-	config_free(&f->cfg);
-	ts_rmtree(f->dir);
-	free(f);
+	ts_fx_free(&f);
 	return 0;
 }
 
@@ -85,7 +68,7 @@ test_failed_query_message(void **state)
 		  "created_at, due_at, warn_at, updated_at) VALUES ('open', 'email', "
 		  "'a@example.org', 'water', 's', 't', 1000, 2000, 1500, 1000)", "by" },
 	};
-	struct fx *f = *state;
+	struct ts_fx *f = *state;
 	static const char sentinel[] = "untouched";
 	const char *err;
 	size_t i;

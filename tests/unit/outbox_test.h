@@ -1,20 +1,25 @@
 /*
- * outbox_test.h - shared by test_outbox_batch.c and test_outbox_chunks.c: a
- * configuration and database in a test directory, pending email rows (one,
- * or n in one transaction), and counting outbox rows.
+ * outbox_test.h - shared by test_outbox_batch.c, test_outbox_chunks.c,
+ * test_outbox_restore.c and test_notifier_smtp.c: a configuration and
+ * database in a test directory, pending email rows (one, or n in one
+ * transaction), counting outbox rows, and running a shell command, above all
+ * a real smtp-sink (tests/lib/smtp_sink.sh) in a directory of its own.
  * Header-only (static inline) because every test file is its own program;
  * builds on store_test.h.
  */
 #ifndef S48_OUTBOX_TEST_H
 #define S48_OUTBOX_TEST_H
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <sqlite3.h>
 
 #include "config.h"
+#include "log.h"
 #include "store.h"
 #include "util.h"
 
@@ -96,6 +101,97 @@ ot_count(struct store *st, const char *where)
 
 	free(q);
 	return v;
+}
+
+/* the shell command fmt... (sh -c): its exit status, or -1 when it did not
+ * exit */
+static inline int
+ot_run(const char *fmt, ...) S48_PRINTF(1, 2);
+
+static inline int
+ot_run(const char *fmt, ...)
+{
+	va_list ap;
+	char cmd[8192];
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* the number in DIR/FILE (a port file), or -1 with *error_r set */
+static inline int
+ot_read_port(const char *dir, const char *file, const char **error_r)
+{
+	char path[4400], *data = NULL;
+	size_t len;
+	int port;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (util_read_file(path, 64, &data, &len, error_r) < 0)
+		return -1;
+	port = atoi(data);
+	free(data);
+	return port;
+}
+
+/* an smtp-sink started in DIR/NAME with extra smtp-sink args ("" for none),
+ * top the repository root; its port */
+static inline int
+ot_sink_start(const char *top, const char *dir, const char *name, const char *args)
+{
+	const char *err = NULL;
+	char file[128];
+	int port;
+
+	if (ot_run("sh '%s/tests/lib/smtp_sink.sh' start '%s/%s' %s >/dev/null", top, dir, name,
+	    args) != 0) {
+		if (*args != '\0')
+			fail_msg("cannot start smtp-sink %s", args);
+		fail_msg("cannot start smtp-sink");
+	}
+	snprintf(file, sizeof(file), "%s/smtp-sink.port", name);
+	port = ot_read_port(dir, file, &err);
+	if (port < 0)
+		fail_msg("%s/%s: %s", dir, file, err);
+	return port;
+}
+
+/* the smtp-sink in DIR/NAME stopped */
+static inline void
+ot_sink_stop(const char *top, const char *dir, const char *name)
+{
+	ot_run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", top, dir, name);
+}
+
+/* every smtp-sink in a directory of DIR stopped (a teardown's sweep, also
+ * of those a test that failed half-way left) */
+static inline void
+ot_sinks_stop_all(const char *top, const char *dir)
+{
+	ot_run("for d in '%s'/*/; do sh '%s/tests/lib/smtp_sink.sh' stop \"$d\"; done", dir, top);
+}
+
+/* messages the sink in DIR/NAME captured whose text contains what
+ * (grep -F), or -1 */
+static inline int
+ot_sink_count(const char *dir, const char *name, const char *what)
+{
+	char cmd[512], line[64];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/%s/mail' 2>/dev/null | wc -l", what,
+	    dir, name);
+	p = popen(cmd, "r");
+	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
+		n = atoi(line);
+	if (p != NULL)
+		pclose(p);
+	return n;
 }
 
 #endif

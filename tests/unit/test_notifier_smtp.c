@@ -23,6 +23,8 @@
 #include "notifier_smtp.h"
 #include "util.h"
 
+#include "outbox_test.h"
+
 static char topdir[4096];
 static char tmpdir[] = "/tmp/s48smtp.XXXXXX";
 static int main_port, tls_port;
@@ -30,56 +32,24 @@ static char ca_file[4200];
 
 /* ------------------------------------------------------------- helpers */
 
-static int
-run(const char *fmt, ...) S48_PRINTF(1, 2);
-
-static int
-run(const char *fmt, ...)
-{
-	va_list ap;
-	char cmd[8192];
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int
-read_port(const char *dir, const char *file)
-{
-	char path[4200], *data = NULL;
-	const char *err;
-	size_t len;
-	int port;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if (util_read_file(path, 64, &data, &len, &err) < 0)
-		return -1;
-	port = atoi(data);
-	free(data);
-	return port;
-}
-
 /* a sink of its own in tmpdir/NAME with extra smtp-sink args; its port */
 static int
 sink_start(const char *name, const char *args, int auth)
 {
 	char dir[4200];
+	const char *err;
 
 	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, name);
-	if (run("%s sh '%s/tests/lib/smtp_sink.sh' start '%s' %s >/dev/null",
+	if (ot_run("%s sh '%s/tests/lib/smtp_sink.sh' start '%s' %s >/dev/null",
 	    auth ? "SMTP_SINK_AUTH=1" : "", topdir, dir, args) != 0)
 		fail_msg("cannot start smtp-sink %s", args);
-	return read_port(dir, "smtp-sink.port");
+	return ot_read_port(dir, "smtp-sink.port", &err);
 }
 
 static void
 sink_stop(const char *name)
 {
-	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, tmpdir, name);
+	ot_run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, tmpdir, name);
 }
 
 static int
@@ -123,7 +93,7 @@ sink_message(const char *name)
 static void
 sink_clear(const char *name)
 {
-	run("find '%s/%s/mail' -type f -delete", tmpdir, name);
+	ot_run("find '%s/%s/mail' -type f -delete", tmpdir, name);
 }
 
 static struct cfg_smtp
@@ -198,7 +168,7 @@ skip_sink_headers(const char *s)
 static int
 group_setup(void **state)
 {
-	const char *top = getenv("S48_TOP");
+	const char *top = getenv("S48_TOP"), *err;
 
 	(void)state;
 	if (top == NULL || top[0] == '\0')
@@ -208,12 +178,12 @@ group_setup(void **state)
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
 	chmod(tmpdir, 0755);
-	if (run("sh '%s/tests/lib/smtp_sink.sh' start '%s/main' >/dev/null", topdir, tmpdir) != 0)
+	if (ot_run("sh '%s/tests/lib/smtp_sink.sh' start '%s/main' >/dev/null", topdir, tmpdir) != 0)
 		return -1;
-	main_port = read_port(tmpdir, "main/smtp-sink.port");
-	if (run("sh '%s/tests/lib/smtp_sink.sh' tls '%s/main' >/dev/null", topdir, tmpdir) != 0)
+	main_port = ot_read_port(tmpdir, "main/smtp-sink.port", &err);
+	if (ot_run("sh '%s/tests/lib/smtp_sink.sh' tls '%s/main' >/dev/null", topdir, tmpdir) != 0)
 		return -1;
-	tls_port = read_port(tmpdir, "main/tls-relay.port");
+	tls_port = ot_read_port(tmpdir, "main/tls-relay.port", &err);
 	snprintf(ca_file, sizeof(ca_file), "%s/main/tls/cert.pem", tmpdir);
 	return main_port > 0 && tls_port > 0 ? 0 : -1;
 }
@@ -224,9 +194,9 @@ group_teardown(void **state)
 	(void)state;
 	notifier_smtp_close();
 	/* every sink, also those of a test that failed half-way */
-	run("for d in '%s'/*/; do sh '%s/tests/lib/smtp_sink.sh' stop \"$d\"; done", tmpdir, topdir);
+	ot_sinks_stop_all(topdir, tmpdir);
 	if (getenv("S48_KEEP") == NULL)
-		run("rm -rf '%s'", tmpdir);
+		ot_run("rm -rf '%s'", tmpdir);
 	return 0;
 }
 
@@ -490,17 +460,18 @@ test_smtps(void **state)
 	/* a trusted certificate for another name: host verification refuses it */
 	{
 		char dir[4200], ca2[4300];
+		const char *err;
 		int port2;
 
 		sink_start("othername", "", 0);
 		snprintf(dir, sizeof(dir), "%s/othername", tmpdir);
 		snprintf(ca2, sizeof(ca2), "%s/tls/cert.pem", dir);
-		assert_int_equal(run("mkdir -p '%s/tls' && openssl req -x509 -newkey rsa:2048 -nodes "
+		assert_int_equal(ot_run("mkdir -p '%s/tls' && openssl req -x509 -newkey rsa:2048 -nodes "
 		    "-days 2 -subj /CN=other.example -addext subjectAltName=DNS:other.example "
 		    "-keyout '%s/tls/key.pem' -out '%s' >/dev/null 2>&1", dir, dir, ca2), 0);
-		assert_int_equal(run("sh '%s/tests/lib/smtp_sink.sh' tls '%s' >/dev/null", topdir, dir),
+		assert_int_equal(ot_run("sh '%s/tests/lib/smtp_sink.sh' tls '%s' >/dev/null", topdir, dir),
 		    0);
-		port2 = read_port(dir, "tls-relay.port");
+		port2 = ot_read_port(dir, "tls-relay.port", &err);
 		c = cfg_for("smtps", "localhost", port2, 1, ca2);
 		assert_int_equal(notifier_smtp_send(&c, "jovana@example.net", data, len, &reason),
 		    NOTIFY_TEMPFAIL);

@@ -45,49 +45,6 @@ struct fx {
 	int port;
 };
 
-static int
-run(const char *fmt, ...) S48_PRINTF(1, 2);
-
-static int
-run(const char *fmt, ...)
-{
-	va_list ap;
-	char cmd[8192];
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-/* the sink in DIR/NAME with extra smtp-sink args; its port */
-static int
-sink_start(struct fx *f, const char *name, const char *args)
-{
-	char path[256], *data = NULL;
-	const char *err;
-	size_t len;
-	int port;
-
-	if (run("sh '%s/tests/lib/smtp_sink.sh' start '%s/%s' %s >/dev/null", topdir, f->dir, name,
-	    args) != 0)
-		fail_msg("cannot start smtp-sink %s", args);
-	snprintf(path, sizeof(path), "%s/%s/smtp-sink.port", f->dir, name);
-	if (util_read_file(path, 64, &data, &len, &err) < 0)
-		fail_msg("%s: %s", path, err);
-	port = atoi(data);
-	free(data);
-	return port;
-}
-
-static void
-sink_stop(struct fx *f, const char *name)
-{
-	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/%s'", topdir, f->dir, name);
-}
-
 /* the number a shell command prints first, or -1 */
 static long long
 cmd_number(const char *cmd)
@@ -101,17 +58,6 @@ cmd_number(const char *cmd)
 	if (p != NULL)
 		pclose(p);
 	return n;
-}
-
-/* messages the sink NAME captured whose text contains what (grep -F) */
-static int
-sink_count(struct fx *f, const char *name, const char *what)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/%s/mail' 2>/dev/null | wc -l", what,
-	    f->dir, name);
-	return (int)cmd_number(cmd);
 }
 
 static void
@@ -144,10 +90,9 @@ teardown(void **state)
 	notifier_smtp_close();
 	store_close(&f->st);
 	config_free(&f->cfg);
-	run("for d in '%s'/*/; do sh '%s/tests/lib/smtp_sink.sh' stop \"$d\"; done", f->dir,
-	    topdir);
+	ot_sinks_stop_all(topdir, f->dir);
 	if (getenv("S48_KEEP") == NULL)
-		run("rm -rf '%s'", f->dir);
+		ot_run("rm -rf '%s'", f->dir);
 	free(f);
 	s48_stop_requested = 0;
 	return 0;
@@ -171,7 +116,7 @@ assert_each_once(struct fx *f, const char *sink, const char *tag, int n)
 		int c;
 
 		snprintf(mark, sizeof(mark), "mark-%s-%d-end", tag, i);
-		c = sink_count(f, sink, mark);
+		c = ot_sink_count(f->dir, sink, mark);
 		if (c != 1)
 			fail_msg("%s delivered %d times", mark, c);
 	}
@@ -208,7 +153,7 @@ test_batched(void **state)
 	size_t k;
 	int total = 0;
 
-	f->port = sink_start(f, "sink", "");
+	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	open_fx(f, f->port);
 	sqlite3_commit_hook(store_db(f->st), commit_hook, NULL);
 	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
@@ -283,7 +228,7 @@ test_journal(void **state)
 	const char *err = NULL;
 	size_t k;
 
-	f->port = sink_start(f, "sink", "");
+	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	open_fx(f, f->port);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char like[64];
@@ -299,7 +244,7 @@ test_journal(void **state)
 		assert_non_null(err);
 		assert_non_null(strstr(err, "test: no sent"));
 		snprintf(like, sizeof(like), "mark-%s-", cases[k].tag);
-		delivered = sink_count(f, "sink", like);
+		delivered = ot_sink_count(f->dir, "sink", like);
 		journaled = journal_lines(f->st);
 		assert_true(delivered >= 1);
 		assert_int_equal(journaled, delivered);
@@ -340,7 +285,7 @@ test_no_journal(void **state)
 	const char *err = NULL;
 	char *path;
 
-	f->port = sink_start(f, "sink", "");
+	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	open_fx(f, f->port);
 	path = outbox_journal_path(f->st);
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -358,14 +303,14 @@ test_no_journal(void **state)
 	    "ON outbox WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'test: no sent'); END",
 	    &err), 0);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
-	assert_int_equal(sink_count(f, "sink", "mark-m-"), 1);
+	assert_int_equal(ot_sink_count(f->dir, "sink", "mark-m-"), 1);
 	assert_int_equal(store_exec(f->st, "DROP TRIGGER no_sent", &err), 0);
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
 	assert_int_equal(run.sent, 10);
 	assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
 	/* the inherent window: that one message went out twice */
-	assert_int_equal(sink_count(f, "sink", "mark-m-"), 11);
-	assert_int_equal(sink_count(f, "sink", "mark-m-0-end"), 2);
+	assert_int_equal(ot_sink_count(f->dir, "sink", "mark-m-"), 11);
+	assert_int_equal(ot_sink_count(f->dir, "sink", "mark-m-0-end"), 2);
 	rmdir(path);
 	free(path);
 }
@@ -381,7 +326,7 @@ test_locked(void **state)
 	sqlite3 *other;
 	char path[128];
 
-	f->port = sink_start(f, "sink", "");
+	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	open_fx(f, f->port);
 	add_rows(f->st, "l", 70);
 	sqlite3_busy_timeout(store_db(f->st), 100);
@@ -393,7 +338,7 @@ test_locked(void **state)
 	assert_non_null(err);
 	assert_non_null(strstr(err, "locked"));
 	assert_int_equal(run.sent + run.retried + run.failed, 0);
-	assert_int_equal(sink_count(f, "sink", "mark-l-"), 0);
+	assert_int_equal(ot_sink_count(f->dir, "sink", "mark-l-"), 0);
 	/* again while locked: the same, nothing half done */
 	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
 	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
@@ -427,8 +372,8 @@ test_stop_interrupts(void **state)
 	long long t0;
 	int port;
 
-	port = sink_start(f, "slow", "-w 20");
-	f->port = sink_start(f, "sink", "");
+	port = ot_sink_start(topdir, f->dir, "slow", "-w 20");
+	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	open_fx(f, port);
 	add_rows(f->st, "s", 5);
 	/* an earlier failure's reason and attempt stay as they were */
@@ -463,8 +408,8 @@ test_stop_interrupts(void **state)
 	}
 	assert_int_equal(ot_count(f->st, "reason IS NULL AND attempts = 0"), 3);
 	assert_int_equal(ot_count(f->st, "reason = 'earlier' AND attempts = 2"), 1);
-	assert_int_equal(sink_count(f, "slow", "mark-s-"), 0);
-	sink_stop(f, "slow");
+	assert_int_equal(ot_sink_count(f->dir, "slow", "mark-s-"), 0);
+	ot_sink_stop(topdir, f->dir, "slow");
 	/* the next run (another server now) sends every row once */
 	s48_stop_requested = 0;
 	free(f->cfg->smtp.url);
@@ -518,7 +463,7 @@ test_connections(void **state)
 	const char *err = NULL;
 	long long t0, el;
 
-	open_fx(f, sink_start(f, "slow", "-v -w 1"));
+	open_fx(f, ot_sink_start(topdir, f->dir, "slow", "-v -w 1"));
 	assert_int_equal(f->cfg->smtp.connections, 4);
 	add_rows(f->st, "p", 9);
 	t0 = now_ms();
@@ -556,9 +501,9 @@ test_connection_limit(void **state)
 	const char *err = NULL;
 	char path[256], *data = NULL;
 	size_t len;
-	int sink = sink_start(f, "sink", "-w 1"), port;
+	int sink = ot_sink_start(topdir, f->dir, "sink", "-w 1"), port;
 
-	assert_int_equal(run("mkdir -p '%s/limit' && '%s' '%s/tests/sim/tls_relay.py' --plain "
+	assert_int_equal(ot_run("mkdir -p '%s/limit' && '%s' '%s/tests/sim/tls_relay.py' --plain "
 	    "--max-conns 2 --target-port %d --port-file '%s/limit/port' "
 	    "--pid-file '%s/limit/tls-relay.pid' >/dev/null 2>&1 &", f->dir,
 	    access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3", topdir, sink,
@@ -604,7 +549,7 @@ test_recipient_order(void **state)
 	long long t[3];
 	size_t i;
 
-	open_fx(f, sink_start(f, "slow", "-w 1"));
+	open_fx(f, ot_sink_start(topdir, f->dir, "slow", "-w 1"));
 	assert_int_equal(store_begin(f->st, NULL), 0);
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		ot_add_email(f->st, rows[i][0], rows[i][1], NULL, store_now() - 2);

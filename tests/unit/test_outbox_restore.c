@@ -40,59 +40,6 @@ struct fx {
 	int port;
 };
 
-static int
-run(const char *fmt, ...) S48_PRINTF(1, 2);
-
-static int
-run(const char *fmt, ...)
-{
-	va_list ap;
-	char cmd[8192];
-	int rc;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static int
-sink_start(struct fx *f)
-{
-	char path[256], *data = NULL;
-	const char *err;
-	size_t len;
-	int port;
-
-	if (run("sh '%s/tests/lib/smtp_sink.sh' start '%s/sink' >/dev/null", topdir, f->dir) != 0)
-		fail_msg("cannot start smtp-sink");
-	snprintf(path, sizeof(path), "%s/sink/smtp-sink.port", f->dir);
-	if (util_read_file(path, 64, &data, &len, &err) < 0)
-		fail_msg("%s: %s", path, err);
-	port = atoi(data);
-	free(data);
-	return port;
-}
-
-/* messages the sink captured whose text contains what (grep -F) */
-static int
-sink_count(struct fx *f, const char *what)
-{
-	char cmd[512], line[64];
-	FILE *p;
-	int n = -1;
-
-	snprintf(cmd, sizeof(cmd), "grep -rlF -- '%s' '%s/sink/mail' 2>/dev/null | wc -l", what,
-	    f->dir);
-	p = popen(cmd, "r");
-	if (p != NULL && fgets(line, sizeof(line), p) != NULL)
-		n = atoi(line);
-	if (p != NULL)
-		pclose(p);
-	return n;
-}
-
 /* every row of tag (ot_add_rows) delivered exactly once */
 static void
 assert_each_once(struct fx *f, const char *tag, int n)
@@ -104,7 +51,7 @@ assert_each_once(struct fx *f, const char *tag, int n)
 		int c;
 
 		snprintf(mark, sizeof(mark), "mark-%s-%d-end", tag, i);
-		c = sink_count(f, mark);
+		c = ot_sink_count(f->dir, "sink", mark);
 		if (c != 1)
 			fail_msg("%s delivered %d times", mark, c);
 	}
@@ -119,7 +66,7 @@ setup(void **state)
 	ts_tmpdir(f->dir, sizeof(f->dir), "outrestore");
 	chmod(f->dir, 0755);
 	s48_stop_requested = 0;
-	f->port = sink_start(f);
+	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	snprintf(url, sizeof(url), "smtp://127.0.0.1:%d", f->port);
 	ot_open(f->dir, url, &f->cfg, &f->st);
 	*state = f;
@@ -134,7 +81,7 @@ teardown(void **state)
 	notifier_smtp_close();
 	store_close(&f->st);
 	config_free(&f->cfg);
-	run("sh '%s/tests/lib/smtp_sink.sh' stop '%s/sink'", topdir, f->dir);
+	ot_sink_stop(topdir, f->dir, "sink");
 	if (getenv("S48_KEEP") == NULL)
 		ts_rmtree(f->dir);
 	free(f);
@@ -165,7 +112,7 @@ static void
 restore_backup(struct fx *f)
 {
 	store_close(&f->st);
-	assert_int_equal(run("cd '%s' && cp backup.db s48.db && rm -f s48.db-wal s48.db-shm",
+	assert_int_equal(ot_run("cd '%s' && cp backup.db s48.db && rm -f s48.db-wal s48.db-shm",
 	    f->dir), 0);
 	ts_open(f->cfg->database, &f->st);
 }

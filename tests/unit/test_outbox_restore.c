@@ -57,6 +57,17 @@ assert_each_once(struct fx *f, const char *tag, int n)
 	}
 }
 
+/* one pass of outbox_send_due, which must succeed and send sent rows */
+static void
+send_due(struct fx *f, long sent)
+{
+	struct outbox_run run_;
+	const char *err = NULL;
+
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
+	assert_int_equal(run_.sent, sent);
+}
+
 static int
 setup(void **state)
 {
@@ -149,29 +160,25 @@ static void
 test_restore(void **state)
 {
 	struct fx *f = *state;
-	struct outbox_run run_;
 	const char *err = NULL;
 	time_t now = store_now();
 	long long c_min, c_max;
 
 	add_ticket(f->st, 1);
 	ot_add_rows(f->st, "a", 4, now - 2, 1);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 4);
+	send_due(f, 4);
 	ot_add_rows(f->st, "b", 6, now - 2, 1);
 	assert_int_equal(store_exec(f->st, "UPDATE outbox SET ticket_id = 1 WHERE message_id "
 	    "LIKE 'b.%'", &err), 0);
 	ot_add_rows(f->st, "w", 2, now + 3600, 1);
 	take_backup(f);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 6);
+	send_due(f, 6);
 	ot_add_rows(f->st, "c", 3, now - 2, 1);
 	c_min = ts_qint(store_db(f->st), "SELECT min(id) FROM outbox WHERE message_id LIKE 'c.%'",
 	    NULL, NULL);
 	c_max = ts_qint(store_db(f->st), "SELECT max(id) FROM outbox WHERE message_id LIKE 'c.%'",
 	    NULL, NULL);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 3);
+	send_due(f, 3);
 	assert_each_once(f, "b", 6);
 
 	restore_backup(f);
@@ -193,8 +200,7 @@ test_restore(void **state)
 	assert_int_equal(events_like(f->st, "outbox %"), 6);
 	assert_int_equal(store_exec(f->st, "UPDATE outbox SET next_at = 0 WHERE message_id LIKE "
 	    "'w.%'", &err), 0);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 5);
+	send_due(f, 5);
 	assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
 	assert_each_once(f, "a", 4);
 	assert_each_once(f, "b", 6);
@@ -211,7 +217,6 @@ static void
 test_restore_sending(void **state)
 {
 	struct fx *f = *state;
-	struct outbox_run run_;
 	const char *err = NULL;
 
 	ot_add_rows(f->st, "s", 5, store_now() - 2, 1);
@@ -219,8 +224,7 @@ test_restore_sending(void **state)
 	take_backup(f);
 	assert_int_equal(store_exec(f->st, "UPDATE outbox SET status = 'pending' WHERE "
 	    "message_id <> 's.4@example.org'", &err), 0);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 4);
+	send_due(f, 4);
 	restore_backup(f);
 	assert_int_equal(outbox_recover(f->st, &err), 1);
 	assert_int_equal(ot_count(f->st, "status = 'sent' AND reason LIKE 'sent after the backup%'"),
@@ -229,8 +233,7 @@ test_restore_sending(void **state)
 	    1);
 	/* rows without a ticket: no event */
 	assert_int_equal(events_like(f->st, "%"), 0);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 1);
+	send_due(f, 1);
 	assert_each_once(f, "s", 5);
 }
 
@@ -243,7 +246,6 @@ static void
 test_ledger_rotation(void **state)
 {
 	struct fx *f = *state;
-	struct outbox_run run_;
 	const char *err = NULL;
 	char *path = outbox_ledger_path(f->st), *old = xasprintf("%s.1", path);
 	struct stat sb;
@@ -254,8 +256,7 @@ test_ledger_rotation(void **state)
 	ot_add_rows(f->st, "p", 3, store_now() - 2, 1);
 	ot_add_rows(f->st, "q", 3, store_now() + 3600, 1);
 	take_backup(f);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 3);
+	send_due(f, 3);
 	/* the ledger grown past 4 MB with lines of other rows */
 	fp = fopen(path, "a");
 	assert_non_null(fp);
@@ -267,8 +268,7 @@ test_ledger_rotation(void **state)
 	assert_true(sb.st_size > 4 * 1024 * 1024);
 	assert_int_equal(store_exec(f->st, "UPDATE outbox SET next_at = 0 WHERE message_id LIKE "
 	    "'q.%'", &err), 0);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 3);
+	send_due(f, 3);
 	assert_int_equal(stat(old, &sb), 0);
 	assert_true(sb.st_size > 4 * 1024 * 1024);
 	assert_int_equal(stat(path, &sb), 0);
@@ -278,8 +278,7 @@ test_ledger_rotation(void **state)
 	assert_int_equal(outbox_recover(f->st, &err), 0);
 	assert_int_equal(ot_count(f->st, "status = 'sent' AND reason LIKE 'sent after the backup%'"),
 	    6);
-	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run_, &err), 0);
-	assert_int_equal(run_.sent, 0);
+	send_due(f, 0);
 	assert_each_once(f, "p", 3);
 	assert_each_once(f, "q", 3);
 	free(old);

@@ -98,7 +98,57 @@ now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * One try at what is at sw->path while it is swapped, the i-th: 1 when the
+ * private file was taken, 0 when refused; anything else stops the swapper
+ * and fails the test.
+ */
+typedef int (*race_try)(struct swapper *sw, unsigned long i);
+
+/* Up to max tries (3 s at most) while sw swaps; both outcomes must occur.
+ * what: "reads", "loads". */
+static void
+race(struct swapper *sw, unsigned long max, const char *what, race_try attempt)
+{
+	unsigned long ok = 0, refused = 0, i;
+	double t0;
+
+	swapper_start(sw);
+	t0 = now_s();
+	for (i = 0; i < max && now_s() - t0 < 3.0; i++) {
+		if (attempt(sw, i))
+			ok++;
+		else
+			refused++;
+	}
+	swapper_stop(sw);
+	print_message("# %lu %s: %lu private, %lu refused, %lu swaps\n", i, what, ok, refused,
+	    sw->swaps);
+	assert_true(ok > 0 && refused > 0);
+}
+
 /* ---- util_read_secret_file --------------------------------------------- */
+
+static int
+try_secret(struct swapper *sw, unsigned long i)
+{
+	const char *err = NULL;
+	char *secret = NULL;
+
+	if (util_read_secret_file(sw->path, &secret, &err) == 0) {
+		if (strcmp(secret, "private") != 0) {
+			sw->stop = 1;
+			fail_msg("after %lu reads (%lu swaps): read \"%s\" from a file "
+			    "others may read", i, sw->swaps, secret);
+		}
+		free(secret);
+		return 1;
+	}
+	/* the readable one, or a moment without the name */
+	assert_true(strstr(err, "group or others") != NULL ||
+	    strstr(err, strerror(ENOENT)) != NULL);
+	return 0;
+}
 
 static void
 test_secret_swapped_under_us(void **state)
@@ -106,38 +156,12 @@ test_secret_swapped_under_us(void **state)
 	char *good = tpath("good.key"), *leak = tpath("leak.key"), *path = tpath("s48.key");
 	char *tmp = tpath("s48.key.tmp");
 	struct swapper sw = { path, good, leak, tmp, 0, 0, 0 };
-	unsigned long ok = 0, refused = 0, i;
-	double t0;
 
 	(void)state;
 	ts_write_file(good, "private\n", 0600);
 	ts_write_file(leak, "LEAKED\n", 0644);
 	ts_write_file(path, "private\n", 0600);
-	swapper_start(&sw);
-	t0 = now_s();
-	for (i = 0; i < 200000 && now_s() - t0 < 3.0; i++) {
-		const char *err = NULL;
-		char *secret = NULL;
-
-		if (util_read_secret_file(path, &secret, &err) == 0) {
-			if (strcmp(secret, "private") != 0) {
-				sw.stop = 1;
-				fail_msg("after %lu reads (%lu swaps): read \"%s\" from a file "
-				    "others may read", i, sw.swaps, secret);
-			}
-			ok++;
-			free(secret);
-		} else {
-			/* the readable one, or a moment without the name */
-			assert_true(strstr(err, "group or others") != NULL ||
-			    strstr(err, strerror(ENOENT)) != NULL);
-			refused++;
-		}
-	}
-	swapper_stop(&sw);
-	print_message("# %lu reads: %lu private, %lu refused, %lu swaps\n", i, ok, refused,
-	    sw.swaps);
-	assert_true(ok > 0 && refused > 0);
+	race(&sw, 200000, "reads", try_secret);
 	free(good);
 	free(leak);
 	free(path);
@@ -231,6 +255,31 @@ write_conf(const char *path, const char *user, mode_t mode)
 
 /* A config readable by others must not be taken with its inline password
  * because a private one was at the path when its mode was looked at. */
+static int
+try_config(struct swapper *sw, unsigned long i)
+{
+	struct s48_config *cfg = NULL;
+	char *errors = NULL;
+
+	if (config_load(sw->path, 1, &cfg, &errors) == 0) {
+		if (strcmp(cfg->imap.user, "private-user") != 0) {
+			sw->stop = 1;
+			fail_msg("after %lu loads (%lu swaps): the inline password of a "
+			    "config others may read was taken (%s)", i, sw->swaps,
+			    cfg->imap.user);
+		}
+		config_free(&cfg);
+		return 1;
+	}
+	if (strstr(errors, "holds a password but is readable by others") == NULL &&
+	    strstr(errors, "cannot read") == NULL) {
+		sw->stop = 1;
+		fail_msg("unexpected: %s", errors);
+	}
+	free(errors);
+	return 0;
+}
+
 static void
 test_config_swapped_under_us(void **state)
 {
@@ -238,8 +287,6 @@ test_config_swapped_under_us(void **state)
 	char *path = tpath("s48.conf"), *tmp = tpath("s48.conf.tmp"), *sec = tpath("secret");
 	char *db = tpath("db");
 	struct swapper sw = { path, priv, open_c, tmp, 0, 0, 0 };
-	unsigned long ok = 0, refused = 0, i;
-	double t0;
 
 	(void)state;
 	assert_int_equal(mkdir(db, 0700), 0);
@@ -247,35 +294,7 @@ test_config_swapped_under_us(void **state)
 	write_conf(priv, "private-user", 0600);
 	write_conf(open_c, "open-user", 0644);
 	write_conf(path, "private-user", 0600);
-	swapper_start(&sw);
-	t0 = now_s();
-	for (i = 0; i < 20000 && now_s() - t0 < 3.0; i++) {
-		struct s48_config *cfg = NULL;
-		char *errors = NULL;
-
-		if (config_load(path, 1, &cfg, &errors) == 0) {
-			if (strcmp(cfg->imap.user, "private-user") != 0) {
-				sw.stop = 1;
-				fail_msg("after %lu loads (%lu swaps): the inline password of a "
-				    "config others may read was taken (%s)", i, sw.swaps,
-				    cfg->imap.user);
-			}
-			ok++;
-			config_free(&cfg);
-		} else {
-			if (strstr(errors, "holds a password but is readable by others") == NULL &&
-			    strstr(errors, "cannot read") == NULL) {
-				sw.stop = 1;
-				fail_msg("unexpected: %s", errors);
-			}
-			refused++;
-			free(errors);
-		}
-	}
-	swapper_stop(&sw);
-	print_message("# %lu loads: %lu private, %lu refused, %lu swaps\n", i, ok, refused,
-	    sw.swaps);
-	assert_true(ok > 0 && refused > 0);
+	race(&sw, 20000, "loads", try_config);
 	free(priv);
 	free(open_c);
 	free(path);

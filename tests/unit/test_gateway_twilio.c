@@ -207,6 +207,27 @@ test_same_second(void **state)
 /* A message without a readable date_created (garbage, null) is taken with
  * our receiving time and does not end the scan: the messages listed after
  * it still come, and the mark stays at the newest dated one. */
+/* One pull from *cursor, which it replaces: exactly the texts want[0..nwant),
+ * in that order. */
+static void
+pull_texts(struct sms_gateway *gw, char **cursor, const char *const *want, size_t nwant)
+{
+	struct sms_in *m;
+	size_t n, i;
+	char *cur = NULL;
+	const char *err = NULL;
+	int more;
+
+	if (sms_gateway_pull(gw, *cursor, &m, &n, &cur, &more, &err) != 0)
+		fail_msg("pull: %s", err);
+	assert_int_equal(n, nwant);
+	for (i = 0; i < n; i++)
+		assert_string_equal(m[i].text, want[i]);
+	sms_in_free(&m, n);
+	free(*cursor);
+	*cursor = cur;
+}
+
 static void
 test_unreadable_date(void **state)
 {
@@ -216,6 +237,8 @@ test_unreadable_date(void **state)
 	} want[] = {
 		{ "N2", 1 }, { "X2", 0 }, { "X1", 0 }, { "N1", 1 },
 	};
+	static const char *const undated[] = { "X2", "X1" };
+	static const char *const newer[] = { "N3", "X2", "X1" };
 	struct sms_gateway *gw = sim_gateway(&cfg);
 	struct seen s = { 0 };
 	struct sms_in *m;
@@ -255,36 +278,14 @@ test_unreadable_date(void **state)
 	cursor = cur;
 	/* the mark is N2's second: the next poll stops at N1 again and hands
 	 * out only the undated ones above it (duplicates ingestion drops) */
-	cur = NULL;
-	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
-		fail_msg("pull: %s", err);
-	assert_int_equal(n, 2);
-	assert_string_equal(m[0].text, "X2");
-	assert_string_equal(m[1].text, "X1");
-	sms_in_free(&m, n);
-	free(cursor);
-	cursor = cur;
+	pull_texts(gw, &cursor, undated, 2);
 	/* a newer dated message moves the mark above N2: once more the
 	 * undated ones (N2 at the old mark's second does not end the scan),
 	 * then nothing repeats */
 	assert_int_equal(sim_inject("+381641234567", "N3", 1, t - 1), 0);
-	cur = NULL;
-	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
-		fail_msg("pull: %s", err);
-	assert_int_equal(n, 3);
-	assert_string_equal(m[0].text, "N3");
-	assert_string_equal(m[1].text, "X2");
-	assert_string_equal(m[2].text, "X1");
-	sms_in_free(&m, n);
+	pull_texts(gw, &cursor, newer, 3);
+	pull_texts(gw, &cursor, NULL, 0);
 	free(cursor);
-	cursor = cur;
-	cur = NULL;
-	if (sms_gateway_pull(gw, cursor, &m, &n, &cur, &more, &err) != 0)
-		fail_msg("pull: %s", err);
-	assert_int_equal(n, 0);
-	sms_in_free(&m, n);
-	free(cursor);
-	free(cur);
 	seen_free(&s);
 	sms_gateway_free(&gw);
 }

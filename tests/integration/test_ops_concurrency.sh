@@ -11,10 +11,8 @@ set -u
 tmpdir_setup
 . "$S48_TOP/tests/lib/s48d.sh"
 s48_sink_and_sim
-MKCONF_SMS_URL=$SMS_SIM_URL MKCONF_SMTP_URL="smtp://127.0.0.1:$SMTP_SINK_PORT" mkconf "$T"
-printf 's48-test-key\n' >"$T/sms.key"; chmod 600 "$T/sms.key"
+s48_sms_conf "$T"
 sed -i 's/^poll_interval = 60;/poll_interval = 1;/' "$T/s48.conf"
-CONF=$T/s48.conf
 SECS=${CONC_SECONDS:-15}
 ROUNDS=${CONC_ROUNDS:-6}       # of 500 reports each
 

@@ -9,9 +9,7 @@ set -u
 tmpdir_setup
 . "$S48_TOP/tests/lib/s48d.sh"
 s48_sink_and_sim
-MKCONF_SMS_URL=$SMS_SIM_URL MKCONF_SMTP_URL="smtp://127.0.0.1:$SMTP_SINK_PORT" mkconf "$T"
-printf 's48-test-key\n' >"$T/sms.key"; chmod 600 "$T/sms.key"
-CONF=$T/s48.conf
+s48_sms_conf "$T"
 
 inject() { # FROM TEXT...: one pull's messages, in order
 	"$PY" -c 'import json,sys

@@ -111,6 +111,13 @@ s48_sink_and_sim() {
 	at_exit "sms_sim_stop $T/sms"
 }
 
+s48_sms_conf() { # DIR: DIR/s48.conf with smtp (the sink) and sms (the simulator) of
+	# s48_sink_and_sim, its DIR/sms.key; CONF set
+	MKCONF_SMS_URL=$SMS_SIM_URL MKCONF_SMTP_URL="smtp://127.0.0.1:$SMTP_SINK_PORT" mkconf "$1"
+	printf 's48-test-key\n' >"$1/sms.key"; chmod 600 "$1/sms.key"
+	CONF=$1/s48.conf
+}
+
 s48d_e2e() {
 	E=$T/e2e
 	e2e_start

@@ -165,6 +165,23 @@ take_all(struct imap_pump *p)
 	return acked;
 }
 
+/* n more mails in INBOX, a session on c (cfg_plain) in *ii_r, and the pump
+ * started on it in batches of 100: acknowledging on a session of ack_cfg,
+ * or NULL for the fetching session only */
+static struct imap_pump *
+pump_begin(int n, struct cfg_imap *c, const struct cfg_imap *ack_cfg,
+    struct imap_intake **ii_r)
+{
+	struct imap_pump *p = NULL;
+	char *err = NULL;
+
+	fill(n);
+	cfg_plain(c, NULL);
+	*ii_r = connect_ok(c);
+	assert_int_equal(imap_pump_start(*ii_r, ack_cfg, NULL, 0, 100, &p, &err), 0);
+	return p;
+}
+
 /* n mails in batches of 100 on two sessions, the acknowledging one logging
  * in with ack_password (NULL: the right one); every committed mail is moved
  * once, nothing else */
@@ -173,15 +190,12 @@ move_all(long n, char *ack_password)
 {
 	struct cfg_imap c, c_ack;
 	struct imap_intake *ii;
-	struct imap_pump *p = NULL;
+	struct imap_pump *p;
 	char *err = NULL;
 	long before = count(mb_processed);
 
-	fill((int)n);
-	cfg_plain(&c, NULL);
 	cfg_plain(&c_ack, ack_password);
-	ii = connect_ok(&c);
-	assert_int_equal(imap_pump_start(ii, &c_ack, NULL, 0, 100, &p, &err), 0);
+	p = pump_begin((int)n, &c, &c_ack, &ii);
 	assert_int_equal(take_all(p), n);
 	if (imap_pump_finish(&p, &err) != 0)
 		fail_msg("finish: %s", err);
@@ -218,7 +232,7 @@ test_drop_with_batch_ahead(void **state)
 {
 	struct cfg_imap c;
 	struct imap_intake *ii;
-	struct imap_pump *p = NULL;
+	struct imap_pump *p;
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, i, bytes;
@@ -226,10 +240,7 @@ test_drop_with_batch_ahead(void **state)
 	int r;
 
 	(void)state;
-	fill(300);
-	cfg_plain(&c, NULL);
-	ii = connect_ok(&c);
-	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
+	p = pump_begin(300, &c, &c, &ii);
 	assert_int_equal(imap_pump_next(p, &msgs, &n, &err), 1);
 	assert_int_equal(n, 100);
 	commit_batch(p, &msgs, n);
@@ -263,7 +274,7 @@ test_session_lost_with_acks_queued(void **state)
 {
 	struct cfg_imap c;
 	struct imap_intake *ii;
-	struct imap_pump *p = NULL;
+	struct imap_pump *p;
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, committed = 0;
@@ -271,11 +282,8 @@ test_session_lost_with_acks_queued(void **state)
 	int r, batches = 0;
 
 	(void)state;
-	fill(1000);
-	cfg_plain(&c, NULL);
-	ii = connect_ok(&c);
 	/* one session: commands wait for IMAP_PUMP_ACK_MIN committed UIDs */
-	assert_int_equal(imap_pump_start(ii, NULL, NULL, 0, 100, &p, &err), 0);
+	p = pump_begin(1000, &c, NULL, &ii);
 	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
 		committed += n;
 		commit_batch(p, &msgs, n);
@@ -314,7 +322,7 @@ test_stop_while_waiting(void **state)
 {
 	struct cfg_imap c;
 	struct imap_intake *ii;
-	struct imap_pump *p = NULL;
+	struct imap_pump *p;
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, committed = 0;
@@ -323,10 +331,7 @@ test_stop_while_waiting(void **state)
 	int r;
 
 	(void)state;
-	fill(2000);
-	cfg_plain(&c, NULL);
-	ii = connect_ok(&c);
-	assert_int_equal(imap_pump_start(ii, &c, NULL, 0, 100, &p, &err), 0);
+	p = pump_begin(2000, &c, &c, &ii);
 	while ((r = imap_pump_next(p, &msgs, &n, &err)) == 1) {
 		commit_batch(p, &msgs, n);
 		if (committed == 0)

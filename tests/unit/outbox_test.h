@@ -122,6 +122,18 @@ ot_run(const char *fmt, ...)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* topdir (PATH_MAX bytes) := the repository root, $S48_TOP or ".", made
+ * absolute: 0, or -1 */
+static inline int
+ot_find_top(char *topdir)
+{
+	const char *top = getenv("S48_TOP");
+
+	if (top == NULL || top[0] == '\0')
+		top = ".";
+	return realpath(top, topdir) == NULL ? -1 : 0;
+}
+
 /* the number in DIR/FILE (a port file), or -1 with *error_r set */
 static inline int
 ot_read_port(const char *dir, const char *file, const char **error_r)

@@ -168,12 +168,10 @@ skip_sink_headers(const char *s)
 static int
 group_setup(void **state)
 {
-	const char *top = getenv("S48_TOP"), *err;
+	const char *err;
 
 	(void)state;
-	if (top == NULL || top[0] == '\0')
-		top = ".";
-	if (realpath(top, topdir) == NULL)
+	if (ot_find_top(topdir) != 0)
 		return -1;
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;

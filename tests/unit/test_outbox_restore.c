@@ -293,11 +293,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restore_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_rotation, setup, teardown),
 	};
-	const char *top = getenv("S48_TOP");
 
-	if (top == NULL || top[0] == '\0')
-		top = ".";
-	if (realpath(top, topdir) == NULL)
+	if (ot_find_top(topdir) != 0)
 		return 1;
 	log_init("test_outbox_restore", LOG_LEVEL_ERR, 0);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,6 +96,22 @@ struct ts_fx {
 	struct store *st;
 };
 
+/* A new fixture: ts_tmpdir(tag), then DIR/secret := secret and DIR/s48.conf
+ * := conf_fmt with DIR for its one %s, loaded and its store opened
+ * (ts_config_open). */
+static inline struct ts_fx *
+ts_fx_open(const char *tag, const char *secret, const char *conf_fmt)
+{
+	struct ts_fx *f = xcalloc(1, sizeof(*f));
+	char *conf;
+
+	ts_tmpdir(f->dir, sizeof(f->dir), tag);
+	conf = xasprintf(conf_fmt, f->dir);
+	ts_config_open(f->dir, secret, conf, &f->cfg, &f->st);
+	free(conf);
+	return f;
+}
+
 /* *fp's store closed, configuration freed, directory removed, *fp freed
  * and NULL: 0, or -1 if the directory could not be removed. */
 static inline int

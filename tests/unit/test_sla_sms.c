@@ -27,21 +27,20 @@
 
 #include "store_test.h"
 
+/* the configuration; %s: the fixture's directory */
+static const char CONF[] =
+	"database = \"%s/s48.db\";\nsecret_file = \"secret\";\n"
+	"departments = ( { id = \"water\"; name = \"Водовод\"; sms = [\"+381601112233\"]; "
+	"keywords = [\"voda\"]; } );\n"
+	"default_department = \"water\";\n"
+	"escalation = [\"direktor@jkp.example.org\", \"+381641234999\"];\n"
+	"sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n";
+
 static int
 setup(void **state)
 {
-	struct ts_fx *f = xcalloc(1, sizeof(*f));
-	char *conf;
+	struct ts_fx *f = ts_fx_open("slasms", "s3cret-s3cret-s3cret\n", CONF);
 
-	ts_tmpdir(f->dir, sizeof(f->dir), "slasms");
-	conf = xasprintf("database = \"%s/s48.db\";\nsecret_file = \"secret\";\n"
-	    "departments = ( { id = \"water\"; name = \"Водовод\"; sms = [\"+381601112233\"]; "
-	    "keywords = [\"voda\"]; } );\n"
-	    "default_department = \"water\";\n"
-	    "escalation = [\"direktor@jkp.example.org\", \"+381641234999\"];\n"
-	    "sla = { hours = 48; warn_hours = 8; timezone = \"Europe/Belgrade\"; };\n", f->dir);
-	ts_config_open(f->dir, "s3cret-s3cret-s3cret\n", conf, &f->cfg, &f->st);
-	free(conf);
 	sla_use_timezone(f->cfg->sla.timezone);
 	*state = f;
 	return 0;

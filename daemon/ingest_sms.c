@@ -271,23 +271,11 @@ staff_as_reporter(struct ingest_run *r, const char *num, const struct staff_cmd 
 {
 	const struct cfg_department *d;
 	struct ticket *t = NULL;
-	char *rep = NULL;
 	const char *err = NULL;
-	int rc, is_reporter, of_dept;
+	int rc, yes;
 
 	if (sc->ticket <= 0)
 		return 0;
-	rc = tickets_reporter_of(r->ctx->st, sc->ticket, &rep, NULL, &err);
-	if (rc == -1) {
-		*error_r = err;
-		return -1;
-	}
-	is_reporter = rc == 0 && strcmp(rep, num) == 0;
-	free(rep);
-	if (!is_reporter)
-		return 0;
-	if (sc->kind == STAFF_CMD_INVALID)
-		return 1;
 	rc = tickets_get(r->ctx->st, sc->ticket, &t, &err);
 	if (rc == -1) {
 		*error_r = err;
@@ -295,10 +283,14 @@ staff_as_reporter(struct ingest_run *r, const char *num, const struct staff_cmd 
 	}
 	if (rc != 0)
 		return 0;
-	d = config_dept(r->ctx->cfg, t->department, NULL);
-	of_dept = d != NULL && ingest_in_list(d->staff_phones.v, d->staff_phones.n, num);
+	yes = t->reporter != NULL && strcmp(t->reporter, num) == 0;
+	if (yes && sc->kind != STAFF_CMD_INVALID) {
+		/* a command word: his own department's ticket keeps it a command */
+		d = config_dept(r->ctx->cfg, t->department, NULL);
+		yes = d == NULL || !ingest_in_list(d->staff_phones.v, d->staff_phones.n, num);
+	}
 	tickets_free(&t);
-	return !of_dept;
+	return yes;
 }
 
 /* STATUS [N]: the public facts of a ticket, never its reporter or text. */

@@ -42,7 +42,6 @@ ctl_join(int argc, char **argv, int from)
 	return buf_steal(&b, NULL);
 }
 
-/* Map a tickets_* return code to an exit code, printing the error. */
 /*
  * The ticket number argument s of cmd: *id_r and 0, or the exit code.  A
  * number that can name no ticket ("0", or past the largest) is "no such
@@ -59,6 +58,7 @@ ticket_arg(const char *cmd, const char *s, long *id_r)
 	return ctl_usage(cmd, "not a ticket number: %s", s);
 }
 
+/* Map a tickets_* return code to an exit code, printing the error. */
 static int
 ctl_tickets_rc(int rc, long id, const char *err)
 {

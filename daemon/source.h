@@ -21,12 +21,17 @@ struct s48_config;
 struct router;
 struct imap_intake;
 struct sms_gateway;
+struct ingest_item;
 
 struct source_stats {
 	size_t fetched, tickets, appends, duplicates, other;
 	size_t known;   /* of the duplicates, those whose source key was already
 	                 * recorded (a 10-minute repeat of an SMS is recorded) */
 };
+
+/* Add the outcomes of n ingested items to stats (both sources; in
+ * source_imap.c). */
+void source_stats_count(struct source_stats *stats, const struct ingest_item *it, size_t n);
 
 /*
  * Drain the mailbox: fetch batches of batch_size, ingest, acknowledge, until

@@ -22,8 +22,8 @@
 #include "store.h"
 #include "util.h"
 
-static void
-count(struct source_stats *stats, const struct ingest_item *it, size_t n)
+void
+source_stats_count(struct source_stats *stats, const struct ingest_item *it, size_t n)
 {
 	size_t i;
 
@@ -198,7 +198,7 @@ source_imap_poll(struct store *st, const struct s48_config *cfg, const struct ro
 			seen_uid = last_uid;
 		}
 		if (r == 0) {
-			count(stats, items, n);
+			source_stats_count(stats, items, n);
 			stats->fetched += n;
 			last_uid = max_uid;
 			/* Test knob: die between the commit and the acknowledgement,

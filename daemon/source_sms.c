@@ -47,17 +47,7 @@ ingest_sms(struct store *st, const struct s48_config *cfg, const struct router *
 	r = ingest_batch(&ctx, items, n, skeys, svals, ns, &err);
 	if (r == 0) {
 		stats->fetched += n;
-		for (i = 0; i < n; i++) {
-			switch (items[i].outcome) {
-			case INGEST_TICKET: stats->tickets++; break;
-			case INGEST_APPEND: stats->appends++; break;
-			case INGEST_DUPLICATE:
-				stats->duplicates++;
-				stats->known += items[i].ticket_id == 0;
-				break;
-			default: stats->other++; break;
-			}
-		}
+		source_stats_count(stats, items, n);
 	} else {
 		*error_r = xasprintf("sms: batch of %zu not stored: %s", n, err);
 	}

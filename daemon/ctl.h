@@ -9,6 +9,7 @@
 #ifndef S48_CTL_H
 #define S48_CTL_H
 
+#include <getopt.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -36,11 +37,22 @@ struct ctl {
 
 /* Print "s48ctl: <msg>\n" to stderr and return code. */
 int ctl_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Usage error: the message and the verb's synopsis; returns CTL_EXIT_USAGE. */
 /* Reset getopt for a verb's argv (GNU: optind 0 re-initialises). */
 void ctl_getopt_reset(void);
+/*
+ * For the verbs that take a free TEXT (note, new): argv[1..argc) reordered
+ * in place, options first (each with its argument), then the other
+ * arguments in their order; returns the count of the first part, the argc
+ * to give getopt_long, after which optind is that count and argv[optind..argc)
+ * are the arguments.  An argument that begins with '-' and then a character
+ * no option name begins with (a digit, a space, a sign: "-3 stepena") is
+ * text, not an unknown option, and so is everything after "--" (which is
+ * removed: argc_r is decremented).  "--typo" or "-x" stay options (refused).
+ */
+int ctl_text_args(int *argc_r, char **argv, const struct option *opts);
 /* Usage error (64) naming the option getopt refused. */
 int ctl_bad_option(const char *verb, int argc, char **argv);
+/* Usage error: the message and the verb's synopsis; returns CTL_EXIT_USAGE. */
 int ctl_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Open the database (once); 0 or an exit code after printing the error. */
 int ctl_store(struct ctl *c);

@@ -347,6 +347,60 @@ ctl_getopt_reset(void)
 	opterr = 0;
 }
 
+/* Whether a is the text of an argument rather than an option: "-" alone,
+ * or '-' and then neither a letter nor a second '-'. */
+static int
+ctl_is_text(const char *a)
+{
+	unsigned char c = (unsigned char)a[1];
+
+	return a[0] != '-' || c == '\0' ||
+	    (c != '-' && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')));
+}
+
+/* Whether the long option "--name" or "--name=value" in a takes the next
+ * argument as its value. */
+static int
+ctl_takes_next(const char *a, const struct option *opts)
+{
+	size_t n;
+
+	if (a[0] != '-' || a[1] != '-' || strchr(a, '=') != NULL)
+		return 0;
+	n = strlen(a + 2);
+	for (; opts->name != NULL; opts++)
+		if (opts->has_arg == required_argument && strncmp(opts->name, a + 2, n) == 0 &&
+		    n > 0)
+			return 1;      /* getopt_long takes unambiguous abbreviations too */
+	return 0;
+}
+
+int
+ctl_text_args(int *argc_r, char **argv, const struct option *opts)
+{
+	int argc = *argc_r, i, nopt = 1, npos = 0, rest = 0;
+	char **pos;
+
+	if (argc < 2)
+		return argc;
+	pos = xcalloc((size_t)argc, sizeof(*pos));
+	for (i = 1; i < argc; i++) {
+		if (rest || ctl_is_text(argv[i])) {
+			pos[npos++] = argv[i];
+		} else if (strcmp(argv[i], "--") == 0) {
+			rest = 1;
+		} else {
+			argv[nopt++] = argv[i];
+			if (ctl_takes_next(argv[i], opts) && i + 1 < argc)
+				argv[nopt++] = argv[++i];
+		}
+	}
+	memcpy(argv + nopt, pos, (size_t)npos * sizeof(*pos));
+	free(pos);
+	*argc_r = nopt + npos;
+	return nopt;
+}
+
 int
 ctl_bad_option(const char *verb, int argc, char **argv)
 {

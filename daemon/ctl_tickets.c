@@ -478,11 +478,12 @@ ctl_action(struct ctl *c, enum ctl_action what, int argc, char **argv)
 	const char *note = NULL, *by = NULL, *err = NULL;
 	struct tickets_ctx tc;
 	char *text = NULL;
-	int is_public = 0, ch, rc;
+	int is_public = 0, ch, rc, nopt;
 	long id;
 
 	ctl_getopt_reset();
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	nopt = ctl_text_args(&argc, argv, opts);
+	while ((ch = getopt_long(nopt, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
 			if (what == CTL_NOTE)
@@ -587,11 +588,12 @@ ctl_cmd_new(struct ctl *c, int argc, char **argv)
 	struct tickets_ctx tc;
 	const char *from = NULL, *subject = NULL, *err = NULL;
 	char reporter[300], due[32], *text = NULL;
-	int as_json = 0, ch, rc;
+	int as_json = 0, ch, rc, nopt;
 	long id = 0;
 
 	ctl_getopt_reset();
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	nopt = ctl_text_args(&argc, argv, opts);
+	while ((ch = getopt_long(nopt, argv, "", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'f': from = optarg; break;
 		case 's': subject = optarg; break;

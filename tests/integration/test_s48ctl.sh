@@ -142,6 +142,21 @@ is "notes: events" "$(py "[(e['note'], e['public']) for e in j['events'] if e['k
 is "note --public reaches the citizen only" "$(sql "SELECT count(*) || ':' || max(body LIKE '%Sutra menjamo%') FROM outbox WHERE ticket_id = 1 AND kind = 'sms_note'")" "1:1"
 run "$CTL" $C note 77 x
 is "note on a missing ticket: exit 1" "$rc" 1
+# a TEXT that begins with '-' and a digit or a space is text, not an option
+run "$CTL" $C note 1 "-3 stepena, cev je pukla" --by petar
+is "note '-3 ...': exit 0" "$rc" 0
+run "$CTL" $C note 1 -- --public
+is "note -- --public: exit 0 (text after --)" "$rc" 0
+run "$CTL" $C status 1 open --note "-2 C, ponovo otvoreno"
+is "status --note '-2 ...': exit 0" "$rc" 0
+run "$CTL" $C show 1 --json
+is "texts beginning with '-' kept" "$(py "[(e['note'], e['public']) for e in j['events'] if e['note'] and e['note'][0] == '-']")" "[('-3 stepena, cev je pukla', False), ('--public', False), ('-2 C, ponovo otvoreno', True)]"
+run "$CTL" $C status 1 in_progress
+run "$CTL" $C note 1 --pubic "x"
+is "a mistyped option is still refused: exit 64" "$rc" 64
+is "a mistyped option: named" "$(cat "$T/err")" "s48ctl: bad option or missing argument: --pubic (usage: s48ctl [-c FILE] note N TEXT [--public] [--by NAME])"
+run "$CTL" $C note 1 -x
+is "an unknown short option is refused: exit 64" "$rc" 64
 
 # ---- show -----------------------------------------------------------------
 run "$CTL" $C show 1
@@ -480,5 +495,13 @@ run env S48_CONFIG="$T/c/s48.conf" "$CTL" list --json
 is "S48_CONFIG is used without -c" "$rc" 0
 run "$CTL" --help
 is "--help: exit 0" "$rc" 0
+
+# ---- a report TEXT that begins with '-' (last: it adds a ticket) ----------
+run "$CTL" $C new --from +381641112233 "-5 stepena a voda curi iz hidranta"
+is "new '-5 ...': exit 0" "$rc" 0
+ok_if "new '-5 ...': routed to water" grep -q '^ticket [0-9]*: water, due ' "$T/out"
+run "$CTL" $C new --from +381641112233 --subject "-x" -- "-minus"
+is "new -- '-minus': exit 0" "$rc" 0
+is "new -- '-minus': the text and subject stored" "$(sql "SELECT subject || '|' || (SELECT text FROM messages WHERE ticket_id = tickets.id AND direction = 'in') FROM tickets ORDER BY id DESC LIMIT 1")" "-x|-minus"
 
 echo "1..$_tap_n"

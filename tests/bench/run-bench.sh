@@ -21,9 +21,12 @@
 #   router           10,000 keywords (bench_router)
 #   IDLE latency     mail arrival (s48d idle) -> acknowledgement at the sink,
 #                    p50/p99 over 200 mails, s48d running with IMAP IDLE
+#   years of tickets s48ctl's lists, stats, show, export, new and s48d's SLA
+#                    check on a database of NDB tickets (tests/bench/gen_db.py)
 #
 # Environment: S48_BUILD (default build), BENCH_N (10000), BENCH_NBIG
-# (100000; 0 skips it), BENCH_IDLE_N (200; 0 skips), BENCH_MDBOX (1; 0 skips
+# (100000; 0 skips it), BENCH_IDLE_N (200; 0 skips), BENCH_DB_TICKETS
+# (1000000; 0 skips the database of years), BENCH_MDBOX (1; 0 skips
 # the runs on Dovecot's mdbox format), BENCH_KEEP=1 keeps the
 # temporary directory.  Output: one "name: value" line per figure, then the
 # same as key=value lines under "# summary" for BENCHMARKS.md.
@@ -35,6 +38,7 @@ export S48_TOP S48_BIN
 N=${BENCH_N:-10000}
 NBIG=${BENCH_NBIG:-100000}
 IDLE_N=${BENCH_IDLE_N:-200}
+NDB=${BENCH_DB_TICKETS:-1000000}
 PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 
@@ -366,6 +370,40 @@ if [ "$NBIG" -gt 0 ]; then
 	got=$(tickets "$T/big")
 	fig rss_big "peak RSS of s48d --once, $NBIG mails: $RSS kB ($got tickets, $(rate "$NBIG" "$ELAPSED") msgs/s)" "$RSS"
 	fig email_ingest_big "email ingest, $NBIG mails: $(rate "$NBIG" "$ELAPSED") msgs/s, CPU of s48d $(awk -v c="$CPU_US" -v n="$NBIG" 'BEGIN { printf "%.1f", c / n }') us per mail" "$(rate "$NBIG" "$ELAPSED")"
+fi
+
+# ---- a database of years: s48ctl and the SLA check on NDB tickets ---------------
+if [ "$NDB" -gt 0 ]; then
+	MKCONF_SMTP=0 MKCONF_SMS=0 sh -c '. "$S48_TOP/tests/lib/mkconf.sh"; mkconf "$0"' "$T/years"
+	sed -i 's/level = "info"/level = "warn"/' "$T/years/s48.conf"
+	YC="$S48_BIN/s48ctl -c $T/years/s48.conf"
+	$YC new --from +381641234567 "curi voda" >/dev/null 2>&1 || die "s48ctl new failed"
+	$PY "$S48_TOP/tests/bench/gen_db.py" "$T/years/s48.db" "$NDB" || die "gen_db.py failed"
+	sync
+	dbmb=$(du -m "$T/years/s48.db" | cut -f1)
+	month=$(date +%Y-%m-01)
+	ydb="" # "label=seconds/kB, ..." for the summary
+	ytime() { # LABEL CMD...: wall seconds and peak RSS of CMD, output discarded
+		_l=$1; shift
+		/usr/bin/time -f '%e %M' -o "$T/years/t" "$@" >/dev/null 2>"$T/years/err" ||
+			echo "# $_l exited non-zero: $(head -c 300 "$T/years/err")" >&2
+		read -r _s _k <"$T/years/t"
+		printf '  %-48s %6s s  %6s kB\n' "$_l" "$_s" "$_k"
+		ydb="$ydb${ydb:+, }$_l=${_s}s"
+	}
+	echo "a database of $NDB tickets over three years ($dbmb MB; tests/bench/gen_db.py):"
+	ytime "s48ctl list --overdue" $YC list --overdue
+	ytime "s48ctl list --status open --json" $YC list --status open --json
+	ytime "s48ctl list (every ticket)" $YC list
+	ytime "s48ctl stats (three years)" $YC stats
+	ytime "s48ctl stats --since $month" $YC stats --since "$month"
+	ytime "s48ctl show $((NDB / 2))" $YC show $((NDB / 2))
+	ytime "s48ctl export --format csv --since $month" $YC export --format csv --since "$month"
+	ytime "s48ctl new" $YC new --from +381641234567 "ne radi svetlo"
+	ytime "s48d --once (SLA check, no source)" "$S48_BIN/s48d" -c "$T/years/s48.conf" --once
+	SUMMARY="${SUMMARY}years_db=$NDB tickets, $dbmb MB: $ydb
+"
+	rm -rf "$T/years"
 fi
 
 # ---- router ---------------------------------------------------------------------

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """gen_db.py DB N - fill an s48 database (schema made by s48ctl) with N
 tickets spread over the last three years, as a large city's would hold:
-every ticket with its inbound message, its "created" event, a "status"
+every ticket with its raw message (~1 kB), its inbound message, its
+"created" event, a "status"
 event when resolved, its acknowledgement and its department mail in the
 outbox (both sent).  Tickets older than a week are resolved; the last
 week's are open, in progress or resolved at random (seeded: the same
 database every run).  Used by tests/bench/run-bench.sh ("a database of
 years").  Standard library only."""
+import hashlib
 import random
 import sqlite3
 import sys
@@ -44,8 +46,28 @@ def main():
     db.executemany("INSERT INTO tickets(id, status, channel, reporter, department, subject, "
                    "text, created_at, due_at, warn_at, updated_at, resolved_at) "
                    "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows())
-    db.execute("INSERT INTO messages(ticket_id, direction, channel, at, text) "
-               "SELECT id, 'in', channel, created_at, text FROM tickets WHERE id >= ?", (first,))
+    # the raw message (~1 kB, as a short SMS or a small mail), keyed as
+    # s48d keys it: source key by UID, alt_key the sha256 of the bytes;
+    # the inbound message row with its Message-ID (email) or duplicate
+    # hash (SMS): the look-ups whose indexes take random keys
+    body = "x" * 900
+
+    def raws():
+        for k in range(n):
+            tid = first + k
+            h = hashlib.sha256(b"%d" % tid).hexdigest()
+            yield (tid, "imap:INBOX:1:%d" % tid if k % 2 else "sms:infobip:%d" % tid,
+                   "sha256:" + h, tid, body + h)
+
+    db.executemany("INSERT INTO raw_messages(id, source, source_key, alt_key, received_at, "
+                   "size, bytes, outcome, ticket_id) SELECT ?1, 'bench', ?2, ?3, created_at, "
+                   "length(?5), CAST(?5 AS BLOB), 'ticket', id FROM tickets WHERE id = ?4",
+                   raws())
+    db.execute("INSERT INTO messages(ticket_id, direction, channel, at, text, raw_id, "
+               "message_id, norm_hash) SELECT id, 'in', channel, created_at, text, id, "
+               "CASE WHEN channel = 'email' THEN substr(alt_key, 8, 24) || '@mail.example.org' END, "
+               "CASE WHEN channel = 'sms' THEN substr(alt_key, 8) END "
+               "FROM tickets JOIN raw_messages USING (id) WHERE tickets.id >= ?", (first,))
     db.execute("INSERT INTO events(ticket_id, at, kind, to_value, by) "
                "SELECT id, created_at, 'created', department, 's48d' FROM tickets "
                "WHERE id >= ?", (first,))

@@ -21,8 +21,9 @@
 #   router           10,000 keywords (bench_router)
 #   IDLE latency     mail arrival (s48d idle) -> acknowledgement at the sink,
 #                    p50/p99 over 200 mails, s48d running with IMAP IDLE
-#   years of tickets s48ctl's lists, stats, show, export, new and s48d's SLA
-#                    check on a database of NDB tickets (tests/bench/gen_db.py)
+#   years of tickets s48ctl's lists, stats, show, export and new on a
+#                    database of NDB tickets (tests/bench/gen_db.py), then
+#                    N mails ingested into it (\Seen mode)
 #
 # Environment: S48_BUILD (default build), BENCH_N (10000), BENCH_NBIG
 # (100000; 0 skips it), BENCH_IDLE_N (200; 0 skips), BENCH_DB_TICKETS
@@ -372,10 +373,10 @@ if [ "$NBIG" -gt 0 ]; then
 	fig email_ingest_big "email ingest, $NBIG mails: $(rate "$NBIG" "$ELAPSED") msgs/s, CPU of s48d $(awk -v c="$CPU_US" -v n="$NBIG" 'BEGIN { printf "%.1f", c / n }') us per mail" "$(rate "$NBIG" "$ELAPSED")"
 fi
 
-# ---- a database of years: s48ctl and the SLA check on NDB tickets ---------------
+# ---- a database of years: s48ctl, then ingest, on NDB tickets ------------------
 if [ "$NDB" -gt 0 ]; then
-	MKCONF_SMTP=0 MKCONF_SMS=0 sh -c '. "$S48_TOP/tests/lib/mkconf.sh"; mkconf "$0"' "$T/years"
-	sed -i 's/level = "info"/level = "warn"/' "$T/years/s48.conf"
+	imap_conf "$T/years" "$DOVECOT_USER" "$T/imap.pass" MKCONF_SMTP=0 MKCONF_SMS=0
+	sed -i 's/ processed_mailbox = "Processed";//' "$T/years/s48.conf"
 	YC="$S48_BIN/s48ctl -c $T/years/s48.conf"
 	$YC new --from +381641234567 "curi voda" >/dev/null 2>&1 || die "s48ctl new failed"
 	$PY "$S48_TOP/tests/bench/gen_db.py" "$T/years/s48.db" "$NDB" || die "gen_db.py failed"
@@ -400,9 +401,14 @@ if [ "$NDB" -gt 0 ]; then
 	ytime "s48ctl show $((NDB / 2))" $YC show $((NDB / 2))
 	ytime "s48ctl export --format csv --since $month" $YC export --format csv --since "$month"
 	ytime "s48ctl new" $YC new --from +381641234567 "ne radi svetlo"
-	ytime "s48d --once (SLA check, no source)" "$S48_BIN/s48d" -c "$T/years/s48.conf" --once
 	SUMMARY="${SUMMARY}years_db=$NDB tickets, $dbmb MB: $ydb
 "
+	# the same N mails as the \Seen-mode run above, into this database
+	fill "$DOVECOT_USER" "$N" $((N + NBIG + 1)) || die "filling the mailbox failed"
+	once "$T/years"
+	got=$(( $(tickets "$T/years") - NDB - 2 ))
+	cpu=$(awk -v c="$CPU_US" -v n="$N" 'BEGIN { printf "%.1f", c / n }')
+	fig email_ingest_years "email ingest, \\Seen mode, into that database: $N mails in $(secs "$ELAPSED") s = $(rate "$N" "$ELAPSED") msgs/s, $got tickets, CPU of s48d $cpu us per mail (a new database: $CPU_SEEN), peak RSS $RSS kB" "$(rate "$N" "$ELAPSED")"
 	rm -rf "$T/years"
 fi
 

@@ -106,9 +106,12 @@ outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz)
 }
 
 /* The daily cap counts these rows (the partial index outbox_auto has the
- * same WHERE). */
-#define OUTBOX_CAP_COUNT "SELECT count(*) FROM outbox WHERE recipient = ?1 AND created_at >= ?2 " \
-	"AND auto = 1 AND status <> 'suppressed'"
+ * same WHERE, and is keyed by the UTC day of created_at first: ?3..?5 are
+ * the days from that of ?2 on, local midnight, which cover the local day
+ * whatever the time zone; a row dated later than that by a clock stepped
+ * back is not counted). */
+#define OUTBOX_CAP_COUNT "SELECT count(*) FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) " \
+	"AND recipient = ?1 AND created_at >= ?2 AND auto = 1 AND status <> 'suppressed'"
 
 /*
  * The look-ups a row may need, in one statement: whether number sent STOP
@@ -144,6 +147,9 @@ outbox_lookups(struct store *st, const char *recipient, int optout, int cap, tim
 		if (sla_local_day(day, &start, &next) < 0)
 			start = now - now % 86400;
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)start);
+		sqlite3_bind_int64(s, 3, (sqlite3_int64)(start / 86400));
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)(start / 86400 + 1));
+		sqlite3_bind_int64(s, 5, (sqlite3_int64)(start / 86400 + 2));
 	}
 	sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);

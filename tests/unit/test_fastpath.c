@@ -155,18 +155,20 @@ check_plans(struct store *st)
 		{ "SELECT id FROM raw_messages WHERE alt_key = ?1 LIMIT 1", "raw_messages_alt_key" },
 		{ "SELECT ticket_id FROM messages WHERE message_id = ?1 AND direction = 'in'",
 		  "messages_message_id" },
-		{ "SELECT count(*) FROM outbox WHERE recipient = ?1 AND created_at >= ?2 "
-		  "AND auto = 1 AND status <> 'suppressed'", "outbox_auto" },
+		/* 004: keyed by UTC day first (outbox_queue.c's OUTBOX_CAP_COUNT) */
+		{ "SELECT count(*) FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) "
+		  "AND recipient = ?1 AND created_at >= ?2 AND auto = 1 AND status <> 'suppressed'",
+		  "outbox_auto" },
 		/* 003: email rows only (tickets_find_by_message_id) */
 		{ "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND channel = 'email' "
 		  "AND ticket_id IS NOT NULL LIMIT 1", "outbox_message_id" },
 		/* outbox_queue's look-ups for an automatic SMS, in one statement */
 		{ "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1), (SELECT count(*) "
-		  "FROM outbox WHERE recipient = ?1 AND created_at >= ?2 AND auto = 1 AND "
-		  "status <> 'suppressed')", "outbox_auto" },
+		  "FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) AND recipient = ?1 AND "
+		  "created_at >= ?2 AND auto = 1 AND status <> 'suppressed')", "outbox_auto" },
 		{ "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1), (SELECT count(*) "
-		  "FROM outbox WHERE recipient = ?1 AND created_at >= ?2 AND auto = 1 AND "
-		  "status <> 'suppressed')", "sqlite_autoindex_sms_optout_1" },
+		  "FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) AND recipient = ?1 AND "
+		  "created_at >= ?2 AND auto = 1 AND status <> 'suppressed')", "sqlite_autoindex_sms_optout_1" },
 		{ "SELECT id FROM raw_messages WHERE source_key = ?1",
 		  "sqlite_autoindex_raw_messages_1" },
 		{ "SELECT id FROM tickets WHERE reporter = ?1 AND channel = 'sms' "

@@ -666,6 +666,21 @@ test_daily_cap(void **state)
 	new_sms(f, "+381641112222", "Pukla cev", TICKETS_F_AUTO);
 	assert_int_equal(qint(f, "SELECT reason = 'daily cap' FROM outbox WHERE kind = 'sms_ack' "
 	    "ORDER BY id DESC LIMIT 1", 0, NULL), 1);
+	/* a reply at 00:30 local is of the UTC day before (the index outbox_auto
+	 * is keyed by UTC day first): it still counts until local midnight */
+	setenv("S48_NOW", "1795649400", 1);                 /* 2026-11-25T23:30:00Z */
+	new_sms(f, "+381641113333", "Pukla cev", TICKETS_F_AUTO);
+	setenv("S48_NOW", "1795730400", 1);                 /* 2026-11-26T22:00:00Z */
+	new_sms(f, "+381641113333", "Pukla cev", TICKETS_F_AUTO);
+	new_sms(f, "+381641113333", "Pukla cev", TICKETS_F_AUTO);
+	{
+		char *v = qtext(f, "SELECT group_concat(coalesce(reason, '-'), ',') FROM (SELECT "
+		    "reason FROM outbox WHERE kind = 'sms_ack' AND recipient = '+381641113333' "
+		    "ORDER BY id)", 0, NULL);
+
+		assert_string_equal(v, "-,-,daily cap");
+		free(v);
+	}
 	setenv("S48_NOW", "1795514400", 1);
 }
 

@@ -380,22 +380,6 @@ cur_cp(struct rtf *r)
 	return cp != 0 ? cp : 1252;
 }
 
-/* A byte in the current code page. */
-static void
-put_byte(struct rtf *r, unsigned char c)
-{
-	int cp = cur_cp(r);
-
-	if (r->n_pend > 0 && r->pend_cp != cp)
-		flush_bytes(r, 1);
-	if (r->n_pend == RTF_PEND)
-		flush_bytes(r, 0);
-	if (r->n_pend == RTF_PEND)
-		flush_bytes(r, 1);
-	r->pend_cp = cp;
-	r->pend[r->n_pend++] = c;
-}
-
 /* Any output other than code-page bytes: those before it go first. */
 static void
 put_text(struct rtf *r, const char *s)
@@ -406,6 +390,27 @@ put_text(struct rtf *r, const char *s)
 		r->hi = 0;
 	}
 	put(r, s, strlen(s));
+}
+
+/* A byte in the current code page. */
+static void
+put_byte(struct rtf *r, unsigned char c)
+{
+	int cp = cur_cp(r);
+
+	if (c < 0x20) {
+		/* no code page puts text there: a tab, or nothing (never a NUL) */
+		put_text(r, c == '\t' ? "\t" : "");
+		return;
+	}
+	if (r->n_pend > 0 && r->pend_cp != cp)
+		flush_bytes(r, 1);
+	if (r->n_pend == RTF_PEND)
+		flush_bytes(r, 0);
+	if (r->n_pend == RTF_PEND)
+		flush_bytes(r, 1);
+	r->pend_cp = cp;
+	r->pend[r->n_pend++] = c;
 }
 
 static void
@@ -813,7 +818,7 @@ rtf_to_text(const char *in, size_t len, size_t max)
 					text_char(r, (unsigned char)(h1 << 4 | h2), 1);
 					i += 4;
 				} else {
-					i += 2;
+					i += h1 >= 0 ? 3 : 2;   /* a cut escape: dropped */
 				}
 			} else {
 				i += 2;

@@ -519,6 +519,13 @@ htmltag_end(struct rtf *r)
 	const char *t = r->tag;
 
 	r->tag[r->n_tag] = '\0';
+	if (r->n_tag > 0 && r->n_tag + 1 < sizeof(r->tag) && t[strspn(t, " \t\n")] == '\0') {
+		/* a line break of the HTML source between words: a space */
+		flush_bytes(r, 1);
+		if (r->out.len > 0 && strchr(" \t\n", r->out.data[r->out.len - 1]) == NULL)
+			put_text(r, " ");
+		return;
+	}
 	if (t[0] == '<') {
 		for (size_t i = 0; i < sizeof(breaks) / sizeof(breaks[0]); i++) {
 			size_t l = strlen(breaks[i]);

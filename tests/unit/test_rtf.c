@@ -464,6 +464,11 @@ test_rtf_text(void **state)
 		  "{\\rtf1\\ansi\\fromhtml1{\\*\\htmltag64 <div>}\\htmlrtf {\\htmlrtf0 \\u1042?\\u1086?\\u1076?\\u1072?"
 		  "{\\*\\htmltag84 &#269;}\\htmlrtf \\'e8\\htmlrtf0 \\htmlrtf }\\htmlrtf0 {\\*\\htmltag72 </div>}x}",
 		  "Вода\xc4\x8d\nx" },
+		{ "encapsulated HTML: a line break of the HTML source between words is a space",
+		  "{\\rtf1\\ansi\\fromhtml1{\\*\\htmltag64 <p>}\\htmlrtf {\\htmlrtf0 Ne radi{\\*\\htmltag0 \\par }svetlo"
+		  "\\htmlrtf }\\htmlrtf0 {\\*\\htmltag72 </p>}{\\*\\htmltag0 \\par }"
+		  "{\\*\\htmltag64 <p>}\\htmlrtf {\\htmlrtf0 kod pijace\\htmlrtf }\\htmlrtf0 {\\*\\htmltag72 </p>}}",
+		  "Ne radi svetlo\nkod pijace" },
 		{ "htmltag outside \\fromhtml1 is not text",
 		  "{\\rtf1 a{\\*\\htmltag64 <p>}b}",
 		  "ab" },

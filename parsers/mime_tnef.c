@@ -15,9 +15,10 @@
  * files, MAPI property blocks within the library's own limits) and only a
  * stream that passes is handed to it: the library then allocates at most a
  * small multiple of the part's size and meets no error of its own to print.
- * The compressed RTF body (PR_RTF_COMPRESSED) is not read: libytnef's
- * DecompressRTF trusts the sizes inside it; the text comes from PR_BODY or
- * attBody.
+ * The text comes from PR_BODY or attBody; when neither has words, from
+ * the compressed RTF body (PR_RTF_COMPRESSED, all Outlook sends in RTF
+ * mode), decompressed and read by rtf_text.c (libytnef's DecompressRTF
+ * trusts the sizes inside the stream).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 
 #include "mime_internal.h"
 #include "normalize.h"
+#include "rtf_text.h"
 #include "util.h"
 
 #define TNEF_SIGNATURE 0x223E9F78u
@@ -299,6 +301,33 @@ prop_string(MAPIProps *p, unsigned id, const char *cs, size_t max)
 	return NULL;
 }
 
+/*
+ * The text of the compressed RTF body (UTF-8, caller frees), NULL when
+ * there is none or it has no words; a stream that does not decompress is
+ * noted on the message.
+ */
+static char *
+rtf_body(struct mime_acc *a, MAPIProps *p)
+{
+	variableLength *v = MAPIFindProperty(p, PROP_TAG(PT_BINARY, PR_RTF_COMPRESSED));
+	const char *error = NULL;
+	char *raw, *text, note[128];
+	size_t rawlen;
+
+	if (v == MAPI_UNDEFINED || v == NULL || v->data == NULL || v->size <= 0)
+		return NULL;
+	if (rtf_decompress(v->data, (size_t)v->size, RTF_MAX_RAW, &raw, &rawlen, &error) < 0) {
+		snprintf(note, sizeof(note), "winmail.dat: %s", error);
+		mime_acc_note(a, note);
+		return NULL;
+	}
+	text = rtf_to_text(raw, rawlen, MIME_MAX_TEXT);
+	free(raw);
+	if (text[strspn(text, " \t\r\n")] == '\0')
+		xfree(&text);
+	return text;
+}
+
 /* One attached file of the stream to the accumulator; 0, or -1 if none. */
 static int
 add_file(struct mime_acc *a, Attachment *at, const char *cs)
@@ -372,12 +401,14 @@ mime_tnef_decode(struct mime_acc *a, const unsigned char *data, size_t len)
 		body = mime_text_to_utf8((const char *)t.body.data,
 		    strnlen((const char *)t.body.data, (size_t)t.body.size),
 		    cs[0] ? cs : NULL, MIME_MAX_TEXT);
+	if (body != NULL && body[strspn(body, " \t\r\n")] == '\0')
+		xfree(&body);
+	if (body == NULL)
+		body = rtf_body(a, &t.MapiProperties);
 	for (Attachment *at = t.starting_attach.next; at != NULL; at = at->next)
 		if (at->FileData.size > 0 || MAPIFindProperty(&at->MAPI,
 		    PROP_TAG(PT_BINARY, PR_ATTACH_DATA_OBJ)) != MAPI_UNDEFINED)
 			n_files++;
-	if (body != NULL && body[strspn(body, " \t\r\n")] == '\0')
-		xfree(&body);
 	if (n_files == 0 && body == NULL)
 		goto fail;      /* nothing inside: keep the part as it came */
 	if (body != NULL) {

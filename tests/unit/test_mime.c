@@ -233,6 +233,10 @@ static const struct corpus_case corpus_cases[] = {
 	/* the text and the two photos come out of the winmail.dat */
 	{ "54-outlook-winmail-roads.eml", "Prijava", "petar.petrovic@outlook.example.com", NULL,
 	  2, "Rupa na putu u Ulici Maksima Gorkog 12.", 0, NULL },
+	/* the words only in the winmail.dat's compressed RTF (cp1250, \u) */
+	{ "55-outlook-rtf-only-lighting.eml", "Prijava", "milica.djordjevic@outlook.example.com", NULL,
+	  1, "Poštovani,\nne radi ulična rasveta u Ulici Žarka Zrenjanina 14, ceo blok je u mraku.\n"
+	  "Хвала, Milica Đorđević", 0, "rtf" },
 };
 
 static const struct corpus_case *

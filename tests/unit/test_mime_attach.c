@@ -373,6 +373,131 @@ test_tnef_files_and_text(void **state)
 	free(t);
 }
 
+/* MS-OXRTFCP 3.1 example 1 (LZFu): "{\rtf1\ansi\ansicpg1252\pard hello world}\r\n". */
+static const unsigned char lzfu_hello[] = {
+	0x2d, 0x00, 0x00, 0x00, 0x2b, 0x00, 0x00, 0x00, 0x4c, 0x5a, 0x46, 0x75,
+	0xf1, 0xc5, 0xc7, 0xa7, 0x03, 0x00, 0x0a, 0x00, 0x72, 0x63, 0x70, 0x67,
+	0x31, 0x32, 0x35, 0x42, 0x32, 0x0a, 0xf3, 0x20, 0x68, 0x65, 0x6c, 0x09,
+	0x00, 0x20, 0x62, 0x77, 0x05, 0xb0, 0x6c, 0x64, 0x7d, 0x0a, 0x80, 0x0f,
+	0xa0,
+};
+
+/* PR_RTF_COMPRESSED (PT_BINARY) holding rtf as an uncompressed "MELA"
+ * stream, or the bytes of lzfu[0..lzfu_len) when lzfu is given. */
+static void
+mapi_rtf(struct tn *m, const char *rtf, const unsigned char *lzfu, size_t lzfu_len)
+{
+	size_t n = lzfu != NULL ? lzfu_len : 16 + strlen(rtf);
+
+	tn_u32(m, 0x1009u << 16 | 0x0102u);
+	tn_u32(m, 1);
+	tn_u32(m, (uint32_t)n);
+	if (lzfu != NULL) {
+		tn_bytes(m, lzfu, lzfu_len);
+	} else {
+		tn_u32(m, (uint32_t)(n - 4));
+		tn_u32(m, (uint32_t)strlen(rtf));
+		tn_u32(m, 0x414c454du);
+		tn_u32(m, 0);
+		tn_bytes(m, rtf, strlen(rtf));
+	}
+	while (n++ % 4)
+		tn_u8(m, 0);
+}
+
+/* Outlook in RTF mode: the words only in the compressed RTF body.  They
+ * are the report's text when neither the mail, attBody nor PR_BODY has
+ * any; code pages and \u escapes come out as UTF-8. */
+static void
+test_tnef_rtf_body(void **state)
+{
+	static unsigned char bad_crc[sizeof(lzfu_hello)];
+	static const struct {
+		const char *own;          /* the mail's text/plain */
+		const char *body;         /* attBody or NULL */
+		const char *body_w;       /* PR_BODY (PT_UNICODE) or NULL */
+		const char *rtf;          /* as MELA, or NULL */
+		const unsigned char *lzfu;
+		size_t lzfu_len;
+		int files;                /* the photo inside too */
+		const char *want_text;
+		const char *want_error;   /* parse_error, or NULL */
+	} cases[] = {
+		{ "", NULL, NULL,
+		  "{\\rtf1\\ansi\\ansicpg1250\\deff0{\\fonttbl{\\f0\\fswiss\\fcharset238 Arial;}}"
+		  "\\pard\\f0\\fs20 Pukla cev kod \\'9akole \\'e8ika Jove.\\par\r\nHvala\\par\r\n}",
+		  NULL, 0, 1, "Pukla cev kod škole čika Jove.\nHvala", NULL },
+		{ "", NULL, NULL,
+		  "{\\rtf1\\ansi\\ansicpg1251{\\fonttbl{\\f0\\fnil\\fcharset204 Arial;}}\\f0 "
+		  "\\'cd\\'e5 \\'f0\\'e0\\'e4\\'e8 \\'f1\\'e2\\'e5\\'f2\\'eb\\'ee.\\par}",
+		  NULL, 0, 0, "Не ради светло.", NULL },
+		{ "", NULL, NULL,
+		  "{\\rtf1\\ansi\\ansicpg1252\\uc1 \\u1032?\\u1072?\\u1084?\\u1072? u \\u1059?\\u1083?\\u1080?\\u1094?\\u1080?}",
+		  NULL, 0, 1, "Јама u Улици", NULL },
+		{ "", NULL, NULL, NULL, lzfu_hello, sizeof(lzfu_hello), 1, "hello world", NULL },
+		{ "", NULL, NULL,
+		  "{\\rtf1\\ansi\\ansicpg1250\\fromhtml1 \\deff0{\\fonttbl{\\f0\\fswiss\\fcharset238 Arial;}}"
+		  "{\\*\\htmltag19 <html>}{\\*\\htmltag50 <body>}\\htmlrtf \\f0 \\htmlrtf0 "
+		  "{\\*\\htmltag64 <p>}\\htmlrtf {\\htmlrtf0 Sme\\'e6e na \\'9aetali\\'9atu\\htmlrtf }\\htmlrtf0 "
+		  "{\\*\\htmltag72 </p>}\\htmlrtf \\par\r\n\\htmlrtf0 "
+		  "{\\*\\htmltag64 <p>}\\htmlrtf {\\htmlrtf0 Mira\\htmlrtf }\\htmlrtf0 "
+		  "{\\*\\htmltag72 </p>}{\\*\\htmltag58 </body>}{\\*\\htmltag27 </html>}}",
+		  NULL, 0, 1, "Smeće na šetalištu\nMira", NULL },
+		/* the plain bodies win when they have words */
+		{ "", NULL, "Tekst iz PR_BODY", "{\\rtf1 RTF tekst}", NULL, 0, 1,
+		  "Tekst iz PR_BODY", NULL },
+		{ "", "attBody tekst", NULL, "{\\rtf1 RTF tekst}", NULL, 0, 1,
+		  "attBody tekst", NULL },
+		{ "", " \r\n", NULL, "{\\rtf1 RTF tekst}", NULL, 0, 1, "RTF tekst", NULL },
+		{ "Moja poruka.", NULL, NULL, "{\\rtf1 RTF tekst}", NULL, 0, 1, "Moja poruka.", NULL },
+		/* RTF without words, and a stream that does not decompress */
+		{ "", NULL, NULL, "{\\rtf1{\\fonttbl{\\f0 Arial;}}\\par}", NULL, 0, 1, "", NULL },
+		{ "", NULL, NULL, NULL, bad_crc, sizeof(bad_crc), 1, "",
+		  "winmail.dat: compressed RTF CRC mismatch" },
+	};
+	struct tn *t = xcalloc(1, sizeof(*t));
+
+	(void)state;
+	memcpy(bad_crc, lzfu_hello, sizeof(bad_crc));
+	bad_crc[40] ^= 0x20;
+	for (size_t i = 0; i < N(cases); i++) {
+		struct tn *mp = xcalloc(1, sizeof(*mp));
+		struct mime_message *m;
+		char *raw;
+
+		tn_start(t, 1250);
+		if (cases[i].body != NULL)
+			tn_attr(t, 1, A_BODY, cases[i].body, strlen(cases[i].body));
+		tn_u32(mp, 1 + (cases[i].body_w != NULL));
+		if (cases[i].body_w != NULL)
+			mapi_str(mp, PT_W, 0x1000, cases[i].body_w);
+		mapi_rtf(mp, cases[i].rtf, cases[i].lzfu, cases[i].lzfu_len);
+		tn_attr(t, 1, A_MAPIPROPS, mp->b, mp->n);
+		free(mp);
+		if (cases[i].files)
+			tn_file(t, &photo);
+		raw = tnef_mail(cases[i].own, t->b, t->n);
+		m = parse_both(raw, BIG);
+		if (strcmp(m->text, cases[i].want_text) != 0)
+			fail_msg("case %zu: text \"%s\", want \"%s\"", i, m->text,
+			    cases[i].want_text);
+		if (cases[i].want_error == NULL)
+			assert_null(m->parse_error);
+		else
+			assert_string_equal(m->parse_error, cases[i].want_error);
+		if (cases[i].files) {
+			assert_int_equal(m->n_att, 1);
+			assert_string_equal(m->att[0].filename, "slika ulice č.jpg");
+		} else {
+			/* the text alone: the winmail.dat is not kept */
+			assert_int_equal(m->n_att, 0);
+		}
+		mime_message_free(&m);
+		free(raw);
+	}
+	free(t);
+}
+
 /* An HTML part that renders to nothing: the text is the winmail.dat's,
  * and not marked as coming from HTML. */
 static void
@@ -739,6 +864,7 @@ main(void)
 		cmocka_unit_test(test_unnamed_extension),
 		cmocka_unit_test(test_unnamed_numbering),
 		cmocka_unit_test(test_tnef_files_and_text),
+		cmocka_unit_test(test_tnef_rtf_body),
 		cmocka_unit_test(test_tnef_text_after_empty_html),
 		cmocka_unit_test(test_tnef_names),
 		cmocka_unit_test(test_tnef_budget),

@@ -649,6 +649,18 @@ add("54-outlook-winmail-roads.eml", multipart(
     ], "b54"),
     "ticket", "roads", "Ulici Maksima Gorkog 12", crlf=True)
 
+# 55 Outlook in RTF mode with the words only in the compressed RTF body
+# (PR_RTF_COMPRESSED, cp1250 escapes and a \u-escaped Cyrillic word): no
+# text part at all, the subject says nothing, the RTF routes it
+add("55-outlook-rtf-only-lighting.eml", multipart(
+    hdr("Milica Đorđević <milica.djordjevic@outlook.example.com>", "Prijava",
+        "Wed, 25 Nov 2026 13:10:00 +0100", "c55.milica@outlook.example.com"),
+    "mixed", [
+        part("application/ms-tnef; name=\"winmail.dat\"", make_tnef.sample_rtf(), "base64",
+             "Content-Disposition: attachment; filename=\"winmail.dat\"\n"),
+    ], "b55"),
+    "ticket", "lighting", "ulična rasveta u Ulici Žarka Zrenjanina 14", crlf=True)
+
 
 def main():
     for name, data in files:

@@ -66,6 +66,10 @@
 #undef LLVMFuzzerTestOneInput
 #undef check
 
+#define LLVMFuzzerTestOneInput fuzz_rtf_one
+#include "../fuzz/fuzz_rtf.c"
+#undef LLVMFuzzerTestOneInput
+
 /* written by the IMAP intake's author: replayed once it is in the tree */
 #if defined(__has_include)
 #if __has_include("../fuzz/fuzz_imap_fetch.c")
@@ -161,6 +165,7 @@ static const struct fr_target fr_targets[] = {
 	{ "mail_compose", fuzz_mail_compose_one, NULL },
 	{ "mime", fuzz_mime_one, "tests/corpus/email" },
 	{ "mime_diff", fuzz_mime_diff_one, NULL },
+	{ "rtf", fuzz_rtf_one, NULL },
 	{ "text", fuzz_text_one, NULL },
 #ifdef FR_HAVE_IMAP_FETCH
 	{ "imap_fetch", fuzz_imap_fetch_one, NULL },

@@ -277,8 +277,8 @@ ledger_read(struct ledger *l, const char *path, off_t from)
 			log_warn("outbox: %s", path);
 		return;
 	}
-	if (fstat(fd, &sb) < 0) {
-		log_warn("outbox: %s", path);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		log_warnx("outbox: %s: not a file that can be read", path);
 		close(fd);
 		return;
 	}
@@ -293,7 +293,7 @@ ledger_read(struct ledger *l, const char *path, off_t from)
 		off += got;
 	}
 	close(fd);
-	if (skip) {
+	if (skip && l->text.len > start) {
 		char *s0 = l->text.data + start, *nl = memchr(s0, '\n', l->text.len - start);
 		size_t cut = nl != NULL ? (size_t)(nl + 1 - s0) : l->text.len - start;
 

@@ -342,6 +342,43 @@ test_old_journal(void **state)
 	free(journal);
 }
 
+/*
+ * Recovery reads the last 8 MB of a part of the sent-log, whole lines: a
+ * file grown past that (a pass that sent more than 4 MB of lines before the
+ * next rotation) keeps its newest lines.  Two pending rows, one named by the
+ * first line of a 9 MB file, one by its last: the last one is recorded as
+ * sent, the first one is beyond the bound and is sent.
+ */
+static void
+test_ledger_bound(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char *path = outbox_ledger_path(f->st);
+	long long id0;
+	FILE *fp;
+	long i;
+
+	ot_add_rows(f->st, "g", 2, store_now() - 2, 1);
+	id0 = ts_qint(store_db(f->st), "SELECT min(id) FROM outbox", NULL, NULL);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%lld 7 g.0@example.org\n", id0);
+	for (i = 0; i < 200000; i++)
+		fprintf(fp, "%ld 1 s48.0000000000000000.%lx.%lx@example.org\n", 1000000 + i, i, i);
+	fprintf(fp, "%lld 8 g.1@example.org\n", id0 + 1);
+	assert_true(ftell(fp) > 9L * 1024 * 1024);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(outbox_recover(f->st, &err), 0);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND sent_at = 8 AND message_id = "
+	    "'g.1@example.org' AND reason LIKE 'sent after the backup%'"), 1);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND message_id = 'g.0@example.org'"),
+	    1);
+	send_due(f, 1);
+	assert_int_equal(ot_sink_count(f->dir, "sink", "mark-g-0-end"), 1);
+	free(path);
+}
+
 static int
 count_stmt(unsigned type, void *arg, void *p, void *x)
 {
@@ -426,6 +463,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restore_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ledger_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_full_log, setup, teardown),
 	};

@@ -1259,6 +1259,31 @@ email_wait(struct pass *p, const char **error_r)
 	return ended(p, r, settle(p->cfg, r, res, reason, 0, p->run), error_r) < 0 ? -1 : 1;
 }
 
+/*
+ * The pass failed (a database error) with emails in flight: their ends are
+ * read, and those the server accepted are put in the sent-log, where the
+ * recovery finds them, instead of being abandoned and sent again.  Nothing
+ * is written to the database.
+ */
+static void
+email_drain(struct pass *p)
+{
+	void *tag;
+	char *reason = NULL;
+	int res;
+
+	while (notifier_smtp_wait(&tag, &res, &reason, NULL) == 1) {
+		struct row *r = tag;
+
+		r->in_flight = 0;
+		xfree(&r->mail);
+		if (res == NOTIFY_OK && ledger_add(p->lfd, r->id, r->message_id) == 0)
+			p->unrecorded++;
+		free(reason);
+		reason = NULL;
+	}
+}
+
 /* An earlier email of the batch to the same recipient is still in flight:
  * one citizen's messages arrive in the order they were written. */
 static int
@@ -1464,6 +1489,7 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 	goto done;
 fail:
 	pass_failed = started;
+	email_drain(&p);
 done:
 	/* before the rows go: messages still in flight point into them */
 	notifier_smtp_close();

@@ -25,7 +25,9 @@
  * is recorded as sent, and any other row left in sending goes back to
  * pending; so a kill can cause at most one duplicate per SMTP connection
  * (smtp.connections) and one SMS: a message in flight between the server's
- * final reply and the sent-log write.  A backup put in place has its
+ * final reply and the sent-log write (a pass that fails on the database
+ * reads the ends of the emails in flight first, so that costs none).  A
+ * backup put in place has its
  * pending (or sending) rows of that time: those the sent-log names were
  * sent after the backup was taken and are recorded as sent instead of being
  * sent again, with a note on the ticket.  When the sent-log cannot be

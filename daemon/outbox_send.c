@@ -546,7 +546,7 @@ ledger_apply(struct store *st, int at_start, int *crash_r, int *restored_r, int 
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		long long id = sqlite3_column_int64(s, 0);
 		const char *msgid = (const char *)sqlite3_column_text(s, 1);
-		int sending = sqlite3_column_int(s, 2);
+		int sending = sqlite3_column_int(s, 2), found = 0;
 		size_t k;
 
 		if (msgid == NULL)
@@ -554,6 +554,12 @@ ledger_apply(struct store *st, int at_start, int *crash_r, int *restored_r, int 
 		for (k = ledger_find(&l, id); k < l.n && l.e[k].id == id; k++) {
 			if (strcmp(l.e[k].message_id, msgid) != 0)
 				continue;
+			/* named twice (sent again after a crash lost its line):
+			 * a line after the last "committed" decides */
+			if (found) {
+				m[nm - 1].crash |= sending && l.e[k].tail;
+				continue;
+			}
 			if (nm % 256 == 0)
 				m = xrealloc(m, (nm + 256) * sizeof(*m));
 			m[nm].id = id;
@@ -561,7 +567,7 @@ ledger_apply(struct store *st, int at_start, int *crash_r, int *restored_r, int 
 			m[nm].message_id = l.e[k].message_id;
 			m[nm].crash = sending && l.e[k].tail;
 			nm++;
-			break;
+			found = 1;
 		}
 	}
 	sqlite3_reset(s);

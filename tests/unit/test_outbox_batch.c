@@ -7,9 +7,7 @@
  * "committed" line and recorded as sent, not sent again, emails in flight
  * when a commit fails included (a kill repeats at most those in flight, one
  * per connection); without a sent-log each accepted message is committed at
- * once; a database locked by another
- * connection
- * fails the pass cleanly and the next pass sends; a send cut short by a stop
+ * once; a database locked by another connection fails the pass cleanly and the next pass sends; a send cut short by a stop
  * goes back to pending without an attempt or a backoff; emails go out on
  * smtp.connections connections at once, one recipient's in order, and a
  * relay that is down is tried three times, not once per connection.

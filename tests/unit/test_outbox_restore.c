@@ -379,6 +379,44 @@ test_ledger_bound(void **state)
 	free(path);
 }
 
+/*
+ * What tells a crash from a restored backup for a row left "sending": a
+ * line after the sent-log's last "committed" (accepted, not recorded) is a
+ * crash; a line before it (recorded, in a database the backup replaced) is
+ * a restore.  A row named by both (its line lost in flight, sent again)
+ * was accepted before the crash.  Lines naming another Message-ID (a row
+ * queued later under the same id) change nothing.
+ */
+static void
+test_crash_or_restore(void **state)
+{
+	struct fx *f = *state;
+	const char *err = NULL;
+	char *path = outbox_ledger_path(f->st);
+	long long id0;
+	FILE *fp;
+
+	ot_add_rows(f->st, "t", 5, store_now() + 3600, 1);
+	id0 = ts_qint(store_db(f->st), "SELECT min(id) FROM outbox", NULL, NULL);
+	assert_int_equal(store_exec(f->st, "UPDATE outbox SET status = 'sending'", &err), 0);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%lld 11 t.0@example.org\n%lld 12 t.1@example.org\n"
+	    "%lld 13 other.2@example.org\ncommitted 14\n"
+	    "%lld 15 t.1@example.org\n%lld 16 t.2@example.org\n%lld 17 other.3@example.org\n",
+	    id0, id0 + 1, id0 + 2, id0 + 1, id0 + 2, id0 + 3);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(outbox_recover(f->st, &err), 2);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND sent_at = 11 AND message_id = "
+	    "'t.0@example.org' AND reason LIKE 'sent after the backup%'"), 1);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND message_id IN ('t.1@example.org', "
+	    "'t.2@example.org') AND reason = 'accepted before a stop, recorded at the restart'"),
+	    2);
+	assert_int_equal(ot_count(f->st, "status = 'pending' AND message_id IN "
+	    "('t.3@example.org', 't.4@example.org') AND reason = 'interrupted by a restart'"), 2);
+	free(path);
+}
+
 static int
 count_stmt(unsigned type, void *arg, void *p, void *x)
 {
@@ -464,6 +502,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_restore_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ledger_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_or_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_old_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_recover_full_log, setup, teardown),
 	};

@@ -533,7 +533,9 @@ ctl_resolved(const char *path)
 /* Is FILE the database itself or one of the files next to it that the store
  * and the daemon use?  The copy is renamed over FILE: over the live database
  * it would cut off every connection's later writes (s48d keeps writing to the
- * replaced file), over its WAL it would corrupt it. */
+ * replaced file), over its WAL it would corrupt it.  ".sent" is an older
+ * s48's crash journal, read (and removed) by s48d's next start: a copy over
+ * it would lose it there. */
 static int
 ctl_backup_clobbers(const char *db, const char *file)
 {

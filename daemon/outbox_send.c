@@ -7,11 +7,12 @@
  * by one), and their outcomes are written in one transaction per batch
  * (sooner when FLUSH_MS have passed since the oldest outcome not yet
  * written).  Each message the server accepted is first appended to the
- * journal "<database>.sent" (one write(2), kept by the kernel when the
- * process dies), and the journal is emptied once the outcomes are
- * committed; outbox_recover() marks the journal's rows sent instead of
- * sending them again.  Without a journal (it cannot be opened or written)
- * each accepted message is committed at once.
+ * sent-log "<database>.sent-log" (one write(2), kept by the kernel when the
+ * process dies), and a "committed" line follows once the outcomes are
+ * committed; outbox_recover() marks the rows still sending that the lines
+ * after it name sent instead of sending them again, and the rows a restored
+ * backup has pending that the sent-log names too.  Without a sent-log (it
+ * cannot be opened or written) each accepted message is committed at once.
  */
 #include "outbox_send.h"
 
@@ -36,7 +37,6 @@
 #define TRANSPORT_GIVE_UP 3
 #define OUTBOX_BATCH 64                 /* rows claimed (and recorded) per transaction */
 #define FLUSH_MS 100                    /* outcomes wait at most this long for a commit */
-#define JOURNAL_MAX (1024 * 1024)       /* a journal longer than this is read no further */
 
 /* What this run did with a claimed row. */
 enum outcome {
@@ -70,7 +70,7 @@ is_sms_row(const struct row *r)
 }
 
 /* A pass that failed on the database may have left rows "sending" (and
- * accepted sends in the journal): the next pass recovers them first. */
+ * accepted sends in the sent-log): the next pass recovers them first. */
 static int pass_failed;
 /* The message of the last failed statement, taken before a rollback. */
 static char sql_err[256];
@@ -141,128 +141,40 @@ outbox_backoff(int attempts)
 	return d < 1 ? 1 : d;
 }
 
-/* ---------------------------------------------------------------- journal */
-
-char *
-outbox_journal_path(struct store *st)
-{
-	const char *db = sqlite3_db_filename(store_db(st), "main");
-
-	return db != NULL && *db != '\0' ? xasprintf("%s.sent", db) : NULL;
-}
-
-/* The journal of st opened for appending (created if missing), or -1. */
-static int
-journal_open(struct store *st)
-{
-	static int warned;
-	char *path = outbox_journal_path(st);
-	int fd;
-
-	if (path == NULL)
-		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (fd < 0 && !warned++)
-		log_warn("outbox: %s (every accepted message is committed at once)", path);
-	free(path);
-	return fd;
-}
-
-/* One line per accepted message; O_APPEND makes the write whole. */
-static int
-journal_add(int fd, long long id)
-{
-	char line[32];
-	int n = snprintf(line, sizeof(line), "%lld\n", id);
-
-	return write(fd, line, (size_t)n) == n ? 0 : -1;
-}
-
-static void
-journal_reset(int fd)
-{
-	if (ftruncate(fd, 0) < 0)
-		log_warn("outbox: emptying the journal");
-}
+/* --------------------------------------------------------------- sent-log */
 
 /*
- * The rows the journal lists that are still "sending" -> sent (in the
- * caller's transaction): the server accepted them before the process
- * stopped.  *n_r = how many.  0 or -1.
- */
-static int
-journal_apply(struct store *st, int fd, int *n_r)
-{
-	sqlite3_stmt *s;
-	struct buf b;
-	char chunk[4096], *p, *end;
-	ssize_t got;
-	off_t off = 0;
-	time_t now = store_now();
-	int rc = 0;
-
-	*n_r = 0;
-	buf_init(&b, JOURNAL_MAX);
-	while ((got = pread(fd, chunk, sizeof(chunk), off)) > 0) {
-		if (buf_append(&b, chunk, (size_t)got) < 0)
-			break;          /* the rest waits for the next start */
-		off += got;
-	}
-	if (b.len == 0) {
-		buf_free(&b);
-		return 0;
-	}
-	buf_appendc(&b, '\0');
-	for (p = b.data; *p != '\0'; p = *end != '\0' ? end + 1 : end) {
-		long long id;
-
-		errno = 0;
-		id = strtoll(p, &end, 10);
-		if (end == p || errno != 0 || (*end != '\n' && *end != '\0')) {
-			end = strchr(p, '\n');
-			if (end == NULL)
-				break;
-			continue;       /* not a line this module wrote */
-		}
-		s = store_prepare(st,
-		    "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?2, "
-		    "attempts = attempts + 1, reason = 'accepted before a stop, recorded at the restart' "
-		    "WHERE id = ?1 AND status = 'sending'");
-		if (s == NULL) {
-			rc = -1;
-			break;
-		}
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, (sqlite3_int64)now);
-		if (sqlite3_step(s) != SQLITE_DONE) {
-			rc = -1;
-			break;
-		}
-		*n_r += store_changes(st);
-	}
-	buf_free(&b);
-	return rc;
-}
-
-/* ----------------------------------------------------------------- ledger */
-
-/*
- * The ledger "<database>.sent-log" lists every message a server accepted,
- * one line "ID TIME MESSAGE-ID" each, and is not emptied: it stays beside
- * the database (like the lock file) when a backup is put in its place, and
- * tells which rows the backup has pending or sending were sent after it was
- * taken.  The id and the Message-ID together name one row: a Message-ID
- * holds 64 random bits drawn by the process that queued the row
- * (outbox_queue.c), so a row queued after the restore under a reused id
- * never matches.  Past LEDGER_ROTATE bytes the file becomes
- * "<database>.sent-log.1" (the one before goes) and a new one is begun: both
- * are read, so at least the last LEDGER_ROTATE bytes of sends (some 60,000)
- * are known.
+ * The sent-log "<database>.sent-log" lists every message a server accepted,
+ * one line "ID TIME MESSAGE-ID" each, written (one write(2), O_APPEND)
+ * before anything else is done with the outcome: the kernel keeps it when
+ * the process dies.  After each commit of outcomes that follows such lines
+ * a line "committed TIME" is added: the lines after the last one are the
+ * sends a crash (or a failed commit) may have left unrecorded.  The file is
+ * not emptied: it stays beside the database (like the lock file) when a
+ * backup is put in its place, and tells which rows the backup has pending
+ * or sending were sent after it was taken.  The id and the Message-ID
+ * together name one row: a Message-ID holds 64 random bits drawn by the
+ * process that queued the row (outbox_queue.c), so a row queued after the
+ * restore under a reused id never matches.  Past LEDGER_ROTATE bytes the
+ * file becomes "<database>.sent-log.1" (the one before goes) and a new one
+ * is begun: both are read, so at least the last LEDGER_ROTATE bytes of
+ * sends (some 60,000) are known.
  */
 #define LEDGER_ROTATE (4L * 1024 * 1024)
+#define LEDGER_READ_MAX (8L * 1024 * 1024)      /* of a file, its last 8 MB are read */
 #define LEDGER_LINE 320                 /* longer lines are neither written nor read */
+#define LEDGER_COMMITTED "committed"    /* "committed TIME": the lines above are recorded */
 #define LEDGER_REASON "sent after the backup this database was restored from was taken " \
 	"(the sent-log lists it), recorded at the restart"
+#define CRASH_REASON "accepted before a stop, recorded at the restart"
+/* The crash journal "<database>.sent" of s48 before the sent-log took its
+ * place (ids only): read once at start if an old version left one. */
+#define OLD_JOURNAL ".sent"
+#define OLD_JOURNAL_MAX (1024 * 1024)   /* read no further than this */
+
+/* Where the last pass of this process began writing the sent-log (the
+ * lines a failed pass may have left unrecorded are after it), or -1. */
+static off_t pass_ledger_off = -1;
 
 char *
 outbox_ledger_path(struct store *st)
@@ -272,7 +184,8 @@ outbox_ledger_path(struct store *st)
 	return db != NULL && *db != '\0' ? xasprintf("%s.sent-log", db) : NULL;
 }
 
-/* The ledger of st opened for appending (begun anew past LEDGER_ROTATE), or -1. */
+/* The sent-log of st opened for appending (begun anew past LEDGER_ROTATE),
+ * or -1: then every accepted message is committed at once. */
 static int
 ledger_open(struct store *st)
 {
@@ -281,6 +194,7 @@ ledger_open(struct store *st)
 	struct stat sb;
 	int fd;
 
+	pass_ledger_off = -1;
 	if (path == NULL)
 		return -1;
 	if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > LEDGER_ROTATE) {
@@ -291,31 +205,198 @@ ledger_open(struct store *st)
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0 && !warned++)
-		log_warn("outbox: %s (messages sent after a backup would be sent again if it were "
-		    "restored)", path);
+		log_warn("outbox: %s (every accepted message is committed at once; messages sent "
+		    "after a backup would be sent again if it were restored)", path);
+	if (fd >= 0)
+		pass_ledger_off = lseek(fd, 0, SEEK_END);
 	free(path);
 	return fd;
 }
 
-/* One line per accepted message, one write(2) (O_APPEND makes it whole). */
-static void
+/* One line per accepted message, one write(2) (O_APPEND makes it whole).
+ * 0, or -1 when it is not on record (no sent-log, a Message-ID that cannot
+ * be written on the line, a failed write). */
+static int
 ledger_add(int fd, long long id, const char *message_id)
 {
 	char line[LEDGER_LINE];
 	int n;
 
-	if (fd < 0 || message_id == NULL || strchr(message_id, '\n') != NULL ||
-	    strchr(message_id, ' ') != NULL)
-		return;
+	if (fd < 0 || message_id == NULL || *message_id == '\0' ||
+	    strpbrk(message_id, " \t\r\n") != NULL)
+		return -1;
 	n = snprintf(line, sizeof(line), "%lld %lld %s\n", id, (long long)store_now(), message_id);
 	if (n <= 0 || n >= (int)sizeof(line))
-		return;
-	if (write(fd, line, (size_t)n) != n)
+		return -1;
+	if (write(fd, line, (size_t)n) != n) {
+		log_warn("outbox: writing the sent-log (the message is committed at once)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The lines before this one are recorded in the database. */
+static void
+ledger_committed(int fd)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), LEDGER_COMMITTED " %lld\n", (long long)store_now());
+
+	if (fd >= 0 && write(fd, line, (size_t)n) != n)
 		log_warn("outbox: writing the sent-log");
 }
 
+/* One accepted send named by the sent-log. */
+struct lentry {
+	long long id, at;
+	const char *message_id;         /* into struct ledger's text */
+	int tail;                       /* after the last "committed" line */
+};
+
+struct ledger {
+	struct buf text;                /* the files' lines, cut into strings */
+	struct lentry *e;
+	size_t n, cap;
+	size_t tail;                    /* e[tail..] follow the last "committed" line */
+};
+
+/* Append path's bytes from `from` (-1: its last LEDGER_READ_MAX bytes,
+ * whole lines) to l->text.  A file that is not there adds nothing. */
+static void
+ledger_read(struct ledger *l, const char *path, off_t from)
+{
+	char chunk[65536];
+	struct stat sb;
+	size_t start = l->text.len;
+	ssize_t got;
+	off_t off;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), skip = 0;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			log_warn("outbox: %s", path);
+		return;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		log_warnx("outbox: %s: not a file that can be read", path);
+		close(fd);
+		return;
+	}
+	off = from >= 0 ? from : 0;
+	if (from < 0 && sb.st_size > LEDGER_READ_MAX) {
+		off = sb.st_size - LEDGER_READ_MAX;
+		skip = 1;       /* the first line is cut */
+	}
+	while ((got = pread(fd, chunk, sizeof(chunk), off)) > 0) {
+		if (buf_append(&l->text, chunk, (size_t)got) < 0)
+			break;
+		off += got;
+	}
+	close(fd);
+	if (skip && l->text.len > start) {
+		char *s0 = l->text.data + start, *nl = memchr(s0, '\n', l->text.len - start);
+		size_t cut = nl != NULL ? (size_t)(nl + 1 - s0) : l->text.len - start;
+
+		memmove(s0, s0 + cut, l->text.len - start - cut);
+		l->text.len -= cut;
+	}
+	/* a line cut short (a crash, or the buffer's end) ends nothing */
+	while (l->text.len > start && l->text.data[l->text.len - 1] != '\n')
+		l->text.len--;
+	if (l->text.data != NULL)
+		l->text.data[l->text.len] = '\0';
+}
+
+/* A decimal number from p up to the character `stop`, or -1. */
+static long long
+ledger_num(char **p, char stop)
+{
+	char *end;
+	long long v;
+
+	if (**p < '0' || **p > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(*p, &end, 10);
+	if (errno != 0 || *end != stop)
+		return -1;
+	*p = end + 1;
+	return v;
+}
+
+/* The lines of l->text -> l->e (in place: the text is cut into strings).
+ * Lines that are not the sent-log's (a crash cut one short, another
+ * program's) are passed over. */
+static void
+ledger_parse(struct ledger *l)
+{
+	char *p = l->text.data, *end;
+
+	if (p == NULL)
+		return;
+	end = p + l->text.len;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *q = p, *msgid;
+		long long id, at;
+
+		if (nl == NULL)
+			break;          /* cut by a crash */
+		*nl = '\0';
+		if ((size_t)(nl - p) >= LEDGER_LINE) {
+			p = nl + 1;
+			continue;
+		}
+		if (strncmp(p, LEDGER_COMMITTED " ", sizeof(LEDGER_COMMITTED)) == 0) {
+			l->tail = l->n;
+			p = nl + 1;
+			continue;
+		}
+		id = ledger_num(&q, ' ');
+		at = id > 0 ? ledger_num(&q, ' ') : -1;
+		msgid = q;
+		p = nl + 1;
+		if (id <= 0 || at < 0 || *msgid == '\0' || strpbrk(msgid, " \t\r") != NULL)
+			continue;
+		if (l->n == l->cap) {
+			l->cap = l->cap ? 2 * l->cap : 1024;
+			l->e = xrealloc(l->e, l->cap * sizeof(*l->e));
+		}
+		l->e[l->n].id = id;
+		l->e[l->n].at = at;
+		l->e[l->n].message_id = msgid;
+		l->e[l->n].tail = 0;
+		l->n++;
+	}
+}
+
+static int
+lentry_cmp(const void *a, const void *b)
+{
+	const struct lentry *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The first entry of l (sorted) with this id, or l->n. */
+static size_t
+ledger_find(const struct ledger *l, long long id)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->e[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* The row id/message_id if it is pending or sending: mark it sent at `at`
- * (with an event on its ticket).  1 when marked, 0 when not, -1. */
+ * (with a note event on its ticket), sent after a backup was taken.  1 when
+ * marked, 0 when not, -1. */
 static int
 ledger_mark(struct store *st, long long id, long long at, const char *message_id)
 {
@@ -371,93 +452,247 @@ fail:
 	return -1;
 }
 
-/* The lines of one ledger file whose id is in [lo, hi] -> ledger_mark. */
+/* The row id, still sending, accepted before the process stopped -> sent
+ * at `at`.  1 when marked, 0 when not, -1. */
 static int
-ledger_apply_file(struct store *st, const char *path, long long lo, long long hi, int *n_r)
+crash_mark(struct store *st, long long id, long long at)
 {
-	char line[LEDGER_LINE], msgid[LEDGER_LINE];
-	FILE *f = fopen(path, "re");
-	int rc = 0, whole = 1;
+	sqlite3_stmt *s = store_prepare(st,
+	    "UPDATE outbox SET status = 'sent', sent_at = ?2, updated_at = ?3, "
+	    "attempts = attempts + 1, reason = '" CRASH_REASON "' "
+	    "WHERE id = ?1 AND status = 'sending'");
 
-	if (f == NULL)
-		return 0;               /* none yet: nothing was sent */
-	while (fgets(line, sizeof(line), f) != NULL) {
-		long long id, at;
-		size_t len = strlen(line);
-		int was_whole = whole, m;
-
-		whole = len > 0 && line[len - 1] == '\n';
-		if (!was_whole || !whole)
-			continue;       /* a part of a line too long, or cut by a crash */
-		if (sscanf(line, "%lld %lld %319s", &id, &at, msgid) != 3 || id < lo || id > hi)
-			continue;
-		if ((m = ledger_mark(st, id, at, msgid)) < 0) {
-			rc = -1;
-			break;
-		}
-		*n_r += m;
-	}
-	fclose(f);
-	return rc;
-}
-
-/*
- * The rows pending or sending that the ledger lists -> sent (in the
- * caller's transaction): they were sent after the backup now in place was
- * taken.  *n_r = how many.  0 or -1.
- */
-static int
-ledger_apply(struct store *st, int *n_r)
-{
-	sqlite3_stmt *s = store_prepare(st, "SELECT count(*), min(id), max(id) FROM outbox "
-	    "WHERE status = 'pending' OR status = 'sending'");
-	char *path, *old;
-	long long n = 0, lo = 0, hi = 0;
-	int rc;
-
-	*n_r = 0;
 	if (s == NULL)
 		return -1;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		n = sqlite3_column_int64(s, 0);
-		lo = sqlite3_column_int64(s, 1);
-		hi = sqlite3_column_int64(s, 2);
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, at);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)store_now());
+	if (sqlite3_step(s) != SQLITE_DONE)
+		return -1;
+	return store_changes(st) > 0;
+}
+
+/* A row the sent-log names: how it is recorded. */
+struct lmatch {
+	long long id, at;
+	const char *message_id;
+	int crash;
+};
+
+/*
+ * The rows the sent-log names (id and Message-ID) -> sent, in the caller's
+ * transaction.  A row "sending" named by a line after the last "committed"
+ * was accepted before the process stopped (crash_mark); a row "pending",
+ * or "sending" named by a line the database had recorded (a backup taken
+ * while it was claimed), was sent after the backup now in place was taken
+ * (ledger_mark).  at_start: both files whole (their last 8 MB each), rows
+ * pending and sending; else (after a failed pass of this process) the lines
+ * that pass wrote, rows sending.  Only those rows are looked up, in one
+ * statement; the lines are sorted in memory.  *crash_r, *restored_r: how
+ * many of each; *tail_r: lines follow the last "committed".  0 or -1.
+ */
+static int
+ledger_apply(struct store *st, int at_start, int *crash_r, int *restored_r, int *tail_r)
+{
+	struct ledger l;
+	struct lmatch *m = NULL;
+	sqlite3_stmt *s;
+	char *path = NULL, *old = NULL;
+	size_t nm = 0, i;
+	int rc = -1, r;
+
+	*crash_r = *restored_r = *tail_r = 0;
+	memset(&l, 0, sizeof(l));
+	buf_init(&l.text, 2 * LEDGER_READ_MAX + 1);
+	if ((path = outbox_ledger_path(st)) == NULL)
+		return 0;
+	if (at_start) {
+		s = store_prepare(st, "SELECT 1 FROM outbox WHERE status = 'pending' OR "
+		    "status = 'sending' LIMIT 1");
+		if (s == NULL)
+			goto out;
+		r = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (r != SQLITE_ROW && r != SQLITE_DONE)
+			goto out;
+		if (r == SQLITE_DONE) {
+			rc = 0;         /* nothing the sent-log could name */
+			goto out;
+		}
+		old = xasprintf("%s.1", path);
+		ledger_read(&l, old, -1);
+		ledger_read(&l, path, -1);
+	} else if (pass_ledger_off >= 0) {
+		ledger_read(&l, path, pass_ledger_off);
+	}
+	ledger_parse(&l);
+	if (l.n == 0) {
+		rc = 0;
+		goto out;
+	}
+	*tail_r = l.tail < l.n;
+	for (i = 0; i < l.n; i++)
+		l.e[i].tail = !at_start || i >= l.tail;
+	qsort(l.e, l.n, sizeof(*l.e), lentry_cmp);
+	s = store_prepare(st, at_start ?
+	    "SELECT id, message_id, status = 'sending' FROM outbox "
+	    "WHERE status IN ('pending', 'sending') AND id BETWEEN ?1 AND ?2" :
+	    "SELECT id, message_id, 1 FROM outbox "
+	    "WHERE status = 'sending' AND id BETWEEN ?1 AND ?2");
+	if (s == NULL)
+		goto out;
+	sqlite3_bind_int64(s, 1, l.e[0].id);
+	sqlite3_bind_int64(s, 2, l.e[l.n - 1].id);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		long long id = sqlite3_column_int64(s, 0);
+		const char *msgid = (const char *)sqlite3_column_text(s, 1);
+		int sending = sqlite3_column_int(s, 2), found = 0;
+		size_t k;
+
+		if (msgid == NULL)
+			continue;
+		for (k = ledger_find(&l, id); k < l.n && l.e[k].id == id; k++) {
+			if (strcmp(l.e[k].message_id, msgid) != 0)
+				continue;
+			/* named twice (sent again after a crash lost its line):
+			 * a line after the last "committed" decides */
+			if (found) {
+				m[nm - 1].crash |= sending && l.e[k].tail;
+				continue;
+			}
+			if (nm % 256 == 0)
+				m = xrealloc(m, (nm + 256) * sizeof(*m));
+			m[nm].id = id;
+			m[nm].at = l.e[k].at;
+			m[nm].message_id = l.e[k].message_id;
+			m[nm].crash = sending && l.e[k].tail;
+			nm++;
+			found = 1;
+		}
 	}
 	sqlite3_reset(s);
-	if (rc != SQLITE_ROW)
-		return -1;
-	if (n == 0 || (path = outbox_ledger_path(st)) == NULL)
-		return 0;
-	old = xasprintf("%s.1", path);
-	rc = ledger_apply_file(st, old, lo, hi, n_r);
-	if (rc == 0)
-		rc = ledger_apply_file(st, path, lo, hi, n_r);
+	if (r != SQLITE_DONE)
+		goto out;
+	for (i = 0; i < nm; i++) {
+		r = m[i].crash ? crash_mark(st, m[i].id, m[i].at) :
+		    ledger_mark(st, m[i].id, m[i].at, m[i].message_id);
+		if (r < 0)
+			goto out;
+		*(m[i].crash ? crash_r : restored_r) += r;
+	}
+	rc = 0;
+out:
+	free(m);
+	free(l.e);
+	buf_free(&l.text);
 	free(old);
 	free(path);
 	return rc;
 }
 
+/* After the recovery's commit: the lines so far are recorded. */
+static void
+ledger_recorded(struct store *st)
+{
+	char *path = outbox_ledger_path(st);
+	int fd = path != NULL ? open(path, O_WRONLY | O_APPEND | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		ledger_committed(fd);
+		close(fd);
+	}
+	free(path);
+}
+
+/* The path of an old crash journal of st's database, or NULL. */
+static char *
+old_journal_path(struct store *st)
+{
+	const char *db = sqlite3_db_filename(store_db(st), "main");
+
+	return db != NULL && *db != '\0' ? xasprintf("%s" OLD_JOURNAL, db) : NULL;
+}
+
 /*
- * The recovery of rows left claimed: the journal's rows -> sent, with
- * at_start the ledger's pending or sending rows -> sent too (a backup put
- * in place), every other "sending" row -> pending (due now, reason why),
- * one transaction, then the journal is emptied.  The number of rows put
- * back, or -1.
+ * An older s48's crash journal (one id a line, the rows the server
+ * accepted whose outcome was not committed): the rows it lists that are
+ * still "sending" -> sent (in the caller's transaction).  *n_r = how many;
+ * *found_r = there is one (to remove after the commit).  0 or -1.
+ */
+static int
+old_journal_apply(struct store *st, int *n_r, int *found_r)
+{
+	char *path = old_journal_path(st), *data, *p, *end, chunk[4096];
+	struct stat sb;
+	struct buf b;
+	ssize_t got;
+	off_t off = 0;
+	size_t len;
+	int rc = 0, fd;
+
+	*n_r = *found_r = 0;
+	if (path == NULL)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &sb) < 0 ||
+	    !S_ISREG(sb.st_mode)) {
+		if (fd >= 0 || errno != ENOENT)
+			log_warnx("outbox: %s: not read (an older s48's crash journal)", path);
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return 0;
+	}
+	/* the first OLD_JOURNAL_MAX bytes, as the old version read */
+	buf_init(&b, OLD_JOURNAL_MAX);
+	while ((got = pread(fd, chunk, sizeof(chunk), off)) > 0 &&
+	    buf_append(&b, chunk, (size_t)got) == 0)
+		off += got;
+	close(fd);
+	data = buf_steal(&b, &len);
+	*found_r = 1;
+	free(path);
+	for (p = data; p < data + len && *p != '\0'; p = *end != '\0' ? end + 1 : end) {
+		long long id;
+		int r;
+
+		errno = 0;
+		id = strtoll(p, &end, 10);
+		if (end == p || errno != 0 || (*end != '\n' && *end != '\0')) {
+			end = strchr(p, '\n');
+			if (end == NULL)
+				break;
+			continue;       /* not a line of the journal */
+		}
+		if ((r = crash_mark(st, id, (long long)store_now())) < 0) {
+			rc = -1;
+			break;
+		}
+		*n_r += r;
+	}
+	free(data);
+	return rc;
+}
+
+/*
+ * The recovery of rows left claimed, in one transaction: with at_start an
+ * older s48's crash journal's rows -> sent; the rows the sent-log names ->
+ * sent (ledger_apply); every other "sending" row -> pending (due now,
+ * reason why).  Then the journal is removed and, when lines followed the
+ * last "committed", one is added.  The number of rows put back, or -1.
  */
 static int
 recover_claimed(struct store *st, const char *why, int at_start, int *sent_r,
     const char **error_r)
 {
 	sqlite3_stmt *s;
-	int fd = journal_open(st), back = -1, restored = 0;
+	int back = -1, restored = 0, crash = 0, old = 0, old_found = 0, tail = 0;
 
 	*sent_r = 0;
 	if (store_begin(st, error_r) < 0)
-		goto out;
-	if (fd >= 0 && journal_apply(st, fd, sent_r) < 0)
+		return -1;
+	if (at_start && old_journal_apply(st, &old, &old_found) < 0)
 		goto fail;
-	if (at_start && ledger_apply(st, &restored) < 0)
+	if (ledger_apply(st, at_start, &crash, &restored, &tail) < 0)
 		goto fail;
 	s = store_prepare(st,
 	    "UPDATE outbox SET status = 'pending', next_at = ?1, updated_at = ?1, reason = ?2 "
@@ -469,12 +704,18 @@ recover_claimed(struct store *st, const char *why, int at_start, int *sent_r,
 	if (sqlite3_step(s) != SQLITE_DONE)
 		goto fail;
 	back = store_changes(st);
-	if (store_commit(st, error_r) < 0) {
-		back = -1;
-		goto out;
+	if (store_commit(st, error_r) < 0)
+		return -1;
+	if (old_found) {
+		char *path = old_journal_path(st);
+
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("outbox: removing %s", path);
+		free(path);
 	}
-	if (fd >= 0)
-		journal_reset(fd);
+	if (tail)
+		ledger_recorded(st);
+	*sent_r = old + crash;
 	if (*sent_r > 0)
 		log_info("outbox: %d messages the server had accepted before the stop recorded as "
 		    "sent", *sent_r);
@@ -482,15 +723,11 @@ recover_claimed(struct store *st, const char *why, int at_start, int *sent_r,
 		log_warnx("outbox: %d messages sent after the backup this database was restored "
 		    "from was taken recorded as sent, not sent again (the sent-log lists them)",
 		    restored);
-	goto out;
+	return back;
 fail:
 	*error_r = sql_error(st, "outbox recovery");
 	store_rollback(st);
-	back = -1;
-out:
-	if (fd >= 0)
-		close(fd);
-	return back;
+	return -1;
 }
 
 int
@@ -837,17 +1074,35 @@ optout(struct store *st, const char *number)
 	(void)sqlite3_step(s);
 }
 
+/* The state of one run of outbox_send_due() across its batches. */
+struct pass {
+	struct store *st;
+	const struct s48_config *cfg;
+	struct sms_gateway *gw;
+	struct outbox_run *run;
+	struct row *rows;               /* the batch */
+	size_t n;
+	int smtp_fail, sms_fail;        /* transport failures in a row */
+	int smtp_proven;                /* the last email ended on a working transport */
+	int smtp_conns;                 /* connections this run uses (smtp.connections or fewer) */
+	int lfd;                        /* the sent-log, or -1 */
+	int unrecorded;                 /* lines it got since the last "committed" */
+	long long first_ms;             /* the oldest outcome not written, or 0 */
+};
+
 /*
- * Write the outcomes of the claimed rows among rows[0..n) not written yet
- * in one transaction; with all, also put the claimed rows that were not
- * tried back to pending.  Then every accepted message is in the database:
- * the journal is emptied.  0 or -1 (nothing written).
+ * Write the outcomes of the claimed rows of the batch not written yet in
+ * one transaction; with all, also put the claimed rows that were not tried
+ * back to pending.  Then every accepted message is in the database: the
+ * sent-log says so.  0 or -1 (nothing written).
  */
 static int
-flush(struct store *st, struct row *rows, size_t n, int all, int jfd, const char **error_r)
+flush(struct pass *p, int all, const char **error_r)
 {
+	struct store *st = p->st;
+	struct row *rows = p->rows;
+	size_t i, n = p->n;
 	time_t now = store_now();
-	size_t i;
 	int any = 0;
 
 	for (i = 0; i < n; i++)
@@ -872,8 +1127,10 @@ flush(struct store *st, struct row *rows, size_t n, int all, int jfd, const char
 	for (i = 0; i < n; i++)
 		if (rows[i].claimed && (all || rows[i].oc != OC_NONE))
 			rows[i].recorded = 1;
-	if (jfd >= 0)
-		journal_reset(jfd);
+	if (p->unrecorded > 0) {
+		ledger_committed(p->lfd);
+		p->unrecorded = 0;
+	}
 	return 0;
 fail:
 	*error_r = sql_error(st, "outbox outcome");
@@ -946,22 +1203,6 @@ settle(const struct s48_config *cfg, struct row *r, int res, char *reason, int s
 	return 0;
 }
 
-/* The state of one run of outbox_send_due() across its batches. */
-struct pass {
-	struct store *st;
-	const struct s48_config *cfg;
-	struct sms_gateway *gw;
-	struct outbox_run *run;
-	struct row *rows;               /* the batch */
-	size_t n;
-	int smtp_fail, sms_fail;        /* transport failures in a row */
-	int smtp_proven;                /* the last email ended on a working transport */
-	int smtp_conns;                 /* connections this run uses (smtp.connections or fewer) */
-	int jfd;                        /* the journal, or -1 */
-	int lfd;                        /* the ledger, or -1 */
-	long long first_ms;             /* the oldest outcome not written, or 0 */
-};
-
 /*
  * The attempt of r ended (settle's return in transport_failed): count it
  * for its transport, put an accepted message on record first, and write
@@ -981,14 +1222,16 @@ ended(struct pass *p, struct row *r, int transport_failed, const char **error_r)
 		if (!is_sms_row(r))
 			p->smtp_proven = 1;
 		/* accepted: on record before anything else can stop us */
-		now_too = p->jfd < 0 || journal_add(p->jfd, r->id) < 0;
-		ledger_add(p->lfd, r->id, r->message_id);
+		if (ledger_add(p->lfd, r->id, r->message_id) == 0)
+			p->unrecorded++;
+		else
+			now_too = 1;
 	}
 	if (p->first_ms == 0)
 		p->first_ms = util_mono_ms();
 	if (now_too || util_mono_ms() - p->first_ms >= FLUSH_MS) {
 		/* rows in flight have no outcome yet: flush leaves them */
-		if (flush(p->st, p->rows, p->n, 0, p->jfd, error_r) < 0)
+		if (flush(p, 0, error_r) < 0)
 			return -1;
 		p->first_ms = 0;
 	}
@@ -1020,6 +1263,31 @@ email_wait(struct pass *p, const char **error_r)
 		p->smtp_conns = open;
 	}
 	return ended(p, r, settle(p->cfg, r, res, reason, 0, p->run), error_r) < 0 ? -1 : 1;
+}
+
+/*
+ * The pass failed (a database error) with emails in flight: their ends are
+ * read, and those the server accepted are put in the sent-log, where the
+ * recovery finds them, instead of being abandoned and sent again.  Nothing
+ * is written to the database.
+ */
+static void
+email_drain(struct pass *p)
+{
+	void *tag;
+	char *reason = NULL;
+	int res;
+
+	while (notifier_smtp_wait(&tag, &res, &reason, NULL) == 1) {
+		struct row *r = tag;
+
+		r->in_flight = 0;
+		xfree(&r->mail);
+		if (res == NOTIFY_OK && ledger_add(p->lfd, r->id, r->message_id) == 0)
+			p->unrecorded++;
+		free(reason);
+		reason = NULL;
+	}
 }
 
 /* An earlier email of the batch to the same recipient is still in flight:
@@ -1184,7 +1452,6 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 	p.cfg = cfg;
 	p.gw = gw;
 	p.run = run;
-	p.jfd = -1;
 	p.lfd = -1;
 	p.smtp_conns = cfg->smtp.connections;
 	if (pass_failed) {
@@ -1204,7 +1471,6 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 		if (!started) {
 			/* Process crashes lose nothing at NORMAL in WAL mode; see the header. */
 			(void)store_exec(st, "PRAGMA synchronous = NORMAL", NULL);
-			p.jfd = journal_open(st);
 			p.lfd = ledger_open(st);
 			started = 1;
 		}
@@ -1213,7 +1479,7 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 			goto fail;
 		if (send_batch(&p, error_r) < 0)
 			goto fail;
-		if (flush(st, p.rows, p.n, 1, p.jfd, error_r) < 0)
+		if (flush(&p, 1, error_r) < 0)
 			goto fail;
 		rows_free(&p.rows, p.n);
 		p.n = 0;
@@ -1229,13 +1495,12 @@ outbox_send_due(struct store *st, const struct s48_config *cfg, struct sms_gatew
 	goto done;
 fail:
 	pass_failed = started;
+	email_drain(&p);
 done:
 	/* before the rows go: messages still in flight point into them */
 	notifier_smtp_close();
 	if (started)
 		(void)store_exec(st, "PRAGMA synchronous = FULL", NULL);
-	if (p.jfd >= 0)
-		close(p.jfd);
 	if (p.lfd >= 0)
 		close(p.lfd);
 	rows_free(&p.rows, p.n);

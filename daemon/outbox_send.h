@@ -15,24 +15,27 @@
  * attempt.  Claimed rows not tried (a stop, a transport that is down) go
  * back to pending as they were.
  *
- * Crashes: every message the server accepted is appended to the journal
- * "<database>.sent" (outbox_journal_path) before anything else happens,
- * and the journal is emptied after the outcomes are committed.  A row left
- * in sending by a crash goes back to pending at start (outbox_recover),
- * unless the journal lists it: then it is recorded as sent.  So a kill can
- * cause at most one duplicate per SMTP connection (smtp.connections) and
- * one SMS: a message in flight between the server's final reply and the
- * journal write.  Only one process may send from a
- * database (s48d's lock file).
+ * Crashes and restores: every message the server accepted is appended to
+ * the sent-log "<database>.sent-log" ("ID TIME MESSAGE-ID", one write(2))
+ * before anything else is done with its outcome, and a line "committed
+ * TIME" follows once the outcomes are committed.  The sent-log is never
+ * emptied (rotated past 4 MB to ".sent-log.1"; both are read, the last
+ * 8 MB of each).  At start (outbox_recover) a row left in sending by a crash
+ * that the lines after the last "committed" name (id and Message-ID both)
+ * is recorded as sent, and any other row left in sending goes back to
+ * pending; so a kill can cause at most one duplicate per SMTP connection
+ * (smtp.connections) and one SMS: a message in flight between the server's
+ * final reply and the sent-log write (a pass that fails on the database
+ * reads the ends of the emails in flight first, so that costs none).  A
+ * backup put in place has its
+ * pending (or sending) rows of that time: those the sent-log names were
+ * sent after the backup was taken and are recorded as sent instead of being
+ * sent again, with a note on the ticket.  When the sent-log cannot be
+ * opened or written, each accepted message is committed at once.  An older
+ * s48's crash journal "<database>.sent" (ids) is read once at start and
+ * removed.  Only one process may send from a database (s48d's lock file).
  *
- * Restores: every accepted message is also appended to the ledger
- * "<database>.sent-log" ("ID TIME MESSAGE-ID"), which is never emptied
- * (rotated past 4 MB to ".sent-log.1").  A backup put in place has its
- * pending rows of that time; those the ledger names (id and Message-ID
- * both) were sent after the backup was taken and are recorded as sent at
- * start instead of being sent again.
- *
- * Status writes during a run use synchronous=NORMAL (WAL) and the journal
+ * Status writes during a run use synchronous=NORMAL (WAL) and the sent-log
  * is not fsync'ed: both survive a crash of the process, and only a power
  * loss could undo one (then messages of the last batch are sent twice).
  * Ingestion commits stay FULL.
@@ -53,20 +56,20 @@ struct outbox_run {
 	int smtp_ok, sms_ok;        /* at least one send succeeded */
 };
 
-/* For s48d's start: rows left in "sending" by a crash -> "sent" if the
- * journal lists them (logged), else "pending" (due now); the journal is
- * emptied.  Rows "pending" or "sending" that the ledger lists by id and
- * Message-ID (a backup put in place that was taken before they were sent)
- * -> "sent" with a reason saying so and a "note" event on their ticket
- * (logged as a warning).  Returns the number of rows put back to pending,
- * or -1 with *error_r. */
+/* For s48d's start, in one transaction: rows an older s48's crash journal
+ * "<database>.sent" lists that are still "sending" -> "sent" (the journal
+ * is then removed); rows "sending" that the sent-log's lines after its last
+ * "committed" name by id and Message-ID (accepted before a crash) -> "sent"
+ * with the reason "accepted before a stop, recorded at the restart"
+ * (logged at info); other rows "pending" or "sending" that the sent-log
+ * names (a backup put in place that was taken before they were sent) ->
+ * "sent" with a reason saying so and a "note" event on their ticket (logged
+ * as a warning); every other "sending" row -> "pending" (due now).  Only
+ * rows pending or sending are looked up, in one statement.  Returns the
+ * number of rows put back to pending, or -1 with *error_r. */
 int outbox_recover(struct store *st, const char **error_r);
 
-/* The journal of accepted sends for st's database file ("<path>.sent"),
- * or NULL for a database without a file.  Caller frees. */
-char *outbox_journal_path(struct store *st);
-
-/* The ledger of accepted sends, kept across commits and restores
+/* The sent-log of accepted sends, kept across commits and restores
  * ("<path>.sent-log", its previous part "<path>.sent-log.1"), or NULL for
  * a database without a file.  Caller frees. */
 char *outbox_ledger_path(struct store *st);

@@ -392,6 +392,8 @@ run "$CTL" $C backup "$T/c/s48.db.sent-log"
 is "backup onto the database's sent-log: refused" "$rc" 2
 run "$CTL" $C backup "$T/c/s48.db.sent-log.1"
 is "backup onto the database's older sent-log: refused" "$rc" 2
+run "$CTL" $C backup "$T/c/s48.db.sent"
+is "backup onto an older s48's crash journal (DATABASE.sent): refused" "$rc" 2
 run "$CTL" $C backup "$T/hardlink.db"
 is "backup onto a hard link of the database: refused" "$rc" 2
 rm -f "$T/hardlink.db"

@@ -2,10 +2,12 @@
  * test_outbox_batch.c - outbox_send_due() against a real smtp-sink
  * (tests/lib/smtp_sink.sh): rows claimed and recorded a batch at a time
  * (counted with a commit hook), every row delivered exactly once; accepted
- * sends whose outcome could not be committed are found in the journal and
- * recorded as sent, not sent again (without a journal each accepted message
- * is committed at once); a database locked by another connection
- * fails the pass cleanly and the next pass sends; a send cut short by a stop
+ * sends whose outcome could not be committed (a failed commit, a SIGKILL
+ * just before the commit) are found in the sent-log after its last
+ * "committed" line and recorded as sent, not sent again, emails in flight
+ * when a commit fails included (a kill repeats at most those in flight, one
+ * per connection); without a sent-log each accepted message is committed at
+ * once; a database locked by another connection fails the pass cleanly and the next pass sends; a send cut short by a stop
  * goes back to pending without an attempt or a backoff; emails go out on
  * smtp.connections connections at once, one recipient's in order, and a
  * relay that is down is tried three times, not once per connection.
@@ -190,18 +192,24 @@ test_batched(void **state)
 	sqlite3_commit_hook(store_db(f->st), NULL, NULL);
 }
 
+/* the sent-log's lines of accepted sends after its last "committed" line:
+ * those not recorded in the database yet */
 static int
-journal_lines(struct store *st)
+unrecorded_lines(struct store *st)
 {
-	char *path = outbox_journal_path(st), *data = NULL;
+	char *path = outbox_ledger_path(st), *data = NULL, *p, *nl;
 	const char *err;
-	size_t len, i;
+	size_t len;
 	int n = 0;
 
 	assert_non_null(path);
-	if (util_read_file(path, 1 << 20, &data, &len, &err) == 0) {
-		for (i = 0; i < len; i++)
-			n += data[i] == '\n';
+	if (util_read_file(path, 16 << 20, &data, &len, &err) == 0) {
+		for (p = data; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+			if (strncmp(p, "committed ", 10) == 0)
+				n = 0;
+			else if (*p >= '1' && *p <= '9')
+				n++;
+		}
 		free(data);
 	}
 	free(path);
@@ -211,11 +219,11 @@ journal_lines(struct store *st)
 /*
  * The outcomes cannot be committed (a trigger refuses 'sent'), as if the
  * process had died before the commit: the pass fails, the accepted sends
- * are in the journal.  The next pass (or the restart) records them as sent
+ * are in the sent-log, after its last "committed" line.  The next pass (or the restart) records them as sent
  * without sending them again and sends the rest: each message once.
  */
 static void
-test_journal(void **state)
+test_unrecorded(void **state)
 {
 	static const struct {
 		const char *tag;
@@ -232,7 +240,7 @@ test_journal(void **state)
 	open_fx(f, f->port);
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		char like[64];
-		int journaled, delivered, recovered;
+		int logged, delivered, recovered;
 		long long prev_sent = ot_count(f->st, "status = 'sent'");
 
 		add_rows(f->st, cases[k].tag, cases[k].rows);
@@ -245,9 +253,9 @@ test_journal(void **state)
 		assert_non_null(strstr(err, "test: no sent"));
 		snprintf(like, sizeof(like), "mark-%s-", cases[k].tag);
 		delivered = ot_sink_count(f->dir, "sink", like);
-		journaled = journal_lines(f->st);
+		logged = unrecorded_lines(f->st);
 		assert_true(delivered >= 1);
-		assert_int_equal(journaled, delivered);
+		assert_int_equal(logged, delivered);
 		/* nothing recorded: the delivered rows are still claimed */
 		assert_true(ot_count(f->st, "status = 'sending'") >= delivered);
 		assert_int_equal(ot_count(f->st, "status = 'sent'"), prev_sent);
@@ -265,7 +273,7 @@ test_journal(void **state)
 		    "restart' AND status = 'sent' AND attempts = 1");
 		assert_int_equal(recovered, delivered);
 		assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
-		assert_int_equal(journal_lines(f->st), 0);
+		assert_int_equal(unrecorded_lines(f->st), 0);
 		assert_each_once(f, "sink", cases[k].tag, cases[k].rows);
 		assert_int_equal(store_exec(f->st, "UPDATE outbox SET reason = 'old' WHERE reason "
 		    "LIKE 'accepted before%'", &err), 0);
@@ -273,12 +281,162 @@ test_journal(void **state)
 }
 
 /*
- * No journal (a directory is in its place): every accepted message is
+ * The commit of outcomes fails while emails are in flight on the other
+ * connections (a relay that answers after 1 s: the commit comes 100 ms
+ * after the first outcome): the pass reads their ends before it returns
+ * and puts the accepted ones in the sent-log, so the next pass records
+ * them as sent instead of sending them again.
+ */
+static void
+test_unrecorded_in_flight(void **state)
+{
+	struct fx *f = *state;
+	struct outbox_run run;
+	const char *err = NULL;
+	int delivered;
+
+	f->port = ot_sink_start(topdir, f->dir, "slow", "-w 1");
+	open_fx(f, f->port);
+	f->cfg->smtp.connections = 4;
+	add_rows(f->st, "i", 8);
+	assert_int_equal(store_exec(f->st, "CREATE TEMP TRIGGER no_sent BEFORE UPDATE OF status "
+	    "ON outbox WHEN NEW.status = 'sent' BEGIN SELECT RAISE(ABORT, 'test: no sent'); END",
+	    &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), -1);
+	delivered = ot_sink_count(f->dir, "slow", "mark-i-");
+	print_message("# %d accepted when the commit failed\n", delivered);
+	assert_true(delivered >= 2);
+	assert_int_equal(unrecorded_lines(f->st), delivered);
+	assert_int_equal(store_exec(f->st, "DROP TRIGGER no_sent", &err), 0);
+	assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+	assert_int_equal(run.sent, 8 - delivered);
+	assert_int_equal(ot_count(f->st, "status = 'sent' AND reason = 'accepted before a stop, "
+	    "recorded at the restart'"), delivered);
+	assert_each_once(f, "slow", "i", 8);
+}
+
+/*
+ * s48d killed (SIGKILL) between the server's acceptance of messages and
+ * the commit of their outcomes, on 1 and 4 SMTP connections: the start
+ * (outbox_recover) finds them after the sent-log's last "committed" line
+ * and records them as sent; the rest go back to pending and are sent once.
+ * The real smtp-sink counts every copy: only an email in flight when the
+ * kill came (accepted, its reply not yet read) goes out twice, one per
+ * connection at most.
+ */
+static int
+kill_at_outcomes(void *arg)
+{
+	/* the first commit after the sent-log got lines: the outcomes' */
+	if (unrecorded_lines(arg) > 0)
+		raise(SIGKILL);
+	return 0;
+}
+
+struct kill_case {
+	const char *tag;
+	int rows, conns;
+};
+
+/* the cases against a smtp-sink started as sink with sink_opts */
+static void
+killed(struct fx *f, const char *sink, const char *sink_opts, const struct kill_case *cases,
+    size_t n)
+{
+	struct outbox_run run;
+	const char *err = NULL;
+	size_t k;
+
+	f->port = ot_sink_start(topdir, f->dir, sink, sink_opts);
+	open_fx(f, f->port);
+	for (k = 0; k < n; k++) {
+		char like[64];
+		int delivered, logged, claimed, status, back, i;
+		pid_t pid;
+
+		add_rows(f->st, cases[k].tag, cases[k].rows);
+		f->cfg->smtp.connections = cases[k].conns;
+		store_close(&f->st);
+		fflush(NULL);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct store *st = NULL;
+
+			if (store_open(f->cfg->database, &st, &err) < 0)
+				_exit(2);
+			sqlite3_commit_hook(store_db(st), kill_at_outcomes, st);
+			(void)outbox_send_due(st, f->cfg, NULL, 0, &run, &err);
+			_exit(3);       /* not killed: the test fails */
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFSIGNALED(status));
+		assert_int_equal(WTERMSIG(status), SIGKILL);
+		ts_open(f->cfg->database, &f->st);
+		snprintf(like, sizeof(like), "mark-%s-", cases[k].tag);
+		delivered = ot_sink_count(f->dir, sink, like);
+		/* emails in flight when the kill came may have been accepted
+		 * without reaching the sent-log: one per connection at most */
+		logged = unrecorded_lines(f->st);
+		assert_true(logged >= 1);
+		assert_true(delivered >= logged && delivered - logged <= cases[k].conns);
+		claimed = cases[k].rows < 64 ? cases[k].rows : 64;
+		assert_int_equal(ot_count(f->st, "status = 'sending'"), claimed);
+		back = outbox_recover(f->st, &err);
+		assert_int_equal(back + logged, claimed);
+		assert_int_equal(ot_count(f->st, "reason = 'accepted before a stop, recorded at the "
+		    "restart' AND status = 'sent' AND attempts = 1 AND sent_at IS NOT NULL"),
+		    logged);
+		assert_int_equal(ot_count(f->st, "status = 'sending'"), 0);
+		assert_int_equal(unrecorded_lines(f->st), 0);
+		assert_int_equal(outbox_send_due(f->st, f->cfg, NULL, 0, &run, &err), 0);
+		assert_int_equal(run.sent, cases[k].rows - logged);
+		assert_int_equal(ot_count(f->st, "status <> 'sent'"), 0);
+		/* every message at least once, the unlogged ones of the kill twice */
+		assert_int_equal(ot_sink_count(f->dir, sink, like), cases[k].rows + delivered - logged);
+		for (i = 0; i < cases[k].rows; i++) {
+			char mark[64];
+			int c;
+
+			snprintf(mark, sizeof(mark), "mark-%s-%d-end", cases[k].tag, i);
+			c = ot_sink_count(f->dir, sink, mark);
+			if (c < 1 || c > 2)
+				fail_msg("%s delivered %d times", mark, c);
+		}
+		print_message("# %s: %d accepted before the kill on %d connection(s), %d of them "
+		    "in the sent-log\n", cases[k].tag, delivered, cases[k].conns, logged);
+		assert_int_equal(store_exec(f->st, "UPDATE outbox SET reason = 'old' WHERE reason "
+		    "LIKE 'accepted before%'", &err), 0);
+	}
+}
+
+static void
+test_killed(void **state)
+{
+	static const struct kill_case cases[] = {
+		{ "k1", 10, 1 }, { "k2", 40, 4 }, { "k3", 100, 4 },
+	};
+
+	killed(*state, "sink", "", cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+/* A relay that answers after 1 s: the kill comes at the commit 100 ms after
+ * the first outcome, with emails in flight on the other connections. */
+static void
+test_killed_in_flight(void **state)
+{
+	static const struct kill_case cases[] = { { "k4", 8, 4 } };
+
+	killed(*state, "slow", "-w 1", cases, 1);
+}
+
+/*
+ * No sent-log (a directory is in its place): every accepted message is
  * committed before the next send, so a failure to record costs at most the
  * one message in flight.
  */
 static void
-test_no_journal(void **state)
+test_no_sentlog(void **state)
 {
 	struct fx *f = *state;
 	struct outbox_run run;
@@ -287,7 +445,7 @@ test_no_journal(void **state)
 
 	f->port = ot_sink_start(topdir, f->dir, "sink", "");
 	open_fx(f, f->port);
-	path = outbox_journal_path(f->st);
+	path = outbox_ledger_path(f->st);
 	assert_int_equal(mkdir(path, 0700), 0);
 	add_rows(f->st, "n", 10);
 	sqlite3_commit_hook(store_db(f->st), commit_hook, NULL);
@@ -575,8 +733,11 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_batched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unrecorded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unrecorded_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_killed_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_sentlog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_interrupts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connections, setup, teardown),

@@ -96,13 +96,23 @@ check_gaps() {
 }
 
 # --- 1: sleeps between polls, the first poll late in its second ---
+# (s48d started 0.55 s into a second pulls in the same second if it starts
+# within 0.4 s: not always so with ASan on a loaded machine, which once took
+# about 0.5 s; then it is stopped and started again, at most 5 times)
 conf "$T/a"
-: >"$T/pulls.log"
-late_in_second
-s48d_start "$T/a.log"
-wait_until 10 test -s "$T/pulls.log"
-frac=$(head -1 "$T/pulls.log" | awk '{ printf "%.3f", $2 - int($2) }')
-diag "the first pull came $frac s into its second"
+try=0
+while :; do
+	try=$((try + 1))
+	: >"$T/pulls.log"
+	late_in_second
+	s48d_start "$T/a.log"
+	wait_until 10 test -s "$T/pulls.log"
+	frac=$(head -1 "$T/pulls.log" | awk '{ printf "%.3f", $2 - int($2) }')
+	diag "start $try: the first pull came $frac s into its second"
+	awk -v f="$frac" 'BEGIN { exit !(f >= 0.4) }' && break
+	[ $try -ge 5 ] && break
+	s48d_term 5
+done
 ok_if "the first pull came late in its second ($frac s; what made the old schedule early)" \
 	awk -v f="$frac" 'BEGIN { exit !(f >= 0.4) }'
 check_gaps "sleeping"

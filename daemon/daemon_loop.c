@@ -329,7 +329,7 @@ poll_sms(struct daemon *d)
 {
 	struct source_stats stats;
 	char *err = NULL;
-	int pending = 0;
+	int pending = 0, r;
 
 	if (!d->cfg->sms.enabled || util_mono_ms() < d->sms_retry_at)
 		return;
@@ -338,7 +338,18 @@ poll_sms(struct daemon *d)
 		return;
 	}
 	memset(&stats, 0, sizeof(stats));
-	if (source_sms_poll(d->st, d->cfg, d->rt, d->gw, &pending, &stats, &err) < 0) {
+	r = source_sms_poll(d->st, d->cfg, d->rt, d->gw, &pending, &stats, &err);
+	if (r < 0 && term_requested) {
+		/* cut short by the stop (curl aborted the request): no failure
+		 * of the gateway's to record, or its "failing since" stayed and
+		 * a later outage was alerted on at once, dated from this stop;
+		 * the messages a destructive pull may have dequeued are still
+		 * to be reconciled on the next start */
+		log_info("%s", err);
+		free(err);
+		d->tempfail = 1;
+		keep_reconcile(d);
+	} else if (r < 0) {
 		log_warnx("%s", err);
 		health(d, HEALTH_SMS_PULL, 0, err);
 		free(err);

@@ -140,6 +140,11 @@ sys.exit(0 if d.get("faulted", 0) >= 1 and d["queued"] == 0 else 1)'
 }
 ok_if "the gateway handed out the SMS and holds the answer" wait_until 10 pull_held
 s48d_term_within "SIGTERM during a held pull" 5
+# the pull was cut short by the stop, not by the gateway: no failure of the
+# gateway's recorded (else its "failing since" stayed, and an outage hours
+# later was alerted on at once, dated from this stop)
+is "a pull cut short by the stop is no gateway failure (no health state)" \
+	"$(sql "SELECT count(*) FROM source_state WHERE key LIKE 'health.%'")" 0
 sms_sim_call POST /_sim/fault '{"mode": "none"}' >/dev/null
 "$S48D" -c "$CONF" --once 2>"$T/after-pull.log"
 is "the SMS of the interrupted pull is recovered on the next start" \
@@ -167,6 +172,8 @@ claimed() { [ "$(sql "SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.t
 ok_if "an email to the slow server is in flight" wait_until 15 claimed
 sleep 1
 s48d_term_within "SIGTERM during a slow SMTP send" 5
+is "a send cut short by the stop is no SMTP failure (no health state)" \
+	"$(sql "SELECT count(*) FROM source_state WHERE key LIKE 'health.%'")" 0
 is "the interrupted row is pending again, none left sending" \
 	"$(sql "SELECT count(*) FROM outbox WHERE status = 'sending'")" 0
 # a send cut short by the stop is no attempt and waits no backoff

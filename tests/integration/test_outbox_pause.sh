@@ -37,6 +37,10 @@ wait_until 10 grep -qs 's48d started' "$log"
 ok_if "s48d started" s48d_alive
 e2e_mail "$E" "prvi@example.net" "Curi voda" "Curi voda iz cevi u ulici."
 ok_if "before: a report is acknowledged" wait_until 10 acked prvi@example.net
+# and its other rows (the department's notice) sent too: a row still
+# 'sending' when the trigger comes stays so until it goes (its end is a
+# status change), and was counted below as claimed while blocked
+ok_if "before: all its outbox rows are sent" wait_until 10 none_pending
 
 # --- a trigger refuses every claim: the outbox pauses, the loop does not spin
 block

@@ -1,6 +1,7 @@
 #!/bin/sh
 # s48d's schedule on the monotonic clock: with poll_interval = 2 the SMS
-# pulls are 2.0 s +- 0.15 s apart, also when the first poll starts late in a
+# pulls are 2.0 s +- 0.15 s apart (never less; more only by a loaded
+# machine's delays, at most 1 s), also when the first poll starts late in a
 # wall-clock second (whole seconds of time() made the second pull come 2 s
 # minus about that fraction after the first: 1.6 s when it was 0.58 s in),
 # and when the wait between polls is IMAP IDLE (woken once by new mail, which
@@ -15,6 +16,7 @@ S48D="$S48_BIN/s48d"
 [ -x "$S48D" ] || { echo "not ok 1 - $S48D built"; exit 1; }
 N_PULLS=5
 LO=1850 HI=2150            # ms: 2 s +- 0.15 s
+LATE=3000                  # ms: 2 s + 1 s, a pull late by load, not skipped
 
 cat >"$T/pulls.py" <<'PY'
 # Answers every GET with an empty generic inbox; one line per request to the
@@ -78,18 +80,39 @@ check_gaps() {
 	gaps=$(head -n "$N_PULLS" "$T/pulls.log" | awk 'NR > 1 { printf "%s%d", sep, ($1 - p) * 1000 + 0.5; sep = " " } { p = $1 }')
 	diag "$1: gaps between pulls (ms): $gaps"
 	is "$1: $N_PULLS pulls" "$(head -n "$N_PULLS" "$T/pulls.log" | wc -l | tr -d ' ')" "$N_PULLS"
-	bad=$(echo "$gaps" | tr ' ' '\n' | awk -v lo=$LO -v hi=$HI '$1 < lo || $1 > hi' | tr '\n' ' ')
-	is "$1: every gap is 2 s +- 0.15 s (outside: '$bad')" "$bad" ""
+	# A pull cannot come before the one before it ended plus 2 s, so no gap
+	# is under 2 s but by a fault of the schedule (the old one's 1.2 s); a
+	# loaded machine only adds to a gap (the round's IMAP poll and commit, a
+	# process not scheduled: 2210 ms once with ASan at load 13), so the
+	# schedule's own precision is in the shortest gap, and a gap a second
+	# late is a fault again, not load
+	early=$(echo "$gaps" | tr ' ' '\n' | awk -v lo=$LO '$1 < lo' | tr '\n' ' ')
+	is "$1: no gap under 2 s - 0.15 s (under: '$early')" "$early" ""
+	short=$(echo "$gaps" | tr ' ' '\n' | sort -n | head -1)
+	ok_if "$1: the shortest gap is 2 s +- 0.15 s (${short:-none} ms)" \
+		awk -v g="${short:-0}" -v lo=$LO -v hi=$HI 'BEGIN { exit !(g >= lo && g <= hi) }'
+	late=$(echo "$gaps" | tr ' ' '\n' | awk -v m=$LATE '$1 > m' | tr '\n' ' ')
+	is "$1: no gap over 2 s + 1 s (over: '$late')" "$late" ""
 }
 
 # --- 1: sleeps between polls, the first poll late in its second ---
+# (s48d started 0.55 s into a second pulls in the same second if it starts
+# within 0.4 s: not always so with ASan on a loaded machine, which once took
+# about 0.5 s; then it is stopped and started again, at most 5 times)
 conf "$T/a"
-: >"$T/pulls.log"
-late_in_second
-s48d_start "$T/a.log"
-wait_until 10 test -s "$T/pulls.log"
-frac=$(head -1 "$T/pulls.log" | awk '{ printf "%.3f", $2 - int($2) }')
-diag "the first pull came $frac s into its second"
+try=0
+while :; do
+	try=$((try + 1))
+	: >"$T/pulls.log"
+	late_in_second
+	s48d_start "$T/a.log"
+	wait_until 10 test -s "$T/pulls.log"
+	frac=$(head -1 "$T/pulls.log" | awk '{ printf "%.3f", $2 - int($2) }')
+	diag "start $try: the first pull came $frac s into its second"
+	awk -v f="$frac" 'BEGIN { exit !(f >= 0.4) }' && break
+	[ $try -ge 5 ] && break
+	s48d_term 5
+done
 ok_if "the first pull came late in its second ($frac s; what made the old schedule early)" \
 	awk -v f="$frac" 'BEGIN { exit !(f >= 0.4) }'
 check_gaps "sleeping"
@@ -116,7 +139,9 @@ if dovecot_start "$T/dovecot" >/dev/null; then
 else
 	skip "idle: the mail became a ticket before the next poll" "dovecot did not start"
 	skip "idle: $N_PULLS pulls" "dovecot did not start"
-	skip "idle: every gap is 2 s +- 0.15 s" "dovecot did not start"
+	skip "idle: no gap under 2 s - 0.15 s" "dovecot did not start"
+	skip "idle: the shortest gap is 2 s +- 0.15 s" "dovecot did not start"
+	skip "idle: no gap over 2 s + 1 s" "dovecot did not start"
 	skip "idle: SIGTERM: exit 0" "dovecot did not start"
 	skip "idle: SIGTERM: stopped within 5 s" "dovecot did not start"
 fi

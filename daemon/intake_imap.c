@@ -998,14 +998,13 @@ imap_fetch_raw(struct imap_intake *ii, int by_uid, const char *set, const char *
  * into an error.  libetpan (1.9.4) reads a literal ({n} in LIST, SELECT,
  * FETCH...) until it has n bytes and takes a read of 0 bytes for "nothing
  * yet": a server closing the connection inside a literal made it spin at
- * 100% CPU forever.  One per original driver (socket, TLS), kept for the
- * life of the process (streams point to them). */
+ * 100% CPU forever.  One per stream, owned by it: its free puts the
+ * original driver back and frees this copy (no table shared between
+ * threads). */
 struct imap_eof_driver {
 	mailstream_low_driver drv;      /* first: what the stream points to */
 	mailstream_low_driver *orig;
 };
-
-static struct imap_eof_driver imap_eof_drivers[4];
 
 static ssize_t
 imap_eof_read(mailstream_low *s, void *buf, size_t n)
@@ -1016,30 +1015,34 @@ imap_eof_read(mailstream_low *s, void *buf, size_t n)
 	return r == 0 && n > 0 ? -1 : r;
 }
 
+static void
+imap_eof_free(mailstream_low *s)
+{
+	struct imap_eof_driver *d = (struct imap_eof_driver *)(void *)s->driver;
+
+	s->driver = d->orig;
+	free(d);
+	s->driver->mailstream_free(s);
+}
+
 int
 imap_intake_guard_eof(struct mailimap *imap)
 {
 	mailstream_low *low;
-	size_t i;
+	struct imap_eof_driver *d;
 
 	if (imap->imap_stream == NULL || (low = mailstream_get_low(imap->imap_stream)) == NULL)
 		return -1;
 	if (low->driver->mailstream_read == imap_eof_read)
 		return 0;
-	for (i = 0; i < sizeof(imap_eof_drivers) / sizeof(imap_eof_drivers[0]); i++) {
-		struct imap_eof_driver *d = &imap_eof_drivers[i];
-
-		if (d->orig == NULL) {
-			d->orig = low->driver;
-			d->drv = *low->driver;
-			d->drv.mailstream_read = imap_eof_read;
-		}
-		if (d->orig == low->driver) {
-			low->driver = &d->drv;
-			return 0;
-		}
-	}
-	return -1;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return -1;
+	d->orig = low->driver;
+	d->drv = *low->driver;
+	d->drv.mailstream_read = imap_eof_read;
+	d->drv.mailstream_free = imap_eof_free;
+	low->driver = &d->drv;
+	return 0;
 }
 
 int

@@ -57,6 +57,10 @@ struct imap_intake {
 	 * (in the answer to a FETCH, MOVE or STORE): new mail this session
 	 * was told about, which IDLE would not announce again */
 	int news;
+	/* the last command was refused with [EXPUNGEISSUED]: some of its
+	 * messages were expunged by another session, which this one has not
+	 * been told yet (RFC 5530) */
+	int expunge_issued;
 };
 
 /* per thread: the pump fetches on one session while another acknowledges */
@@ -908,6 +912,8 @@ imap_fetch_read(struct imap_intake *ii, const char *what, const char *tag, imap_
 			rd.p += tl + 1;
 			if (rd.end - rd.p >= 2 && strncasecmp(rd.p, "OK", 2) == 0)
 				return 0;
+			ii->expunge_issued = rd.end - rd.p >= 18 &&
+			    strncasecmp(rd.p, "NO [EXPUNGEISSUED]", 18) == 0;
 			imap_seterr(error_r, "%s: %s refused: %.200s", ii->label, what, rd.p);
 			return -1;
 		}
@@ -1625,6 +1631,30 @@ imap_quoted(const char *name)
 	return buf_steal(&b, NULL);
 }
 
+/*
+ * An acknowledging command (args), and once more after a NOOP when the
+ * server refused it with [EXPUNGEISSUED]: another session moved some of
+ * the messages (the pump's second session, whose answer was lost before
+ * the UIDs came back to this one) and this session had not been told;
+ * the NOOP brings the EXPUNGEs, and the command goes again over the UIDs
+ * still there (a UID set may name UIDs that are gone).  0 or -1.
+ */
+static int
+imap_ack_command(struct imap_intake *ii, const char *what, const char *args,
+    const char **error_r)
+{
+	ii->expunge_issued = 0;
+	if (imap_command(ii, what, args, NULL, NULL, error_r) == 0)
+		return 0;
+	if (!ii->expunge_issued)
+		return -1;
+	log_info("%s: %s: some messages were moved by another session; again after NOOP",
+	    ii->label, what);
+	if (imap_command(ii, "NOOP", "NOOP", NULL, NULL, error_r) != 0)
+		return -1;
+	return imap_command(ii, what, args, NULL, NULL, error_r);
+}
+
 int
 imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
     const char **error_r)
@@ -1649,12 +1679,12 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 	if (ii->processed != NULL && ii->has_move) {
 		mbox = imap_quoted(ii->processed);
 		args = xasprintf("UID MOVE %s %s", set, mbox);
-		if (imap_command(ii, "UID MOVE", args, NULL, NULL, error_r) != 0)
+		if (imap_ack_command(ii, "UID MOVE", args, error_r) != 0)
 			goto fail;
 	} else if (ii->processed != NULL) {
 		mbox = imap_quoted(ii->processed);
 		args = xasprintf("UID COPY %s %s", set, mbox);
-		if (imap_command(ii, "UID COPY", args, NULL, NULL, error_r) != 0)
+		if (imap_ack_command(ii, "UID COPY", args, error_r) != 0)
 			goto fail;
 		free(args);
 		args = xasprintf("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);

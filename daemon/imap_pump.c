@@ -39,6 +39,8 @@ struct imap_pump {
 	struct imap_intake *ack_ii;     /* the second session, or NULL */
 	int ack_busy;                   /* a command is in flight on it */
 	int ack_exited;
+	int ack_reconnected;            /* the one new acknowledging session was tried */
+	uint32_t uidvalidity;           /* of the fetching session: every session's must match */
 	size_t ack_early;               /* a command's UIDs due with a second session */
 	int share_tail;                 /* the fetching session moves beside the second */
 	uint32_t after;                 /* highest UID fetched (or the caller's cursor) */
@@ -53,7 +55,11 @@ struct imap_pump {
 	int nofetch;                    /* a batch was dropped: fetch no more */
 	int quit;                       /* imap_pump_finish: flush acks and end */
 	int exited;
-	int failed;
+	int failed;                     /* the fetching session is broken: no more commands on it */
+	int halt;                       /* acknowledge nothing more (UIDVALIDITY changed, WAL
+	                                 * not synced): the poll fails */
+	int aborted;                    /* imap_pump_finish shut the sessions down (stop grace) */
+	size_t lost;                    /* committed UIDs given up: no session was left */
 	char *error;
 };
 
@@ -67,13 +73,37 @@ pump_bytes(const struct imap_msg *m, size_t n)
 	return b;
 }
 
+/* the first error of the poll, kept for imap_pump_next and
+ * imap_pump_finish */
+static void
+pump_error(struct imap_pump *p, const char *err)
+{
+	if (p->error == NULL)
+		p->error = xstrdup(err != NULL ? err : "imap: failed");
+}
+
+/* the fetching session failed: no more commands on it; what is committed
+ * goes on the acknowledging session */
 static void
 pump_fail(struct imap_pump *p, const char *err)
 {
-	if (!p->failed) {
-		p->failed = 1;
-		p->error = xstrdup(err != NULL ? err : "imap: failed");
-	}
+	p->failed = 1;
+	pump_error(p, err);
+}
+
+/* acknowledge nothing more on any session (the queue is given up: it comes
+ * again next poll and is recognised as duplicates) and hand out nothing
+ * more */
+static void
+pump_halt(struct imap_pump *p, const char *err)
+{
+	p->halt = 1;
+	p->failed = 1;
+	pump_error(p, err);
+	p->lost += p->npend;
+	free(p->pend);
+	p->pend = NULL;
+	p->npend = p->pend_cap = 0;
 }
 
 /* a pump thread starts: signals stay with the caller's thread; the lock
@@ -113,7 +143,7 @@ pump_ack_min(const struct imap_pump *p)
 static int
 pump_ack_due(const struct imap_pump *p)
 {
-	return p->npend > 0 && (p->failed || p->npend >= pump_ack_min(p) || p->quit ||
+	return p->npend > 0 && !p->halt && (p->failed || p->npend >= pump_ack_min(p) || p->quit ||
 	    (p->drained && p->out_batches == 0) || p->nofetch || s48_stop_requested);
 }
 
@@ -156,82 +186,178 @@ pump_take(struct imap_pump *p, uint32_t **uids_r, size_t *n_r)
 	*n_r = n;
 }
 
-/* Acknowledge the oldest committed UIDs on session ii; the lock is held on
- * entry and exit, and released during the command. */
+/* Put the n UIDs of a failed command back at the head of the queue, for
+ * the next session (a MOVE or STORE sent again over UIDs the server did
+ * act on before the failure is harmless: gone or flagged already).  Called
+ * with the lock held. */
 static void
-pump_ack_on(struct imap_pump *p, struct imap_intake *ii, const char *which)
+pump_untake(struct imap_pump *p, const uint32_t *uids, size_t n)
+{
+	if (p->npend + n > p->pend_cap) {
+		p->pend_cap = p->npend + n;
+		p->pend = xrealloc(p->pend, p->pend_cap * sizeof(*p->pend));
+	}
+	memmove(p->pend + n, p->pend, p->npend * sizeof(*p->pend));
+	memcpy(p->pend, uids, n * sizeof(*uids));
+	p->npend += n;
+}
+
+/* Acknowledge the oldest committed UIDs on session ii; the lock is held on
+ * entry and exit, and released during the command.  0, or -1 when the
+ * session failed (*err_r, a message of the calling thread: the UIDs are
+ * back in the queue) or nothing more is acknowledged (p->halt). */
+static int
+pump_ack_on(struct imap_pump *p, struct imap_intake *ii, const char *which,
+    const char **err_r)
 {
 	const char *err = NULL;
 	uint32_t *uids;
 	size_t nu;
-	int r = 0;
+	int r = 0, synced = 1;
 
+	*err_r = NULL;
 	pump_take(p, &uids, &nu);
-	if (!p->failed) {
-		pthread_mutex_unlock(&p->mu);
-		/* the batches were committed without waiting for the disk:
-		 * on disk first, then acknowledged (store.h, group commit) */
-		if (p->sync_db != NULL && store_wal_sync(p->sync_db, &err) < 0) {
-			r = -1;
-		} else {
-			log_debug("imap: acknowledging %zu messages in one command%s", nu, which);
-			r = imap_intake_ack(ii, uids, nu, &err);
-		}
-		pthread_mutex_lock(&p->mu);
+	pthread_mutex_unlock(&p->mu);
+	/* the batches were committed without waiting for the disk:
+	 * on disk first, then acknowledged (store.h, group commit) */
+	if (p->sync_db != NULL && store_wal_sync(p->sync_db, &err) < 0) {
+		r = -1;
+		synced = 0;
+	} else {
+		log_debug("imap: acknowledging %zu messages in one command%s", nu, which);
+		r = imap_intake_ack(ii, uids, nu, &err);
 	}
-	/* after a failure the session is gone: what was not moved comes
-	 * again next poll and is recognised as a duplicate */
-	if (r < 0)
-		pump_fail(p, err);
+	pthread_mutex_lock(&p->mu);
+	if (r < 0 && !synced) {
+		/* not known to be on disk: never acknowledged */
+		p->lost += nu;
+		pump_halt(p, err);
+	} else if (r < 0) {
+		/* committed: they go on another session (or, if none is
+		 * left, come again next poll and are recognised as
+		 * duplicates) */
+		if (p->halt)
+			p->lost += nu;
+		else
+			pump_untake(p, uids, nu);
+		*err_r = err;
+	}
 	free(uids);
 	pthread_cond_broadcast(&p->cv);
+	return r;
+}
+
+/*
+ * A session for acknowledgements (the lock held; released while connecting):
+ * 0 with p->ack_ii set, or -1 (none: refused, stopped, or its UIDVALIDITY
+ * is not the fetching session's, when nothing more is acknowledged).
+ */
+static int
+pump_ack_connect(struct imap_pump *p, const char *what)
+{
+	struct imap_intake *ii = NULL;
+	const char *err = NULL;
+	int r;
+
+	pthread_mutex_unlock(&p->mu);
+	/* a stop request ends a connect or login at once (intake_imap.h): the
+	 * committed UIDs then go on the fetching session */
+	r = imap_intake_connect(p->ack_cfg, &ii, &err);
+	if (r < 0 && s48_stop_requested)
+		log_info("imap: no %s for acknowledgements (%s): acknowledging on the"
+		    " fetching one", what, err);
+	else if (r < 0)
+		log_warnx("imap: no %s for acknowledgements (%s): acknowledging on the"
+		    " fetching one", what, err);
+	else if (!imap_intake_has_move(p->ii))
+		imap_intake_disable_move(ii);
+	pthread_mutex_lock(&p->mu);
+	if (r < 0)
+		return -1;
+	if (imap_intake_uidvalidity(ii) != p->uidvalidity) {
+		/* the UIDs this poll committed name other mail now */
+		char *e = xasprintf("imap: UIDVALIDITY changed from %lu to %lu during the poll:"
+		    " %zu committed messages not acknowledged (known by content next poll)",
+		    (unsigned long)p->uidvalidity, (unsigned long)imap_intake_uidvalidity(ii),
+		    p->npend);
+
+		log_warnx("%s", e);
+		pump_halt(p, e);
+		free(e);
+		imap_intake_abort(ii);
+		pthread_mutex_unlock(&p->mu);
+		imap_intake_close(&ii);
+		pthread_mutex_lock(&p->mu);
+		return -1;
+	}
+	if (p->aborted) {
+		/* the stop's grace is over: no command on a new session */
+		pthread_mutex_unlock(&p->mu);
+		imap_intake_abort(ii);
+		imap_intake_close(&ii);
+		pthread_mutex_lock(&p->mu);
+		return -1;
+	}
+	p->ack_ii = ii;
+	return 0;
 }
 
 /*
  * The acknowledging thread: logs in on a second session when the first
  * command is due, then sends every command over committed UIDs while the
  * fetch thread goes on.  A refused login is not an error: the fetch thread
- * then acknowledges on its own session, as with one session.
+ * then acknowledges on its own session, as with one session.  When its
+ * session fails, the command's UIDs go back to the queue and it logs in
+ * once more; if that fails too, the fetching session acknowledges them
+ * (as with one session), or, if it failed too, they are given up.
  */
 static void *
 pump_ack_main(void *arg)
 {
 	struct imap_pump *p = arg;
-	struct imap_intake *ii = NULL;
-	const char *err = NULL;
-	int r;
+	const char *what = "second session";
 
 	pump_thread_begin(p);
-	/* log in at once: the thread starts when a command is due or when the
-	 * listing shows enough mail for one while this batch is ingested */
-	pthread_mutex_unlock(&p->mu);
-	/* a stop request ends a connect or login at once (intake_imap.h): the
-	 * committed UIDs then go on the fetching session */
-	r = imap_intake_connect(p->ack_cfg, &ii, &err);
-	if (r < 0 && s48_stop_requested)
-		log_info("imap: no second session for acknowledgements (%s):"
-		    " acknowledging on the fetching one", err);
-	else if (r < 0)
-		log_warnx("imap: no second session for acknowledgements (%s):"
-		    " acknowledging on the fetching one", err);
-	else if (!imap_intake_has_move(p->ii))
-		imap_intake_disable_move(ii);
-	pthread_mutex_lock(&p->mu);
-	if (r < 0)
-		p->ack_state = PUMP_ACK_OFF;
-	else
-		p->ack_ii = ii;
-	while (r == 0 && !p->failed) {
-		if (pump_ack_due(p)) {
-			p->ack_busy = 1;
-			pump_ack_on(p, p->ack_ii, " (second session)");
-			p->ack_busy = 0;
-			continue;
+	while (!p->halt && pump_ack_connect(p, what) == 0) {
+		struct imap_intake *old;
+		const char *err = NULL;
+		int r = 0;
+
+		while (!p->halt) {
+			if (pump_ack_due(p)) {
+				p->ack_busy = 1;
+				r = pump_ack_on(p, p->ack_ii, " (second session)", &err);
+				p->ack_busy = 0;
+				if (r < 0)
+					break;
+				continue;
+			}
+			if (p->quit)
+				break;
+			pthread_cond_wait(&p->cv, &p->mu);
 		}
-		if (p->quit)
+		if (r == 0 || p->halt)
 			break;
-		pthread_cond_wait(&p->cv, &p->mu);
+		/* the session failed (a dropped connection, a NO): out of
+		 * imap_pump_finish's reach first, then closed */
+		old = p->ack_ii;
+		p->ack_ii = NULL;
+		pthread_mutex_unlock(&p->mu);
+		imap_intake_abort(old);
+		imap_intake_close(&old);
+		pthread_mutex_lock(&p->mu);
+		if (p->ack_reconnected || p->aborted || s48_stop_requested) {
+			log_warnx("imap: the acknowledging session failed (%s): %zu committed"
+			    " messages go on the fetching session", err, p->npend);
+			break;
+		}
+		log_warnx("imap: the acknowledging session failed (%s): %zu committed"
+		    " messages go on a new one", err, p->npend);
+		p->ack_reconnected = 1;
+		what = "new session";
 	}
+	/* from here the fetch thread acknowledges what is left */
+	p->ack_state = PUMP_ACK_OFF;
 	pump_thread_end(p, &p->ack_exited);
 	return NULL;
 }
@@ -274,20 +400,35 @@ pump_main(void *arg)
 		 * enough of it or nothing else to do (see imap_pump.h); while
 		 * more is to be fetched, on a second session */
 		if (pump_ack_due(p) && p->ack_state != PUMP_ACK_RUNNING) {
+			/* this session failed: what is committed goes on a
+			 * second one all the same */
 			if (p->ack_state == PUMP_ACK_NONE && p->ack_cfg != NULL &&
-			    pump_fetching(p)) {
+			    (pump_fetching(p) || (p->failed && !s48_stop_requested))) {
 				pump_ack_start(p);
 				continue;
 			}
-			pump_ack_on(p, p->ii, "");
-			continue;
+			if (!p->failed) {
+				if (pump_ack_on(p, p->ii, "", &err) < 0 && !p->halt) {
+					log_warnx("imap: acknowledging on the fetching session"
+					    " failed (%s)", err);
+					pump_fail(p, err);
+				}
+				continue;
+			}
+			/* no session left for them: imap_pump_finish counts
+			 * them lost */
 		}
 		/* the end of a poll's fetching while the second session is
 		 * busy: this one takes a share of what is due (in a mailbox of
 		 * up to IMAP_PUMP_SHARE_MAX: see imap_pump.h) */
 		if (p->share_tail && p->ack_state == PUMP_ACK_RUNNING && p->ack_busy &&
-		    !pump_fetching(p) && pump_ack_due(p)) {
-			pump_ack_on(p, p->ii, " (fetching session, beside the second)");
+		    !p->failed && !pump_fetching(p) && pump_ack_due(p)) {
+			if (pump_ack_on(p, p->ii, " (fetching session, beside the second)",
+			    &err) < 0 && !p->halt) {
+				log_warnx("imap: acknowledging on the fetching session failed"
+				    " (%s)", err);
+				pump_fail(p, err);
+			}
 			continue;
 		}
 		if (p->quit) {
@@ -308,6 +449,8 @@ pump_main(void *arg)
 		pthread_mutex_lock(&p->mu);
 		if (r < 0) {
 			pump_fail(p, err);
+		} else if (p->halt) {
+			imap_intake_free_msgs(&msgs, n);
 		} else if (n == 0) {
 			p->drained = 1;
 		} else {
@@ -344,6 +487,7 @@ imap_pump_start(struct imap_intake *ii, const struct cfg_imap *ack_cfg, const ch
 	p->sync_db = sync_db;
 	p->after = after_uid;
 	p->batch_size = batch_size;
+	p->uidvalidity = imap_intake_uidvalidity(ii);
 	/* a tenth of the mailbox, within [EARLY, MAX]: Dovecot's cost of
 	 * a command grows with the mailbox */
 	p->ack_early = imap_intake_exists(ii) / 10;
@@ -427,6 +571,11 @@ void
 imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t bytes)
 {
 	pthread_mutex_lock(&p->mu);
+	if (p->halt) {
+		/* acknowledged no more (UIDVALIDITY changed, WAL not synced) */
+		p->lost += n;
+		n = 0;
+	}
 	if (p->npend + n > p->pend_cap) {
 		p->pend_cap = p->npend + n > 2 * p->pend_cap ? p->npend + n : 2 * p->pend_cap;
 		p->pend = xrealloc(p->pend, p->pend_cap * sizeof(*p->pend));
@@ -476,6 +625,7 @@ imap_pump_finish(struct imap_pump **pp, char **error_r)
 			stop_seen = util_mono_ms();
 		if (util_mono_ms() - stop_seen >= PUMP_STOP_GRACE_MS) {
 			aborted = 1;
+			p->aborted = 1;
 			imap_intake_abort(p->ii);
 			imap_intake_abort(p->ack_ii);
 		}
@@ -489,12 +639,21 @@ imap_pump_finish(struct imap_pump **pp, char **error_r)
 	if (p->ack_ii != NULL && (p->failed || aborted))
 		imap_intake_abort(p->ack_ii);
 	imap_intake_close(&p->ack_ii);
+	/* committed, but no session was left to acknowledge them: they come
+	 * again next poll and are recognised as duplicates */
+	p->lost += p->npend;
+	if (p->lost > 0)
+		log_warnx("imap: %zu committed messages not acknowledged: they come again"
+		    " next poll (recognised as duplicates)", p->lost);
 	if (p->failed) {
 		*error_r = p->error;
 		p->error = NULL;
 		rc = -1;
 	} else if (aborted) {
 		*error_r = xstrdup("imap: stopped while a command was in flight");
+		rc = -1;
+	} else if (p->lost > 0) {
+		*error_r = xasprintf("imap: %zu committed messages not acknowledged", p->lost);
 		rc = -1;
 	}
 	if (p->ready != NULL)

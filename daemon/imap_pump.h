@@ -55,6 +55,23 @@
  * (LOGOUT) with the poll.  A stop request ends its connect or login at
  * once (intake_imap.h): what is committed then goes on the fetching one.
  *
+ * When a session fails (a dropped connection, a NO), what was committed
+ * is still acknowledged in that poll, so that a hiccup during a large
+ * backlog does not make the next poll fetch a queue's worth again: the
+ * UIDs of a failed command go back to the queue (sending a MOVE or STORE
+ * again over mail the server did act on is harmless); a failed second
+ * session logs in once more (same account, TLS and login), and if that
+ * fails too, or a stop was requested, the fetching session takes the queue
+ * (as with one session).  When the fetching session fails, the poll ends
+ * (imap_pump_next: -1) and the second session still acknowledges
+ * everything committed before the pump ends; it logs in for that if it had
+ * not yet.  Only when no session is left are committed UIDs given up
+ * (logged; they come again next poll and are recognised as duplicates).
+ * Each second session's UIDVALIDITY must be the fetching session's: if it
+ * changed, nothing more is acknowledged on any session (logged) and the
+ * poll fails, so that the next one rescans.  A UID that was not committed
+ * is never acknowledged, and a stop still ends the pump within the grace.
+ *
  * The threads block all signals; they keep going to the caller's thread.
  */
 #ifndef S48_IMAP_PUMP_H
@@ -113,9 +130,12 @@ void imap_pump_ack(struct imap_pump *p, const uint32_t *uids, size_t n, size_t b
 void imap_pump_drop(struct imap_pump *p, size_t bytes);
 
 /*
- * Acknowledge what is still queued, stop the thread, free *p (NULL after).
- * Returns 0, or -1 with *error_r when an acknowledgement or a fetch failed
- * (the session is broken: close it).  NULL is fine (returns 0).
+ * Acknowledge what is still queued, stop the threads, free *p (NULL after).
+ * Returns 0 (also when the second session failed but everything committed
+ * was acknowledged on another), or -1 with *error_r when a fetch or an
+ * acknowledgement on the fetching session failed (the session is broken:
+ * close it), committed UIDs could not be acknowledged, the UIDVALIDITY
+ * changed, or a stop cut a command short.  NULL is fine (returns 0).
  */
 int imap_pump_finish(struct imap_pump **p, char **error_r);
 

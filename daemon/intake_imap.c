@@ -57,6 +57,10 @@ struct imap_intake {
 	 * (in the answer to a FETCH, MOVE or STORE): new mail this session
 	 * was told about, which IDLE would not announce again */
 	int news;
+	/* the last command was refused with [EXPUNGEISSUED]: some of its
+	 * messages were expunged by another session, which this one has not
+	 * been told yet (RFC 5530) */
+	int expunge_issued;
 };
 
 /* per thread: the pump fetches on one session while another acknowledges */
@@ -908,6 +912,8 @@ imap_fetch_read(struct imap_intake *ii, const char *what, const char *tag, imap_
 			rd.p += tl + 1;
 			if (rd.end - rd.p >= 2 && strncasecmp(rd.p, "OK", 2) == 0)
 				return 0;
+			ii->expunge_issued = rd.end - rd.p >= 18 &&
+			    strncasecmp(rd.p, "NO [EXPUNGEISSUED]", 18) == 0;
 			imap_seterr(error_r, "%s: %s refused: %.200s", ii->label, what, rd.p);
 			return -1;
 		}
@@ -998,14 +1004,13 @@ imap_fetch_raw(struct imap_intake *ii, int by_uid, const char *set, const char *
  * into an error.  libetpan (1.9.4) reads a literal ({n} in LIST, SELECT,
  * FETCH...) until it has n bytes and takes a read of 0 bytes for "nothing
  * yet": a server closing the connection inside a literal made it spin at
- * 100% CPU forever.  One per original driver (socket, TLS), kept for the
- * life of the process (streams point to them). */
+ * 100% CPU forever.  One per stream, owned by it: its free puts the
+ * original driver back and frees this copy (no table shared between
+ * threads). */
 struct imap_eof_driver {
 	mailstream_low_driver drv;      /* first: what the stream points to */
 	mailstream_low_driver *orig;
 };
-
-static struct imap_eof_driver imap_eof_drivers[4];
 
 static ssize_t
 imap_eof_read(mailstream_low *s, void *buf, size_t n)
@@ -1016,30 +1021,34 @@ imap_eof_read(mailstream_low *s, void *buf, size_t n)
 	return r == 0 && n > 0 ? -1 : r;
 }
 
+static void
+imap_eof_free(mailstream_low *s)
+{
+	struct imap_eof_driver *d = (struct imap_eof_driver *)(void *)s->driver;
+
+	s->driver = d->orig;
+	free(d);
+	s->driver->mailstream_free(s);
+}
+
 int
 imap_intake_guard_eof(struct mailimap *imap)
 {
 	mailstream_low *low;
-	size_t i;
+	struct imap_eof_driver *d;
 
 	if (imap->imap_stream == NULL || (low = mailstream_get_low(imap->imap_stream)) == NULL)
 		return -1;
 	if (low->driver->mailstream_read == imap_eof_read)
 		return 0;
-	for (i = 0; i < sizeof(imap_eof_drivers) / sizeof(imap_eof_drivers[0]); i++) {
-		struct imap_eof_driver *d = &imap_eof_drivers[i];
-
-		if (d->orig == NULL) {
-			d->orig = low->driver;
-			d->drv = *low->driver;
-			d->drv.mailstream_read = imap_eof_read;
-		}
-		if (d->orig == low->driver) {
-			low->driver = &d->drv;
-			return 0;
-		}
-	}
-	return -1;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return -1;
+	d->orig = low->driver;
+	d->drv = *low->driver;
+	d->drv.mailstream_read = imap_eof_read;
+	d->drv.mailstream_free = imap_eof_free;
+	low->driver = &d->drv;
+	return 0;
 }
 
 int
@@ -1622,6 +1631,30 @@ imap_quoted(const char *name)
 	return buf_steal(&b, NULL);
 }
 
+/*
+ * An acknowledging command (args), and once more after a NOOP when the
+ * server refused it with [EXPUNGEISSUED]: another session moved some of
+ * the messages (the pump's second session, whose answer was lost before
+ * the UIDs came back to this one) and this session had not been told;
+ * the NOOP brings the EXPUNGEs, and the command goes again over the UIDs
+ * still there (a UID set may name UIDs that are gone).  0 or -1.
+ */
+static int
+imap_ack_command(struct imap_intake *ii, const char *what, const char *args,
+    const char **error_r)
+{
+	ii->expunge_issued = 0;
+	if (imap_command(ii, what, args, NULL, NULL, error_r) == 0)
+		return 0;
+	if (!ii->expunge_issued)
+		return -1;
+	log_info("%s: %s: some messages were moved by another session; again after NOOP",
+	    ii->label, what);
+	if (imap_command(ii, "NOOP", "NOOP", NULL, NULL, error_r) != 0)
+		return -1;
+	return imap_command(ii, what, args, NULL, NULL, error_r);
+}
+
 int
 imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
     const char **error_r)
@@ -1646,12 +1679,12 @@ imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
 	if (ii->processed != NULL && ii->has_move) {
 		mbox = imap_quoted(ii->processed);
 		args = xasprintf("UID MOVE %s %s", set, mbox);
-		if (imap_command(ii, "UID MOVE", args, NULL, NULL, error_r) != 0)
+		if (imap_ack_command(ii, "UID MOVE", args, error_r) != 0)
 			goto fail;
 	} else if (ii->processed != NULL) {
 		mbox = imap_quoted(ii->processed);
 		args = xasprintf("UID COPY %s %s", set, mbox);
-		if (imap_command(ii, "UID COPY", args, NULL, NULL, error_r) != 0)
+		if (imap_ack_command(ii, "UID COPY", args, error_r) != 0)
 			goto fail;
 		free(args);
 		args = xasprintf("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);

@@ -109,7 +109,9 @@ int imap_intake_fetch(struct imap_intake *ii, uint32_t after_uid, size_t max_bat
  * (ranges compressed: 1:500): UID MOVE to processed_mailbox when MOVE is
  * offered, else UID COPY + UID STORE +FLAGS.SILENT (\Deleted) + UID EXPUNGE
  * (plain EXPUNGE without UIDPLUS); without processed_mailbox UID STORE
- * +FLAGS.SILENT (\Seen).  uids need not be sorted.  Returns 0 or -1.
+ * +FLAGS.SILENT (\Seen).  uids need not be sorted.  A MOVE or COPY refused
+ * with [EXPUNGEISSUED] (another session moved some of the UIDs and this one
+ * was not told yet) goes once more after a NOOP.  Returns 0 or -1.
  */
 int imap_intake_ack(struct imap_intake *ii, const uint32_t *uids, size_t n,
     const char **error_r);
@@ -162,7 +164,9 @@ int imap_intake_parse_fetch(const void *data, size_t len, long max_bytes, size_t
 struct mailimap;
 /* Make end of stream an error on the session's stream (libetpan 1.9.4 spins
  * forever on a connection closed inside a literal); the streams of
- * imap_intake_connect (imap_net.h) do so themselves.  0, or -1 (no stream, or too many kinds of stream
+ * imap_intake_connect (imap_net.h) do so themselves.  The driver copy this
+ * puts in is the stream's own (freed with it; nothing shared between
+ * threads).  0, or -1 (no stream, or too many kinds of stream
  * driver).  Public for the fuzzer (tests/fuzz/fuzz_imap_response.c). */
 int imap_intake_guard_eof(struct mailimap *imap);
 /* CAPABILITY on a libetpan session, as imap_intake_connect sends it after

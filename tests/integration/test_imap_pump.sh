@@ -165,9 +165,10 @@ ok_if "tls: commands went on the second session" \
 is "tls: the commands acknowledge 9000 mails" "$(acked "$T/tls.log")" 9000
 is "tls: INBOX is empty" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
 
-# --- the acknowledging session dies in the middle of a MOVE: the poll
-# fails, and the next run moves what is left, with no mail lost and no
-# ticket twice (committed mails come again as duplicates) ---
+# --- the acknowledging session dies in the middle of a MOVE: the UIDs of
+# that command go back to the queue and a new session moves them and the
+# rest, so INBOX is empty after that ONE run, with no mail lost and no
+# ticket twice (a MOVE sent again over mail already moved is harmless) ---
 printf 'verbose_proctitle = yes\n' >>"$DC/dovecot.conf"
 doveadm -c "$DC/dovecot.conf" reload
 sleep 1
@@ -185,14 +186,19 @@ mover=$(ps -eo pid,args | awk -v p="dovecot-$inst/imap" '$2 == p && / UID MOVE\]
 wait "$pid"
 rc=$?
 ok_if "ack session killed: a MOVE was in flight on it (pid ${mover:-none})" [ "$found" = 0 ] && [ -n "$mover" ]
-ok_if "ack session killed: the poll reports the failure (exit $rc)" [ "$rc" != 0 ]
-ok_if "ack session killed: the error names the MOVE" grep -q 'UID MOVE' "$T/kill.log"
+# (the fetching session moves too at the very end, beside the second: if
+# the kill hit it there, the poll fails, and the second session still
+# moves what is committed)
+ok_if "ack session killed: the poll succeeds on a new session (exit $rc)" \
+	sh -c "{ [ $rc = 0 ] && grep -q 'acknowledging session failed.*go on a new one' '$T/kill.log'; } ||
+		{ [ $rc = 75 ] && grep -q 'acknowledging on the fetching session failed' '$T/kill.log'; }"
+ok_if "ack session killed: the log names the MOVE" grep -q 'UID MOVE' "$T/kill.log"
+is "ack session killed: INBOX is empty after that one run" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
+is "ack session killed: every mail is one ticket" "$(( $(q 'select count(*) from tickets') - before ))" 12000
+is "ack session killed: the run fetched each mail once" "$(stat_of "$T/kill.log" new):$(stat_of "$T/kill.log" duplicates)" "12000:0"
 "$S48D" -c "$T/e2e/move.conf" --once 2>"$T/kill2.log"
 is "ack session killed: the next run exits 0" "$?" 0
-is "ack session killed: every mail is one ticket" "$(( $(q 'select count(*) from tickets') - before ))" 12000
-is "ack session killed: INBOX is empty after the next run" "$(dovecot_count "$DC" "$DOVECOT_USER" INBOX)" 0
-is "ack session killed: no mail fetched twice in the next run beyond the committed ones" \
-	"$(( $(stat_of "$T/kill.log" new) + $(stat_of "$T/kill2.log" new) ))" 12000
+is "ack session killed: the next run fetches nothing again" "$(stat_of "$T/kill2.log" messages)" 0
 
 # --- \Seen mode over more than one command: the second session flags ---
 sed 's/level = "info"/level = "debug"/' "$T/e2e/seen.conf" >"$T/e2e/seen-debug.conf"

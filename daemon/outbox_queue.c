@@ -106,12 +106,14 @@ outbox_new_message_id(const struct s48_config *cfg, char *out, size_t outsz)
 }
 
 /* The daily cap counts these rows (the partial index outbox_auto has the
- * same WHERE, and is keyed by the UTC day of created_at first: ?3..?5 are
- * the days from that of ?2 on, local midnight, which cover the local day
- * whatever the time zone; a row dated later than that by a clock stepped
- * back is not counted). */
-#define OUTBOX_CAP_COUNT "SELECT count(*) FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) " \
-	"AND recipient = ?1 AND created_at >= ?2 AND auto = 1 AND status <> 'suppressed'"
+ * same WHERE, and is keyed by the UTC day of created_at first): one exact
+ * look-up per UTC day of the local day so far, ?3 that of local midnight
+ * (?2) and ?4 that of now (most local days span two UTC days; ?4 = ?3
+ * counts nothing twice: the second look-up is then for no day).  A row
+ * dated after now by a clock stepped back is not counted. */
+#define OUTBOX_CAP_DAY(d) "(SELECT count(*) FROM outbox WHERE created_at / 86400 = " d " " \
+	"AND recipient = ?1 AND created_at >= ?2 AND auto = 1 AND status <> 'suppressed')"
+#define OUTBOX_CAP_COUNT OUTBOX_CAP_DAY("?3") " + " OUTBOX_CAP_DAY("nullif(?4, ?3)")
 
 /*
  * The look-ups a row may need, in one statement: whether number sent STOP
@@ -137,7 +139,7 @@ outbox_lookups(struct store *st, const char *recipient, int optout, int cap, tim
 	else if (optout)
 		s = store_prepare(st, "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1)");
 	else
-		s = store_prepare(st, OUTBOX_CAP_COUNT);
+		s = store_prepare(st, "SELECT " OUTBOX_CAP_COUNT);
 	if (s == NULL)
 		return -1;
 	if (cap) {
@@ -148,8 +150,7 @@ outbox_lookups(struct store *st, const char *recipient, int optout, int cap, tim
 			start = now - now % 86400;
 		sqlite3_bind_int64(s, 2, (sqlite3_int64)start);
 		sqlite3_bind_int64(s, 3, (sqlite3_int64)(start / 86400));
-		sqlite3_bind_int64(s, 4, (sqlite3_int64)(start / 86400 + 1));
-		sqlite3_bind_int64(s, 5, (sqlite3_int64)(start / 86400 + 2));
+		sqlite3_bind_int64(s, 4, (sqlite3_int64)((now > start ? now : start) / 86400));
 	}
 	sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);

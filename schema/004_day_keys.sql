@@ -5,8 +5,9 @@
 -- database of years that is a page read and a page written (WAL, then the
 -- checkpoint) for each reply.  Keyed by the UTC day of created_at first,
 -- the entries of today sit together at the end of the index, in the pages
--- the last replies already touched.  The cap's count names the days of its
--- window (outbox_queue.c: OUTBOX_CAP_COUNT; test_fastpath checks the plan).
+-- the last replies already touched.  The cap's count looks each UTC day of
+-- the local day up exactly (outbox_queue.c: OUTBOX_CAP_COUNT; test_fastpath
+-- checks the plans).
 DROP INDEX outbox_auto;
 CREATE INDEX outbox_auto ON outbox(created_at / 86400, recipient, created_at)
 	WHERE auto = 1 AND status <> 'suppressed';

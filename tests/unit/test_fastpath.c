@@ -156,7 +156,7 @@ check_plans(struct store *st)
 		{ "SELECT ticket_id FROM messages WHERE message_id = ?1 AND direction = 'in'",
 		  "messages_message_id" },
 		/* 004: keyed by UTC day first (outbox_queue.c's OUTBOX_CAP_COUNT) */
-		{ "SELECT count(*) FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) "
+		{ "SELECT count(*) FROM outbox WHERE created_at / 86400 = nullif(?4, ?3) "
 		  "AND recipient = ?1 AND created_at >= ?2 AND auto = 1 AND status <> 'suppressed'",
 		  "outbox_auto" },
 		/* 003: email rows only (tickets_find_by_message_id) */
@@ -164,10 +164,10 @@ check_plans(struct store *st)
 		  "AND ticket_id IS NOT NULL LIMIT 1", "outbox_message_id" },
 		/* outbox_queue's look-ups for an automatic SMS, in one statement */
 		{ "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1), (SELECT count(*) "
-		  "FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) AND recipient = ?1 AND "
+		  "FROM outbox WHERE created_at / 86400 = ?3 AND recipient = ?1 AND "
 		  "created_at >= ?2 AND auto = 1 AND status <> 'suppressed')", "outbox_auto" },
 		{ "SELECT EXISTS(SELECT 1 FROM sms_optout WHERE number = ?1), (SELECT count(*) "
-		  "FROM outbox WHERE created_at / 86400 IN (?3, ?4, ?5) AND recipient = ?1 AND "
+		  "FROM outbox WHERE created_at / 86400 = ?3 AND recipient = ?1 AND "
 		  "created_at >= ?2 AND auto = 1 AND status <> 'suppressed')", "sqlite_autoindex_sms_optout_1" },
 		{ "SELECT id FROM raw_messages WHERE source_key = ?1",
 		  "sqlite_autoindex_raw_messages_1" },

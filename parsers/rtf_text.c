@@ -78,6 +78,18 @@ rawout_put(struct rawout *o, unsigned char c)
 	return 0;
 }
 
+/* c to the dictionary (at *wpos, counting the positions *filled) and to
+ * the output: rawout_put's result. */
+static int
+lz_put(unsigned char *dict, size_t *wpos, size_t *filled, struct rawout *o, unsigned char c)
+{
+	dict[*wpos] = c;
+	*wpos = (*wpos + 1) % RTF_DICT;
+	if (*filled < RTF_DICT)
+		(*filled)++;
+	return rawout_put(o, c);
+}
+
 int
 rtf_decompress(const unsigned char *in, size_t len, size_t max,
     char **out_r, size_t *outlen_r, const char **error_r)
@@ -156,29 +168,15 @@ rtf_decompress(const unsigned char *in, size_t len, size_t max,
 					goto fail;
 				}
 				/* byte by byte: a reference may cross the write position */
-				for (size_t k = 0; k < n; k++) {
-					unsigned char c = dict[(off + k) % RTF_DICT];
-
-					dict[wpos] = c;
-					wpos = (wpos + 1) % RTF_DICT;
-					if (filled < RTF_DICT)
-						filled++;
-					if (rawout_put(&o, c) < 0) {
+				for (size_t k = 0; k < n; k++)
+					if (lz_put(dict, &wpos, &filled, &o,
+					    dict[(off + k) % RTF_DICT]) < 0) {
 						rc = 1;
 						goto done;
 					}
-				}
-			} else {
-				unsigned char c = in[pos++];
-
-				dict[wpos] = c;
-				wpos = (wpos + 1) % RTF_DICT;
-				if (filled < RTF_DICT)
-					filled++;
-				if (rawout_put(&o, c) < 0) {
-					rc = 1;
-					goto done;
-				}
+			} else if (lz_put(dict, &wpos, &filled, &o, in[pos++]) < 0) {
+				rc = 1;
+				goto done;
 			}
 		}
 	}
@@ -696,18 +694,6 @@ control_word(struct rtf *r, const char *w, long param, int has_param)
 	return 0;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 rtf_is_html(const char *in, size_t len)
 {
@@ -818,8 +804,8 @@ rtf_to_text(const char *in, size_t len, size_t max)
 					i += bin > len - i ? len - i : bin;
 				}
 			} else if (n == '\'') {
-				int h1 = i + 2 < len ? hexval(s[i + 2]) : -1;
-				int h2 = i + 3 < len ? hexval(s[i + 3]) : -1;
+				int h1 = i + 2 < len ? util_hexval(s[i + 2]) : -1;
+				int h2 = i + 3 < len ? util_hexval(s[i + 3]) : -1;
 
 				if (h1 >= 0 && h2 >= 0) {
 					text_char(r, (unsigned char)(h1 << 4 | h2), 1);

@@ -4,7 +4,8 @@
  * test_imap_pump.c): start it in a fresh temporary directory and read its
  * ports, certificates and login from DIR/dovecot.env; a watchdog child that
  * stops it when the test process dies without its teardown; stopping and
- * removing it; a struct cfg_imap for its plain (no TLS) listener.
+ * removing it; a struct cfg_imap for its plain (no TLS) listener; mails
+ * added and counted with doveadm.
  * Header-only (static inline) because every test file is its own program;
  * include it after <cmocka.h>.  One server a program: its state is dt_dc.
  * Run from the repository root (or with S48_TOP set).
@@ -175,6 +176,37 @@ dt_teardown(void)
 			rc = -1;
 	}
 	return rc;
+}
+
+/* n more mails in the user's INBOX, 600 bytes each (doveadm, outside any
+ * session). */
+static inline void
+dt_fill(int n)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh fill %s %s %d 600 >/dev/null",
+	    dt_top(), dt_dc.dir, dt_dc.user, n);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The messages of mailbox mb that match the doveadm search query ("all",
+ * "seen", ...), 0 when mb does not exist, -1 when doveadm cannot be run. */
+static inline long
+dt_count(const char *mb, const char *query)
+{
+	char cmd[512], line[64];
+	FILE *f;
+	long n = -1;
+
+	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh count %s %s %s %s", dt_top(),
+	    dt_dc.dir, dt_dc.user, mb, query);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	if (fgets(line, sizeof(line), f) != NULL)
+		n = strtol(line, NULL, 10);
+	pclose(f);
+	return n;
 }
 
 /* a config for the plain (no TLS) listener, reading mailbox and moving

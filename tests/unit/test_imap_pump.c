@@ -72,35 +72,6 @@ connect_ok(const struct cfg_imap *c)
 	return ii;
 }
 
-/* n more mails in INBOX (doveadm, outside any session) */
-static void
-fill(int n)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh fill %s %s %d 600 >/dev/null",
-	    dt_top(), dt_dc.dir, dt_dc.user, n);
-	assert_int_equal(system(cmd), 0);
-}
-
-/* messages in mailbox mb (doveadm search), -1 when it does not exist */
-static long
-count(const char *mb)
-{
-	char cmd[512], line[64];
-	FILE *f;
-	long n = -1;
-
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh count %s %s %s", dt_top(), dt_dc.dir,
-	    dt_dc.user, mb);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	if (fgets(line, sizeof(line), f) != NULL)
-		n = strtol(line, NULL, 10);
-	pclose(f);
-	return n;
-}
-
 /* move whatever is left in INBOX, without the pump: each test starts empty */
 static void
 drain(void)
@@ -126,7 +97,7 @@ drain(void)
 		imap_intake_free_msgs(&msgs, n);
 	}
 	imap_intake_close(&ii);
-	assert_int_equal(count(mb_inbox), 0);
+	assert_int_equal(dt_count(mb_inbox, "all"), 0);
 }
 
 /* the batch of n in *msgs "committed": its UIDs and bytes handed back to
@@ -175,7 +146,7 @@ pump_begin(int n, struct cfg_imap *c, const struct cfg_imap *ack_cfg,
 	struct imap_pump *p = NULL;
 	char *err = NULL;
 
-	fill(n);
+	dt_fill(n);
 	cfg_plain(c, NULL);
 	*ii_r = connect_ok(c);
 	assert_int_equal(imap_pump_start(*ii_r, ack_cfg, NULL, 0, 100, &p, &err), 0);
@@ -192,7 +163,7 @@ move_all(long n, char *ack_password)
 	struct imap_intake *ii;
 	struct imap_pump *p;
 	char *err = NULL;
-	long before = count(mb_processed);
+	long before = dt_count(mb_processed, "all");
 
 	cfg_plain(&c_ack, ack_password);
 	p = pump_begin((int)n, &c, &c_ack, &ii);
@@ -201,8 +172,8 @@ move_all(long n, char *ack_password)
 		fail_msg("finish: %s", err);
 	assert_null(p);
 	imap_intake_close(&ii);
-	assert_int_equal(count(mb_inbox), 0);
-	assert_int_equal(count(mb_processed), before + n);
+	assert_int_equal(dt_count(mb_inbox, "all"), 0);
+	assert_int_equal(dt_count(mb_processed, "all"), before + n);
 }
 
 /* 2,500 mails: the second session logs in once the listing shows enough
@@ -236,7 +207,7 @@ test_drop_with_batch_ahead(void **state)
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, i, bytes;
-	long before = count(mb_processed);
+	long before = dt_count(mb_processed, "all");
 	int r;
 
 	(void)state;
@@ -260,8 +231,8 @@ test_drop_with_batch_ahead(void **state)
 	if (imap_pump_finish(&p, &err) != 0)
 		fail_msg("finish: %s", err);
 	imap_intake_close(&ii);
-	assert_int_equal(count(mb_processed), before + 100);
-	assert_int_equal(count(mb_inbox), 200);
+	assert_int_equal(dt_count(mb_processed, "all"), before + 100);
+	assert_int_equal(dt_count(mb_inbox, "all"), 200);
 	drain();
 }
 
@@ -278,7 +249,7 @@ test_session_lost_with_acks_queued(void **state)
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, committed = 0;
-	long before = count(mb_processed), moved;
+	long before = dt_count(mb_processed, "all"), moved;
 	int r, batches = 0;
 
 	(void)state;
@@ -297,11 +268,11 @@ test_session_lost_with_acks_queued(void **state)
 	assert_int_equal(imap_pump_finish(&p, &err), -1);
 	free(err);
 	imap_intake_close(&ii);
-	moved = count(mb_processed) - before;
+	moved = dt_count(mb_processed, "all") - before;
 	assert_true(committed >= 300 && committed < 1000);
 	/* the queued UIDs were below a command's worth: none went out */
 	assert_int_equal(moved, 0);
-	assert_int_equal(count(mb_inbox), 1000);
+	assert_int_equal(dt_count(mb_inbox, "all"), 1000);
 	drain();
 }
 
@@ -326,7 +297,7 @@ test_stop_while_waiting(void **state)
 	struct imap_msg *msgs = NULL;
 	char *err = NULL;
 	size_t n, committed = 0;
-	long before = count(mb_processed);
+	long before = dt_count(mb_processed, "all");
 	pthread_t t;
 	int r;
 
@@ -347,8 +318,8 @@ test_stop_while_waiting(void **state)
 		fail_msg("finish: %s", err);
 	imap_intake_close(&ii);
 	assert_true(committed < 2000);
-	assert_int_equal(count(mb_processed), before + (long)committed);
-	assert_int_equal(count(mb_inbox), 2000 - (long)committed);
+	assert_int_equal(dt_count(mb_processed, "all"), before + (long)committed);
+	assert_int_equal(dt_count(mb_inbox, "all"), 2000 - (long)committed);
 	drain();
 }
 

@@ -316,40 +316,6 @@ group_teardown(void **state)
 	return dt_teardown();
 }
 
-/* n more mails in INBOX (doveadm, outside any session) */
-static void
-fill(int n)
-{
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh fill %s %s %d 600 >/dev/null",
-	    dt_top(), dt_dc.dir, dt_dc.user, n);
-	assert_int_equal(system(cmd), 0);
-}
-
-/* messages in mailbox mb matching query (doveadm search) */
-static long
-count_q(const char *mb, const char *query)
-{
-	char cmd[512], line[64];
-	FILE *f;
-	long n = -1;
-
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/lib/dovecot.sh count %s %s %s %s", dt_top(),
-	    dt_dc.dir, dt_dc.user, mb, query);
-	f = popen(cmd, "r");
-	assert_non_null(f);
-	if (fgets(line, sizeof(line), f) != NULL)
-		n = strtol(line, NULL, 10);
-	pclose(f);
-	return n;
-}
-
-static long
-count(const char *mb)
-{
-	return count_q(mb, "all");
-}
 
 /* every mail of INBOX moved to Processed, directly (not through the
  * relay): each test starts with an empty INBOX */
@@ -375,7 +341,7 @@ empty_inbox(void)
 		imap_intake_free_msgs(&msgs, n);
 	}
 	imap_intake_close(&ii);
-	assert_int_equal(count(mb_inbox), 0);
+	assert_int_equal(dt_count(mb_inbox, "all"), 0);
 }
 
 /* ---- a poll ---- */
@@ -422,8 +388,8 @@ run_poll(int n, int seen_mode, const struct px_rule *rules, size_t nrules, int s
 
 	memset(res, 0, sizeof(*res));
 	empty_inbox();
-	res->before = count(mb_processed);
-	fill(n);
+	res->before = dt_count(mb_processed, "all");
+	dt_fill(n);
 	px_start(rules, nrules);
 	dt_cfg_plain(&c, mb_inbox, seen_mode ? NULL : mb_processed);
 	c.port = px.port;
@@ -480,8 +446,8 @@ static void
 check_moved(const struct poll_result *res, long n)
 {
 	assert_int_equal(res->handed_twice, 0);
-	assert_int_equal(count(mb_processed) - res->before, (long)res->committed);
-	assert_int_equal(count(mb_inbox), n - (long)res->committed);
+	assert_int_equal(dt_count(mb_processed, "all") - res->before, (long)res->committed);
+	assert_int_equal(dt_count(mb_inbox, "all"), n - (long)res->committed);
 }
 
 /* the acknowledging session cut as it sends its first UID MOVE (the
@@ -594,8 +560,8 @@ test_seen_ack_cut(void **state)
 	assert_int_equal(res.finish_rc, 0);
 	assert_int_equal(res.committed, 2500);
 	assert_int_equal(res.handed_twice, 0);
-	assert_int_equal(count_q(mb_inbox, "seen"), 2500);
-	assert_int_equal(count_q(mb_inbox, "unseen"), 0);
+	assert_int_equal(dt_count(mb_inbox, "seen"), 2500);
+	assert_int_equal(dt_count(mb_inbox, "unseen"), 0);
 }
 
 /* \Seen mode, the fetching session cut at its 6th UID FETCH: the five
@@ -612,8 +578,8 @@ test_seen_fetch_cut(void **state)
 	assert_int_equal(cuts, 1);
 	assert_int_equal(res.finish_rc, -1);
 	assert_int_equal(res.committed, 500);
-	assert_int_equal(count_q(mb_inbox, "seen"), 500);
-	assert_int_equal(count_q(mb_inbox, "unseen"), 2000);
+	assert_int_equal(dt_count(mb_inbox, "seen"), 500);
+	assert_int_equal(dt_count(mb_inbox, "unseen"), 2000);
 }
 
 /* a new UIDVALIDITY for INBOX (doveadm, as the server's owner), once the
@@ -646,8 +612,8 @@ test_uidvalidity_changed_between_sessions(void **state)
 	assert_int_equal(cuts, 0);
 	assert_int_equal(res.finish_rc, -1);
 	assert_int_equal(res.committed, 1100);
-	assert_int_equal(count(mb_processed) - res.before, 0);
-	assert_int_equal(count(mb_inbox), 1100);
+	assert_int_equal(dt_count(mb_processed, "all") - res.before, 0);
+	assert_int_equal(dt_count(mb_inbox, "all"), 1100);
 }
 
 /* a session that has not yet been told that another session moved some of
@@ -668,8 +634,8 @@ test_move_after_another_session_moved(void **state)
 
 	(void)state;
 	empty_inbox();
-	before = count(mb_processed);
-	fill(50);
+	before = dt_count(mb_processed, "all");
+	dt_fill(50);
 	dt_cfg_plain(&c, mb_inbox, mb_processed);
 	if (imap_intake_connect(&c, &a, &err) != 0 || imap_intake_connect(&c, &b, &err) != 0)
 		fail_msg("connect: %s", err);
@@ -684,10 +650,10 @@ test_move_after_another_session_moved(void **state)
 	/* this one, told nothing since, acknowledges all 50 */
 	if (imap_intake_ack(a, uids, 50, &err) != 0)
 		fail_msg("ack on a: %s", err);
-	assert_int_equal(count(mb_inbox), 0);
-	assert_int_equal(count(mb_processed) - before, 50);
+	assert_int_equal(dt_count(mb_inbox, "all"), 0);
+	assert_int_equal(dt_count(mb_processed, "all") - before, 50);
 	/* and goes on */
-	fill(5);
+	dt_fill(5);
 	assert_int_equal(imap_intake_fetch(a, uids[49], 50, &msgs, &n, &err), 0);
 	assert_int_equal(n, 5);
 	imap_intake_free_msgs(&msgs, n);
